@@ -1,0 +1,155 @@
+//! `triage`: the command line. `serve` runs the HTTP server, `classify` answers JSONL tickets
+//! from a file or stdin in the classify response shape. Flags are parsed here, once, into the
+//! typed configs of the library; the work itself lives in the library.
+
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use triage::model::Classifier;
+use triage::response::assemble;
+use triage::server::{AppState, ServerConfig};
+use triage::ticket::{Ticket, TicketRequest};
+
+#[derive(Parser)]
+#[command(name = "triage", version, about = "Support-ticket prioritisation: model + policy behind an HTTP API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve(ServeArgs),
+    /// Classify JSONL tickets (one classify request per line) from FILE or stdin; writes one
+    /// response per line. A bad line gets an error object in its place and exit status 1.
+    Classify(ClassifyArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Model bundle directory.
+    #[arg(long, env = "TRIAGE_MODEL", default_value = "models/default")]
+    model: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "TRIAGE_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Most tickets in one batch request.
+    #[arg(long, env = "TRIAGE_MAX_BATCH", default_value_t = ServerConfig::default().max_batch)]
+    max_batch: usize,
+    /// Largest request body in bytes.
+    #[arg(long, env = "TRIAGE_MAX_BODY_BYTES", default_value_t = ServerConfig::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Requests that may wait for the model before new ones are refused with 429.
+    #[arg(long, env = "TRIAGE_QUEUE", default_value_t = ServerConfig::default().queue)]
+    queue: usize,
+}
+
+#[derive(clap::Args)]
+struct ClassifyArgs {
+    /// Model bundle directory.
+    #[arg(long, env = "TRIAGE_MODEL", default_value = "models/default")]
+    model: PathBuf,
+    /// JSONL file of tickets; stdin when absent.
+    file: Option<PathBuf>,
+}
+
+/// One JSONL line as a ticket, or the error object (contract shape) that stands in its place.
+fn parse_line(line: &str) -> Result<Ticket, String> {
+    let error = |code: &str, message: String, field: Option<String>| {
+        serde_json::json!({"error": {"code": code, "message": message, "field": field}}).to_string()
+    };
+    let request: TicketRequest =
+        serde_json::from_str(line).map_err(|e| error("invalid_json", e.to_string(), None))?;
+    request.validate().map_err(|e| error("invalid_field", e.message, Some(e.field)))
+}
+
+/// Tickets run through the network at once by `classify`.
+const CLASSIFY_CHUNK: usize = 256;
+
+fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
+    let classifier = Classifier::load(&args.model)?;
+    let input: Box<dyn BufRead> = match &args.file {
+        Some(path) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdin().lock()),
+    };
+    let lines: Vec<String> = input.lines().collect::<Result<_, _>>().context("reading tickets")?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut all_ok = true;
+    for (chunk_index, chunk) in lines.chunks(CLASSIFY_CHUNK).enumerate() {
+        let parsed: Vec<Result<Ticket, String>> = chunk.iter().map(|line| parse_line(line)).collect();
+        let tickets: Vec<&Ticket> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
+        let texts: Vec<String> = tickets.iter().map(|t| t.model_text()).collect();
+        let mut predictions = classifier.predict(&texts.iter().map(String::as_str).collect::<Vec<_>>())?.into_iter();
+        for (offset, item) in parsed.iter().enumerate() {
+            match item {
+                Ok(ticket) => {
+                    let prediction = predictions.next().context("model returned too few predictions")?;
+                    let response = assemble(uuid::Uuid::new_v4().to_string(), ticket, prediction, &classifier);
+                    writeln!(out, "{}", serde_json::to_string(&response)?)?;
+                }
+                Err(error) => {
+                    all_ok = false;
+                    eprintln!("line {}: {error}", chunk_index * CLASSIFY_CHUNK + offset + 1);
+                    writeln!(out, "{error}")?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(all_ok)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let classifier = Classifier::load(&args.model)?;
+    tracing::info!(model = classifier.name(), version = classifier.version(), "model loaded");
+    let config = ServerConfig { max_batch: args.max_batch, max_body_bytes: args.max_body_bytes, queue: args.queue };
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let state = AppState::new(classifier, config);
+        let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
+        tracing::info!("listening on http://{}", listener.local_addr()?);
+        triage::server::run(listener, state, shutdown_signal()).await?;
+        anyhow::Ok(())
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args),
+        Command::Classify(args) => {
+            if !classify(args)? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+    }
+}

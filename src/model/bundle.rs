@@ -1,0 +1,134 @@
+//! The model bundle on disk (`models/<name>/`): the manifest, the sha256 of every file, and
+//! the checks a bundle must pass before anything is served from it. Reading and writing
+//! files lives here; the network and the calibration maths do not.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::features::FeatureConfig;
+use super::network::NetworkConfig;
+use super::ModelError;
+
+/// Bumped whenever the meaning of a bundle file changes; older readers refuse newer bundles.
+pub const FORMAT_VERSION: u32 = 1;
+pub const MANIFEST: &str = "manifest.json";
+pub const WEIGHTS: &str = "model.safetensors";
+pub const TOKENIZER: &str = "tokenizer.json";
+pub const CALIBRATION: &str = "calibration.json";
+pub const METRICS: &str = "metrics.json";
+pub const MODEL_CARD: &str = "MODEL_CARD.md";
+/// Every file a complete bundle holds besides the manifest.
+pub const BUNDLE_FILES: [&str; 5] = [WEIGHTS, TOKENIZER, CALIBRATION, METRICS, MODEL_CARD];
+
+/// One classification head and its labels, in the order of the network's outputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadSpec {
+    pub name: String,
+    pub labels: Vec<String>,
+}
+
+/// A file the model was trained on, with its fingerprint and how many rows it gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSource {
+    pub path: String,
+    pub sha256: String,
+    pub rows_used: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub name: String,
+    /// Content id: derived from the hashes of the bundle's files.
+    pub version: String,
+    pub created_at: String,
+    pub heads: Vec<HeadSpec>,
+    pub features: FeatureConfig,
+    pub network: NetworkConfig,
+    /// Training hyper-parameters as the trainer recorded them.
+    pub training: serde_json::Value,
+    pub data: Vec<DataSource>,
+    /// sha256 over the data files' hashes, in order: one id for "what it learned from".
+    pub data_fingerprint: String,
+    /// Reviewer corrections that overrode history labels in this run.
+    pub corrections_used: usize,
+    /// Held-out metrics summary per head (full report in metrics.json).
+    pub metrics: serde_json::Value,
+    pub files: BTreeMap<String, String>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn bundle_error(dir: &Path, file: &str, message: impl Into<String>) -> ModelError {
+    ModelError::Bundle { path: dir.join(file).display().to_string(), message: message.into() }
+}
+
+fn read(dir: &Path, file: &str) -> Result<Vec<u8>, ModelError> {
+    std::fs::read(dir.join(file)).map_err(|e| bundle_error(dir, file, e.to_string()))
+}
+
+impl Manifest {
+    /// Reads the manifest and checks the format version and the hash of every bundle file.
+    pub fn load_verified(dir: &Path) -> Result<Self, ModelError> {
+        let text = read(dir, MANIFEST)?;
+        let manifest: Manifest =
+            serde_json::from_slice(&text).map_err(|e| bundle_error(dir, MANIFEST, format!("not a valid manifest: {e}")))?;
+        if manifest.format_version != FORMAT_VERSION {
+            return Err(bundle_error(
+                dir,
+                MANIFEST,
+                format!(
+                    "format version {} is not supported (this build reads version {FORMAT_VERSION})",
+                    manifest.format_version
+                ),
+            ));
+        }
+        for file in BUNDLE_FILES {
+            let expected = manifest
+                .files
+                .get(file)
+                .ok_or_else(|| bundle_error(dir, MANIFEST, format!("lists no sha256 for {file}")))?;
+            let actual = sha256_hex(&read(dir, file)?);
+            if &actual != expected {
+                return Err(bundle_error(
+                    dir,
+                    file,
+                    format!("sha256 mismatch: manifest says {expected}, file has {actual}; the bundle was modified or corrupted"),
+                ));
+            }
+        }
+        if manifest.heads.is_empty() || manifest.heads.iter().any(|h| h.labels.len() < 2) {
+            return Err(bundle_error(dir, MANIFEST, "every head needs at least two labels"));
+        }
+        Ok(manifest)
+    }
+
+    /// Hashes the files already written to `dir`, sets `files` and `version`, and writes the
+    /// manifest last so that a half-written bundle never verifies.
+    pub fn seal(mut self, dir: &Path) -> Result<Self, ModelError> {
+        self.files.clear();
+        for file in BUNDLE_FILES {
+            self.files.insert(file.to_string(), sha256_hex(&read(dir, file)?));
+        }
+        let joined: String = self.files.values().cloned().collect();
+        self.version = sha256_hex(joined.as_bytes())[..12].to_string();
+        let text = serde_json::to_vec_pretty(&self).map_err(|e| bundle_error(dir, MANIFEST, e.to_string()))?;
+        std::fs::write(dir.join(MANIFEST), text).map_err(|e| bundle_error(dir, MANIFEST, e.to_string()))?;
+        Ok(self)
+    }
+
+    pub fn head(&self, name: &str) -> Option<&HeadSpec> {
+        self.heads.iter().find(|h| h.name == name)
+    }
+}
+
+/// Reads and parses a JSON file of a bundle, naming the file in any error.
+pub fn read_json<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> Result<T, ModelError> {
+    serde_json::from_slice(&read(dir, file)?).map_err(|e| bundle_error(dir, file, e.to_string()))
+}

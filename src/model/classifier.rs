@@ -1,0 +1,144 @@
+//! `Classifier`: a verified bundle loaded into memory, answering `text -> Predictions`.
+//! It owns the tokenizer, the idf table, the network and the calibration; it does no I/O
+//! after `load` and knows nothing about policies or HTTP.
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+
+use super::bundle::{self, Manifest};
+use super::calibration::{Calibration, HeadCalibration};
+use super::features::TicketFeatures;
+use super::network::{Batch, TextNetwork};
+use super::{ModelError, Predictions};
+use crate::text::TextPipeline;
+
+/// Name of the non-trainable idf vector inside `model.safetensors`.
+pub const IDF: &str = "idf";
+
+pub struct Classifier {
+    manifest: Manifest,
+    text: TextPipeline,
+    idf: Vec<f32>,
+    network: TextNetwork,
+    calibration: Calibration,
+    device: Device,
+}
+
+fn head_sizes(manifest: &Manifest) -> Vec<(String, usize)> {
+    manifest.heads.iter().map(|h| (h.name.clone(), h.labels.len())).collect()
+}
+
+impl Classifier {
+    /// Loads and verifies the bundle in `dir`; any missing, tampered or inconsistent file
+    /// is an error naming that file.
+    pub fn load(dir: &Path) -> Result<Self, ModelError> {
+        let manifest = Manifest::load_verified(dir)?;
+        let device = Device::Cpu;
+        let weights_path = dir.join(bundle::WEIGHTS);
+        let wrong_weights = |message: String| ModelError::Bundle { path: weights_path.display().to_string(), message };
+        let mut tensors =
+            candle_core::safetensors::load(&weights_path, &device).map_err(|e| wrong_weights(e.to_string()))?;
+        let idf = tensors
+            .remove(IDF)
+            .ok_or_else(|| wrong_weights(format!("has no `{IDF}` tensor")))?
+            .to_vec1::<f32>()
+            .map_err(|e| wrong_weights(e.to_string()))?;
+        if idf.len() != manifest.features.dimension() {
+            return Err(wrong_weights(format!(
+                "idf has {} entries but the manifest's feature space has {}",
+                idf.len(),
+                manifest.features.dimension()
+            )));
+        }
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
+        let network = TextNetwork::new(vb, manifest.features.dimension(), manifest.network, &head_sizes(&manifest))
+            .map_err(|e| wrong_weights(format!("does not match the manifest: {e}")))?;
+        let text = TextPipeline::load(&dir.join(bundle::TOKENIZER))?;
+        if text.vocab_size() != manifest.features.vocab_size {
+            return Err(ModelError::Bundle {
+                path: dir.join(bundle::TOKENIZER).display().to_string(),
+                message: format!(
+                    "vocabulary has {} tokens but the manifest says {}",
+                    text.vocab_size(),
+                    manifest.features.vocab_size
+                ),
+            });
+        }
+        let calibration: Calibration = bundle::read_json(dir, bundle::CALIBRATION)?;
+        Ok(Self { manifest, text, idf, network, calibration, device })
+    }
+
+    /// Assembles a classifier from parts already in memory (the trainer evaluates the model
+    /// it has just fitted this way, before writing anything).
+    pub fn from_parts(
+        manifest: Manifest,
+        text: TextPipeline,
+        idf: Vec<f32>,
+        network: TextNetwork,
+        calibration: Calibration,
+    ) -> Self {
+        Self { manifest, text, idf, network, calibration, device: Device::Cpu }
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn name(&self) -> &str {
+        &self.manifest.name
+    }
+
+    pub fn version(&self) -> &str {
+        &self.manifest.version
+    }
+
+    pub fn network(&self) -> &TextNetwork {
+        &self.network
+    }
+
+    pub fn features(&self, text: &str) -> Result<TicketFeatures, ModelError> {
+        let words = self.text.words(text)?;
+        Ok(self.manifest.features.featurize(&words, &self.idf))
+    }
+
+    /// Raw logits: `[ticket][head][class]`, heads in manifest order.
+    pub fn logits(&self, tickets: &[&TicketFeatures]) -> Result<Vec<Vec<Vec<f32>>>, ModelError> {
+        if tickets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let batch = Batch::new(tickets, &self.device)?;
+        let per_head: Vec<Vec<Vec<f32>>> =
+            self.network.forward(&batch)?.iter().map(Tensor::to_vec2).collect::<Result<_, _>>()?;
+        Ok((0..tickets.len()).map(|i| per_head.iter().map(|head| head[i].clone()).collect()).collect())
+    }
+
+    pub fn head_calibration(&self, head: &str) -> HeadCalibration {
+        self.calibration.heads.get(head).cloned().unwrap_or_default()
+    }
+
+    /// Calibrated predictions for each ticket's features.
+    pub fn predict_features(&self, tickets: &[&TicketFeatures]) -> Result<Vec<Predictions>, ModelError> {
+        let calibrations: Vec<HeadCalibration> =
+            self.manifest.heads.iter().map(|h| self.head_calibration(&h.name)).collect();
+        Ok(self
+            .logits(tickets)?
+            .into_iter()
+            .map(|heads| {
+                self.manifest
+                    .heads
+                    .iter()
+                    .zip(&calibrations)
+                    .zip(heads)
+                    .map(|((spec, calibration), logits)| (spec.name.clone(), calibration.predict(&spec.labels, &logits)))
+                    .collect()
+            })
+            .collect())
+    }
+
+    pub fn predict(&self, texts: &[&str]) -> Result<Vec<Predictions>, ModelError> {
+        let features = texts.iter().map(|t| self.features(t)).collect::<Result<Vec<_>, _>>()?;
+        self.predict_features(&features.iter().collect::<Vec<_>>())
+    }
+}

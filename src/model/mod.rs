@@ -1,0 +1,25 @@
+//! The text model: feature extraction, the candle network, calibration, the bundle on disk,
+//! and `Classifier`, which ties a loaded bundle together into `text -> Predictions`.
+//! The worker thread that serves it to async code lives in `worker`.
+
+pub mod bundle;
+pub mod calibration;
+pub mod classifier;
+pub mod features;
+pub mod network;
+pub mod prediction;
+pub mod worker;
+
+pub use classifier::Classifier;
+pub use prediction::{Band, HeadPrediction, LabelScore, Predictions};
+
+/// Errors of the model layer. Bundle errors name the file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("model bundle {path}: {message}")]
+    Bundle { path: String, message: String },
+    #[error(transparent)]
+    Text(#[from] crate::text::TextError),
+    #[error("tensor computation failed: {0}")]
+    Tensor(#[from] candle_core::Error),
+}

@@ -1,0 +1,123 @@
+//! The candle network: one shared encoder (a weighted bag of feature embeddings, i.e. a
+//! learned dense projection of the TF-IDF vector) and one linear classification head per
+//! label set. Because everything after the embedding lookup is linear, each feature's share
+//! of each logit is exact, which is what explanations are built on.
+//! This module does tensor maths only: no files, no tokenizer, no label names.
+
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::{Init, Linear, VarBuilder};
+use serde::{Deserialize, Serialize};
+
+use super::features::TicketFeatures;
+
+pub const EMBEDDING: &str = "embedding";
+pub const HEAD_PREFIX: &str = "head";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkConfig {
+    pub embedding_dim: usize,
+}
+
+/// A batch of tickets flattened for the network: every feature occurrence of every ticket in
+/// one vector, with the ticket each belongs to.
+pub struct Batch {
+    ids: Tensor,
+    weights: Tensor,
+    rows: Tensor,
+    size: usize,
+}
+
+impl Batch {
+    pub fn new(tickets: &[&TicketFeatures], device: &Device) -> candle_core::Result<Self> {
+        let ids = tickets.iter().flat_map(|t| t.ids.iter().copied()).collect();
+        Self::build(tickets, ids, device)
+    }
+
+    /// A batch whose ids index `unique` (returned, ascending) instead of the whole table:
+    /// training gathers just those rows, so its gradient is as small as the batch.
+    pub fn compact(tickets: &[&TicketFeatures], device: &Device) -> candle_core::Result<(Self, Vec<u32>)> {
+        let mut unique: Vec<u32> = tickets.iter().flat_map(|t| t.ids.iter().copied()).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        let local = tickets
+            .iter()
+            .flat_map(|t| t.ids.iter().map(|id| unique.binary_search(id).unwrap_or(0) as u32))
+            .collect();
+        Ok((Self::build(tickets, local, device)?, unique))
+    }
+
+    fn build(tickets: &[&TicketFeatures], ids: Vec<u32>, device: &Device) -> candle_core::Result<Self> {
+        let total = ids.len();
+        let weights = tickets.iter().flat_map(|t| t.weights.iter().copied()).collect();
+        let rows = tickets.iter().enumerate().flat_map(|(row, t)| std::iter::repeat_n(row as u32, t.len())).collect();
+        Ok(Self {
+            ids: Tensor::from_vec(ids, total, device)?,
+            weights: Tensor::from_vec(weights, (total, 1), device)?,
+            rows: Tensor::from_vec(rows, total, device)?,
+            size: tickets.len(),
+        })
+    }
+}
+
+/// The weighted bag: each ticket's feature rows of `embedding`, scaled by their weights and
+/// summed, `[batch, dim]`.
+pub fn encode(embedding: &Tensor, batch: &Batch) -> candle_core::Result<Tensor> {
+    let dim = embedding.dim(1)?;
+    let vectors = embedding.index_select(&batch.ids, 0)?.broadcast_mul(&batch.weights)?;
+    Tensor::zeros((batch.size, dim), DType::F32, vectors.device())?.index_add(&batch.rows, &vectors, 0)
+}
+
+/// The classification heads over the shared representation.
+pub struct Heads {
+    layers: Vec<Linear>,
+}
+
+impl Heads {
+    pub fn new(vb: VarBuilder, dim: usize, head_sizes: &[(String, usize)]) -> candle_core::Result<Self> {
+        let layers = head_sizes
+            .iter()
+            .map(|(name, classes)| candle_nn::linear(dim, *classes, vb.pp(format!("{HEAD_PREFIX}.{name}"))))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Self { layers })
+    }
+
+    /// Logits per head, each `[batch, classes]`, in the order the heads were declared.
+    pub fn forward(&self, encoded: &Tensor) -> candle_core::Result<Vec<Tensor>> {
+        self.layers.iter().map(|head| head.forward(encoded)).collect()
+    }
+}
+
+pub struct TextNetwork {
+    embedding: Tensor,
+    heads: Heads,
+}
+
+impl TextNetwork {
+    /// Restores the network from `vb` (a loaded bundle or trained weights). Embeddings start
+    /// at zero so hash buckets no training ticket ever hit stay exactly zero and add nothing.
+    pub fn new(
+        vb: VarBuilder,
+        feature_dimension: usize,
+        config: NetworkConfig,
+        head_sizes: &[(String, usize)],
+    ) -> candle_core::Result<Self> {
+        let dim = config.embedding_dim;
+        let embedding = vb.get_with_hints((feature_dimension, dim), EMBEDDING, Init::Const(0.0))?;
+        Ok(Self { embedding, heads: Heads::new(vb, dim, head_sizes)? })
+    }
+
+    /// Logits per head, each `[batch, classes]`, in the order the heads were declared.
+    pub fn forward(&self, batch: &Batch) -> candle_core::Result<Vec<Tensor>> {
+        self.heads.forward(&encode(&self.embedding, batch)?)
+    }
+
+    /// Exact share of each feature in each logit of head `head`: `[features, classes]`.
+    /// Summed over features and added to the head's bias it gives the logits.
+    pub fn contributions(&self, ticket: &TicketFeatures, head: usize) -> candle_core::Result<Vec<Vec<f32>>> {
+        let device = self.embedding.device();
+        let ids = Tensor::from_slice(&ticket.ids, ticket.len(), device)?;
+        let weights = Tensor::from_slice(&ticket.weights, (ticket.len(), 1), device)?;
+        let vectors = self.embedding.index_select(&ids, 0)?.broadcast_mul(&weights)?;
+        vectors.matmul(&self.heads.layers[head].weight().t()?)?.to_vec2()
+    }
+}

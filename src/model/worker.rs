@@ -1,0 +1,105 @@
+//! The model worker: one OS thread that owns the CPU-heavy work, fed by a bounded channel so
+//! the async runtime never blocks on the network. Requests that arrive together are run as
+//! one batch (dynamic batching). A full queue is refused at once (`WorkerError::Busy`) rather
+//! than queued, so callers can answer 429 instead of piling up latency.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Classifier, Predictions};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("the model queue is full")]
+    Busy,
+    #[error("the model worker has stopped")]
+    Stopped,
+    #[error("prediction failed: {0}")]
+    Failed(String),
+}
+
+struct Job {
+    classifier: Arc<Classifier>,
+    texts: Vec<String>,
+    reply: oneshot::Sender<Result<Vec<Predictions>, String>>,
+}
+
+#[derive(Clone)]
+pub struct ModelWorker {
+    sender: mpsc::Sender<Job>,
+}
+
+/// Runs `jobs` (all for the same classifier) as one batch and answers each.
+fn run_batch(jobs: Vec<Job>) {
+    let classifier = Arc::clone(&jobs[0].classifier);
+    let texts: Vec<&str> = jobs.iter().flat_map(|j| j.texts.iter().map(String::as_str)).collect();
+    match classifier.predict(&texts) {
+        Ok(mut predictions) => {
+            for job in jobs {
+                let rest = predictions.split_off(job.texts.len());
+                let _ = job.reply.send(Ok(predictions));
+                predictions = rest;
+            }
+        }
+        Err(error) => {
+            let message = error.to_string();
+            for job in jobs {
+                let _ = job.reply.send(Err(message.clone()));
+            }
+        }
+    }
+}
+
+impl ModelWorker {
+    /// Starts the worker thread. `queue` bounds waiting requests; `max_batch` bounds the
+    /// tickets run in one forward pass.
+    pub fn spawn(queue: usize, max_batch: usize) -> Self {
+        let (sender, mut receiver) = mpsc::channel::<Job>(queue.max(1));
+        std::thread::Builder::new()
+            .name("triage-model".into())
+            .spawn(move || {
+                while let Some(first) = receiver.blocking_recv() {
+                    let mut tickets = first.texts.len();
+                    let mut batch = vec![first];
+                    let mut held_over = None;
+                    while tickets < max_batch {
+                        match receiver.try_recv() {
+                            Ok(job) if Arc::ptr_eq(&job.classifier, &batch[0].classifier) => {
+                                tickets += job.texts.len();
+                                batch.push(job);
+                            }
+                            Ok(job) => {
+                                held_over = Some(job);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    run_batch(batch);
+                    if let Some(job) = held_over {
+                        run_batch(vec![job]);
+                    }
+                }
+            })
+            .map(|_| ())
+            .unwrap_or_else(|e| tracing::error!("cannot start the model thread: {e}"));
+        Self { sender }
+    }
+
+    /// Predicts `texts` with `classifier`; the classifier travels with the job so a request
+    /// finishes on the model version it started with, even across a reload.
+    pub async fn predict(&self, classifier: Arc<Classifier>, texts: Vec<String>) -> Result<Vec<Predictions>, WorkerError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender.try_send(Job { classifier, texts, reply }).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => WorkerError::Busy,
+            mpsc::error::TrySendError::Closed(_) => WorkerError::Stopped,
+        })?;
+        answer.await.map_err(|_| WorkerError::Stopped)?.map_err(WorkerError::Failed)
+    }
+
+    /// Requests waiting for the worker right now.
+    pub fn queue_depth(&self) -> usize {
+        self.sender.max_capacity() - self.sender.capacity()
+    }
+}

@@ -1,0 +1,93 @@
+//! `POST /v1/classify` and `POST /v1/classify/batch`: parse and validate the body (errors name
+//! the field), send the texts to the model worker, assemble the contract's response.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::response::{assemble, ClassifyResponse};
+use crate::ticket::{Ticket, TicketRequest};
+
+#[derive(Deserialize)]
+struct BatchRequest {
+    tickets: Vec<TicketRequest>,
+}
+
+#[derive(serde::Serialize)]
+pub struct BatchResponse {
+    results: Vec<ClassifyResponse>,
+}
+
+/// The request body, or the contract's error when it could not be read (413 past the limit).
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(rejection.body_text()),
+        _ => ApiError::MalformedJson(rejection.body_text()),
+    })
+}
+
+/// Parses JSON, telling a syntax error (400) from a value of the wrong type (422 naming the
+/// field by its path).
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::MalformedJson(inner.to_string())
+        } else {
+            ApiError::Invalid { field, message: inner.to_string() }
+        }
+    })
+}
+
+async fn classify_tickets(state: &AppState, tickets: Vec<Ticket>) -> Result<Vec<ClassifyResponse>, ApiError> {
+    let classifier = Arc::clone(&state.classifier);
+    let texts = tickets.iter().map(Ticket::model_text).collect();
+    let predictions = state.worker.predict(Arc::clone(&classifier), texts).await?;
+    Ok(tickets
+        .iter()
+        .zip(predictions)
+        .map(|(ticket, predictions)| assemble(uuid::Uuid::new_v4().to_string(), ticket, predictions, &classifier))
+        .collect())
+}
+
+pub async fn classify(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ClassifyResponse>, ApiError> {
+    let ticket = parse::<TicketRequest>(&body_bytes(body)?)?.validate()?;
+    let mut responses = classify_tickets(&state, vec![ticket]).await?;
+    responses.pop().map(Json).ok_or_else(|| ApiError::Unavailable("the model returned no prediction".into()))
+}
+
+pub async fn classify_batch(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<BatchResponse>, ApiError> {
+    let request: BatchRequest = parse(&body_bytes(body)?)?;
+    if request.tickets.len() > state.config.max_batch {
+        return Err(ApiError::TooLarge(format!(
+            "{} tickets in one batch; the limit is {}",
+            request.tickets.len(),
+            state.config.max_batch
+        )));
+    }
+    let tickets = request
+        .tickets
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            t.validate().map_err(|e| ApiError::Invalid { field: format!("tickets[{i}].{}", e.field), message: e.message })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(BatchResponse { results: classify_tickets(&state, tickets).await? }))
+}

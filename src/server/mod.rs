@@ -1,0 +1,68 @@
+//! The HTTP server: `app(state)` builds the axum router (tested with `oneshot`), `run` serves
+//! it on a listener until a shutdown future resolves. Handlers live in submodules; errors are
+//! mapped to HTTP in `error` and nowhere else.
+
+pub mod classify;
+pub mod error;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::model::worker::ModelWorker;
+use crate::model::Classifier;
+
+/// Server settings, built once from the command line.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Most tickets in one `/v1/classify/batch` request.
+    pub max_batch: usize,
+    /// Largest request body in bytes (413 above it).
+    pub max_body_bytes: usize,
+    /// Requests that may wait for the model before new ones get 429.
+    pub queue: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self { max_batch: 256, max_body_bytes: 2 * 1024 * 1024, queue: 1024 }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub classifier: Arc<Classifier>,
+    pub worker: ModelWorker,
+    pub config: Arc<ServerConfig>,
+}
+
+impl AppState {
+    /// Starts the model worker for `classifier`.
+    pub fn new(classifier: Classifier, config: ServerConfig) -> Self {
+        let worker = ModelWorker::spawn(config.queue, config.max_batch);
+        Self { classifier: Arc::new(classifier), worker, config: Arc::new(config) }
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/v1/classify", post(classify::classify))
+        .route("/v1/classify/batch", post(classify::classify_batch))
+        .route("/healthz", get(healthz))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}

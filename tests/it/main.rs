@@ -1,0 +1,7 @@
+//! The one integration-test crate (each test binary links candle, so there is only one).
+//! Tests run against the committed default model: the real one, not a mock.
+
+mod bundle;
+mod classify_cli;
+mod common;
+mod server;

@@ -1,0 +1,128 @@
+//! The router, driven with `tower::ServiceExt::oneshot`: the contract's shapes and every
+//! error path of the classify routes.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use triage::server::{app, AppState, ServerConfig};
+
+use crate::common::default_model_dir;
+
+fn state() -> AppState {
+    let classifier = triage::model::Classifier::load(&default_model_dir()).expect("model loads");
+    AppState::new(classifier, ServerConfig { max_batch: 4, max_body_bytes: 64 * 1024, ..ServerConfig::default() })
+}
+
+async fn call(state: &AppState, method: &str, uri: &str, body: impl Into<Body>) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(body.into())
+        .expect("request");
+    let response = app(state.clone()).oneshot(request).await.expect("response");
+    let status = response.status();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, value)
+}
+
+fn assert_error(body: &Value, code: &str, field: Option<&str>) {
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    if let Some(field) = field {
+        assert_eq!(body["error"]["field"], field, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn classify_answers_in_the_contract_shape() {
+    let state = state();
+    let ticket = json!({"id": "T-1", "subject": "Site down", "body": "checkout fails for all users"});
+    let (status, body) = call(&state, "POST", "/v1/classify", ticket.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["ticket_id"], "T-1");
+    assert!(body["decision_id"].as_str().is_some_and(|id| id.len() >= 32));
+    assert_eq!(body["model"]["name"], "default");
+    for head in ["urgency", "sentiment", "category"] {
+        let prediction = &body["predictions"][head];
+        let labels = &state.classifier.manifest().head(head).expect("head").labels;
+        assert!(labels.contains(&prediction["label"].as_str().expect("label").to_string()), "{prediction}");
+        let top = prediction["top"].as_array().expect("top");
+        assert_eq!(top[0]["label"], prediction["label"]);
+        let scores: Vec<f64> = top.iter().map(|t| t["score"].as_f64().expect("score")).collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]) && scores.iter().sum::<f64>() <= 1.0 + 1e-6);
+        assert!(["high", "medium", "low"].contains(&prediction["band"].as_str().expect("band")));
+        assert!(prediction["abstained"].is_boolean());
+    }
+}
+
+#[tokio::test]
+async fn the_model_reads_the_text() {
+    let state = state();
+    let happy = json!({"body": "Thank you so much, the team was wonderful and fixed it fast. Great service!"});
+    let angry = json!({"body": "This is the worst service ever. Furious. Three days and still nobody answers, terrible."});
+    let (_, happy) = call(&state, "POST", "/v1/classify", happy.to_string()).await;
+    let (_, angry) = call(&state, "POST", "/v1/classify", angry.to_string()).await;
+    assert_eq!(happy["predictions"]["sentiment"]["label"], "positive", "{happy}");
+    assert_eq!(angry["predictions"]["sentiment"]["label"], "negative", "{angry}");
+}
+
+#[tokio::test]
+async fn batch_answers_in_order_and_respects_its_limit() {
+    let state = state();
+    let tickets: Vec<Value> = (0..3).map(|i| json!({"id": format!("B-{i}"), "body": format!("printer {i} broken")})).collect();
+    let (status, body) = call(&state, "POST", "/v1/classify/batch", json!({"tickets": tickets}).to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ids: Vec<&str> = body["results"].as_array().expect("results").iter().map(|r| r["ticket_id"].as_str().expect("id")).collect();
+    assert_eq!(ids, ["B-0", "B-1", "B-2"]);
+    let too_many: Vec<Value> = (0..5).map(|_| json!({"body": "x"})).collect();
+    let (status, body) = call(&state, "POST", "/v1/classify/batch", json!({"tickets": too_many}).to_string()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_error(&body, "too_large", None);
+    let (status, body) =
+        call(&state, "POST", "/v1/classify/batch", json!({"tickets": [{"body": "ok"}, {"subject": " "}]}).to_string()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "invalid_field", Some("tickets[1].body"));
+}
+
+#[tokio::test]
+async fn bad_requests_get_json_errors_naming_the_field() {
+    let state = state();
+    let cases: Vec<(String, StatusCode, &str, Option<&str>)> = vec![
+        ("{not json".into(), StatusCode::BAD_REQUEST, "malformed_json", None),
+        (json!({"subject": "", "body": "  "}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some("body")),
+        (json!({"body": 42}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some("body")),
+        (json!({"body": "x", "customer": {"vip": "yes"}}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some("customer.vip")),
+        (json!({"body": "x", "created_at": "yesterday"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some("created_at")),
+        (json!({"body": "x", "fields": {"tags": [1]}}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some("fields.tags")),
+        (json!({"body": "x".repeat(100_001)}).to_string(), StatusCode::PAYLOAD_TOO_LARGE, "too_large", None),
+    ];
+    for (body, status, code, field) in cases {
+        let (got, answer) = call(&state, "POST", "/v1/classify", body.clone()).await;
+        assert_eq!(got, status, "{}: {answer}", &body[..body.len().min(60)]);
+        assert_error(&answer, code, field);
+    }
+}
+
+#[tokio::test]
+async fn text_length_is_limited_by_characters_not_only_by_body_size() {
+    let classifier = triage::model::Classifier::load(&default_model_dir()).expect("model loads");
+    let state = AppState::new(classifier, ServerConfig::default());
+    let allowed = json!({"body": "the export keeps failing ".repeat(2_000)}).to_string();
+    let (status, answer) = call(&state, "POST", "/v1/classify", allowed).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let too_long = json!({"body": "é".repeat(triage::ticket::MAX_TEXT_CHARS + 1)}).to_string();
+    let (status, answer) = call(&state, "POST", "/v1/classify", too_long).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_error(&answer, "invalid_field", Some("body"));
+}
+
+#[tokio::test]
+async fn healthz_answers() {
+    let (status, body) = call(&state(), "GET", "/healthz", Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, Value::String("ok".into()));
+}

@@ -1,0 +1,110 @@
+//! Fitting a head's calibration on held-out logits: the softmax temperature that minimises
+//! negative log-likelihood, then the score cut-offs that hold a target accuracy on the
+//! tickets at or above them. Pure functions; the trainer supplies the held-out rows.
+
+use triage::model::calibration::{calibrated_probabilities, HeadCalibration};
+
+/// Accuracy the `medium` band (and with it, not abstaining) must hold on held-out data.
+pub const REVIEW_ACCURACY: f32 = 0.6;
+/// The fewest held-out rows a cut-off may rest on, so one lucky ticket cannot set it.
+const MIN_SUPPORT: usize = 10;
+
+fn mean_nll(logits: &[Vec<f32>], truth: &[usize], temperature: f32) -> f64 {
+    let total: f64 = logits
+        .iter()
+        .zip(truth)
+        .map(|(l, &t)| -f64::from(calibrated_probabilities(l, temperature)[t].max(1e-12)).ln())
+        .sum();
+    total / logits.len().max(1) as f64
+}
+
+/// Temperature minimising NLL on a log-spaced grid from 0.05 to 20 (a grid, not gradient
+/// descent: one parameter, and the grid cannot diverge).
+pub fn fit_temperature(logits: &[Vec<f32>], truth: &[usize]) -> f32 {
+    const STEPS: usize = 240;
+    let (low, high) = (0.05f32.ln(), 20f32.ln());
+    (0..=STEPS)
+        .map(|i| (low + (high - low) * i as f32 / STEPS as f32).exp())
+        .map(|t| (t, mean_nll(logits, truth, t)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map_or(1.0, |(t, _)| t)
+}
+
+/// The lowest score such that the rows scoring at least that much are right at least
+/// `target` of the time; 1.0 (nothing qualifies) when no such cut rests on enough rows.
+pub fn cut_for_accuracy(scored: &[(f32, bool)], target: f32) -> f32 {
+    let mut sorted = scored.to_vec();
+    sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut correct = 0usize;
+    let mut cut = 1.0;
+    for (kept, &(score, right)) in sorted.iter().enumerate() {
+        correct += usize::from(right);
+        let kept = kept + 1;
+        if kept >= MIN_SUPPORT.min(sorted.len()) && correct as f32 >= target * kept as f32 {
+            cut = score;
+        }
+    }
+    cut
+}
+
+/// Coverage and accuracy of the rows scoring at or above `cut`.
+pub fn coverage_at(scored: &[(f32, bool)], cut: f32) -> (f64, f64) {
+    let kept: Vec<bool> = scored.iter().filter(|(s, _)| *s >= cut).map(|(_, r)| *r).collect();
+    let coverage = kept.len() as f64 / scored.len().max(1) as f64;
+    let accuracy = kept.iter().filter(|r| **r).count() as f64 / kept.len().max(1) as f64;
+    (coverage, accuracy)
+}
+
+/// Calibrated top score and correctness of each row.
+pub fn scored_rows(logits: &[Vec<f32>], truth: &[usize], temperature: f32) -> Vec<(f32, bool)> {
+    logits
+        .iter()
+        .zip(truth)
+        .map(|(l, &t)| {
+            let p = calibrated_probabilities(l, temperature);
+            let best = p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
+            (p[best], best == t)
+        })
+        .collect()
+}
+
+pub fn fit_head_calibration(logits: &[Vec<f32>], truth: &[usize], target_accuracy: f32) -> HeadCalibration {
+    let temperature = fit_temperature(logits, truth);
+    let scored = scored_rows(logits, truth, temperature);
+    let medium_from = cut_for_accuracy(&scored, REVIEW_ACCURACY.min(target_accuracy));
+    HeadCalibration {
+        temperature,
+        high_from: cut_for_accuracy(&scored, target_accuracy).max(medium_from),
+        medium_from,
+        abstain_below: medium_from,
+        target_accuracy,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overconfident_logits_get_a_temperature_above_one() {
+        // Always +4 for class 0 but right only 60% of the time: softmax says 0.98, truth 0.6.
+        let logits: Vec<Vec<f32>> = (0..100).map(|_| vec![4.0, 0.0]).collect();
+        let truth: Vec<usize> = (0..100).map(|i| usize::from(i % 5 >= 3)).collect();
+        let t = fit_temperature(&logits, &truth);
+        let p = calibrated_probabilities(&logits[0], t)[0];
+        assert!(t > 1.0);
+        assert!((p - 0.6).abs() < 0.02, "calibrated {p}");
+    }
+
+    #[test]
+    fn cut_holds_the_target_on_rows_above_it() {
+        // Scores 1.00, 0.99, ... : the top 20 are right, the rest alternate.
+        let scored: Vec<(f32, bool)> =
+            (0..60).map(|i| (1.0 - i as f32 / 100.0, i < 20 || i % 2 == 0)).collect();
+        let cut = cut_for_accuracy(&scored, 0.9);
+        let (coverage, accuracy) = coverage_at(&scored, cut);
+        assert!(accuracy >= 0.9);
+        assert!(coverage > 20.0 / 60.0);
+        assert!(cut_for_accuracy(&scored, 1.01) >= 1.0);
+    }
+}

@@ -1,0 +1,76 @@
+//! The model card (`MODEL_CARD.md`) written into every bundle: what the model was trained on,
+//! how, its labels, its held-out metrics and its known limits. Text formatting only.
+
+use std::fmt::Write;
+
+use triage::model::bundle::Manifest;
+
+use crate::bundle_writer::RunRecord;
+use crate::train::Trained;
+
+const TOKENIZER_NOTE: &str = "WordPiece, trained on the training text: frequent words stay whole \
+(they carry most of the signal in short tickets) and rare or misspelt words fall apart into \
+pieces the model has seen. Character 3-5-grams of every word add robustness to typos and to \
+German and Spanish inflection; word bigrams catch phrases such as \"not working\".";
+
+const LIMITS_NOTE: &str = "- Learns only what the training labels say: if they are noisy (the \
+ticket set's priorities were assigned loosely by its generator), so is the model.\n\
+- A bag of words and n-grams: it does not read negation scope or long-range structure.\n\
+- Languages and domains absent from training get low-confidence predictions; watch the \
+abstain rate when the traffic changes.\n\
+- Scores are calibrated on held-out rows of the training distribution only.";
+
+pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> String {
+    let mut card = String::new();
+    let _ = writeln!(card, "# Model card: {}\n", manifest.name);
+    let _ = writeln!(card, "Created {} by `triage-train`. The manifest holds the version (a hash of the files).\n", manifest.created_at);
+    let _ = writeln!(card, "## Training data\n");
+    for source in &manifest.data {
+        let _ = writeln!(card, "- `{}`: {} rows used, sha256 `{}`", source.path, source.rows_used, &source.sha256[..16]);
+    }
+    let _ = writeln!(card, "- skipped: {}", run.dataset.skipped.summary());
+    if manifest.corrections_used > 0 {
+        let _ = writeln!(card, "- reviewer corrections applied: {}", manifest.corrections_used);
+    }
+    for note in run.data_notes {
+        let _ = writeln!(card, "- {note}");
+    }
+    let _ = writeln!(card);
+    let _ = writeln!(card, "## Labels\n");
+    for head in &manifest.heads {
+        let _ = writeln!(card, "- **{}**: {}", head.name, head.labels.join(", "));
+    }
+    let _ = writeln!(card, "\n## Model\n");
+    let _ = writeln!(
+        card,
+        "A weighted bag of {} feature embeddings (dimension {}; subword tokens, {} hashed buckets for \
+         word bigrams and character n-grams) shared by one linear head per label set: a learned, \
+         jointly trained TF-IDF model whose per-feature contributions are exact. Best epoch {} of {}.\n",
+        manifest.features.dimension(),
+        manifest.network.embedding_dim,
+        manifest.features.buckets,
+        trained.best_epoch,
+        trained.epochs.len()
+    );
+    let _ = writeln!(card, "Tokenizer: {TOKENIZER_NOTE}\n");
+    let _ = writeln!(card, "Training command:\n\n```\n{}\n```\n", run.command);
+    let _ = writeln!(card, "## Held-out metrics\n");
+    let sources: Vec<String> = run.evaluated_on.iter().map(|p| format!("`{}`", p.display())).collect();
+    let _ = writeln!(card, "Evaluated on {} (never used for training, epoch selection or calibration).\n", sources.join(", "));
+    let _ = writeln!(card, "| head | examples | accuracy | macro-F1 | ECE |\n|---|---|---|---|---|");
+    for (head, m) in &run.report.heads {
+        let _ = writeln!(card, "| {head} | {} | {:.3} | {:.3} | {:.3} |", m.examples, m.accuracy, m.macro_f1, m.expected_calibration_error);
+    }
+    for (head, m) in &run.report.heads {
+        let _ = writeln!(card, "\n### {head}\n\n| class | precision | recall | F1 | support |\n|---|---|---|---|---|");
+        for c in &m.classes {
+            let _ = writeln!(card, "| {} | {:.3} | {:.3} | {:.3} | {} |", c.label, c.precision, c.recall, c.f1, c.support);
+        }
+    }
+    let _ = writeln!(card, "\n## Calibration\n\n| head | temperature | medium from | high from | abstain below |\n|---|---|---|---|---|");
+    for (head, c) in &trained.calibration.heads {
+        let _ = writeln!(card, "| {head} | {:.3} | {:.3} | {:.3} | {:.3} |", c.temperature, c.medium_from, c.high_from, c.abstain_below);
+    }
+    let _ = writeln!(card, "\n## Known limits\n\n{LIMITS_NOTE}");
+    card
+}

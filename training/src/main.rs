@@ -1,0 +1,240 @@
+//! `triage-train`: fits the triage text model on labeled ticket history and writes a model
+//! bundle (`train`), or scores an existing bundle on labeled data (`eval`).
+//!
+//! # Layout
+//! - `data`: polars loading, column mapping, skipped-row report
+//! - `train`: tokenizer, idf, the training loop, early stopping, calibration fitting
+//! - `calibrate`: temperature and threshold fitting (pure)
+//! - `metrics`: accuracy, F1, confusion, ECE (ndarray, pure)
+//! - `eval`: metrics of a classifier on examples, and the printed report
+//! - `bundle_writer`, `card`: the bundle directory and its model card
+
+mod bundle_writer;
+mod calibrate;
+mod card;
+mod data;
+mod eval;
+mod metrics;
+mod sparse_sgd;
+mod train;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use indicatif::ProgressBar;
+use triage::model::bundle::HeadSpec;
+use triage::model::classifier::Classifier;
+
+use crate::bundle_writer::{write_bundle, RunRecord};
+use crate::data::{ColumnMap, Dataset};
+use crate::train::{progress_style, train, TrainConfig};
+
+#[derive(Parser)]
+#[command(name = "triage-train", version, about = "Train and evaluate triage's ticket classifier")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fit a model on labeled tickets and write a new bundle directory.
+    Train(TrainArgs),
+    /// Score a bundle on labeled tickets: accuracy, macro-F1, per-class table, confusion, ECE.
+    Eval(EvalArgs),
+}
+
+#[derive(Args, Clone)]
+struct Columns {
+    /// Text columns, joined with newlines in this order.
+    #[arg(long, value_delimiter = ',', default_value = "subject,body")]
+    text: Vec<String>,
+    /// Column holding the urgency label.
+    #[arg(long)]
+    urgency: Option<String>,
+    /// Column holding the sentiment label.
+    #[arg(long)]
+    sentiment: Option<String>,
+    /// Column holding the category label.
+    #[arg(long)]
+    category: Option<String>,
+    /// Column holding the ticket language (used in reports).
+    #[arg(long)]
+    language: Option<String>,
+    /// Column holding a stable ticket id.
+    #[arg(long)]
+    id: Option<String>,
+}
+
+impl Columns {
+    fn to_map(&self) -> anyhow::Result<ColumnMap> {
+        let labels: BTreeMap<String, String> = [("urgency", &self.urgency), ("sentiment", &self.sentiment), ("category", &self.category)]
+            .into_iter()
+            .filter_map(|(head, column)| column.clone().map(|c| (head.to_string(), c)))
+            .collect();
+        if labels.is_empty() {
+            bail!("map at least one label column: --urgency, --sentiment or --category");
+        }
+        Ok(ColumnMap { id: self.id.clone(), text: self.text.clone(), language: self.language.clone(), labels })
+    }
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// Training files (CSV, JSONL or Parquet); each head learns from the rows carrying its label.
+    #[arg(long, required = true, num_args = 1..)]
+    data: Vec<PathBuf>,
+    /// Validation files for early stopping and calibration; by default a seeded
+    /// --validation-fraction of the training rows is held back instead.
+    #[arg(long, num_args = 1..)]
+    dev: Vec<PathBuf>,
+    /// Held-out files scored into metrics.json and the model card (never trained on).
+    #[arg(long, num_args = 1..)]
+    eval: Vec<PathBuf>,
+    /// The new bundle directory (must not exist).
+    #[arg(long)]
+    out: PathBuf,
+    /// Model name recorded in the manifest (default: the directory name).
+    #[arg(long)]
+    name: Option<String>,
+    /// A line for the model card's data section (source, license); repeatable.
+    #[arg(long)]
+    data_note: Vec<String>,
+    #[arg(long, default_value_t = 0.1)]
+    validation_fraction: f64,
+    #[arg(long, default_value_t = TrainConfig::default().epochs)]
+    epochs: usize,
+    #[arg(long, default_value_t = TrainConfig::default().embedding_dim)]
+    dim: usize,
+    #[arg(long, default_value_t = TrainConfig::default().buckets)]
+    buckets: usize,
+    #[arg(long, default_value_t = TrainConfig::default().vocab_size)]
+    vocab_size: usize,
+    #[arg(long, default_value_t = TrainConfig::default().learning_rate)]
+    learning_rate: f64,
+    #[arg(long, default_value_t = TrainConfig::default().embedding_learning_rate)]
+    embedding_learning_rate: f64,
+    #[arg(long, default_value_t = TrainConfig::default().weight_decay)]
+    weight_decay: f64,
+    #[arg(long, default_value_t = TrainConfig::default().min_df)]
+    min_df: u32,
+    #[arg(long, default_value_t = TrainConfig::default().feature_dropout)]
+    feature_dropout: f32,
+    #[arg(long, default_value_t = TrainConfig::default().batch_size)]
+    batch_size: usize,
+    #[arg(long, default_value_t = TrainConfig::default().seed)]
+    seed: u64,
+    /// Accuracy the `high` band must hold on validation rows.
+    #[arg(long, default_value_t = TrainConfig::default().target_accuracy)]
+    target_accuracy: f32,
+    #[command(flatten)]
+    columns: Columns,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long, required = true, num_args = 1..)]
+    data: Vec<PathBuf>,
+    /// Write the full metrics as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    columns: Columns,
+}
+
+fn load(paths: &[PathBuf], columns: &Columns) -> anyhow::Result<Dataset> {
+    let dataset = data::load(paths, &columns.to_map()?)?;
+    eprintln!(
+        "read {} usable rows from {} file(s); skipped {}: {}",
+        dataset.examples.len(),
+        dataset.files.len(),
+        dataset.skipped.total(),
+        dataset.skipped.summary()
+    );
+    Ok(dataset)
+}
+
+fn run_train(args: TrainArgs) -> anyhow::Result<()> {
+    let config = TrainConfig {
+        vocab_size: args.vocab_size,
+        buckets: args.buckets,
+        embedding_dim: args.dim,
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        learning_rate: args.learning_rate,
+        embedding_learning_rate: args.embedding_learning_rate,
+        weight_decay: args.weight_decay,
+        feature_dropout: args.feature_dropout,
+        min_df: args.min_df,
+        seed: args.seed,
+        target_accuracy: args.target_accuracy,
+        ..TrainConfig::default()
+    };
+    let dataset = load(&args.data, &args.columns)?;
+    let head_names: Vec<String> = args.columns.to_map()?.labels.into_keys().collect();
+    let heads: Vec<HeadSpec> =
+        dataset.label_sets(&head_names)?.into_iter().map(|(name, labels)| HeadSpec { name, labels }).collect();
+    let (train_rows, validation_rows) = if args.dev.is_empty() {
+        data::split(dataset.examples.clone(), args.validation_fraction, config.seed)
+    } else {
+        (dataset.examples.clone(), load(&args.dev, &args.columns)?.examples)
+    };
+    eprintln!("training on {} rows, validating on {}", train_rows.len(), validation_rows.len());
+    let progress = ProgressBar::new(config.epochs as u64).with_style(progress_style());
+    let started = std::time::Instant::now();
+    let trained = train(&train_rows, &validation_rows, heads, &config, &progress)?;
+    progress.finish();
+    eprintln!("trained in {:.1}s (best epoch {})", started.elapsed().as_secs_f64(), trained.best_epoch);
+
+    let evaluated_on = if args.eval.is_empty() { args.dev.clone() } else { args.eval.clone() };
+    let name = args.name.clone().unwrap_or_else(|| {
+        args.out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "model".into())
+    });
+    let classifier = trained.classifier(&name)?;
+    let report = if evaluated_on.is_empty() {
+        eprintln!("no --eval or --dev files: metrics come from the held-back validation rows");
+        eval::evaluate(&classifier, &validation_rows)?
+    } else {
+        eval::evaluate(&classifier, &load(&evaluated_on, &args.columns)?.examples)?
+    };
+    print!("{}", eval::render(&report));
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let run = RunRecord {
+        name: &name,
+        config: &config,
+        dataset: &dataset,
+        corrections_used: 0,
+        data_notes: &args.data_note,
+        report: &report,
+        evaluated_on: &evaluated_on,
+        command: &command,
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    let manifest = write_bundle(&args.out, &trained, &run)?;
+    println!("wrote {} (model {} version {})", args.out.display(), manifest.name, manifest.version);
+    Ok(())
+}
+
+fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
+    let classifier = Classifier::load(&args.model)?;
+    let dataset = load(&args.data, &args.columns)?;
+    let report = eval::evaluate(&classifier, &dataset.examples)?;
+    print!("{}", eval::render(&report));
+    if let Some(out) = args.out {
+        let text = serde_json::to_vec_pretty(&report)?;
+        std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
+        println!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Train(args) => run_train(args),
+        Command::Eval(args) => run_eval(args),
+    }
+}

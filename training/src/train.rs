@@ -1,0 +1,445 @@
+//! Fitting the model: tokenizer, idf, the candle network with AdamW and a masked,
+//! class-weighted loss per head, early stopping on validation macro-F1, and the calibration
+//! fitted on the same validation rows. Returns an in-memory `Classifier` plus what the
+//! bundle writer needs; writes no files itself.
+
+use std::collections::{BTreeMap, HashMap};
+
+use candle_core::{DType, Device, Tensor, Var, D};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use triage::model::bundle::{HeadSpec, Manifest, FORMAT_VERSION};
+use triage::model::Classifier;
+use triage::model::calibration::Calibration;
+use triage::model::features::{inverse_document_frequency, FeatureConfig, TicketFeatures};
+use triage::model::network::{encode, Batch, Heads, NetworkConfig, TextNetwork, EMBEDDING};
+use triage::text::TextPipeline;
+
+use crate::calibrate::fit_head_calibration;
+use crate::data::Example;
+use crate::metrics::head_metrics;
+use crate::sparse_sgd::SparseSgd;
+
+/// Hyper-parameters, recorded verbatim in the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainConfig {
+    pub vocab_size: usize,
+    pub buckets: usize,
+    pub char_ngram_min: usize,
+    pub char_ngram_max: usize,
+    pub word_bigrams: bool,
+    /// Features seen in fewer training tickets than this are switched off.
+    pub min_df: u32,
+    pub embedding_dim: usize,
+    pub epochs: usize,
+    pub patience: usize,
+    pub batch_size: usize,
+    /// AdamW learning rate of the heads.
+    pub learning_rate: f64,
+    /// SGD learning rate of the embedding table.
+    pub embedding_learning_rate: f64,
+    pub weight_decay: f64,
+    /// Probability of dropping each feature of a training ticket at each step.
+    pub feature_dropout: f32,
+    pub seed: u64,
+    pub target_accuracy: f32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            vocab_size: 8000,
+            buckets: 1 << 17,
+            char_ngram_min: 3,
+            char_ngram_max: 5,
+            word_bigrams: true,
+            min_df: 2,
+            embedding_dim: 32,
+            epochs: 30,
+            patience: 4,
+            batch_size: 32,
+            learning_rate: 0.01,
+            embedding_learning_rate: 1.0,
+            weight_decay: 1e-4,
+            feature_dropout: 0.2,
+            seed: 17,
+            target_accuracy: 0.8,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Text(#[from] triage::text::TextError),
+    #[error("tensor computation failed: {0}")]
+    Tensor(#[from] candle_core::Error),
+    #[error("{0}")]
+    Data(String),
+}
+
+/// One epoch's numbers, kept for the manifest and the progress display.
+#[derive(Debug, Clone, Serialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub loss: f64,
+    pub validation_macro_f1: BTreeMap<String, f64>,
+}
+
+pub struct Trained {
+    pub text: TextPipeline,
+    pub features: FeatureConfig,
+    pub network: NetworkConfig,
+    pub heads: Vec<HeadSpec>,
+    pub idf: Vec<f32>,
+    /// Network weights by name, best epoch.
+    pub weights: HashMap<String, Tensor>,
+    pub calibration: Calibration,
+    pub epochs: Vec<EpochLog>,
+    pub best_epoch: usize,
+}
+
+/// Label index per head for one example (`None` where the example lacks that label).
+fn targets(example: &Example, heads: &[HeadSpec]) -> Vec<Option<u32>> {
+    heads
+        .iter()
+        .map(|h| example.labels.get(&h.name).and_then(|l| h.labels.iter().position(|x| x == l)).map(|i| i as u32))
+        .collect()
+}
+
+/// Balanced class weights `n / (classes * count)`, as scikit-learn's `class_weight="balanced"`.
+fn class_weights(targets: &[Vec<Option<u32>>], head: usize, classes: usize) -> Vec<f32> {
+    let mut counts = vec![0usize; classes];
+    for t in targets.iter().filter_map(|t| t[head]) {
+        counts[t as usize] += 1;
+    }
+    let total: usize = counts.iter().sum();
+    counts.iter().map(|&c| if c == 0 { 0.0 } else { total as f32 / (classes as f32 * c as f32) }).collect()
+}
+
+/// Mean over rows of `-weight * log p(target)`, counting only rows that carry the label.
+fn masked_loss(logits: &Tensor, rows: &[Option<u32>], weights: &[f32]) -> candle_core::Result<Option<Tensor>> {
+    let row_weights: Vec<f32> = rows.iter().map(|t| t.map_or(0.0, |t| weights[t as usize])).collect();
+    let total: f32 = row_weights.iter().sum();
+    if total <= 0.0 {
+        return Ok(None);
+    }
+    let device = logits.device();
+    let indices: Vec<u32> = rows.iter().map(|t| t.unwrap_or(0)).collect();
+    let indices = Tensor::from_vec(indices, (rows.len(), 1), device)?;
+    let log_probs = candle_nn::ops::log_softmax(logits, D::Minus1)?.gather(&indices, 1)?.squeeze(1)?;
+    let row_weights = Tensor::from_vec(row_weights, rows.len(), device)?;
+    Ok(Some((log_probs.mul(&row_weights)?.sum_all()? / f64::from(-total))?))
+}
+
+struct Prepared {
+    features: Vec<TicketFeatures>,
+    targets: Vec<Vec<Option<u32>>>,
+}
+
+fn featurize(
+    examples: &[Example],
+    text: &TextPipeline,
+    config: &FeatureConfig,
+    idf: &[f32],
+    heads: &[HeadSpec],
+) -> Result<Prepared, TrainError> {
+    let mut features = Vec::with_capacity(examples.len());
+    for example in examples {
+        features.push(config.featurize(&text.words(&example.text)?, idf));
+    }
+    Ok(Prepared { features, targets: examples.iter().map(|e| targets(e, heads)).collect() })
+}
+
+/// Logits of every validation example: `[head][example][class]`.
+fn all_logits(network: &TextNetwork, features: &[TicketFeatures], batch: usize) -> Result<Vec<Vec<Vec<f32>>>, TrainError> {
+    let mut per_head: Vec<Vec<Vec<f32>>> = Vec::new();
+    for chunk in features.chunks(batch.max(1) * 8) {
+        let refs: Vec<&TicketFeatures> = chunk.iter().collect();
+        let outputs = network.forward(&Batch::new(&refs, &Device::Cpu)?)?;
+        per_head.resize(outputs.len(), Vec::new());
+        for (head, output) in outputs.iter().enumerate() {
+            per_head[head].extend(output.to_vec2::<f32>()?);
+        }
+    }
+    Ok(per_head)
+}
+
+fn argmax(values: &[f32]) -> usize {
+    values.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i)
+}
+
+/// Macro-F1 per head on the rows that carry that head's label.
+fn validation_scores(logits: &[Vec<Vec<f32>>], prepared: &Prepared, heads: &[HeadSpec]) -> BTreeMap<String, f64> {
+    heads
+        .iter()
+        .enumerate()
+        .map(|(h, spec)| {
+            let (truth, predicted): (Vec<usize>, Vec<usize>) = prepared
+                .targets
+                .iter()
+                .zip(&logits[h])
+                .filter_map(|(t, l)| t[h].map(|t| (t as usize, argmax(l))))
+                .unzip();
+            let confidence = vec![1.0; truth.len()];
+            (spec.name.clone(), head_metrics(&spec.labels, &truth, &predicted, &confidence).macro_f1)
+        })
+        .collect()
+}
+
+/// All network weights by name: the heads' current values and the embedding table.
+fn weights_of(varmap: &VarMap, table: &SparseSgd, rows: usize, dim: usize) -> candle_core::Result<HashMap<String, Tensor>> {
+    let data = varmap.data().lock().map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    let mut weights: HashMap<String, Tensor> =
+        data.iter().map(|(name, var)| Ok((name.clone(), var.as_tensor().copy()?))).collect::<candle_core::Result<_>>()?;
+    weights.insert(EMBEDDING.to_string(), Tensor::from_slice(table.table(), (rows, dim), &Device::Cpu)?);
+    Ok(weights)
+}
+
+/// `features` with each feature dropped with probability `rate`, re-normalised: a cheap
+/// augmentation that stops the model leaning on any single n-gram.
+fn drop_features(features: &TicketFeatures, rate: f32, rng: &mut StdRng) -> TicketFeatures {
+    if rate <= 0.0 {
+        return features.clone();
+    }
+    let mut kept = TicketFeatures::default();
+    for (&id, &weight) in features.ids.iter().zip(&features.weights) {
+        if rng.random::<f32>() >= rate {
+            kept.ids.push(id);
+            kept.weights.push(weight);
+        }
+    }
+    let norm = kept.weights.iter().map(|w| w * w).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        kept.weights.iter_mut().for_each(|w| *w /= norm);
+    }
+    kept
+}
+
+/// Fits the model on `train`, selecting the epoch and the calibration on `validation`.
+pub fn train(
+    train: &[Example],
+    validation: &[Example],
+    heads: Vec<HeadSpec>,
+    config: &TrainConfig,
+    progress: &ProgressBar,
+) -> Result<Trained, TrainError> {
+    if validation.is_empty() {
+        return Err(TrainError::Data("validation set is empty; give more rows or --dev files".into()));
+    }
+    let text = TextPipeline::train(train.iter().map(|e| e.text.as_str()), config.vocab_size)?;
+    let features = FeatureConfig {
+        vocab_size: text.vocab_size(),
+        buckets: config.buckets,
+        char_ngram_min: config.char_ngram_min,
+        char_ngram_max: config.char_ngram_max,
+        word_bigrams: config.word_bigrams,
+    };
+    let mut document_frequency = vec![0u32; features.dimension()];
+    let mut train_words = Vec::with_capacity(train.len());
+    for example in train {
+        let words = text.words(&example.text)?;
+        for id in features.distinct_ids(&words) {
+            document_frequency[id as usize] += 1;
+        }
+        train_words.push(words);
+    }
+    let idf = inverse_document_frequency(&document_frequency, train.len(), config.min_df);
+    let train_set = Prepared {
+        features: train_words.iter().map(|w| features.featurize(w, &idf)).collect(),
+        targets: train.iter().map(|e| targets(e, &heads)).collect(),
+    };
+    drop(train_words);
+    let validation_set = featurize(validation, &text, &features, &idf, &heads)?;
+
+    let device = Device::Cpu;
+    let varmap = VarMap::new();
+    let network_config = NetworkConfig { embedding_dim: config.embedding_dim };
+    let head_sizes: Vec<(String, usize)> = heads.iter().map(|h| (h.name.clone(), h.labels.len())).collect();
+    let output_heads = Heads::new(VarBuilder::from_varmap(&varmap, DType::F32, &device), config.embedding_dim, &head_sizes)?;
+    let mut table =
+        SparseSgd::new(features.dimension(), config.embedding_dim, config.embedding_learning_rate, config.weight_decay);
+    let mut head_optimizer = AdamW::new(
+        varmap.all_vars(),
+        ParamsAdamW { lr: config.learning_rate, weight_decay: config.weight_decay, ..ParamsAdamW::default() },
+    )?;
+    let weights: Vec<Vec<f32>> =
+        heads.iter().enumerate().map(|(h, spec)| class_weights(&train_set.targets, h, spec.labels.len())).collect();
+
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let steps_total = (config.epochs * order.len().div_ceil(config.batch_size)).max(1);
+    let mut steps_done = 0usize;
+    let mut epochs = Vec::new();
+    let mut best: Option<(f64, usize, HashMap<String, Tensor>)> = None;
+    progress.set_length(config.epochs as u64);
+    for epoch in 1..=config.epochs {
+        order.shuffle(&mut rng);
+        let mut loss_sum = 0.0;
+        let mut steps = 0usize;
+        for chunk in order.chunks(config.batch_size) {
+            // Linear decay to zero over the planned run, as fastText does.
+            let remaining = 1.0 - steps_done as f64 / steps_total as f64;
+            table.set_learning_rate(config.embedding_learning_rate * remaining);
+            head_optimizer.set_learning_rate(config.learning_rate * remaining);
+            let dropped: Vec<TicketFeatures> =
+                chunk.iter().map(|&i| drop_features(&train_set.features[i], config.feature_dropout, &mut rng)).collect();
+            let refs: Vec<&TicketFeatures> = dropped.iter().collect();
+            let (batch, unique) = Batch::compact(&refs, &device)?;
+            let rows = Var::from_vec(table.gather(&unique), (unique.len(), config.embedding_dim), &device)?;
+            let logits = output_heads.forward(&encode(rows.as_tensor(), &batch)?)?;
+            let mut losses = Vec::new();
+            for (h, head_logits) in logits.iter().enumerate() {
+                let targets: Vec<Option<u32>> = chunk.iter().map(|&i| train_set.targets[i][h]).collect();
+                if let Some(loss) = masked_loss(head_logits, &targets, &weights[h])? {
+                    losses.push(loss);
+                }
+            }
+            let loss = Tensor::stack(&losses, 0)?.sum_all()?;
+            let grads = loss.backward()?;
+            head_optimizer.step(&grads)?;
+            if let Some(grad) = grads.get(rows.as_tensor()) {
+                table.step(&unique, &grad.flatten_all()?.to_vec1::<f32>()?);
+            }
+            loss_sum += f64::from(loss.to_scalar::<f32>()?);
+            steps += 1;
+            steps_done += 1;
+        }
+        let current = weights_of(&varmap, &table, features.dimension(), config.embedding_dim)?;
+        let network = restore_network(&current, features.dimension(), network_config, &heads)?;
+        let logits = all_logits(&network, &validation_set.features, config.batch_size)?;
+        let scores = validation_scores(&logits, &validation_set, &heads);
+        let mean = scores.values().sum::<f64>() / scores.len() as f64;
+        let loss = loss_sum / steps.max(1) as f64;
+        progress.set_message(format!(
+            "epoch {epoch}: loss {loss:.4}, validation macro-F1 {}",
+            scores.iter().map(|(h, f)| format!("{h} {f:.3}")).collect::<Vec<_>>().join(", ")
+        ));
+        progress.inc(1);
+        epochs.push(EpochLog { epoch, loss, validation_macro_f1: scores });
+        if best.as_ref().is_none_or(|(score, _, _)| mean > *score) {
+            best = Some((mean, epoch, current));
+        } else if best.as_ref().is_some_and(|(_, at, _)| epoch - at >= config.patience) {
+            break;
+        }
+    }
+    let (_, best_epoch, best_weights) = best.ok_or_else(|| TrainError::Data("no epoch ran".into()))?;
+
+    let restored = restore_network(&best_weights, features.dimension(), network_config, &heads)?;
+    let logits = all_logits(&restored, &validation_set.features, config.batch_size)?;
+    let mut calibration = Calibration::default();
+    for (h, spec) in heads.iter().enumerate() {
+        let (rows, truth): (Vec<Vec<f32>>, Vec<usize>) = validation_set
+            .targets
+            .iter()
+            .zip(&logits[h])
+            .filter_map(|(t, l)| t[h].map(|t| (l.clone(), t as usize)))
+            .unzip();
+        calibration.heads.insert(spec.name.clone(), fit_head_calibration(&rows, &truth, config.target_accuracy));
+    }
+    Ok(Trained {
+        text,
+        features,
+        network: network_config,
+        heads,
+        idf,
+        weights: best_weights,
+        calibration,
+        epochs,
+        best_epoch,
+    })
+}
+
+fn restore_network(
+    weights: &HashMap<String, Tensor>,
+    feature_dimension: usize,
+    config: NetworkConfig,
+    heads: &[HeadSpec],
+) -> Result<TextNetwork, TrainError> {
+    let head_sizes: Vec<(String, usize)> = heads.iter().map(|h| (h.name.clone(), h.labels.len())).collect();
+    let vb = VarBuilder::from_tensors(weights.clone(), DType::F32, &Device::Cpu);
+    Ok(TextNetwork::new(vb, feature_dimension, config, &head_sizes)?)
+}
+
+impl Trained {
+    /// The trained model as a `Classifier`, to evaluate it before any bundle is written.
+    /// Its manifest is provisional: unsealed, without data or metrics.
+    pub fn classifier(&self, name: &str) -> Result<Classifier, TrainError> {
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            name: name.to_string(),
+            version: "unsealed".into(),
+            created_at: String::new(),
+            heads: self.heads.clone(),
+            features: self.features,
+            network: self.network,
+            training: serde_json::Value::Null,
+            data: Vec::new(),
+            data_fingerprint: String::new(),
+            corrections_used: 0,
+            metrics: serde_json::Value::Null,
+            files: std::collections::BTreeMap::new(),
+        };
+        let network = restore_network(&self.weights, self.features.dimension(), self.network, &self.heads)?;
+        Ok(Classifier::from_parts(manifest, self.text.clone(), self.idf.clone(), network, self.calibration.clone()))
+    }
+}
+
+/// Style for the per-epoch progress bar.
+pub fn progress_style() -> ProgressStyle {
+    ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::data::{load, split, ColumnMap};
+    use crate::eval::evaluate;
+
+    fn sample() -> Vec<Example> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/sample/tickets.csv");
+        let labels = ["urgency", "sentiment", "category"].iter().map(|h| (h.to_string(), h.to_string())).collect();
+        let map = ColumnMap { id: Some("id".into()), text: vec!["subject".into(), "body".into()], language: None, labels };
+        load(&[path], &map).expect("the sample loads").examples
+    }
+
+    fn majority_accuracy(train: &[Example], held_out: &[Example], head: &str) -> f64 {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for example in train {
+            *counts.entry(example.labels[head].as_str()).or_default() += 1;
+        }
+        let majority = counts.iter().max_by_key(|(_, n)| **n).map(|(l, _)| *l).unwrap_or_default();
+        held_out.iter().filter(|e| e.labels[head] == majority).count() as f64 / held_out.len() as f64
+    }
+
+    #[test]
+    fn a_model_trained_on_the_sample_beats_the_majority_class_on_held_out_rows() {
+        let (train_rows, held_out) = split(sample(), 0.25, 3);
+        let (fit_rows, validation_rows) = split(train_rows.clone(), 0.15, 3);
+        let heads: Vec<HeadSpec> = ["category", "sentiment", "urgency"]
+            .iter()
+            .map(|&name| {
+                let mut labels: Vec<String> = train_rows.iter().map(|e| e.labels[name].clone()).collect();
+                labels.sort();
+                labels.dedup();
+                HeadSpec { name: name.to_string(), labels }
+            })
+            .collect();
+        let config = TrainConfig { vocab_size: 2000, buckets: 1 << 14, epochs: 20, patience: 6, ..TrainConfig::default() };
+        let trained = train(&fit_rows, &validation_rows, heads, &config, &ProgressBar::hidden()).expect("trains");
+        let report = evaluate(&trained.classifier("sample").expect("classifier"), &held_out).expect("evaluates");
+        for head in ["category", "sentiment", "urgency"] {
+            let accuracy = report.heads[head].accuracy;
+            let baseline = majority_accuracy(&train_rows, &held_out, head);
+            assert!(accuracy > baseline, "{head}: accuracy {accuracy:.3} vs majority {baseline:.3}");
+        }
+    }
+}
