@@ -1,17 +1,23 @@
 //! The classify response of the HTTP contract (DESIGN.md) and its assembly from a validated
-//! ticket and the model's predictions. Shared by the server and `triage classify` so both
-//! answer in exactly the same shape. No I/O here.
+//! ticket, the model's predictions and the policy's decision. Shared by the server and
+//! `triage classify` so both answer in exactly the same shape. No I/O here.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::model::{Classifier, Predictions};
+use crate::policy::{decide, Decision, Policy, PriorityRef, SlaDue, TraceStep};
 use crate::ticket::Ticket;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelRef {
     pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyRef {
     pub version: String,
 }
 
@@ -24,52 +30,52 @@ pub struct Evidence {
     pub end: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Explanation {
     pub summary: String,
     pub evidence: BTreeMap<String, Vec<Evidence>>,
-    pub rules: Vec<serde_json::Value>,
+    /// Every step the policy considered, in order; `hit` tells which ones matched.
+    pub rules: Vec<TraceStep>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClassifyResponse {
     pub decision_id: String,
     pub ticket_id: Option<String>,
-    pub priority: Option<serde_json::Value>,
-    pub sla: Option<serde_json::Value>,
-    pub queue: Option<String>,
+    pub priority: PriorityRef,
+    pub sla: SlaDue,
+    pub queue: String,
+    pub tags: Vec<String>,
     pub predictions: Predictions,
     pub explanation: Explanation,
     pub needs_review: bool,
     pub model: ModelRef,
-    pub policy: Option<serde_json::Value>,
+    pub policy: PolicyRef,
 }
 
-fn summary(predictions: &Predictions) -> String {
-    predictions
-        .iter()
-        .map(|(head, p)| {
-            let abstained = if p.abstained { ", abstained" } else { "" };
-            format!("model {head} {} ({:.2}{abstained})", p.label, p.score)
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+/// What one classification used: the model and policy versions and the time it ran at.
+pub struct DecisionContext<'a> {
+    pub model: &'a Classifier,
+    pub policy: &'a Policy,
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
-/// The response for one ticket. `decision_id` is supplied by the caller so that this stays
-/// deterministic.
-pub fn assemble(decision_id: String, ticket: &Ticket, predictions: Predictions, model: &Classifier) -> ClassifyResponse {
-    let needs_review = predictions.values().any(|p| p.abstained);
+/// The response for one ticket. `decision_id` and `now` come from the caller so that this
+/// stays deterministic.
+pub fn assemble(decision_id: String, ticket: &Ticket, predictions: Predictions, context: &DecisionContext) -> ClassifyResponse {
+    let Decision { priority, sla, queue, tags, needs_review, trace, summary } =
+        decide(ticket, &predictions, context.policy, context.now);
     ClassifyResponse {
         decision_id,
         ticket_id: ticket.id.clone(),
-        priority: None,
-        sla: None,
-        queue: None,
-        explanation: Explanation { summary: summary(&predictions), ..Explanation::default() },
+        priority,
+        sla,
+        queue,
+        tags,
         predictions,
+        explanation: Explanation { summary, evidence: BTreeMap::new(), rules: trace },
         needs_review,
-        model: ModelRef { name: model.name().to_string(), version: model.version().to_string() },
-        policy: None,
+        model: ModelRef { name: context.model.name().to_string(), version: context.model.version().to_string() },
+        policy: PolicyRef { version: context.policy.version().to_string() },
     }
 }

@@ -1,5 +1,5 @@
 //! `triage`: the command line. `serve` runs the HTTP server, `classify` answers JSONL tickets
-//! from a file or stdin in the classify response shape. Flags are parsed here, once, into the
+//! from a file or stdin in the classify response shape, `check-policy` validates a policy. Flags are parsed here, once, into the
 //! typed configs of the library; the work itself lives in the library.
 
 use std::io::{BufRead, Write};
@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use triage::model::Classifier;
-use triage::response::assemble;
+use triage::response::{assemble, DecisionContext};
 use triage::server::{AppState, ServerConfig};
 use triage::ticket::{Ticket, TicketRequest};
 
@@ -24,6 +24,8 @@ struct Cli {
 enum Command {
     /// Serve the HTTP API.
     Serve(ServeArgs),
+    /// Validate a policy file: errors with line and column (exit 1), warnings either way.
+    CheckPolicy(CheckPolicyArgs),
     /// Classify JSONL tickets (one classify request per line) from FILE or stdin; writes one
     /// response per line. A bad line gets an error object in its place and exit status 1.
     Classify(ClassifyArgs),
@@ -34,6 +36,9 @@ struct ServeArgs {
     /// Model bundle directory.
     #[arg(long, env = "TRIAGE_MODEL", default_value = "models/default")]
     model: PathBuf,
+    /// Policy file.
+    #[arg(long, env = "TRIAGE_POLICY", default_value = "config/policy.toml")]
+    policy: PathBuf,
     /// Address to listen on.
     #[arg(long, env = "TRIAGE_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
@@ -49,10 +54,22 @@ struct ServeArgs {
 }
 
 #[derive(clap::Args)]
+struct CheckPolicyArgs {
+    /// The policy file (TOML).
+    file: PathBuf,
+    /// Also check rule conditions against this model bundle's label sets.
+    #[arg(long)]
+    model: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
 struct ClassifyArgs {
     /// Model bundle directory.
     #[arg(long, env = "TRIAGE_MODEL", default_value = "models/default")]
     model: PathBuf,
+    /// Policy file.
+    #[arg(long, env = "TRIAGE_POLICY", default_value = "config/policy.toml")]
+    policy: PathBuf,
     /// JSONL file of tickets; stdin when absent.
     file: Option<PathBuf>,
 }
@@ -72,6 +89,8 @@ const CLASSIFY_CHUNK: usize = 256;
 
 fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
     let classifier = Classifier::load(&args.model)?;
+    let policy = triage::policy_file::load(&args.policy)?;
+    let context = DecisionContext { model: &classifier, policy: &policy, now: chrono::Utc::now() };
     let input: Box<dyn BufRead> = match &args.file {
         Some(path) => Box::new(std::io::BufReader::new(
             std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
@@ -90,7 +109,7 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
             match item {
                 Ok(ticket) => {
                     let prediction = predictions.next().context("model returned too few predictions")?;
-                    let response = assemble(uuid::Uuid::new_v4().to_string(), ticket, prediction, &classifier);
+                    let response = assemble(uuid::Uuid::new_v4().to_string(), ticket, prediction, &context);
                     writeln!(out, "{}", serde_json::to_string(&response)?)?;
                 }
                 Err(error) => {
@@ -103,6 +122,32 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
     }
     out.flush()?;
     Ok(all_ok)
+}
+
+/// Prints the check report; `Ok(true)` when the policy has no errors.
+fn check_policy(args: CheckPolicyArgs) -> anyhow::Result<bool> {
+    let text = triage::policy_file::read_text(&args.file)?;
+    let report = match &args.model {
+        Some(dir) => {
+            let manifest = triage::model::bundle::Manifest::load_verified(dir)?;
+            let labels = manifest.heads.iter().map(|h| (h.name.clone(), h.labels.clone())).collect();
+            triage::policy::check_with_labels(&text, &labels)
+        }
+        None => triage::policy::check(&text),
+    };
+    for problem in &report.errors {
+        println!("error: {}:{problem}", args.file.display());
+    }
+    for warning in &report.warnings {
+        println!("warning: {}: {warning}", args.file.display());
+    }
+    println!(
+        "{}: {} error(s), {} warning(s)",
+        args.file.display(),
+        report.errors.len(),
+        report.warnings.len()
+    );
+    Ok(report.is_ok())
 }
 
 async fn shutdown_signal() {
@@ -126,16 +171,25 @@ async fn shutdown_signal() {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let classifier = Classifier::load(&args.model)?;
-    tracing::info!(model = classifier.name(), version = classifier.version(), "model loaded");
+    let policy = triage::policy_file::load(&args.policy)?;
+    tracing::info!(model = classifier.name(), version = classifier.version(), policy = policy.version(), "loaded");
     let config = ServerConfig { max_batch: args.max_batch, max_body_bytes: args.max_body_bytes, queue: args.queue };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let state = AppState::new(classifier, config);
+        let state = AppState::new(classifier, policy, config);
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
         tracing::info!("listening on http://{}", listener.local_addr()?);
         triage::server::run(listener, state, shutdown_signal()).await?;
         anyhow::Ok(())
     })
+}
+
+/// Exit status 1 for a run that finished but found bad input.
+fn exit_unless(ok: bool) -> anyhow::Result<()> {
+    if !ok {
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -145,11 +199,7 @@ fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args),
-        Command::Classify(args) => {
-            if !classify(args)? {
-                std::process::exit(1);
-            }
-            Ok(())
-        }
+        Command::CheckPolicy(args) => exit_unless(check_policy(args)?),
+        Command::Classify(args) => exit_unless(classify(args)?),
     }
 }

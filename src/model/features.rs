@@ -63,6 +63,7 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
 }
 
 const BIGRAM_NAMESPACE: &[u8] = b"b";
+const WORD_NAMESPACE: &[u8] = b"w";
 const NGRAM_NAMESPACE: &[u8] = b"c";
 
 impl FeatureConfig {
@@ -77,6 +78,9 @@ impl FeatureConfig {
         for word in words {
             let span = (word.start, word.end);
             out.word_level.extend(word.token_ids.iter().map(|&id| (id, span)));
+            if word.token_ids.len() > 1 {
+                out.word_level.push((self.bucket(&[WORD_NAMESPACE, word.text.as_bytes()]), span));
+            }
             let chars: Vec<char> = std::iter::once('<').chain(word.text.chars()).chain(std::iter::once('>')).collect();
             for n in self.char_ngram_min..=self.char_ngram_max {
                 for gram in chars.windows(n) {

@@ -1,5 +1,6 @@
 //! `POST /v1/classify` and `POST /v1/classify/batch`: parse and validate the body (errors name
-//! the field), send the texts to the model worker, assemble the contract's response.
+//! the field), send the texts to the model worker, decide with the policy, assemble the
+//! contract's response.
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::AppState;
-use crate::response::{assemble, ClassifyResponse};
+use crate::response::{assemble, ClassifyResponse, DecisionContext};
 use crate::ticket::{Ticket, TicketRequest};
 
 #[derive(Deserialize)]
@@ -51,12 +52,14 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
 
 async fn classify_tickets(state: &AppState, tickets: Vec<Ticket>) -> Result<Vec<ClassifyResponse>, ApiError> {
     let classifier = Arc::clone(&state.classifier);
+    let policy = Arc::clone(&state.policy);
     let texts = tickets.iter().map(Ticket::model_text).collect();
     let predictions = state.worker.predict(Arc::clone(&classifier), texts).await?;
+    let context = DecisionContext { model: &classifier, policy: &policy, now: chrono::Utc::now() };
     Ok(tickets
         .iter()
         .zip(predictions)
-        .map(|(ticket, predictions)| assemble(uuid::Uuid::new_v4().to_string(), ticket, predictions, &classifier))
+        .map(|(ticket, predictions)| assemble(uuid::Uuid::new_v4().to_string(), ticket, predictions, &context))
         .collect())
 }
 

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 
 use crate::model::worker::ModelWorker;
 use crate::model::Classifier;
+use crate::policy::Policy;
 
 /// Server settings, built once from the command line.
 #[derive(Debug, Clone)]
@@ -36,15 +37,16 @@ impl Default for ServerConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub classifier: Arc<Classifier>,
+    pub policy: Arc<Policy>,
     pub worker: ModelWorker,
     pub config: Arc<ServerConfig>,
 }
 
 impl AppState {
     /// Starts the model worker for `classifier`.
-    pub fn new(classifier: Classifier, config: ServerConfig) -> Self {
+    pub fn new(classifier: Classifier, policy: Policy, config: ServerConfig) -> Self {
         let worker = ModelWorker::spawn(config.queue, config.max_batch);
-        Self { classifier: Arc::new(classifier), worker, config: Arc::new(config) }
+        Self { classifier: Arc::new(classifier), policy: Arc::new(policy), worker, config: Arc::new(config) }
     }
 }
 

@@ -14,6 +14,10 @@ pub fn default_classifier() -> Arc<Classifier> {
     Arc::clone(CLASSIFIER.get_or_init(|| Arc::new(Classifier::load(&default_model_dir()).expect("default model loads"))))
 }
 
+pub fn default_policy() -> triage::policy::Policy {
+    triage::policy_file::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/policy.toml")).expect("default policy")
+}
+
 /// A copy of the default bundle in a temporary directory, to corrupt.
 pub fn bundle_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");

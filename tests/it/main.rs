@@ -2,6 +2,7 @@
 //! Tests run against the committed default model: the real one, not a mock.
 
 mod bundle;
+mod check_policy_cli;
 mod classify_cli;
 mod common;
 mod server;

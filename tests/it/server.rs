@@ -8,11 +8,15 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 use triage::server::{app, AppState, ServerConfig};
 
-use crate::common::default_model_dir;
+use crate::common::{default_model_dir, default_policy};
+
+fn state_with(config: ServerConfig) -> AppState {
+    let classifier = triage::model::Classifier::load(&default_model_dir()).expect("model loads");
+    AppState::new(classifier, default_policy(), config)
+}
 
 fn state() -> AppState {
-    let classifier = triage::model::Classifier::load(&default_model_dir()).expect("model loads");
-    AppState::new(classifier, ServerConfig { max_batch: 4, max_body_bytes: 64 * 1024, ..ServerConfig::default() })
+    state_with(ServerConfig { max_batch: 4, max_body_bytes: 64 * 1024, ..ServerConfig::default() })
 }
 
 async fn call(state: &AppState, method: &str, uri: &str, body: impl Into<Body>) -> (StatusCode, Value) {
@@ -57,6 +61,29 @@ async fn classify_answers_in_the_contract_shape() {
         assert!(["high", "medium", "low"].contains(&prediction["band"].as_str().expect("band")));
         assert!(prediction["abstained"].is_boolean());
     }
+}
+
+#[tokio::test]
+async fn the_policy_decides_priority_sla_and_queue_and_names_its_version() {
+    let state = state();
+    let text = "Checkout down: since 9:00 every payment fails for all our customers";
+    let vip = json!({"subject": "Outage", "body": text, "created_at": "2026-11-24T09:30:00Z",
+                     "customer": {"plan": "enterprise", "vip": true}, "fields": {"affected_users": "many"}});
+    let free = json!({"subject": "Outage", "body": text, "created_at": "2026-11-24T09:30:00Z",
+                      "customer": {"plan": "free"}, "fields": {"affected_users": "many"}});
+    let (status, vip) = call(&state, "POST", "/v1/classify", vip.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{vip}");
+    let (_, free) = call(&state, "POST", "/v1/classify", free.to_string()).await;
+    let level = |v: &Value| v["priority"]["level"].as_str().expect("level").to_string();
+    assert!(level(&vip) <= level(&free), "VIP enterprise {} vs free {}", level(&vip), level(&free));
+    assert_eq!(vip["sla"]["policy"], "enterprise");
+    assert_eq!(free["sla"]["policy"], "free");
+    assert!(vip["sla"]["first_response_due"].as_str().is_some_and(|d| d > "2026-11-24T09:30:00Z"), "{vip}");
+    assert!(vip["queue"].as_str().is_some_and(|q| !q.is_empty()));
+    assert_eq!(vip["policy"]["version"], state.policy.version());
+    assert!(vip["explanation"]["summary"].as_str().is_some_and(|s| s.starts_with(&level(&vip))), "{vip}");
+    let rules = vip["explanation"]["rules"].as_array().expect("rules");
+    assert!(rules.iter().all(|r| r["rule"].is_string() && r["matched"].is_string()));
 }
 
 #[tokio::test]
@@ -109,8 +136,7 @@ async fn bad_requests_get_json_errors_naming_the_field() {
 
 #[tokio::test]
 async fn text_length_is_limited_by_characters_not_only_by_body_size() {
-    let classifier = triage::model::Classifier::load(&default_model_dir()).expect("model loads");
-    let state = AppState::new(classifier, ServerConfig::default());
+    let state = state_with(ServerConfig::default());
     let allowed = json!({"body": "the export keeps failing ".repeat(2_000)}).to_string();
     let (status, answer) = call(&state, "POST", "/v1/classify", allowed).await;
     assert_eq!(status, StatusCode::OK, "{answer}");

@@ -1,0 +1,577 @@
+//! Turns the parsed file (`file`) into a typed `Policy`: resolves priority, calendar and plan
+//! names, builds calendars and regexes, and checks that settings fit together. Every problem
+//! is collected with its line and column instead of stopping at the first; a placeholder
+//! value keeps compilation going, and the policy is only returned when there were none.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Display;
+use std::str::FromStr;
+
+use chrono::{NaiveDate, Weekday};
+use toml::Spanned;
+
+use super::condition::{Condition, FieldPath, PredictionTest};
+use super::file::{
+    AbstentionFile, CalendarFile, ConditionFile, MatrixFile, PlanFile, PolicyFile, RoutingFile, RuleFile,
+    RuleSetFile, SlaFile, WeekFile,
+};
+use super::matrix::{Abstention, AbstentionStart, Matrix};
+use super::plans::{Plan, Plans, Targets};
+use super::priority::{PriorityChange, PriorityLevel, Rank};
+use super::routing::{Route, Routing};
+use super::rules::{Effects, Rule, RuleSet};
+use super::{content_version, Policy, PolicyError, Problem};
+use crate::sla::{Calendar, WeeklyHours};
+
+pub(super) fn compile(text: &str) -> Result<Policy, PolicyError> {
+    let file: PolicyFile = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |span| span.start);
+        PolicyError::Syntax(Problem::at(text, offset, e.message()))
+    })?;
+    let mut compiler = Compiler { text, problems: Vec::new(), ranks: BTreeMap::new() };
+    let levels = compiler.levels(&file.priorities);
+    let plans = compiler.plans(&file.sla);
+    let matrix = compiler.matrix(&file.matrix);
+    let abstention = compiler.abstention(&file.abstention, &matrix);
+    let rule_sets = compiler.rule_sets(&file.rule_sets);
+    let routing = compiler.routing(file.routing, &plans);
+    if !compiler.problems.is_empty() {
+        return Err(PolicyError::Invalid(compiler.problems));
+    }
+    Ok(Policy {
+        version: content_version(text),
+        levels,
+        plans,
+        matrix,
+        abstention,
+        rule_sets,
+        routing,
+        model_labels: file.model_labels,
+    })
+}
+
+/// Stands in for a calendar that failed to compile, so later checks can go on; the policy
+/// is rejected anyway.
+fn placeholder_calendar() -> Calendar {
+    Calendar::always_open(chrono_tz::UTC)
+}
+
+struct Compiler<'t> {
+    text: &'t str,
+    problems: Vec<Problem>,
+    ranks: BTreeMap<String, Rank>,
+}
+
+impl Compiler<'_> {
+    fn problem<T>(&mut self, at: &Spanned<T>, message: impl Into<String>) {
+        self.problems.push(Problem::at(self.text, at.span().start, message));
+    }
+
+    fn parse<T>(&mut self, text: &Spanned<String>) -> Option<T>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        text.get_ref().parse().map_err(|e| self.problem(text, format!("{e} ({:?})", text.get_ref()))).ok()
+    }
+
+    /// The rank of a level name; an unknown name is a problem (and ranks as the top level).
+    fn rank(&mut self, name: &Spanned<String>) -> Rank {
+        if let Some(rank) = self.ranks.get(name.get_ref().as_str()) {
+            return *rank;
+        }
+        let known = self.ranks.keys().cloned().collect::<Vec<_>>().join(", ");
+        self.problem(name, format!("unknown priority level {:?} (levels: {known})", name.get_ref()));
+        Rank(0)
+    }
+
+    fn lowest_rank(&self) -> Rank {
+        Rank(self.ranks.len().saturating_sub(1))
+    }
+
+    fn levels(&mut self, file: &Spanned<Vec<super::file::PriorityFile>>) -> Vec<PriorityLevel> {
+        if file.get_ref().is_empty() {
+            self.problem(file, "at least one priority level is needed");
+        }
+        let mut levels = Vec::new();
+        for (index, level) in file.get_ref().iter().enumerate() {
+            let code = level.level.get_ref().clone();
+            if self.ranks.insert(code.clone(), Rank(index)).is_some() {
+                self.problem(&level.level, format!("priority level {code:?} is declared twice"));
+            }
+            levels.push(PriorityLevel {
+                level: code,
+                name: level.name.clone(),
+                description: level.description.clone(),
+            });
+        }
+        levels
+    }
+
+    fn plans(&mut self, file: &SlaFile) -> Plans {
+        let calendars: BTreeMap<&str, Calendar> = file
+            .calendars
+            .iter()
+            .filter_map(|(name, cal)| Some((name.get_ref().as_str(), self.calendar(name, cal)?)))
+            .collect();
+        let mut by_name = BTreeMap::new();
+        for (name, plan) in &file.plans {
+            let key = name.get_ref().to_lowercase();
+            let plan = self.plan(plan, &calendars);
+            if by_name.insert(key, plan).is_some() {
+                self.problem(
+                    name,
+                    format!("plan {:?} is declared twice (names ignore case)", name.get_ref()),
+                );
+            }
+        }
+        let default_name = file.default_plan.get_ref().to_lowercase();
+        let default = by_name.get(&default_name).cloned().unwrap_or_else(|| {
+            self.problem(
+                &file.default_plan,
+                format!("default_plan {:?} is not a plan", file.default_plan.get_ref()),
+            );
+            Plan { calendar_name: String::new(), calendar: placeholder_calendar(), targets: BTreeMap::new() }
+        });
+        Plans { by_name, default_name, default }
+    }
+
+    fn calendar(&mut self, name: &Spanned<String>, file: &CalendarFile) -> Option<Calendar> {
+        let tz = self.parse(&file.time_zone).unwrap_or(chrono_tz::UTC);
+        if file.always_open {
+            if file.hours.is_some() || !file.holidays.is_empty() {
+                self.problem(name, "an always_open calendar takes no hours or holidays");
+            }
+            return Some(Calendar::always_open(tz));
+        }
+        let Some(week) = &file.hours else {
+            self.problem(name, "a calendar needs `hours` (or `always_open = true`)");
+            return None;
+        };
+        let hours = self.weekly_hours(week);
+        let holidays: Vec<NaiveDate> = file.holidays.iter().filter_map(|d| self.parse(d)).collect();
+        Calendar::business_hours(tz, hours, holidays).map_err(|e| self.problem(name, e.to_string())).ok()
+    }
+
+    fn weekly_hours(&mut self, week: &WeekFile) -> WeeklyHours {
+        let days = [
+            (Weekday::Mon, &week.mon),
+            (Weekday::Tue, &week.tue),
+            (Weekday::Wed, &week.wed),
+            (Weekday::Thu, &week.thu),
+            (Weekday::Fri, &week.fri),
+            (Weekday::Sat, &week.sat),
+            (Weekday::Sun, &week.sun),
+        ];
+        let mut hours = WeeklyHours::default();
+        for (day, intervals) in days {
+            let Some(intervals) = intervals else { continue };
+            let list = intervals.get_ref().iter().filter_map(|i| self.parse(i)).collect();
+            if let Err(e) = hours.set(day, list) {
+                self.problem(intervals, e.to_string());
+            }
+        }
+        hours
+    }
+
+    fn plan(&mut self, file: &PlanFile, calendars: &BTreeMap<&str, Calendar>) -> Plan {
+        let mut targets = BTreeMap::new();
+        for (level, target) in &file.targets {
+            let rank = self.rank(level);
+            let target = Targets {
+                first_response: target.first_response,
+                next_response: target.next_response,
+                resolution: target.resolution,
+            };
+            targets.insert(rank, target);
+        }
+        let calendar_name = file.calendar.get_ref().clone();
+        let calendar = calendars.get(calendar_name.as_str()).cloned().unwrap_or_else(|| {
+            let known = calendars.keys().copied().collect::<Vec<_>>().join(", ");
+            self.problem(&file.calendar, format!("unknown calendar {calendar_name:?} (calendars: {known})"));
+            placeholder_calendar()
+        });
+        Plan { calendar_name, calendar, targets }
+    }
+
+    fn matrix(&mut self, file: &MatrixFile) -> Matrix {
+        let impacts: Vec<String> = file.priority.keys().map(|k| k.get_ref().to_lowercase()).collect();
+        let urgencies: Vec<String> = file
+            .priority
+            .values()
+            .flat_map(|row| row.keys().map(|k| k.get_ref().clone()))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut cells = Vec::new();
+        for (impact, row) in &file.priority {
+            let mut ranks = Vec::new();
+            for urgency in &urgencies {
+                match row.iter().find(|(column, _)| column.get_ref() == urgency) {
+                    Some((_, level)) => ranks.push(self.rank(level)),
+                    None => {
+                        self.problem(
+                            impact,
+                            format!("matrix row {:?} has no {urgency:?} column", impact.get_ref()),
+                        );
+                        ranks.push(Rank(0));
+                    }
+                }
+            }
+            cells.push(ranks);
+        }
+        if impacts.is_empty() {
+            self.problem(&file.default_impact, "[matrix.priority] needs at least one impact row");
+        }
+        let default_impact = impacts.iter().position(|i| *i == file.default_impact.get_ref().to_lowercase());
+        let default_impact = default_impact.unwrap_or_else(|| {
+            self.problem(
+                &file.default_impact,
+                format!("default_impact {:?} is not a matrix row", file.default_impact.get_ref()),
+            );
+            0
+        });
+        let mut column_of_label = BTreeMap::new();
+        for (label, column) in &file.urgency {
+            match urgencies.iter().position(|u| u == column.get_ref()) {
+                Some(index) => {
+                    column_of_label.insert(label.clone(), index);
+                }
+                None => self.problem(
+                    column,
+                    format!("{:?} is not an urgency column of [matrix.priority]", column.get_ref()),
+                ),
+            }
+        }
+        Matrix {
+            head: file.head.clone(),
+            impact_field: file.impact_field.clone(),
+            default_impact,
+            impacts,
+            urgencies,
+            cells,
+            column_of_label,
+        }
+    }
+
+    fn abstention(&mut self, file: &Spanned<AbstentionFile>, matrix: &Matrix) -> Abstention {
+        let settings = file.get_ref();
+        let start = match (&settings.priority, &settings.urgency) {
+            (Some(level), None) => AbstentionStart::Level(self.rank(level)),
+            (None, Some(urgency)) => match matrix.urgencies.iter().position(|u| u == urgency.get_ref()) {
+                Some(column) => AbstentionStart::Urgency(column),
+                None => {
+                    self.problem(
+                        urgency,
+                        format!("{:?} is not an urgency column of [matrix.priority]", urgency.get_ref()),
+                    );
+                    AbstentionStart::Level(Rank(0))
+                }
+            },
+            _ => {
+                self.problem(file, "[abstention] needs exactly one of `priority` or `urgency`");
+                AbstentionStart::Level(Rank(0))
+            }
+        };
+        Abstention { start, needs_review: settings.needs_review }
+    }
+
+    fn rule_sets(&mut self, files: &[RuleSetFile]) -> Vec<RuleSet> {
+        let mut seen = BTreeSet::new();
+        let mut sets = Vec::new();
+        for set in files {
+            let mut rules = Vec::new();
+            for rule in &set.rules {
+                if !seen.insert(rule.name.get_ref().clone()) {
+                    self.problem(&rule.name, format!("rule name {:?} is used twice", rule.name.get_ref()));
+                }
+                rules.push(self.rule(rule));
+            }
+            sets.push(RuleSet { name: set.name.clone(), mode: set.mode, rules });
+        }
+        sets
+    }
+
+    fn rule(&mut self, file: &RuleFile) -> Rule {
+        let condition = match &file.when {
+            Some(when) => self.condition(when),
+            None => Condition::Always,
+        };
+        let priority = self.priority_change(file);
+        let effects =
+            Effects { priority, queue: file.queue.clone(), tags: file.tags.clone(), review: file.review };
+        if effects.priority.is_none() && effects.queue.is_none() && effects.tags.is_empty() && !effects.review
+        {
+            self.problem(
+                &file.name,
+                "a rule needs an effect: set_priority, raise, lower, queue, tags or review",
+            );
+        }
+        Rule { name: file.name.get_ref().clone(), reason: file.reason.clone(), condition, effects }
+    }
+
+    fn priority_change(&mut self, file: &RuleFile) -> Option<PriorityChange> {
+        if let (Some(ceiling), None) = (&file.ceiling, file.raise) {
+            self.problem(ceiling, "`ceiling` only applies together with `raise`");
+        }
+        if let (Some(floor), None) = (&file.floor, file.lower) {
+            self.problem(floor, "`floor` only applies together with `lower`");
+        }
+        match (&file.set_priority, file.raise, file.lower) {
+            (None, None, None) => None,
+            (Some(level), None, None) => Some(PriorityChange::Set(self.rank(level))),
+            (None, Some(by), None) => {
+                let ceiling = file.ceiling.as_ref().map_or(Rank(0), |c| self.rank(c));
+                Some(PriorityChange::Raise { by: by.into(), ceiling })
+            }
+            (None, None, Some(by)) => {
+                let floor = file.floor.as_ref().map_or(self.lowest_rank(), |f| self.rank(f));
+                Some(PriorityChange::Lower { by: by.into(), floor })
+            }
+            _ => {
+                self.problem(&file.name, "use only one of set_priority, raise and lower in a rule");
+                None
+            }
+        }
+    }
+
+    fn condition(&mut self, spanned: &Spanned<ConditionFile>) -> Condition {
+        let c = spanned.get_ref();
+        let kinds = [
+            ("field", c.field.is_some()),
+            ("keywords", c.keywords.is_some()),
+            ("regex", c.regex.is_some()),
+            ("prediction", c.prediction.is_some()),
+            ("all", c.all.is_some()),
+            ("any", c.any.is_some()),
+            ("not", c.not.is_some()),
+        ];
+        let present: Vec<&str> = kinds.iter().filter(|(_, on)| *on).map(|(name, _)| *name).collect();
+        if present.len() != 1 {
+            let listed = kinds.map(|(name, _)| name).join(", ");
+            self.problem(
+                spanned,
+                format!("a condition needs exactly one of {listed}; found {}", present.len()),
+            );
+            return Condition::Always;
+        }
+        let field_parts = c.equals.is_some() || c.one_of.is_some();
+        let prediction_parts =
+            c.label.is_some() || c.min_score.is_some() || c.band.is_some() || c.abstained.is_some();
+        if (field_parts && c.field.is_none()) || (prediction_parts && c.prediction.is_none()) {
+            self.problem(
+                spanned,
+                "`equals`/`in` go with `field`; `label`/`min_score`/`band`/`abstained` go with `prediction`",
+            );
+        }
+        let compiled = if let Some(path) = &c.field {
+            self.field_condition(spanned, path)
+        } else if let Some(words) = &c.keywords {
+            if words.is_empty() || words.iter().any(|w| w.trim().is_empty()) {
+                self.problem(spanned, "keywords must be a non-empty list of non-blank words");
+            }
+            Condition::keywords(words.clone()).map_err(|e| self.problem(spanned, e.to_string())).ok()
+        } else if let Some(source) = &c.regex {
+            Condition::pattern(source.clone())
+                .map_err(|e| self.problem(spanned, format!("bad regex: {e}")))
+                .ok()
+        } else if let Some(head) = &c.prediction {
+            self.prediction_condition(spanned, head)
+        } else if let Some(parts) = &c.all {
+            Some(Condition::All(parts.iter().map(|p| self.condition(p)).collect()))
+        } else if let Some(parts) = &c.any {
+            Some(Condition::Any(parts.iter().map(|p| self.condition(p)).collect()))
+        } else {
+            c.not.as_ref().map(|inner| Condition::Not(Box::new(self.condition(inner))))
+        };
+        compiled.unwrap_or(Condition::Always)
+    }
+
+    fn field_condition(&mut self, at: &Spanned<ConditionFile>, path: &str) -> Option<Condition> {
+        let c = at.get_ref();
+        let Some(field) = FieldPath::parse(path) else {
+            self.problem(at, format!("unknown field {path:?}; fields are {}", FieldPath::KNOWN));
+            return None;
+        };
+        let values = match (&c.equals, &c.one_of) {
+            (Some(value), None) => vec![value.0.to_lowercase()],
+            (None, Some(values)) if !values.is_empty() => values.iter().map(|v| v.0.to_lowercase()).collect(),
+            _ => {
+                self.problem(at, format!("field {path:?} needs exactly one of `equals` or a non-empty `in`"));
+                return None;
+            }
+        };
+        Some(Condition::Field { path: field, values })
+    }
+
+    fn prediction_condition(&mut self, at: &Spanned<ConditionFile>, head: &str) -> Option<Condition> {
+        let c = at.get_ref();
+        if c.label.is_none() && c.min_score.is_none() && c.band.is_none() && c.abstained.is_none() {
+            self.problem(at, "a prediction condition needs label, min_score, band or abstained");
+            return None;
+        }
+        if let Some(score) = c.min_score.filter(|s| !(0.0..=1.0).contains(s)) {
+            self.problem(at, format!("min_score {score} is outside 0..1"));
+        }
+        Some(Condition::Prediction(PredictionTest {
+            head: head.to_string(),
+            label: c.label.clone(),
+            min_score: c.min_score,
+            band: c.band,
+            abstained: c.abstained,
+        }))
+    }
+
+    fn routing(&mut self, file: RoutingFile, plans: &Plans) -> Routing {
+        let mut routes = Vec::new();
+        for route in file.routes {
+            let plan = route.plan.map(|plan| {
+                let name = plan.get_ref().to_lowercase();
+                if !plans.by_name.contains_key(&name) {
+                    self.problem(&plan, format!("route names unknown plan {:?}", plan.get_ref()));
+                }
+                name
+            });
+            let language = route.language.map(|l| l.trim().to_lowercase());
+            routes.push(Route { category: route.category, language, plan, queue: route.queue });
+        }
+        Routing { head: file.head, default_queue: file.default_queue, routes }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_policy::BASE;
+    use super::*;
+
+    const DEFAULT_POLICY: &str = include_str!("../../config/policy.toml");
+
+    /// 1-based line of the first occurrence of `needle`, found independently of the parser.
+    fn line_of(text: &str, needle: &str) -> usize {
+        let offset = text.find(needle).unwrap_or_else(|| panic!("{needle:?} not in text"));
+        text[..offset].lines().count() + usize::from(text[..offset].ends_with('\n'))
+    }
+
+    /// `text` with the first occurrence of `from` outside a comment replaced by `to`.
+    fn edit_setting(text: &str, from: &str, to: &str) -> String {
+        let in_comment = |at: usize| text[..at].rsplit('\n').next().is_some_and(|line| line.contains('#'));
+        let at = text
+            .match_indices(from)
+            .map(|(at, _)| at)
+            .find(|at| !in_comment(*at))
+            .unwrap_or_else(|| panic!("{from:?} is not a setting in the text"));
+        format!("{}{to}{}", &text[..at], &text[at + from.len()..])
+    }
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match compile(text) {
+            Ok(_) => panic!("expected the policy to be rejected:\n{text}"),
+            Err(e) => e.problems().to_vec(),
+        }
+    }
+
+    #[test]
+    fn the_default_policy_compiles() {
+        let policy = compile(DEFAULT_POLICY).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(policy.levels().len(), 4);
+        assert_eq!(policy.version(), content_version(DEFAULT_POLICY));
+    }
+
+    #[test]
+    fn mistakes_in_the_default_policy_are_located() {
+        // (original text, mistake, fragment of the message)
+        let cases = [
+            ("raise = 2\n", "raize = 2\n", "unknown field `raize`"),
+            ("time_zone = \"Europe/Berlin\"", "time_zone = \"Europe/Berlinn\"", "Berlinn"),
+            ("mon = [\"09:00-17:00\"]", "mon = [\"9-17\"]", "09:00-17:00"),
+            ("\"2026-05-14\"", "\"2026-05-32\"", "2026-05-32"),
+            ("first_response = \"1h\"", "first_response = \"1 hour\"", "not a duration"),
+            ("set_priority = \"P1\"", "set_priority = \"P0\"", "unknown priority level \"P0\""),
+            ("calendar = \"always\"", "calendar = \"allways\"", "unknown calendar \"allways\""),
+            ("{ regex = \"(data", "{ regex = \"((data", "bad regex"),
+            ("{ field = \"customer.vip\"", "{ field = \"customer.vipp\"", "unknown field \"customer.vipp\""),
+            ("default_plan = \"free\"", "default_plan = \"gratis\"", "not a plan"),
+            ("mode = \"first_match\"", "mode = \"first\"", "unknown variant"),
+            ("min_score = 0.8", "min_score = 8", "outside 0..1"),
+            ("ceiling = \"P2\"\ntags", "floor = \"P2\"\ntags", "`floor` only applies together with `lower`"),
+            (
+                "many = { high = \"P1\", medium = \"P2\", low = \"P3\" }",
+                "many = { high = \"P1\", low = \"P3\" }",
+                "no \"medium\" column",
+            ),
+        ];
+        for (original, mistake, message) in cases {
+            let text = edit_setting(DEFAULT_POLICY, original, mistake);
+            let found = problems(&text);
+            let expected_line = line_of(&text, mistake);
+            assert!(
+                found.iter().any(|p| p.message.contains(message)
+                    && (expected_line..expected_line + mistake.lines().count()).contains(&p.line)),
+                "{mistake:?}: wanted {message:?} near line {expected_line}, got {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn all_validation_problems_are_reported_together() {
+        let text = edit_setting(DEFAULT_POLICY, "set_priority = \"P1\"", "set_priority = \"P9\"");
+        let text = edit_setting(&text, "calendar = \"always\"", "calendar = \"nowhere\"");
+        let found = problems(&text);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().any(|p| p.message.contains("P9")), "{found:?}");
+        assert!(found.iter().any(|p| p.message.contains("nowhere")), "{found:?}");
+    }
+
+    #[test]
+    fn malformed_rules_and_conditions_are_rejected() {
+        let rule_set = |rule: &str| {
+            format!("{BASE}\n[[rule_sets]]\nname = \"s\"\nmode = \"all_matches\"\n[[rule_sets.rules]]\nname = \"r\"\n{rule}\n")
+        };
+        let cases = [
+            ("no effect", "when = { keywords = [\"x\"] }", "needs an effect"),
+            ("two kinds", "when = { keywords = [\"x\"], regex = \"y\" }\nreview = true", "exactly one of"),
+            (
+                "stray part",
+                "when = { keywords = [\"x\"], label = \"y\" }\nreview = true",
+                "go with `prediction`",
+            ),
+            ("empty keywords", "when = { keywords = [] }\nreview = true", "non-empty list"),
+            (
+                "field without test",
+                "when = { field = \"channel\" }\nreview = true",
+                "exactly one of `equals`",
+            ),
+            ("bare prediction", "when = { prediction = \"urgency\" }\nreview = true", "needs label"),
+            ("two priority effects", "raise = 1\nlower = 1", "only one of"),
+            (
+                "nested",
+                "when = { not = { all = [{ field = \"nope\", equals = 1 }] } }\nreview = true",
+                "unknown field \"nope\"",
+            ),
+        ];
+        for (why, rule, message) in cases {
+            let found = problems(&rule_set(rule));
+            assert!(found.iter().any(|p| p.message.contains(message)), "{why}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn calendars_and_abstention_are_validated() {
+        let cases = [
+            ("hours.mon = [\"09:00-12:00\", \"11:00-14:00\"]", "overlap"),
+            ("hours = {}", "at least one opening interval"),
+            ("always_open = true\nholidays = [\"2026-01-01\"]", "no hours or holidays"),
+        ];
+        for (calendar, message) in cases {
+            let text = BASE.replacen(
+                "[sla.calendars.always]\ntime_zone = \"UTC\"\nalways_open = true",
+                &format!("[sla.calendars.always]\ntime_zone = \"UTC\"\n{calendar}"),
+                1,
+            );
+            let found = problems(&text);
+            assert!(found.iter().any(|p| p.message.contains(message)), "{calendar}: {found:?}");
+        }
+        let both = BASE.replacen("priority = \"P3\"", "priority = \"P3\"\nurgency = \"high\"", 1);
+        assert!(problems(&both)[0].message.contains("exactly one of `priority` or `urgency`"));
+    }
+}

@@ -1,0 +1,615 @@
+//! `decide`: one ticket + the model's predictions + a policy -> the final priority, SLA due
+//! times, queue, tags, review flag and a trace of every step and rule considered. Pure: the
+//! only notion of time is the `now` argument (used when the ticket has no `created_at`).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::condition::Facts;
+use super::duration::TargetDuration;
+use super::matrix::Start;
+use super::plans::{PlanChoice, Targets};
+use super::priority::{PriorityLevel, Rank};
+use super::rules::{Mode, Rule, RuleSet};
+use super::summary::{summarize, Story};
+use super::Policy;
+use crate::model::prediction::Predictions;
+use crate::sla;
+use crate::ticket::Ticket;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PriorityRef {
+    pub level: String,
+    pub name: String,
+}
+
+/// SLA due times from the plan's targets for the decided level. `policy` is the plan name.
+/// A due time is `None` when the plan sets no target for that level. `next_response_due` is
+/// counted from the same start; the helpdesk restarts that clock after each customer reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SlaDue {
+    pub policy: String,
+    pub calendar: String,
+    pub started_at: DateTime<Utc>,
+    pub first_response_due: Option<DateTime<Utc>>,
+    pub next_response_due: Option<DateTime<Utc>>,
+    pub resolution_due: Option<DateTime<Utc>>,
+}
+
+/// One step of the decision. Serializes as `{"rule", "matched", "effect", "hit"}`: `matched`
+/// says in words what held (or, when `hit` is false, what failed); `effect` is what the step
+/// changed, `None` when it changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TraceStep {
+    pub rule: String,
+    pub matched: String,
+    pub effect: Option<String>,
+    pub hit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub priority: PriorityRef,
+    pub sla: SlaDue,
+    pub queue: String,
+    pub tags: Vec<String>,
+    pub needs_review: bool,
+    pub trace: Vec<TraceStep>,
+    pub summary: String,
+}
+
+/// The decision while rules run.
+struct Draft<'p> {
+    policy: &'p Policy,
+    rank: Rank,
+    queue: String,
+    tags: Vec<String>,
+    review_reasons: Vec<String>,
+    priority_changes: Vec<String>,
+    trace: Vec<TraceStep>,
+}
+
+pub fn decide(ticket: &Ticket, predictions: &Predictions, policy: &Policy, now: DateTime<Utc>) -> Decision {
+    let choice = policy.plans.choose(ticket.customer.plan.as_deref());
+    let facts = Facts::new(ticket, predictions, choice.name);
+    let start = policy.matrix.start(&policy.abstention, &facts);
+    let (queue, routed_because) = policy.routing.route(&facts);
+    let mut draft = Draft {
+        policy,
+        rank: start.rank,
+        queue: queue.to_string(),
+        tags: Vec::new(),
+        review_reasons: start.review_reason.iter().cloned().collect(),
+        priority_changes: Vec::new(),
+        trace: Vec::new(),
+    };
+    draft.step(start.rule, start.because.clone(), Some(draft.level(start.rank).level.clone()));
+    draft.step("routing", routed_because, Some(format!("queue {queue}")));
+    for set in &policy.rule_sets {
+        draft.run(set, &facts);
+    }
+    let sla = draft.sla(&choice, ticket.created_at.unwrap_or(now));
+    draft.finish(&start, &choice, sla)
+}
+
+impl Draft<'_> {
+    fn level(&self, rank: Rank) -> &PriorityLevel {
+        &self.policy.levels[rank.0]
+    }
+
+    fn step(&mut self, rule: &str, matched: String, effect: Option<String>) {
+        self.trace.push(TraceStep { rule: rule.to_string(), matched, effect, hit: true });
+    }
+
+    fn run(&mut self, set: &RuleSet, facts: &Facts) {
+        let mut first_hit: Option<&str> = None;
+        for rule in &set.rules {
+            if let Some(winner) = first_hit {
+                let skipped =
+                    format!("not evaluated: rule set {:?} stops at its first match ({winner})", set.name);
+                self.trace.push(TraceStep {
+                    rule: rule.name.clone(),
+                    matched: skipped,
+                    effect: None,
+                    hit: false,
+                });
+                continue;
+            }
+            let outcome = rule.condition.evaluate(facts);
+            let effect = outcome.hit.then(|| self.apply(rule)).flatten();
+            self.trace.push(TraceStep {
+                rule: rule.name.clone(),
+                matched: outcome.because,
+                effect,
+                hit: outcome.hit,
+            });
+            if outcome.hit && set.mode == Mode::FirstMatch {
+                first_hit = Some(&rule.name);
+            }
+        }
+    }
+
+    /// Applies a matching rule's effects; returns what changed, in words.
+    fn apply(&mut self, rule: &Rule) -> Option<String> {
+        let mut changes = Vec::new();
+        if let Some(change) = rule.effects.priority {
+            let before = self.rank;
+            self.rank = change.apply(before);
+            if self.rank != before {
+                changes.push(format!("{} -> {}", self.level(before).level, self.level(self.rank).level));
+                let words = change.describe(before, self.rank, &self.policy.levels);
+                self.priority_changes.push(format!("{words} for {}", rule.reason()));
+            }
+        }
+        if let Some(queue) = rule.effects.queue.as_ref().filter(|q| **q != self.queue) {
+            changes.push(format!("queue {} -> {queue}", self.queue));
+            self.queue = queue.clone();
+        }
+        let new_tags: Vec<String> =
+            rule.effects.tags.iter().filter(|t| !self.tags.contains(t)).cloned().collect();
+        if !new_tags.is_empty() {
+            changes.push(format!("tags +{}", new_tags.join(" +")));
+            self.tags.extend(new_tags);
+        }
+        if rule.effects.review {
+            changes.push("needs review".to_string());
+            self.review_reasons.push(rule.reason().to_string());
+        }
+        (!changes.is_empty()).then(|| changes.join("; "))
+    }
+
+    fn sla(&mut self, choice: &PlanChoice, started_at: DateTime<Utc>) -> SlaDue {
+        let plan = choice.plan;
+        let level = self.level(self.rank).level.clone();
+        let targets = plan.targets.get(&self.rank);
+        let due = |pick: fn(&Targets) -> TargetDuration| {
+            targets.map(|t| sla::due(&plan.calendar, started_at, pick(t).0))
+        };
+        let sla = SlaDue {
+            policy: choice.name.to_string(),
+            calendar: plan.calendar_name.clone(),
+            started_at,
+            first_response_due: due(|t| t.first_response),
+            next_response_due: due(|t| t.next_response),
+            resolution_due: due(|t| t.resolution),
+        };
+        let effect = match targets {
+            Some(t) => format!(
+                "{level} targets: first response {}, next response {}, resolution {} on calendar {}",
+                t.first_response, t.next_response, t.resolution, plan.calendar_name
+            ),
+            None => format!("the {} plan sets no targets for {level}", choice.name),
+        };
+        self.step("sla-plan", choice.because.clone(), Some(effect));
+        sla
+    }
+
+    fn finish(self, start: &Start, choice: &PlanChoice, sla: SlaDue) -> Decision {
+        let level = self.level(self.rank).clone();
+        let summary = summarize(&Story {
+            level: &level.level,
+            start: &start.summary,
+            priority_changes: &self.priority_changes,
+            queue: &self.queue,
+            plan: choice.name,
+            calendar: &choice.plan.calendar,
+            review_reasons: &self.review_reasons,
+        });
+        Decision {
+            priority: PriorityRef { level: level.level, name: level.name },
+            sla,
+            queue: self.queue,
+            tags: self.tags,
+            needs_review: !self.review_reasons.is_empty(),
+            trace: self.trace,
+            summary,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Datelike, TimeDelta, Timelike, Weekday};
+    use proptest::prelude::*;
+
+    use super::super::test_policy::{berlin, head, policy_with, ticket, urgency};
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        berlin(2026, 6, 3, 10, 0)
+    }
+
+    fn rule_set(mode: &str, rules: &str) -> String {
+        format!("[[rule_sets]]\nname = \"test\"\nmode = \"{mode}\"\n{rules}")
+    }
+
+    fn rank_of(policy: &Policy, decision: &Decision) -> usize {
+        policy.levels().iter().position(|l| l.level == decision.priority.level).unwrap()
+    }
+
+    fn step<'d>(decision: &'d Decision, rule: &str) -> &'d TraceStep {
+        decision.trace.iter().find(|s| s.rule == rule).unwrap_or_else(|| panic!("no step {rule}"))
+    }
+
+    /// A ticket that exercises every kind of condition, with urgency medium (start P3).
+    fn rich_ticket() -> Ticket {
+        let mut t = ticket("Checkout outage", "Since 9:00 every payment fails. Order #4711 lost.");
+        t.channel = Some("Phone".to_string());
+        t.language = Some("de".to_string());
+        t.customer.vip = true;
+        t.customer.account_type = Some("business".to_string());
+        t.customer.segment = Some("retail".to_string());
+        t.customer.persona = Some("admin".to_string());
+        t.customer.plan = Some("gold".to_string());
+        t.fields.insert("product".to_string(), "payments".to_string());
+        t
+    }
+
+    fn rich_predictions() -> Predictions {
+        let mut p = urgency("medium");
+        p.insert("sentiment".to_string(), head("negative", 0.85, false));
+        p.insert("category".to_string(), head("billing", 0.4, true));
+        p
+    }
+
+    #[test]
+    fn each_condition_kind_decides_whether_a_rule_fires() {
+        let cases = [
+            ("channel", r#"{ field = "channel", equals = "phone" }"#, true),
+            ("channel miss", r#"{ field = "channel", equals = "email" }"#, false),
+            ("language", r#"{ field = "language", in = ["de", "at"] }"#, true),
+            ("vip", r#"{ field = "customer.vip", equals = true }"#, true),
+            ("account type", r#"{ field = "customer.account_type", equals = "business" }"#, true),
+            ("segment", r#"{ field = "customer.segment", equals = "healthcare" }"#, false),
+            ("persona", r#"{ field = "customer.persona", equals = "admin" }"#, true),
+            ("plan", r#"{ field = "customer.plan", equals = "gold" }"#, true),
+            ("custom field", r#"{ field = "fields.product", equals = "payments" }"#, true),
+            ("missing custom field", r#"{ field = "fields.region", equals = "eu" }"#, false),
+            ("keyword", r#"{ keywords = ["outage"] }"#, true),
+            ("keyword miss", r#"{ keywords = ["refund"] }"#, false),
+            ("regex", r#"{ regex = "order #\\d+ lost" }"#, true),
+            ("label", r#"{ prediction = "sentiment", label = "negative" }"#, true),
+            ("score", r#"{ prediction = "sentiment", min_score = 0.9 }"#, false),
+            ("band", r#"{ prediction = "sentiment", band = "high" }"#, true),
+            ("abstained", r#"{ prediction = "category", abstained = true }"#, true),
+            ("abstained label", r#"{ prediction = "category", label = "billing" }"#, false),
+            (
+                "all",
+                r#"{ all = [{ keywords = ["outage"] }, { field = "customer.vip", equals = true }] }"#,
+                true,
+            ),
+            ("any", r#"{ any = [{ keywords = ["refund"] }, { field = "language", equals = "de" }] }"#, true),
+            ("not", r#"{ not = { field = "channel", equals = "phone" } }"#, false),
+        ];
+        for (why, condition, fires) in cases {
+            let rules = format!("[[rule_sets.rules]]\nname = \"r\"\nwhen = {condition}\ntags = [\"hit\"]\n");
+            let policy = policy_with(&rule_set("all_matches", &rules));
+            let decision = decide(&rich_ticket(), &rich_predictions(), &policy, now());
+            assert_eq!(decision.tags.contains(&"hit".to_string()), fires, "{why}");
+            let trace = step(&decision, "r");
+            assert_eq!(trace.hit, fires, "{why}: trace hit");
+            assert_eq!(trace.effect.is_some(), fires, "{why}: trace effect");
+            assert!(!trace.matched.is_empty(), "{why}: trace says why");
+        }
+    }
+
+    #[test]
+    fn each_effect_changes_what_it_says() {
+        // Start: urgency medium, impact one -> P3, queue general.
+        let cases = [
+            ("set", "set_priority = \"P1\"", "P1", "general", false),
+            ("set lower", "set_priority = \"P4\"", "P4", "general", false),
+            ("raise", "raise = 1", "P2", "general", false),
+            ("raise to ceiling", "raise = 3\nceiling = \"P2\"", "P2", "general", false),
+            ("lower", "lower = 1", "P4", "general", false),
+            ("lower to floor", "lower = 5\nfloor = \"P4\"", "P4", "general", false),
+            ("queue", "queue = \"vip\"", "P3", "vip", false),
+            ("review", "review = true", "P3", "general", true),
+        ];
+        for (why, effect, level, queue, review) in cases {
+            let rules = format!("[[rule_sets.rules]]\nname = \"r\"\n{effect}\n");
+            let policy = policy_with(&rule_set("all_matches", &rules));
+            let decision = decide(&ticket("s", "b"), &urgency("medium"), &policy, now());
+            assert_eq!(decision.priority.level, level, "{why}");
+            assert_eq!(decision.queue, queue, "{why}");
+            assert_eq!(decision.needs_review, review, "{why}");
+        }
+    }
+
+    #[test]
+    fn tags_accumulate_without_duplicates() {
+        let rules = "[[rule_sets.rules]]\nname = \"a\"\ntags = [\"x\", \"y\"]\n\
+                     [[rule_sets.rules]]\nname = \"b\"\ntags = [\"y\", \"z\"]\n";
+        let decision =
+            decide(&ticket("s", "b"), &urgency("low"), &policy_with(&rule_set("all_matches", rules)), now());
+        assert_eq!(decision.tags, ["x", "y", "z"]);
+        assert_eq!(step(&decision, "b").effect.as_deref(), Some("tags +z"));
+    }
+
+    #[test]
+    fn first_match_stops_and_all_matches_goes_on() {
+        let rules = "[[rule_sets.rules]]\nname = \"one\"\nraise = 1\n[[rule_sets.rules]]\nname = \"two\"\nraise = 1\n";
+        let first =
+            decide(&ticket("s", "b"), &urgency("low"), &policy_with(&rule_set("first_match", rules)), now());
+        let all =
+            decide(&ticket("s", "b"), &urgency("low"), &policy_with(&rule_set("all_matches", rules)), now());
+        assert_eq!((first.priority.level.as_str(), all.priority.level.as_str()), ("P3", "P2"));
+        let skipped = step(&first, "two");
+        assert!(!skipped.hit && skipped.matched.contains("not evaluated"), "{skipped:?}");
+        assert_eq!(step(&all, "two").effect.as_deref(), Some("P3 -> P2"));
+    }
+
+    #[test]
+    fn impact_urgency_matrix() {
+        let cases = [
+            (Some("many"), "high", "P1"),
+            (Some("many"), "medium", "P2"),
+            (Some("Many"), "low", "P3"),
+            (Some("one"), "high", "P2"),
+            (Some("one"), "medium", "P3"),
+            (Some("one"), "low", "P4"),
+            (None, "high", "P2"),
+            (Some("dozens"), "high", "P2"),
+        ];
+        let policy = policy_with("");
+        for (impact, label, level) in cases {
+            let mut t = ticket("s", "b");
+            if let Some(impact) = impact {
+                t.fields.insert("affected_users".to_string(), impact.to_string());
+            }
+            let decision = decide(&t, &urgency(label), &policy, now());
+            assert_eq!(decision.priority.level, level, "{impact:?} x {label}");
+            assert!(!decision.needs_review);
+            assert_eq!(step(&decision, "urgency-matrix").effect.as_deref(), Some(level));
+        }
+    }
+
+    #[test]
+    fn vip_raise_never_goes_above_its_ceiling() {
+        let vip =
+            "[[rule_sets.rules]]\nname = \"vip-raise\"\nwhen = { field = \"customer.vip\", equals = true }\n\
+                   raise = 1\nceiling = \"P2\"\n";
+        let policy = policy_with(&rule_set("all_matches", vip));
+        // (urgency, impact, vip) -> level
+        let cases = [
+            ("medium", "one", true, "P2"),
+            ("medium", "one", false, "P3"),
+            ("high", "one", true, "P2"),
+            ("high", "many", true, "P1"),
+            ("low", "one", true, "P3"),
+        ];
+        for (label, impact, is_vip, level) in cases {
+            let mut t = ticket("s", "b");
+            t.customer.vip = is_vip;
+            t.fields.insert("affected_users".to_string(), impact.to_string());
+            let decision = decide(&t, &urgency(label), &policy, now());
+            assert_eq!(decision.priority.level, level, "{label} {impact} vip={is_vip}");
+            let trace = step(&decision, "vip-raise");
+            assert_eq!(trace.hit, is_vip);
+            if is_vip {
+                assert_eq!(trace.matched, "customer.vip = true");
+            }
+        }
+    }
+
+    #[test]
+    fn abstention_falls_back_and_asks_for_review() {
+        let mut abstained = urgency("high");
+        abstained.insert("urgency".to_string(), head("high", 0.41, true));
+        let unmapped = urgency("critical");
+        let missing = Predictions::new();
+        let policy = policy_with("");
+        for (why, predictions) in
+            [("abstained", &abstained), ("unmapped label", &unmapped), ("missing", &missing)]
+        {
+            let decision = decide(&ticket("s", "b"), predictions, &policy, now());
+            assert_eq!(decision.priority.level, "P3", "{why}");
+            assert!(decision.needs_review, "{why}");
+            let fallback = step(&decision, "abstention-fallback");
+            assert_eq!(fallback.effect.as_deref(), Some("P3"), "{why}");
+            assert!(decision.summary.contains("needs review"), "{why}: {}", decision.summary);
+        }
+    }
+
+    #[test]
+    fn abstention_can_fall_back_to_a_matrix_column_without_review() {
+        let text = super::super::test_policy::BASE.replace(
+            "[abstention]\npriority = \"P3\"",
+            "[abstention]\nurgency = \"high\"\nneeds_review = false",
+        );
+        let policy = Policy::from_toml(&text).unwrap();
+        let mut t = ticket("s", "b");
+        t.fields.insert("affected_users".to_string(), "many".to_string());
+        let decision = decide(&t, &Predictions::new(), &policy, now());
+        assert_eq!((decision.priority.level.as_str(), decision.needs_review), ("P1", false));
+    }
+
+    #[test]
+    fn rules_still_apply_after_abstention() {
+        let rules = "[[rule_sets.rules]]\nname = \"outage\"\nwhen = { keywords = [\"outage\"] }\nraise = 1\n";
+        let policy = policy_with(&rule_set("all_matches", rules));
+        let decision = decide(&ticket("Outage", "all down"), &Predictions::new(), &policy, now());
+        assert_eq!(decision.priority.level, "P2");
+    }
+
+    #[test]
+    fn sla_uses_the_plan_calendar_and_the_ticket_start() {
+        let policy = policy_with("");
+        let mut t = ticket("s", "b");
+        t.created_at = Some(berlin(2026, 6, 5, 16, 0)); // Friday
+        let basic = decide(&t, &urgency("medium"), &policy, now());
+        assert_eq!(basic.sla.policy, "basic");
+        assert_eq!(basic.sla.first_response_due, Some(berlin(2026, 6, 8, 12, 0)), "P3: 4h over the weekend");
+
+        t.customer.plan = Some("Gold".to_string());
+        let gold = decide(&t, &urgency("medium"), &policy, now());
+        assert_eq!((gold.sla.policy.as_str(), gold.sla.calendar.as_str()), ("gold", "always"));
+        assert_eq!(gold.sla.first_response_due, Some(berlin(2026, 6, 5, 17, 0)));
+
+        let gold_p4 = decide(&t, &urgency("low"), &policy, now());
+        assert_eq!(gold_p4.sla.resolution_due, None, "gold has no P4 targets");
+
+        t.created_at = None;
+        let started_now = decide(&t, &urgency("medium"), &policy, now());
+        assert_eq!(started_now.sla.started_at, now());
+        assert_eq!(started_now.sla.first_response_due, Some(now() + TimeDelta::hours(1)));
+    }
+
+    #[test]
+    fn routing_picks_the_category_queue_or_the_default() {
+        let policy = policy_with("");
+        let with_category = |label: &str, abstained: bool| {
+            let mut p = urgency("low");
+            p.insert("category".to_string(), head(label, 0.7, abstained));
+            decide(&ticket("s", "b"), &p, &policy, now()).queue
+        };
+        assert_eq!(with_category("billing", false), "billing");
+        assert_eq!(with_category("billing", true), "general");
+        assert_eq!(with_category("sales", false), "general");
+    }
+
+    #[test]
+    fn decision_serializes_to_the_response_shape() {
+        let vip = "[[rule_sets.rules]]\nname = \"vip-raise\"\nwhen = { field = \"customer.vip\", equals = true }\nraise = 1\n";
+        let mut t = ticket("s", "b");
+        t.customer.vip = true;
+        let decision = decide(&t, &urgency("high"), &policy_with(&rule_set("all_matches", vip)), now());
+        let json = serde_json::to_value(&decision).unwrap();
+        assert_eq!(json["priority"], serde_json::json!({"level": "P1", "name": "Urgent"}));
+        let rule = json["trace"].as_array().unwrap().iter().find(|s| s["rule"] == "vip-raise").unwrap();
+        assert_eq!(rule["matched"], "customer.vip = true");
+        assert_eq!(rule["effect"], "P2 -> P1");
+        assert!(json["sla"]["first_response_due"].is_string());
+        assert!(decision.summary.starts_with("P1: model urgency high (0.90) raised one level for vip-raise"));
+    }
+
+    fn any_label() -> impl Strategy<Value = &'static str> {
+        prop_oneof![Just("low"), Just("medium"), Just("high"), Just("unknown")]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn a_raise_rule_never_lowers_a_priority(
+            label in any_label(), many in any::<bool>(), abstained in any::<bool>(),
+            by in 0u8..4, ceiling in 1u8..=4,
+        ) {
+            let raise = format!("[[rule_sets.rules]]\nname = \"up\"\nraise = {by}\nceiling = \"P{ceiling}\"\n");
+            let without = policy_with("");
+            let with = policy_with(&rule_set("all_matches", &raise));
+            let mut t = ticket("s", "b");
+            t.fields.insert("affected_users".to_string(), if many { "many" } else { "one" }.to_string());
+            let mut predictions = urgency(label);
+            predictions.insert("urgency".to_string(), head(label, 0.7, abstained));
+            let before = decide(&t, &predictions, &without, now());
+            let after = decide(&t, &predictions, &with, now());
+            prop_assert!(rank_of(&with, &after) <= rank_of(&without, &before));
+        }
+    }
+
+    mod default_policy {
+        use super::*;
+
+        const DEFAULT_POLICY: &str = include_str!("../../config/policy.toml");
+
+        fn default_policy() -> Policy {
+            Policy::from_toml(DEFAULT_POLICY).unwrap_or_else(|e| panic!("config/policy.toml:\n{e}"))
+        }
+
+        fn predictions(urgency_label: &str, sentiment: &str, category: &str) -> Predictions {
+            Predictions::from([
+                ("urgency".to_string(), head(urgency_label, 0.74, false)),
+                ("sentiment".to_string(), head(sentiment, 0.66, false)),
+                ("category".to_string(), head(category, 0.81, false)),
+            ])
+        }
+
+        fn hits(decision: &Decision) -> Vec<&str> {
+            decision.trace.iter().filter(|s| s.hit && s.effect.is_some()).map(|s| s.rule.as_str()).collect()
+        }
+
+        #[test]
+        fn a_vip_enterprise_customer_is_never_behind_a_free_one() {
+            let policy = default_policy();
+            let texts = [
+                ("Cannot export report", "The CSV export button does nothing."),
+                ("Checkout outage", "Our shop is down, every payment fails."),
+                ("Question about invoices", "Where can I download last month's invoice?"),
+            ];
+            for (subject, body) in texts {
+                for label in ["low", "medium", "high"] {
+                    let predictions = predictions(label, "neutral", "Technical Support");
+                    let mut free = ticket(subject, body);
+                    free.customer.plan = Some("free".to_string());
+                    let mut vip = free.clone();
+                    vip.customer.plan = Some("enterprise".to_string());
+                    vip.customer.vip = true;
+                    let free_decision = decide(&free, &predictions, &policy, now());
+                    let vip_decision = decide(&vip, &predictions, &policy, now());
+                    let (free_rank, vip_rank) =
+                        (rank_of(&policy, &free_decision), rank_of(&policy, &vip_decision));
+                    assert!(
+                        vip_rank <= free_rank,
+                        "{subject} / {label}: {vip_decision:#?} vs {free_decision:#?}"
+                    );
+
+                    let (free_hits, vip_hits) = (hits(&free_decision), hits(&vip_decision));
+                    let differing: Vec<&&str> = vip_hits
+                        .iter()
+                        .chain(&free_hits)
+                        .filter(|r| vip_hits.contains(r) != free_hits.contains(r))
+                        .collect();
+                    if vip_rank < free_rank {
+                        assert!(!differing.is_empty(), "{subject} / {label}: the trace must show why");
+                    }
+                    assert!(vip_hits.contains(&"vip-raise") || vip_decision.priority.level == "P1");
+                    assert_eq!(vip_decision.sla.policy, "enterprise");
+                    assert_eq!(free_decision.sla.policy, "free");
+                }
+            }
+        }
+
+        #[test]
+        fn a_saturday_ticket_on_the_standard_plan_is_answered_the_next_business_day() {
+            let policy = default_policy();
+            // (Saturday, next business day): a plain weekend, and Easter (Monday a holiday).
+            let weekends =
+                [((2026, 5, 9), (2026, 5, 11)), ((2026, 4, 4), (2026, 4, 7)), ((2027, 3, 27), (2027, 3, 30))];
+            for ((y, m, d), (ny, nm, nd)) in weekends {
+                for label in ["low", "medium", "high"] {
+                    let mut t = ticket("Login problem", "I cannot log in since this morning.");
+                    t.customer.plan = Some("standard".to_string());
+                    t.created_at = Some(berlin(y, m, d, 11, 30));
+                    let decision = decide(&t, &predictions(label, "neutral", "IT Support"), &policy, now());
+                    assert_eq!(decision.sla.calendar, "eu-business");
+                    let due = decision.sla.first_response_due.expect("standard has targets for every level");
+                    let local = due.with_timezone(&chrono_tz::Europe::Berlin);
+                    assert_ne!(local.weekday(), Weekday::Sat);
+                    assert_eq!(
+                        local.date_naive(),
+                        chrono::NaiveDate::from_ymd_opt(ny, nm, nd).unwrap(),
+                        "{label}"
+                    );
+                    assert!((9..=17).contains(&local.hour()), "{local}");
+                }
+            }
+        }
+
+        #[test]
+        fn default_policy_rules_read_well_in_the_summary() {
+            let policy = default_policy();
+            let mut t = ticket("We were hacked", "Someone has unauthorized access to our admin account.");
+            t.customer.plan = Some("premium".to_string());
+            let decision = decide(&t, &predictions("medium", "negative", "IT Support"), &policy, now());
+            assert_eq!((decision.priority.level.as_str(), decision.queue.as_str()), ("P1", "security"));
+            assert!(decision.needs_review && decision.tags.contains(&"security".to_string()));
+            assert!(
+                decision.summary.contains("set to P1 for a possible security incident"),
+                "{}",
+                decision.summary
+            );
+            assert!(!step(&decision, "outage").hit, "first_match set stops after the security rule");
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The policy file's TOML schema, one serde type per table. Unknown keys are errors
+//! (`deny_unknown_fields` everywhere). Names and values with a syntax of their own (time zones,
+//! opening hours, dates) keep their spans and are resolved and parsed in `compile`, which can
+//! then report their line and column; this module makes no checks beyond the schema.
+
+use std::collections::BTreeMap;
+
+use serde::de::Deserializer;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::duration::TargetDuration;
+use super::rules::Mode;
+use crate::model::prediction::Band;
+
+/// A scalar compared as text (`equals = true`, `equals = 3`, `equals = "email"`).
+#[derive(Debug, Clone)]
+pub(super) struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Any {
+            Bool(bool),
+            Int(i64),
+            Float(f64),
+            Text(String),
+        }
+        let text = match Any::deserialize(deserializer)? {
+            Any::Bool(b) => b.to_string(),
+            Any::Int(i) => i.to_string(),
+            Any::Float(f) => f.to_string(),
+            Any::Text(s) => s,
+        };
+        Ok(Scalar(text))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PolicyFile {
+    #[serde(default)]
+    pub model_labels: BTreeMap<String, Vec<String>>,
+    pub priorities: Spanned<Vec<PriorityFile>>,
+    pub sla: SlaFile,
+    pub matrix: MatrixFile,
+    pub abstention: Spanned<AbstentionFile>,
+    #[serde(default)]
+    pub rule_sets: Vec<RuleSetFile>,
+    pub routing: RoutingFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PriorityFile {
+    pub level: Spanned<String>,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SlaFile {
+    pub default_plan: Spanned<String>,
+    pub calendars: BTreeMap<Spanned<String>, CalendarFile>,
+    pub plans: BTreeMap<Spanned<String>, PlanFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CalendarFile {
+    pub time_zone: Spanned<String>,
+    #[serde(default)]
+    pub always_open: bool,
+    pub hours: Option<WeekFile>,
+    #[serde(default)]
+    pub holidays: Vec<Spanned<String>>,
+}
+
+pub(super) type DayHours = Option<Spanned<Vec<Spanned<String>>>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WeekFile {
+    pub mon: DayHours,
+    pub tue: DayHours,
+    pub wed: DayHours,
+    pub thu: DayHours,
+    pub fri: DayHours,
+    pub sat: DayHours,
+    pub sun: DayHours,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PlanFile {
+    pub calendar: Spanned<String>,
+    pub targets: BTreeMap<Spanned<String>, TargetsFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TargetsFile {
+    pub first_response: TargetDuration,
+    pub next_response: TargetDuration,
+    pub resolution: TargetDuration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MatrixFile {
+    #[serde(default = "urgency_head")]
+    pub head: String,
+    pub impact_field: Option<String>,
+    pub default_impact: Spanned<String>,
+    pub urgency: BTreeMap<String, Spanned<String>>,
+    pub priority: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<String>>>,
+}
+
+fn urgency_head() -> String {
+    "urgency".to_string()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AbstentionFile {
+    pub priority: Option<Spanned<String>>,
+    pub urgency: Option<Spanned<String>>,
+    #[serde(default = "yes")]
+    pub needs_review: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RuleSetFile {
+    pub name: String,
+    pub mode: Mode,
+    #[serde(default)]
+    pub rules: Vec<RuleFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RuleFile {
+    pub name: Spanned<String>,
+    pub reason: Option<String>,
+    pub when: Option<Spanned<ConditionFile>>,
+    pub set_priority: Option<Spanned<String>>,
+    pub raise: Option<u8>,
+    pub lower: Option<u8>,
+    pub ceiling: Option<Spanned<String>>,
+    pub floor: Option<Spanned<String>>,
+    pub queue: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub review: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConditionFile {
+    pub field: Option<String>,
+    pub equals: Option<Scalar>,
+    #[serde(rename = "in")]
+    pub one_of: Option<Vec<Scalar>>,
+    pub keywords: Option<Vec<String>>,
+    pub regex: Option<String>,
+    pub prediction: Option<String>,
+    pub label: Option<String>,
+    pub min_score: Option<f32>,
+    pub band: Option<Band>,
+    pub abstained: Option<bool>,
+    pub all: Option<Vec<Spanned<ConditionFile>>>,
+    pub any: Option<Vec<Spanned<ConditionFile>>>,
+    pub not: Option<Box<Spanned<ConditionFile>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RoutingFile {
+    #[serde(default = "category_head")]
+    pub head: String,
+    pub default_queue: String,
+    #[serde(default)]
+    pub routes: Vec<RouteFile>,
+}
+
+fn category_head() -> String {
+    "category".to_string()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RouteFile {
+    pub category: String,
+    pub language: Option<String>,
+    pub plan: Option<Spanned<String>>,
+    pub queue: String,
+}
