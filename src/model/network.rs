@@ -1,6 +1,8 @@
 //! The candle network: one shared encoder (a weighted bag of feature embeddings, i.e. a
 //! learned dense projection of the TF-IDF vector) and one linear classification head per
-//! label set. Because everything after the embedding lookup is linear, each feature's share
+//! label set. The embedding table and its lookup are shared; each head reads its own slice
+//! of the columns, so a large data set for one head (sentiment) cannot crowd out another and
+//! each head can keep the epoch that suited it best (the trainer's per-head early stopping). Because everything after the embedding lookup is linear, each feature's share
 //! of each logit is exact, which is what explanations are built on.
 //! This module does tensor maths only: no files, no tokenizer, no label names.
 
@@ -15,7 +17,20 @@ pub const HEAD_PREFIX: &str = "head";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkConfig {
-    pub embedding_dim: usize,
+    /// Embedding columns per head.
+    pub head_dim: usize,
+}
+
+impl NetworkConfig {
+    /// Width of the embedding table: one slice of columns per head.
+    pub fn embedding_dim(&self, heads: usize) -> usize {
+        heads * self.head_dim
+    }
+
+    /// Head `head`'s columns of `[n, embedding_dim]` rows.
+    pub fn head_input(&self, encoded: &Tensor, head: usize) -> candle_core::Result<Tensor> {
+        encoded.narrow(1, head * self.head_dim, self.head_dim)
+    }
 }
 
 /// A batch of tickets flattened for the network: every feature occurrence of every ticket in
@@ -67,23 +82,29 @@ pub fn encode(embedding: &Tensor, batch: &Batch) -> candle_core::Result<Tensor> 
     Tensor::zeros((batch.size, dim), DType::F32, vectors.device())?.index_add(&batch.rows, &vectors, 0)
 }
 
-/// The classification heads over the shared representation.
+/// The classification heads over the encoded representation.
 pub struct Heads {
     layers: Vec<Linear>,
+    config: NetworkConfig,
 }
 
 impl Heads {
-    pub fn new(vb: VarBuilder, dim: usize, head_sizes: &[(String, usize)]) -> candle_core::Result<Self> {
+    pub fn new(vb: VarBuilder, config: NetworkConfig, head_sizes: &[(String, usize)]) -> candle_core::Result<Self> {
+        let input = config.head_dim;
         let layers = head_sizes
             .iter()
-            .map(|(name, classes)| candle_nn::linear(dim, *classes, vb.pp(format!("{HEAD_PREFIX}.{name}"))))
+            .map(|(name, classes)| candle_nn::linear(input, *classes, vb.pp(format!("{HEAD_PREFIX}.{name}"))))
             .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(Self { layers })
+        Ok(Self { layers, config })
     }
 
     /// Logits per head, each `[batch, classes]`, in the order the heads were declared.
     pub fn forward(&self, encoded: &Tensor) -> candle_core::Result<Vec<Tensor>> {
-        self.layers.iter().map(|head| head.forward(encoded)).collect()
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(i, head)| head.forward(&self.config.head_input(encoded, i)?))
+            .collect()
     }
 }
 
@@ -101,9 +122,9 @@ impl TextNetwork {
         config: NetworkConfig,
         head_sizes: &[(String, usize)],
     ) -> candle_core::Result<Self> {
-        let dim = config.embedding_dim;
+        let dim = config.embedding_dim(head_sizes.len());
         let embedding = vb.get_with_hints((feature_dimension, dim), EMBEDDING, Init::Const(0.0))?;
-        Ok(Self { embedding, heads: Heads::new(vb, dim, head_sizes)? })
+        Ok(Self { embedding, heads: Heads::new(vb, config, head_sizes)? })
     }
 
     /// Logits per head, each `[batch, classes]`, in the order the heads were declared.
@@ -118,6 +139,7 @@ impl TextNetwork {
         let ids = Tensor::from_slice(&ticket.ids, ticket.len(), device)?;
         let weights = Tensor::from_slice(&ticket.weights, (ticket.len(), 1), device)?;
         let vectors = self.embedding.index_select(&ids, 0)?.broadcast_mul(&weights)?;
+        let vectors = self.heads.config.head_input(&vectors, head)?;
         vectors.matmul(&self.heads.layers[head].weight().t()?)?.to_vec2()
     }
 }

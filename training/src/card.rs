@@ -43,12 +43,13 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
     let _ = writeln!(card, "\n## Model\n");
     let _ = writeln!(
         card,
-        "A weighted bag of {} feature embeddings (dimension {}; subword tokens, {} hashed buckets for \
-         word bigrams and character n-grams) shared by one linear head per label set: a learned, \
-         jointly trained TF-IDF model whose per-feature contributions are exact. Best epoch {} of {}.\n",
+        "A weighted bag of {} feature embeddings (subword tokens, whole words, {} hashed buckets for \
+         word bigrams and character n-grams) in one shared table, each linear head reading its own \
+         {} columns: a learned TF-IDF model whose per-feature contributions are exact. Each head \
+         keeps its best epoch on validation rows: {:?} (of {} run).\n",
         manifest.features.dimension(),
-        manifest.network.embedding_dim,
         manifest.features.buckets,
+        manifest.network.head_dim,
         trained.best_epoch,
         trained.epochs.len()
     );

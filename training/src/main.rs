@@ -106,8 +106,12 @@ struct TrainArgs {
     validation_fraction: f64,
     #[arg(long, default_value_t = TrainConfig::default().epochs)]
     epochs: usize,
-    #[arg(long, default_value_t = TrainConfig::default().embedding_dim)]
-    dim: usize,
+    /// Epochs without a better validation macro-F1 before training stops.
+    #[arg(long, default_value_t = TrainConfig::default().patience)]
+    patience: usize,
+    /// Embedding columns per head.
+    #[arg(long, default_value_t = TrainConfig::default().head_dim)]
+    head_dim: usize,
     #[arg(long, default_value_t = TrainConfig::default().buckets)]
     buckets: usize,
     #[arg(long, default_value_t = TrainConfig::default().vocab_size)]
@@ -118,6 +122,12 @@ struct TrainArgs {
     embedding_learning_rate: f64,
     #[arg(long, default_value_t = TrainConfig::default().weight_decay)]
     weight_decay: f64,
+    /// Shortest character n-gram.
+    #[arg(long, default_value_t = TrainConfig::default().char_ngram_min)]
+    char_ngram_min: usize,
+    /// Longest character n-gram (below --char-ngram-min: no character n-grams).
+    #[arg(long, default_value_t = TrainConfig::default().char_ngram_max)]
+    char_ngram_max: usize,
     #[arg(long, default_value_t = TrainConfig::default().min_df)]
     min_df: u32,
     #[arg(long, default_value_t = TrainConfig::default().feature_dropout)]
@@ -162,14 +172,17 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let config = TrainConfig {
         vocab_size: args.vocab_size,
         buckets: args.buckets,
-        embedding_dim: args.dim,
+        head_dim: args.head_dim,
         epochs: args.epochs,
+        patience: args.patience,
         batch_size: args.batch_size,
         learning_rate: args.learning_rate,
         embedding_learning_rate: args.embedding_learning_rate,
         weight_decay: args.weight_decay,
         feature_dropout: args.feature_dropout,
         min_df: args.min_df,
+        char_ngram_min: args.char_ngram_min,
+        char_ngram_max: args.char_ngram_max,
         seed: args.seed,
         target_accuracy: args.target_accuracy,
         ..TrainConfig::default()
@@ -188,7 +201,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let trained = train(&train_rows, &validation_rows, heads, &config, &progress)?;
     progress.finish();
-    eprintln!("trained in {:.1}s (best epoch {})", started.elapsed().as_secs_f64(), trained.best_epoch);
+    eprintln!("trained in {:.1}s (best epoch per head: {:?})", started.elapsed().as_secs_f64(), trained.best_epoch);
 
     let evaluated_on = if args.eval.is_empty() { args.dev.clone() } else { args.eval.clone() };
     let name = args.name.clone().unwrap_or_else(|| {

@@ -16,7 +16,7 @@ use triage::model::bundle::{HeadSpec, Manifest, FORMAT_VERSION};
 use triage::model::Classifier;
 use triage::model::calibration::Calibration;
 use triage::model::features::{inverse_document_frequency, FeatureConfig, TicketFeatures};
-use triage::model::network::{encode, Batch, Heads, NetworkConfig, TextNetwork, EMBEDDING};
+use triage::model::network::{encode, Batch, Heads, NetworkConfig, TextNetwork, EMBEDDING, HEAD_PREFIX};
 use triage::text::TextPipeline;
 
 use crate::calibrate::fit_head_calibration;
@@ -34,7 +34,7 @@ pub struct TrainConfig {
     pub word_bigrams: bool,
     /// Features seen in fewer training tickets than this are switched off.
     pub min_df: u32,
-    pub embedding_dim: usize,
+    pub head_dim: usize,
     pub epochs: usize,
     pub patience: usize,
     pub batch_size: usize,
@@ -58,7 +58,7 @@ impl Default for TrainConfig {
             char_ngram_max: 5,
             word_bigrams: true,
             min_df: 2,
-            embedding_dim: 32,
+            head_dim: 12,
             epochs: 30,
             patience: 4,
             batch_size: 32,
@@ -100,7 +100,8 @@ pub struct Trained {
     pub weights: HashMap<String, Tensor>,
     pub calibration: Calibration,
     pub epochs: Vec<EpochLog>,
-    pub best_epoch: usize,
+    /// The epoch each head's weights come from.
+    pub best_epoch: BTreeMap<String, usize>,
 }
 
 /// Label index per head for one example (`None` where the example lacks that label).
@@ -121,13 +122,15 @@ fn class_weights(targets: &[Vec<Option<u32>>], head: usize, classes: usize) -> V
     counts.iter().map(|&c| if c == 0 { 0.0 } else { total as f32 / (classes as f32 * c as f32) }).collect()
 }
 
-/// Mean over rows of `-weight * log p(target)`, counting only rows that carry the label.
+/// Sum of `-weight * log p(target)` over the rows that carry the label, divided by the
+/// number of rows in the batch (not by the rows carrying the label: that would give each
+/// ticket of a head with few labeled rows a far larger step, which measurably overfits it).
 fn masked_loss(logits: &Tensor, rows: &[Option<u32>], weights: &[f32]) -> candle_core::Result<Option<Tensor>> {
     let row_weights: Vec<f32> = rows.iter().map(|t| t.map_or(0.0, |t| weights[t as usize])).collect();
-    let total: f32 = row_weights.iter().sum();
-    if total <= 0.0 {
+    if row_weights.iter().all(|w| *w <= 0.0) {
         return Ok(None);
     }
+    let total = rows.len() as f32;
     let device = logits.device();
     let indices: Vec<u32> = rows.iter().map(|t| t.unwrap_or(0)).collect();
     let indices = Tensor::from_vec(indices, (rows.len(), 1), device)?;
@@ -258,11 +261,12 @@ pub fn train(
 
     let device = Device::Cpu;
     let varmap = VarMap::new();
-    let network_config = NetworkConfig { embedding_dim: config.embedding_dim };
+    let network_config = NetworkConfig { head_dim: config.head_dim };
+    let embedding_dim = network_config.embedding_dim(heads.len());
     let head_sizes: Vec<(String, usize)> = heads.iter().map(|h| (h.name.clone(), h.labels.len())).collect();
-    let output_heads = Heads::new(VarBuilder::from_varmap(&varmap, DType::F32, &device), config.embedding_dim, &head_sizes)?;
+    let output_heads = Heads::new(VarBuilder::from_varmap(&varmap, DType::F32, &device), network_config, &head_sizes)?;
     let mut table =
-        SparseSgd::new(features.dimension(), config.embedding_dim, config.embedding_learning_rate, config.weight_decay);
+        SparseSgd::new(features.dimension(), embedding_dim, config.embedding_learning_rate, config.weight_decay);
     let mut head_optimizer = AdamW::new(
         varmap.all_vars(),
         ParamsAdamW { lr: config.learning_rate, weight_decay: config.weight_decay, ..ParamsAdamW::default() },
@@ -275,7 +279,7 @@ pub fn train(
     let steps_total = (config.epochs * order.len().div_ceil(config.batch_size)).max(1);
     let mut steps_done = 0usize;
     let mut epochs = Vec::new();
-    let mut best: Option<(f64, usize, HashMap<String, Tensor>)> = None;
+    let mut best: Vec<Option<HeadBest>> = heads.iter().map(|_| None).collect();
     progress.set_length(config.epochs as u64);
     for epoch in 1..=config.epochs {
         order.shuffle(&mut rng);
@@ -290,7 +294,7 @@ pub fn train(
                 chunk.iter().map(|&i| drop_features(&train_set.features[i], config.feature_dropout, &mut rng)).collect();
             let refs: Vec<&TicketFeatures> = dropped.iter().collect();
             let (batch, unique) = Batch::compact(&refs, &device)?;
-            let rows = Var::from_vec(table.gather(&unique), (unique.len(), config.embedding_dim), &device)?;
+            let rows = Var::from_vec(table.gather(&unique), (unique.len(), embedding_dim), &device)?;
             let logits = output_heads.forward(&encode(rows.as_tensor(), &batch)?)?;
             let mut losses = Vec::new();
             for (h, head_logits) in logits.iter().enumerate() {
@@ -309,25 +313,30 @@ pub fn train(
             steps += 1;
             steps_done += 1;
         }
-        let current = weights_of(&varmap, &table, features.dimension(), config.embedding_dim)?;
+        let current = weights_of(&varmap, &table, features.dimension(), embedding_dim)?;
         let network = restore_network(&current, features.dimension(), network_config, &heads)?;
         let logits = all_logits(&network, &validation_set.features, config.batch_size)?;
         let scores = validation_scores(&logits, &validation_set, &heads);
-        let mean = scores.values().sum::<f64>() / scores.len() as f64;
         let loss = loss_sum / steps.max(1) as f64;
         progress.set_message(format!(
             "epoch {epoch}: loss {loss:.4}, validation macro-F1 {}",
             scores.iter().map(|(h, f)| format!("{h} {f:.3}")).collect::<Vec<_>>().join(", ")
         ));
         progress.inc(1);
+        for (slot, spec) in best.iter_mut().zip(&heads) {
+            let score = scores[&spec.name];
+            if slot.as_ref().is_none_or(|b| score > b.score) {
+                *slot = Some(HeadBest { score, epoch, weights: current.clone() });
+            }
+        }
         epochs.push(EpochLog { epoch, loss, validation_macro_f1: scores });
-        if best.as_ref().is_none_or(|(score, _, _)| mean > *score) {
-            best = Some((mean, epoch, current));
-        } else if best.as_ref().is_some_and(|(_, at, _)| epoch - at >= config.patience) {
+        if best.iter().all(|b| b.as_ref().is_some_and(|b| epoch - b.epoch >= config.patience)) {
             break;
         }
     }
-    let (_, best_epoch, best_weights) = best.ok_or_else(|| TrainError::Data("no epoch ran".into()))?;
+    let best: Vec<HeadBest> = best.into_iter().collect::<Option<_>>().ok_or_else(|| TrainError::Data("no epoch ran".into()))?;
+    let best_weights = combine_head_bests(&best, &heads, network_config)?;
+    let best_epoch = heads.iter().zip(&best).map(|(spec, b)| (spec.name.clone(), b.epoch)).collect();
 
     let restored = restore_network(&best_weights, features.dimension(), network_config, &heads)?;
     let logits = all_logits(&restored, &validation_set.features, config.batch_size)?;
@@ -352,6 +361,28 @@ pub fn train(
         epochs,
         best_epoch,
     })
+}
+
+/// One head's best epoch so far: its validation macro-F1, the epoch, all weights then.
+struct HeadBest {
+    score: f64,
+    epoch: usize,
+    weights: HashMap<String, Tensor>,
+}
+
+/// The final weights: each head's columns of the embedding and its layer, from its own best
+/// epoch. Heads read disjoint columns, so the pieces fit together exactly.
+fn combine_head_bests(best: &[HeadBest], heads: &[HeadSpec], config: NetworkConfig) -> Result<HashMap<String, Tensor>, TrainError> {
+    let mut combined = HashMap::new();
+    let mut columns = Vec::with_capacity(best.len());
+    for (h, (head_best, spec)) in best.iter().zip(heads).enumerate() {
+        let embedding = head_best.weights.get(EMBEDDING).ok_or_else(|| TrainError::Data("no embedding weights".into()))?;
+        columns.push(config.head_input(embedding, h)?);
+        let prefix = format!("{HEAD_PREFIX}.{}.", spec.name);
+        combined.extend(head_best.weights.iter().filter(|(name, _)| name.starts_with(&prefix)).map(|(n, t)| (n.clone(), t.clone())));
+    }
+    combined.insert(EMBEDDING.to_string(), Tensor::cat(&columns, 1)?);
+    Ok(combined)
 }
 
 fn restore_network(
