@@ -12,11 +12,13 @@
 //! - `ticket`: the request types and their validation
 //! - `text`: normalisation and the tokenizer
 //! - `model`: features, the candle network, calibration, bundles, the worker thread
+//! - `explain`: evidence phrases from the network's exact per-feature shares
 //! - `policy`, `sla`: the pure decision engine and business-hours clocks
 //! - `policy_file`: reading a policy file from disk
 //! - `response`: the classify response and how it is assembled from its parts
 //! - `server`: the axum router and handlers
 
+pub mod explain;
 pub mod model;
 pub mod policy;
 pub mod policy_file;

@@ -1,12 +1,13 @@
 //! The classify response of the HTTP contract (DESIGN.md) and its assembly from a validated
-//! ticket, the model's predictions and the policy's decision. Shared by the server and
+//! ticket, the model's predictions and evidence, and the policy's decision. Shared by the server and
 //! `triage classify` so both answer in exactly the same shape. No I/O here.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{Classifier, Predictions};
+use crate::explain::Evidence;
+use crate::model::{Analysis, Classifier, Predictions};
 use crate::policy::{decide, Decision, Policy, PriorityRef, SlaDue, TraceStep};
 use crate::ticket::Ticket;
 
@@ -21,18 +22,10 @@ pub struct PolicyRef {
     pub version: String,
 }
 
-/// A phrase of the ticket that pushed a head's prediction, with its signed weight.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Evidence {
-    pub text: String,
-    pub weight: f32,
-    pub start: usize,
-    pub end: usize,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Explanation {
     pub summary: String,
+    /// Per head, the phrases that pushed it towards its label (strongest first).
     pub evidence: BTreeMap<String, Vec<Evidence>>,
     /// Every step the policy considered, in order; `hit` tells which ones matched.
     pub rules: Vec<TraceStep>,
@@ -62,7 +55,8 @@ pub struct DecisionContext<'a> {
 
 /// The response for one ticket. `decision_id` and `now` come from the caller so that this
 /// stays deterministic.
-pub fn assemble(decision_id: String, ticket: &Ticket, predictions: Predictions, context: &DecisionContext) -> ClassifyResponse {
+pub fn assemble(decision_id: String, ticket: &Ticket, analysis: Analysis, context: &DecisionContext) -> ClassifyResponse {
+    let Analysis { predictions, evidence } = analysis;
     let Decision { priority, sla, queue, tags, needs_review, trace, summary } =
         decide(ticket, &predictions, context.policy, context.now);
     ClassifyResponse {
@@ -73,7 +67,7 @@ pub fn assemble(decision_id: String, ticket: &Ticket, predictions: Predictions, 
         queue,
         tags,
         predictions,
-        explanation: Explanation { summary, evidence: BTreeMap::new(), rules: trace },
+        explanation: Explanation { summary, evidence, rules: trace },
         needs_review,
         model: ModelRef { name: context.model.name().to_string(), version: context.model.version().to_string() },
         policy: PolicyRef { version: context.policy.version().to_string() },

@@ -138,4 +138,9 @@ impl Ticket {
     pub fn model_text(&self) -> String {
         format!("{}\n{}", self.subject, self.body)
     }
+
+    /// Character offset in `model_text()` where the body starts.
+    pub fn body_start(&self) -> usize {
+        self.subject.chars().count() + 1
+    }
 }

@@ -104,12 +104,13 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
         let parsed: Vec<Result<Ticket, String>> = chunk.iter().map(|line| parse_line(line)).collect();
         let tickets: Vec<&Ticket> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
         let texts: Vec<String> = tickets.iter().map(|t| t.model_text()).collect();
-        let mut predictions = classifier.predict(&texts.iter().map(String::as_str).collect::<Vec<_>>())?.into_iter();
+        let inputs: Vec<(&str, usize)> = texts.iter().zip(&tickets).map(|(text, t)| (text.as_str(), t.body_start())).collect();
+        let mut analyses = classifier.analyse(&inputs)?.into_iter();
         for (offset, item) in parsed.iter().enumerate() {
             match item {
                 Ok(ticket) => {
-                    let prediction = predictions.next().context("model returned too few predictions")?;
-                    let response = assemble(uuid::Uuid::new_v4().to_string(), ticket, prediction, &context);
+                    let analysis = analyses.next().context("model returned too few predictions")?;
+                    let response = assemble(uuid::Uuid::new_v4().to_string(), ticket, analysis, &context);
                     writeln!(out, "{}", serde_json::to_string(&response)?)?;
                 }
                 Err(error) => {

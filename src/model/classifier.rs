@@ -1,7 +1,9 @@
-//! `Classifier`: a verified bundle loaded into memory, answering `text -> Predictions`.
+//! `Classifier`: a verified bundle loaded into memory, answering `text -> Predictions`
+//! (and, with `analyse`, the evidence behind them).
 //! It owns the tokenizer, the idf table, the network and the calibration; it does no I/O
 //! after `load` and knows nothing about policies or HTTP.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
@@ -9,9 +11,10 @@ use candle_nn::VarBuilder;
 
 use super::bundle::{self, Manifest};
 use super::calibration::{Calibration, HeadCalibration};
-use super::features::TicketFeatures;
+use super::features::{weigh, TicketFeatures};
 use super::network::{Batch, TextNetwork};
 use super::{ModelError, Predictions};
+use crate::explain::{phrases, word_attributions, Evidence};
 use crate::text::TextPipeline;
 
 /// Name of the non-trainable idf vector inside `model.safetensors`.
@@ -141,4 +144,43 @@ impl Classifier {
         let features = texts.iter().map(|t| self.features(t)).collect::<Result<Vec<_>, _>>()?;
         self.predict_features(&features.iter().collect::<Vec<_>>())
     }
+
+    /// Predictions plus, per head, the phrases that pushed it towards its label. Each ticket
+    /// is its model text and the character where its body starts.
+    pub fn analyse(&self, tickets: &[(&str, usize)]) -> Result<Vec<Analysis>, ModelError> {
+        let mut parsed = Vec::with_capacity(tickets.len());
+        for (text, _) in tickets {
+            let words = self.text.words(text)?;
+            let occurrences = self.manifest.features.occurrences(&words);
+            let features = weigh(&occurrences, &self.idf);
+            parsed.push((words, occurrences, features));
+        }
+        let predictions = self.predict_features(&parsed.iter().map(|(_, _, f)| f).collect::<Vec<_>>())?;
+        let mut analyses = Vec::with_capacity(tickets.len());
+        for (((text, body_start), (words, occurrences, features)), predictions) in tickets.iter().zip(&parsed).zip(predictions) {
+            let mut evidence = BTreeMap::new();
+            for (h, spec) in self.manifest.heads.iter().enumerate() {
+                let Some(label) = predictions.get(&spec.name).and_then(|p| spec.labels.iter().position(|l| *l == p.label))
+                else {
+                    continue;
+                };
+                let shares = self.network.contributions(features, h)?;
+                let towards_label: Vec<f32> = shares
+                    .iter()
+                    .map(|row| row[label] - row.iter().sum::<f32>() / row.len() as f32)
+                    .collect();
+                let scores = word_attributions(words, occurrences, &features.ids, &towards_label);
+                evidence.insert(spec.name.clone(), phrases(text, words, &scores, *body_start));
+            }
+            analyses.push(Analysis { predictions, evidence });
+        }
+        Ok(analyses)
+    }
+}
+
+/// One ticket's predictions and evidence (phrases per head, strongest first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    pub predictions: Predictions,
+    pub evidence: BTreeMap<String, Vec<Evidence>>,
 }

@@ -111,38 +111,42 @@ impl FeatureConfig {
     /// L2-normalised on its own so the far more numerous n-grams do not drown the words.
     /// `idf` has one entry per feature id; an idf of 0 switches a feature off.
     pub fn featurize(&self, words: &[Word], idf: &[f32]) -> TicketFeatures {
-        let occurrences = self.occurrences(words);
-        let mut features = TicketFeatures::default();
-        for group in [&occurrences.word_level, &occurrences.char_level] {
-            let mut index: HashMap<u32, usize> = HashMap::new();
-            let mut ids = Vec::new();
-            let mut counts: Vec<f32> = Vec::new();
-            for &(id, _) in group {
-                let slot = *index.entry(id).or_insert_with(|| {
-                    ids.push(id);
-                    counts.push(0.0);
-                    ids.len() - 1
-                });
-                counts[slot] += 1.0;
-            }
-            let mut weights: Vec<f32> = ids
-                .iter()
-                .zip(&counts)
-                .map(|(&id, &count)| (1.0 + count.ln()) * idf.get(id as usize).copied().unwrap_or(0.0))
-                .collect();
-            let norm = weights.iter().map(|w| w * w).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                weights.iter_mut().for_each(|w| *w /= norm);
-            }
-            for (id, weight) in ids.into_iter().zip(weights) {
-                if weight > 0.0 {
-                    features.ids.push(id);
-                    features.weights.push(weight);
-                }
+        weigh(&self.occurrences(words), idf)
+    }
+}
+
+/// The weighting of `featurize`, for callers that also need the occurrences themselves.
+pub fn weigh(occurrences: &Occurrences, idf: &[f32]) -> TicketFeatures {
+    let mut features = TicketFeatures::default();
+    for group in [&occurrences.word_level, &occurrences.char_level] {
+        let mut index: HashMap<u32, usize> = HashMap::new();
+        let mut ids = Vec::new();
+        let mut counts: Vec<f32> = Vec::new();
+        for &(id, _) in group {
+            let slot = *index.entry(id).or_insert_with(|| {
+                ids.push(id);
+                counts.push(0.0);
+                ids.len() - 1
+            });
+            counts[slot] += 1.0;
+        }
+        let mut weights: Vec<f32> = ids
+            .iter()
+            .zip(&counts)
+            .map(|(&id, &count)| (1.0 + count.ln()) * idf.get(id as usize).copied().unwrap_or(0.0))
+            .collect();
+        let norm = weights.iter().map(|w| w * w).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            weights.iter_mut().for_each(|w| *w /= norm);
+        }
+        for (id, weight) in ids.into_iter().zip(weights) {
+            if weight > 0.0 {
+                features.ids.push(id);
+                features.weights.push(weight);
             }
         }
-        features
     }
+    features
 }
 
 /// A text's feature occurrences by group, each with its span.

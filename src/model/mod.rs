@@ -10,7 +10,7 @@ pub mod network;
 pub mod prediction;
 pub mod worker;
 
-pub use classifier::Classifier;
+pub use classifier::{Analysis, Classifier};
 pub use prediction::{Band, HeadPrediction, LabelScore, Predictions};
 
 /// Errors of the model layer. Bundle errors name the file at fault.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Classifier, Predictions};
+use super::{Analysis, Classifier};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -21,8 +21,9 @@ pub enum WorkerError {
 
 struct Job {
     classifier: Arc<Classifier>,
-    texts: Vec<String>,
-    reply: oneshot::Sender<Result<Vec<Predictions>, String>>,
+    /// Model text and body start of each ticket.
+    texts: Vec<(String, usize)>,
+    reply: oneshot::Sender<Result<Vec<Analysis>, String>>,
 }
 
 #[derive(Clone)]
@@ -33,8 +34,8 @@ pub struct ModelWorker {
 /// Runs `jobs` (all for the same classifier) as one batch and answers each.
 fn run_batch(jobs: Vec<Job>) {
     let classifier = Arc::clone(&jobs[0].classifier);
-    let texts: Vec<&str> = jobs.iter().flat_map(|j| j.texts.iter().map(String::as_str)).collect();
-    match classifier.predict(&texts) {
+    let texts: Vec<(&str, usize)> = jobs.iter().flat_map(|j| j.texts.iter().map(|(t, b)| (t.as_str(), *b))).collect();
+    match classifier.analyse(&texts) {
         Ok(mut predictions) => {
             for job in jobs {
                 let rest = predictions.split_off(job.texts.len());
@@ -87,9 +88,10 @@ impl ModelWorker {
         Self { sender }
     }
 
-    /// Predicts `texts` with `classifier`; the classifier travels with the job so a request
-    /// finishes on the model version it started with, even across a reload.
-    pub async fn predict(&self, classifier: Arc<Classifier>, texts: Vec<String>) -> Result<Vec<Predictions>, WorkerError> {
+    /// Analyses `texts` (model text, body start) with `classifier`; the classifier travels
+    /// with the job so a request finishes on the model version it started with, even across
+    /// a reload.
+    pub async fn analyse(&self, classifier: Arc<Classifier>, texts: Vec<(String, usize)>) -> Result<Vec<Analysis>, WorkerError> {
         let (reply, answer) = oneshot::channel();
         self.sender.try_send(Job { classifier, texts, reply }).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => WorkerError::Busy,

@@ -53,13 +53,13 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
 async fn classify_tickets(state: &AppState, tickets: Vec<Ticket>) -> Result<Vec<ClassifyResponse>, ApiError> {
     let classifier = Arc::clone(&state.classifier);
     let policy = Arc::clone(&state.policy);
-    let texts = tickets.iter().map(Ticket::model_text).collect();
-    let predictions = state.worker.predict(Arc::clone(&classifier), texts).await?;
+    let texts = tickets.iter().map(|t| (t.model_text(), t.body_start())).collect();
+    let analyses = state.worker.analyse(Arc::clone(&classifier), texts).await?;
     let context = DecisionContext { model: &classifier, policy: &policy, now: chrono::Utc::now() };
     Ok(tickets
         .iter()
-        .zip(predictions)
-        .map(|(ticket, predictions)| assemble(uuid::Uuid::new_v4().to_string(), ticket, predictions, &context))
+        .zip(analyses)
+        .map(|(ticket, analysis)| assemble(uuid::Uuid::new_v4().to_string(), ticket, analysis, &context))
         .collect())
 }
 

@@ -87,6 +87,27 @@ async fn the_policy_decides_priority_sla_and_queue_and_names_its_version() {
 }
 
 #[tokio::test]
+async fn evidence_points_at_the_words_of_the_ticket() {
+    let state = state();
+    let subject = "Checkout down";
+    let body = "Since this morning every payment fails for all users. Terrible, we are losing money!";
+    let (status, answer) = call(&state, "POST", "/v1/classify", json!({"subject": subject, "body": body}).to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    for head in ["urgency", "sentiment", "category"] {
+        let evidence = answer["explanation"]["evidence"][head].as_array().expect("evidence per head");
+        assert!(!evidence.is_empty(), "{head}: no evidence");
+        let weights: Vec<f64> = evidence.iter().map(|e| e["weight"].as_f64().expect("weight").abs()).collect();
+        assert!(weights.windows(2).all(|w| w[0] >= w[1]), "{head}: not strongest first");
+        for phrase in evidence {
+            let source = if phrase["field"] == "subject" { subject } else { body };
+            let (start, end) = (phrase["start"].as_u64().expect("start") as usize, phrase["end"].as_u64().expect("end") as usize);
+            let quoted: String = source.chars().skip(start).take(end - start).collect();
+            assert_eq!(phrase["text"].as_str(), Some(quoted.as_str()), "{head}: offsets do not match the text");
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_model_reads_the_text() {
     let state = state();
     let happy = json!({"body": "Thank you so much, the team was wonderful and fixed it fast. Great service!"});

@@ -1,0 +1,128 @@
+//! Evidence: which words and phrases of a ticket pushed each head towards its label. The
+//! network is linear after the embedding lookup, so a feature's share of a logit is exact;
+//! here those shares are spread over the words each feature came from (a bigram over both
+//! words, an n-gram over its word) and adjacent words pushing the same way are joined into
+//! phrases. Pure functions over plain data; the classifier supplies the shares.
+
+use serde::Serialize;
+
+use crate::model::features::Occurrences;
+use crate::text::Word;
+
+/// Phrases returned per head, strongest first.
+pub const EVIDENCE_PHRASES: usize = 5;
+/// Longest phrase in words: a reviewer needs the words that mattered, not a whole sentence.
+pub const MAX_PHRASE_WORDS: usize = 4;
+
+/// A phrase of the ticket with its signed weight (positive: pushed towards the predicted
+/// label). `start` / `end` are character offsets into `field` (`subject` or `body`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    pub text: String,
+    pub weight: f32,
+    pub field: &'static str,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Each word's share of a head's score. `feature_scores[i]` is the share of feature
+/// `feature_ids[i]`; it is split evenly over that feature's occurrences, and an occurrence's
+/// part evenly over the words its span covers.
+pub fn word_attributions(words: &[Word], occurrences: &Occurrences, feature_ids: &[u32], feature_scores: &[f32]) -> Vec<f32> {
+    let mut scores = vec![0.0f32; words.len()];
+    let score_of: std::collections::HashMap<u32, f32> =
+        feature_ids.iter().copied().zip(feature_scores.iter().copied()).collect();
+    let mut occurrence_count: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    for (id, _) in occurrences.all() {
+        *occurrence_count.entry(id).or_default() += 1;
+    }
+    for (id, (start, end)) in occurrences.all() {
+        let Some(score) = score_of.get(&id) else { continue };
+        let covered: Vec<usize> = (0..words.len()).filter(|&w| words[w].start < end && words[w].end > start).collect();
+        let share = score / (occurrence_count[&id] * covered.len().max(1)) as f32;
+        for w in covered {
+            scores[w] += share;
+        }
+    }
+    scores
+}
+
+/// The strongest phrases: runs of up to `MAX_PHRASE_WORDS` adjacent words with the same
+/// sign (not crossing from subject to body, which starts at character `body_start` of
+/// `text`), ranked by |weight|.
+pub fn phrases(text: &str, words: &[Word], scores: &[f32], body_start: usize) -> Vec<Evidence> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut runs: Vec<(usize, usize, f32)> = Vec::new();
+    for (i, &score) in scores.iter().enumerate() {
+        if score == 0.0 {
+            continue;
+        }
+        let same_field = |a: usize, b: usize| (words[a].start >= body_start) == (words[b].start >= body_start);
+        match runs.last_mut() {
+            Some((first, last, total))
+                if *last + 1 == i
+                    && i - *first < MAX_PHRASE_WORDS
+                    && (*total > 0.0) == (score > 0.0)
+                    && same_field(*last, i) =>
+            {
+                *last = i;
+                *total += score;
+            }
+            _ => runs.push((i, i, score)),
+        }
+    }
+    runs.sort_by(|a, b| b.2.abs().total_cmp(&a.2.abs()));
+    runs.truncate(EVIDENCE_PHRASES);
+    runs.into_iter()
+        .map(|(first, last, weight)| {
+            let (start, end) = (words[first].start, words[last].end);
+            let (field, offset) = if start >= body_start { ("body", body_start) } else { ("subject", 0) };
+            Evidence {
+                text: chars[start.min(chars.len())..end.min(chars.len())].iter().collect(),
+                weight,
+                field,
+                start: start - offset,
+                end: end - offset,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(text: &str, start: usize) -> Word {
+        Word { text: text.to_string(), token_ids: vec![], start, end: start + text.chars().count() }
+    }
+
+    #[test]
+    fn shares_follow_spans_and_repeat_counts() {
+        let words = [word("site", 0), word("down", 5), word("down", 10)];
+        let occurrences = Occurrences {
+            word_level: vec![(7, (0, 4)), (8, (5, 9)), (8, (10, 14)), (9, (0, 9))],
+            char_level: vec![],
+        };
+        let scores = word_attributions(&words, &occurrences, &[7, 8, 9], &[1.0, 2.0, 0.5]);
+        assert_eq!(scores, vec![1.25, 1.25, 1.0]);
+    }
+
+    #[test]
+    fn phrases_join_same_sign_neighbours_within_a_field() {
+        let text = "Site down\nplease refund now";
+        let words = [word("Site", 0), word("down", 5), word("please", 10), word("refund", 17), word("now", 24)];
+        let evidence = phrases(text, &words, &[0.5, 0.25, 0.25, -1.0, 0.0], 10);
+        assert_eq!(evidence[0], Evidence { text: "refund".into(), weight: -1.0, field: "body", start: 7, end: 13 });
+        assert_eq!(evidence[1], Evidence { text: "Site down".into(), weight: 0.75, field: "subject", start: 0, end: 9 });
+        assert_eq!(evidence[2].text, "please");
+        assert_eq!(evidence.len(), 3);
+    }
+
+    #[test]
+    fn long_runs_are_cut_into_phrases_of_at_most_four_words() {
+        let text = "a b c d e f";
+        let words: Vec<Word> = (0..6).map(|i| word(&text[2 * i..2 * i + 1], 2 * i)).collect();
+        let evidence = phrases(text, &words, &[1.0; 6], 100);
+        assert_eq!(evidence.iter().map(|e| e.text.as_str()).collect::<Vec<_>>(), ["a b c d", "e f"]);
+    }
+}
