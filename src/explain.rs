@@ -25,26 +25,52 @@ pub struct Evidence {
     pub end: usize,
 }
 
-/// Each word's share of a head's score. `feature_scores[i]` is the share of feature
-/// `feature_ids[i]`; it is split evenly over that feature's occurrences, and an occurrence's
-/// part evenly over the words its span covers.
-pub fn word_attributions(words: &[Word], occurrences: &Occurrences, feature_ids: &[u32], feature_scores: &[f32]) -> Vec<f32> {
-    let mut scores = vec![0.0f32; words.len()];
-    let score_of: std::collections::HashMap<u32, f32> =
-        feature_ids.iter().copied().zip(feature_scores.iter().copied()).collect();
-    let mut occurrence_count: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
-    for (id, _) in occurrences.all() {
-        *occurrence_count.entry(id).or_default() += 1;
-    }
-    for (id, (start, end)) in occurrences.all() {
-        let Some(score) = score_of.get(&id) else { continue };
-        let covered: Vec<usize> = (0..words.len()).filter(|&w| words[w].start < end && words[w].end > start).collect();
-        let share = score / (occurrence_count[&id] * covered.len().max(1)) as f32;
-        for w in covered {
-            scores[w] += share;
+/// Where each feature occurrence falls among a ticket's words, built once per ticket and
+/// reused for every head. A feature's share is split evenly over its occurrences, and an
+/// occurrence's part evenly over the words its span covers (a bigram over both words, an
+/// n-gram over its word).
+pub struct OccurrenceMap {
+    /// (index into the feature list, first word, last word, fraction of the feature's share)
+    entries: Vec<(usize, usize, usize, f32)>,
+    words: usize,
+}
+
+impl OccurrenceMap {
+    pub fn new(words: &[Word], occurrences: &Occurrences, feature_ids: &[u32]) -> Self {
+        // Sorted lookups rather than hash maps: thousands of occurrences per ticket, and this
+        // runs on every classify call.
+        let mut slot_of: Vec<(u32, usize)> = feature_ids.iter().enumerate().map(|(slot, &id)| (id, slot)).collect();
+        slot_of.sort_unstable();
+        let find_slot = |id: u32| slot_of.binary_search_by_key(&id, |&(i, _)| i).ok().map(|k| slot_of[k].1);
+        // Words are in text order and every span starts at a word's start and ends at a
+        // word's end, so binary searches find the words it covers.
+        let first_word = |start: usize| words.binary_search_by_key(&start, |w| w.start).ok();
+        let last_word = |end: usize| words.binary_search_by_key(&end, |w| w.end).ok();
+        let mut occurrence_count = vec![0usize; feature_ids.len()];
+        let mut placed = Vec::new();
+        for (id, (start, end)) in occurrences.all() {
+            if let (Some(slot), Some(first), Some(last)) = (find_slot(id), first_word(start), last_word(end)) {
+                occurrence_count[slot] += 1;
+                placed.push((slot, first, last));
+            }
         }
+        let entries = placed
+            .into_iter()
+            .map(|(slot, first, last)| (slot, first, last, 1.0 / (occurrence_count[slot] * (last + 1 - first)) as f32))
+            .collect();
+        Self { entries, words: words.len() }
     }
-    scores
+
+    /// Each word's share of a head's score, given each feature's share (parallel to the
+    /// feature list the map was built with).
+    pub fn word_scores(&self, feature_scores: &[f32]) -> Vec<f32> {
+        let mut scores = vec![0.0f32; self.words];
+        for &(slot, first, last, fraction) in &self.entries {
+            let share = feature_scores[slot] * fraction;
+            scores[first..=last].iter_mut().for_each(|s| *s += share);
+        }
+        scores
+    }
 }
 
 /// The strongest phrases: runs of up to `MAX_PHRASE_WORDS` adjacent words with the same
@@ -103,7 +129,7 @@ mod tests {
             word_level: vec![(7, (0, 4)), (8, (5, 9)), (8, (10, 14)), (9, (0, 9))],
             char_level: vec![],
         };
-        let scores = word_attributions(&words, &occurrences, &[7, 8, 9], &[1.0, 2.0, 0.5]);
+        let scores = OccurrenceMap::new(&words, &occurrences, &[7, 8, 9]).word_scores(&[1.0, 2.0, 0.5]);
         assert_eq!(scores, vec![1.25, 1.25, 1.0]);
     }
 

@@ -14,7 +14,7 @@ use super::calibration::{Calibration, HeadCalibration};
 use super::features::{weigh, TicketFeatures};
 use super::network::{Batch, TextNetwork};
 use super::{ModelError, Predictions};
-use crate::explain::{phrases, word_attributions, Evidence};
+use crate::explain::{phrases, Evidence, OccurrenceMap};
 use crate::text::TextPipeline;
 
 /// Name of the non-trainable idf vector inside `model.safetensors`.
@@ -159,17 +159,18 @@ impl Classifier {
         let mut analyses = Vec::with_capacity(tickets.len());
         for (((text, body_start), (words, occurrences, features)), predictions) in tickets.iter().zip(&parsed).zip(predictions) {
             let mut evidence = BTreeMap::new();
-            for (h, spec) in self.manifest.heads.iter().enumerate() {
+            let map = OccurrenceMap::new(words, occurrences, &features.ids);
+            let shares_per_head = self.network.contributions(features)?;
+            for (spec, shares) in self.manifest.heads.iter().zip(shares_per_head) {
                 let Some(label) = predictions.get(&spec.name).and_then(|p| spec.labels.iter().position(|l| *l == p.label))
                 else {
                     continue;
                 };
-                let shares = self.network.contributions(features, h)?;
                 let towards_label: Vec<f32> = shares
                     .iter()
                     .map(|row| row[label] - row.iter().sum::<f32>() / row.len() as f32)
                     .collect();
-                let scores = word_attributions(words, occurrences, &features.ids, &towards_label);
+                let scores = map.word_scores(&towards_label);
                 evidence.insert(spec.name.clone(), phrases(text, words, &scores, *body_start));
             }
             analyses.push(Analysis { predictions, evidence });

@@ -132,14 +132,30 @@ impl TextNetwork {
         self.heads.forward(&encode(&self.embedding, batch)?)
     }
 
-    /// Exact share of each feature in each logit of head `head`: `[features, classes]`.
-    /// Summed over features and added to the head's bias it gives the logits.
-    pub fn contributions(&self, ticket: &TicketFeatures, head: usize) -> candle_core::Result<Vec<Vec<f32>>> {
+    /// Exact share of each feature in each logit, per head: `[head][feature][class]`.
+    /// Summed over features and added to a head's bias it gives that head's logits. One
+    /// lookup for all heads, the small products in plain Rust (per-head tensor ops cost more
+    /// than the arithmetic here).
+    pub fn contributions(&self, ticket: &TicketFeatures) -> candle_core::Result<Vec<Vec<Vec<f32>>>> {
         let device = self.embedding.device();
         let ids = Tensor::from_slice(&ticket.ids, ticket.len(), device)?;
         let weights = Tensor::from_slice(&ticket.weights, (ticket.len(), 1), device)?;
-        let vectors = self.embedding.index_select(&ids, 0)?.broadcast_mul(&weights)?;
-        let vectors = self.heads.config.head_input(&vectors, head)?;
-        vectors.matmul(&self.heads.layers[head].weight().t()?)?.to_vec2()
+        let vectors: Vec<Vec<f32>> = self.embedding.index_select(&ids, 0)?.broadcast_mul(&weights)?.to_vec2()?;
+        let dim = self.heads.config.head_dim;
+        self.heads
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(h, layer)| {
+                let classes: Vec<Vec<f32>> = layer.weight().to_vec2()?;
+                Ok(vectors
+                    .iter()
+                    .map(|row| {
+                        let own = &row[h * dim..(h + 1) * dim];
+                        classes.iter().map(|w| w.iter().zip(own).map(|(a, b)| a * b).sum()).collect()
+                    })
+                    .collect())
+            })
+            .collect()
     }
 }
