@@ -97,17 +97,13 @@ impl Classifier {
         &self.manifest.version
     }
 
-    pub fn network(&self) -> &TextNetwork {
-        &self.network
-    }
-
     pub fn features(&self, text: &str) -> Result<TicketFeatures, ModelError> {
         let words = self.text.words(text)?;
         Ok(self.manifest.features.featurize(&words, &self.idf))
     }
 
     /// Raw logits: `[ticket][head][class]`, heads in manifest order.
-    pub fn logits(&self, tickets: &[&TicketFeatures]) -> Result<Vec<Vec<Vec<f32>>>, ModelError> {
+    fn logits(&self, tickets: &[&TicketFeatures]) -> Result<Vec<Vec<Vec<f32>>>, ModelError> {
         if tickets.is_empty() {
             return Ok(Vec::new());
         }
@@ -117,7 +113,7 @@ impl Classifier {
         Ok((0..tickets.len()).map(|i| per_head.iter().map(|head| head[i].clone()).collect()).collect())
     }
 
-    pub fn head_calibration(&self, head: &str) -> HeadCalibration {
+    fn head_calibration(&self, head: &str) -> HeadCalibration {
         self.calibration.heads.get(head).cloned().unwrap_or_default()
     }
 

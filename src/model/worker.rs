@@ -99,9 +99,4 @@ impl ModelWorker {
         })?;
         answer.await.map_err(|_| WorkerError::Stopped)?.map_err(WorkerError::Failed)
     }
-
-    /// Requests waiting for the worker right now.
-    pub fn queue_depth(&self) -> usize {
-        self.sender.max_capacity() - self.sender.capacity()
-    }
 }
