@@ -5,12 +5,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
 use serde_json::json;
 use triage::model::bundle::{
     sha256_hex, DataSource, Manifest, CALIBRATION, FORMAT_VERSION, METRICS, MODEL_CARD, TOKENIZER, WEIGHTS,
 };
 use triage::model::classifier::IDF;
+use triage::model::network::EMBEDDING;
 use triage::model::ModelError;
 
 use crate::card::model_card;
@@ -78,6 +79,11 @@ pub fn write_bundle(out: &Path, trained: &Trained, run: &RunRecord) -> Result<Ma
     std::fs::create_dir_all(&scratch).map_err(io_error(&scratch))?;
 
     let mut tensors: HashMap<String, Tensor> = trained.weights.clone();
+    // Half precision on disk keeps the bundle small; loading widens it back to f32.
+    if let Some(embedding) = tensors.get(EMBEDDING) {
+        let half = embedding.to_dtype(DType::F16).map_err(ModelError::from)?;
+        tensors.insert(EMBEDDING.to_string(), half);
+    }
     let idf = Tensor::from_slice(&trained.idf, trained.idf.len(), &Device::Cpu).map_err(ModelError::from)?;
     tensors.insert(IDF.to_string(), idf);
     let weights_path = scratch.join(WEIGHTS);

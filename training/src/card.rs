@@ -45,13 +45,14 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
         card,
         "A weighted bag of {} feature embeddings (subword tokens, whole words, {} hashed buckets for \
          word bigrams and character n-grams) in one shared table, each linear head reading its own \
-         {} columns: a learned TF-IDF model whose per-feature contributions are exact. Each head \
-         keeps its best epoch on validation rows: {:?} (of {} run).\n",
+         {} columns: a learned TF-IDF model whose per-feature contributions are exact. It is the \
+         exact average of {} members trained with consecutive seeds; in each, every head keeps \
+         its best epoch on validation rows: {:?}.\n",
         manifest.features.dimension(),
         manifest.features.buckets,
         manifest.network.head_dim,
-        trained.best_epoch,
-        trained.epochs.len()
+        trained.best_epoch.len(),
+        trained.best_epoch
     );
     let _ = writeln!(card, "Tokenizer: {TOKENIZER_NOTE}\n");
     let _ = writeln!(card, "Training command:\n\n```\n{}\n```\n", run.command);

@@ -136,6 +136,9 @@ struct TrainArgs {
     batch_size: usize,
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     seed: u64,
+    /// Members trained with seeds seed, seed+1, ... and averaged into one network.
+    #[arg(long, default_value_t = TrainConfig::default().ensemble)]
+    ensemble: usize,
     /// Accuracy the `high` band must hold on validation rows.
     #[arg(long, default_value_t = TrainConfig::default().target_accuracy)]
     target_accuracy: f32,
@@ -184,6 +187,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         char_ngram_min: args.char_ngram_min,
         char_ngram_max: args.char_ngram_max,
         seed: args.seed,
+        ensemble: args.ensemble,
         target_accuracy: args.target_accuracy,
         ..TrainConfig::default()
     };
@@ -201,7 +205,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let trained = train(&train_rows, &validation_rows, heads, &config, &progress)?;
     progress.finish();
-    eprintln!("trained in {:.1}s (best epoch per head: {:?})", started.elapsed().as_secs_f64(), trained.best_epoch);
+    eprintln!("trained in {:.1}s (best epoch per head, per member: {:?})", started.elapsed().as_secs_f64(), trained.best_epoch);
 
     let evaluated_on = if args.eval.is_empty() { args.dev.clone() } else { args.eval.clone() };
     let name = args.name.clone().unwrap_or_else(|| {

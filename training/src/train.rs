@@ -46,6 +46,8 @@ pub struct TrainConfig {
     /// Probability of dropping each feature of a training ticket at each step.
     pub feature_dropout: f32,
     pub seed: u64,
+    /// Members trained with seeds `seed, seed + 1, ...` and averaged.
+    pub ensemble: usize,
     pub target_accuracy: f32,
 }
 
@@ -58,7 +60,7 @@ impl Default for TrainConfig {
             char_ngram_max: 5,
             word_bigrams: true,
             min_df: 2,
-            head_dim: 12,
+            head_dim: 8,
             epochs: 30,
             patience: 4,
             batch_size: 32,
@@ -67,6 +69,7 @@ impl Default for TrainConfig {
             weight_decay: 1e-4,
             feature_dropout: 0.2,
             seed: 17,
+            ensemble: 3,
             target_accuracy: 0.8,
         }
     }
@@ -96,12 +99,13 @@ pub struct Trained {
     pub network: NetworkConfig,
     pub heads: Vec<HeadSpec>,
     pub idf: Vec<f32>,
-    /// Network weights by name, best epoch.
+    /// Network weights by name: the members merged into one network.
     pub weights: HashMap<String, Tensor>,
     pub calibration: Calibration,
-    pub epochs: Vec<EpochLog>,
-    /// The epoch each head's weights come from.
-    pub best_epoch: BTreeMap<String, usize>,
+    /// Per ensemble member, its epochs.
+    pub epochs: Vec<Vec<EpochLog>>,
+    /// Per ensemble member, the epoch each head's weights come from.
+    pub best_epoch: Vec<BTreeMap<String, usize>>,
 }
 
 /// Label index per head for one example (`None` where the example lacks that label).
@@ -223,6 +227,105 @@ fn drop_features(features: &TicketFeatures, rate: f32, rng: &mut StdRng) -> Tick
     kept
 }
 
+/// One trained member of the ensemble: its weights (each head from its own best epoch),
+/// those epochs, and the per-epoch log.
+struct Member {
+    weights: HashMap<String, Tensor>,
+    best_epoch: BTreeMap<String, usize>,
+    epochs: Vec<EpochLog>,
+}
+
+/// Trains member `member` (0-based; seed `config.seed + member`) on prepared features.
+fn fit_member(
+    train_set: &Prepared,
+    validation_set: &Prepared,
+    heads: &[HeadSpec],
+    feature_dimension: usize,
+    config: &TrainConfig,
+    member: usize,
+    progress: &ProgressBar,
+) -> Result<Member, TrainError> {
+    let seed = config.seed + member as u64;
+    let device = Device::Cpu;
+    let varmap = VarMap::new();
+    let network_config = NetworkConfig { head_dim: config.head_dim };
+    let embedding_dim = network_config.embedding_dim(heads.len());
+    let head_sizes: Vec<(String, usize)> = heads.iter().map(|h| (h.name.clone(), h.labels.len())).collect();
+    let output_heads = Heads::new(VarBuilder::from_varmap(&varmap, DType::F32, &device), network_config, &head_sizes)?;
+    let mut table =
+        SparseSgd::new(feature_dimension, embedding_dim, config.embedding_learning_rate, config.weight_decay);
+    let mut head_optimizer = AdamW::new(
+        varmap.all_vars(),
+        ParamsAdamW { lr: config.learning_rate, weight_decay: config.weight_decay, ..ParamsAdamW::default() },
+    )?;
+    let weights: Vec<Vec<f32>> =
+        heads.iter().enumerate().map(|(h, spec)| class_weights(&train_set.targets, h, spec.labels.len())).collect();
+
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut order: Vec<usize> = (0..train_set.features.len()).collect();
+    let steps_total = (config.epochs * order.len().div_ceil(config.batch_size)).max(1);
+    let mut steps_done = 0usize;
+    let mut epochs = Vec::new();
+    let mut best: Vec<Option<HeadBest>> = heads.iter().map(|_| None).collect();
+    for epoch in 1..=config.epochs {
+        order.shuffle(&mut rng);
+        let mut loss_sum = 0.0;
+        let mut steps = 0usize;
+        for chunk in order.chunks(config.batch_size) {
+            // Linear decay to zero over the planned run, as fastText does.
+            let remaining = 1.0 - steps_done as f64 / steps_total as f64;
+            table.set_learning_rate(config.embedding_learning_rate * remaining);
+            head_optimizer.set_learning_rate(config.learning_rate * remaining);
+            let dropped: Vec<TicketFeatures> =
+                chunk.iter().map(|&i| drop_features(&train_set.features[i], config.feature_dropout, &mut rng)).collect();
+            let refs: Vec<&TicketFeatures> = dropped.iter().collect();
+            let (batch, unique) = Batch::compact(&refs, &device)?;
+            let rows = Var::from_vec(table.gather(&unique), (unique.len(), embedding_dim), &device)?;
+            let logits = output_heads.forward(&encode(rows.as_tensor(), &batch)?)?;
+            let mut losses = Vec::new();
+            for (h, head_logits) in logits.iter().enumerate() {
+                let targets: Vec<Option<u32>> = chunk.iter().map(|&i| train_set.targets[i][h]).collect();
+                if let Some(loss) = masked_loss(head_logits, &targets, &weights[h])? {
+                    losses.push(loss);
+                }
+            }
+            let loss = Tensor::stack(&losses, 0)?.sum_all()?;
+            let grads = loss.backward()?;
+            head_optimizer.step(&grads)?;
+            if let Some(grad) = grads.get(rows.as_tensor()) {
+                table.step(&unique, &grad.flatten_all()?.to_vec1::<f32>()?);
+            }
+            loss_sum += f64::from(loss.to_scalar::<f32>()?);
+            steps += 1;
+            steps_done += 1;
+        }
+        let current = weights_of(&varmap, &table, feature_dimension, embedding_dim)?;
+        let network = restore_network(&current, feature_dimension, network_config, heads)?;
+        let logits = all_logits(&network, &validation_set.features, config.batch_size)?;
+        let scores = validation_scores(&logits, validation_set, heads);
+        let loss = loss_sum / steps.max(1) as f64;
+        progress.set_message(format!(
+            "member {}, epoch {epoch}: loss {loss:.4}, validation macro-F1 {}",
+            member + 1,
+            scores.iter().map(|(h, f)| format!("{h} {f:.3}")).collect::<Vec<_>>().join(", ")
+        ));
+        progress.inc(1);
+        for (slot, spec) in best.iter_mut().zip(heads) {
+            let score = scores[&spec.name];
+            if slot.as_ref().is_none_or(|b| score > b.score) {
+                *slot = Some(HeadBest { score, epoch, weights: current.clone() });
+            }
+        }
+        epochs.push(EpochLog { epoch, loss, validation_macro_f1: scores });
+        if best.iter().all(|b| b.as_ref().is_some_and(|b| epoch - b.epoch >= config.patience)) {
+            break;
+        }
+    }
+    let best: Vec<HeadBest> = best.into_iter().collect::<Option<_>>().ok_or_else(|| TrainError::Data("no epoch ran".into()))?;
+    let best_epoch = heads.iter().zip(&best).map(|(spec, b)| (spec.name.clone(), b.epoch)).collect();
+    Ok(Member { weights: combine_head_bests(&best, heads, network_config)?, best_epoch, epochs })
+}
+
 /// Fits the model on `train`, selecting the epoch and the calibration on `validation`.
 pub fn train(
     train: &[Example],
@@ -259,84 +362,14 @@ pub fn train(
     drop(train_words);
     let validation_set = featurize(validation, &text, &features, &idf, &heads)?;
 
-    let device = Device::Cpu;
-    let varmap = VarMap::new();
-    let network_config = NetworkConfig { head_dim: config.head_dim };
-    let embedding_dim = network_config.embedding_dim(heads.len());
-    let head_sizes: Vec<(String, usize)> = heads.iter().map(|h| (h.name.clone(), h.labels.len())).collect();
-    let output_heads = Heads::new(VarBuilder::from_varmap(&varmap, DType::F32, &device), network_config, &head_sizes)?;
-    let mut table =
-        SparseSgd::new(features.dimension(), embedding_dim, config.embedding_learning_rate, config.weight_decay);
-    let mut head_optimizer = AdamW::new(
-        varmap.all_vars(),
-        ParamsAdamW { lr: config.learning_rate, weight_decay: config.weight_decay, ..ParamsAdamW::default() },
-    )?;
-    let weights: Vec<Vec<f32>> =
-        heads.iter().enumerate().map(|(h, spec)| class_weights(&train_set.targets, h, spec.labels.len())).collect();
-
-    let mut rng = StdRng::seed_from_u64(config.seed);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let steps_total = (config.epochs * order.len().div_ceil(config.batch_size)).max(1);
-    let mut steps_done = 0usize;
-    let mut epochs = Vec::new();
-    let mut best: Vec<Option<HeadBest>> = heads.iter().map(|_| None).collect();
-    progress.set_length(config.epochs as u64);
-    for epoch in 1..=config.epochs {
-        order.shuffle(&mut rng);
-        let mut loss_sum = 0.0;
-        let mut steps = 0usize;
-        for chunk in order.chunks(config.batch_size) {
-            // Linear decay to zero over the planned run, as fastText does.
-            let remaining = 1.0 - steps_done as f64 / steps_total as f64;
-            table.set_learning_rate(config.embedding_learning_rate * remaining);
-            head_optimizer.set_learning_rate(config.learning_rate * remaining);
-            let dropped: Vec<TicketFeatures> =
-                chunk.iter().map(|&i| drop_features(&train_set.features[i], config.feature_dropout, &mut rng)).collect();
-            let refs: Vec<&TicketFeatures> = dropped.iter().collect();
-            let (batch, unique) = Batch::compact(&refs, &device)?;
-            let rows = Var::from_vec(table.gather(&unique), (unique.len(), embedding_dim), &device)?;
-            let logits = output_heads.forward(&encode(rows.as_tensor(), &batch)?)?;
-            let mut losses = Vec::new();
-            for (h, head_logits) in logits.iter().enumerate() {
-                let targets: Vec<Option<u32>> = chunk.iter().map(|&i| train_set.targets[i][h]).collect();
-                if let Some(loss) = masked_loss(head_logits, &targets, &weights[h])? {
-                    losses.push(loss);
-                }
-            }
-            let loss = Tensor::stack(&losses, 0)?.sum_all()?;
-            let grads = loss.backward()?;
-            head_optimizer.step(&grads)?;
-            if let Some(grad) = grads.get(rows.as_tensor()) {
-                table.step(&unique, &grad.flatten_all()?.to_vec1::<f32>()?);
-            }
-            loss_sum += f64::from(loss.to_scalar::<f32>()?);
-            steps += 1;
-            steps_done += 1;
-        }
-        let current = weights_of(&varmap, &table, features.dimension(), embedding_dim)?;
-        let network = restore_network(&current, features.dimension(), network_config, &heads)?;
-        let logits = all_logits(&network, &validation_set.features, config.batch_size)?;
-        let scores = validation_scores(&logits, &validation_set, &heads);
-        let loss = loss_sum / steps.max(1) as f64;
-        progress.set_message(format!(
-            "epoch {epoch}: loss {loss:.4}, validation macro-F1 {}",
-            scores.iter().map(|(h, f)| format!("{h} {f:.3}")).collect::<Vec<_>>().join(", ")
-        ));
-        progress.inc(1);
-        for (slot, spec) in best.iter_mut().zip(&heads) {
-            let score = scores[&spec.name];
-            if slot.as_ref().is_none_or(|b| score > b.score) {
-                *slot = Some(HeadBest { score, epoch, weights: current.clone() });
-            }
-        }
-        epochs.push(EpochLog { epoch, loss, validation_macro_f1: scores });
-        if best.iter().all(|b| b.as_ref().is_some_and(|b| epoch - b.epoch >= config.patience)) {
-            break;
-        }
-    }
-    let best: Vec<HeadBest> = best.into_iter().collect::<Option<_>>().ok_or_else(|| TrainError::Data("no epoch ran".into()))?;
-    let best_weights = combine_head_bests(&best, &heads, network_config)?;
-    let best_epoch = heads.iter().zip(&best).map(|(spec, b)| (spec.name.clone(), b.epoch)).collect();
+    progress.set_length((config.epochs * config.ensemble.max(1)) as u64);
+    let members = (0..config.ensemble.max(1))
+        .map(|k| fit_member(&train_set, &validation_set, &heads, features.dimension(), config, k, progress))
+        .collect::<Result<Vec<_>, _>>()?;
+    let network_config = NetworkConfig { head_dim: config.head_dim * members.len() };
+    let best_weights = merge_members(&members, &heads, config.head_dim)?;
+    let best_epoch = members.iter().map(|m| m.best_epoch.clone()).collect();
+    let epochs = members.into_iter().map(|m| m.epochs).collect();
 
     let restored = restore_network(&best_weights, features.dimension(), network_config, &heads)?;
     let logits = all_logits(&restored, &validation_set.features, config.batch_size)?;
@@ -383,6 +416,32 @@ fn combine_head_bests(best: &[HeadBest], heads: &[HeadSpec], config: NetworkConf
     }
     combined.insert(EMBEDDING.to_string(), Tensor::cat(&columns, 1)?);
     Ok(combined)
+}
+
+/// Averages members into one network exactly: logits are linear in the weights, so a head
+/// that reads every member's columns with every member's weights scaled by 1/K computes the
+/// mean of the members' logits. Columns are grouped by head, then member.
+fn merge_members(members: &[Member], heads: &[HeadSpec], head_dim: usize) -> Result<HashMap<String, Tensor>, TrainError> {
+    let single = NetworkConfig { head_dim };
+    let scale = 1.0 / members.len() as f64;
+    let mut merged = HashMap::new();
+    let mut columns = Vec::new();
+    for (h, spec) in heads.iter().enumerate() {
+        let mut head_weights = Vec::new();
+        let mut biases = Vec::new();
+        for member in members {
+            let weight = |name: &str| {
+                member.weights.get(name).cloned().ok_or_else(|| TrainError::Data(format!("member lacks {name}")))
+            };
+            columns.push(single.head_input(&weight(EMBEDDING)?, h)?);
+            head_weights.push(weight(&format!("{HEAD_PREFIX}.{}.weight", spec.name))?);
+            biases.push(weight(&format!("{HEAD_PREFIX}.{}.bias", spec.name))?);
+        }
+        merged.insert(format!("{HEAD_PREFIX}.{}.weight", spec.name), (Tensor::cat(&head_weights, 1)? * scale)?);
+        merged.insert(format!("{HEAD_PREFIX}.{}.bias", spec.name), (Tensor::stack(&biases, 0)?.sum(0)? * scale)?);
+    }
+    merged.insert(EMBEDDING.to_string(), Tensor::cat(&columns, 1)?);
+    Ok(merged)
 }
 
 fn restore_network(
@@ -464,7 +523,7 @@ mod tests {
                 HeadSpec { name: name.to_string(), labels }
             })
             .collect();
-        let config = TrainConfig { vocab_size: 2000, buckets: 1 << 14, epochs: 20, patience: 6, ..TrainConfig::default() };
+        let config = TrainConfig { vocab_size: 2000, buckets: 1 << 14, epochs: 20, patience: 6, ensemble: 2, ..TrainConfig::default() };
         let trained = train(&fit_rows, &validation_rows, heads, &config, &ProgressBar::hidden()).expect("trains");
         let report = evaluate(&trained.classifier("sample").expect("classifier"), &held_out).expect("evaluates");
         for head in ["category", "sentiment", "urgency"] {
