@@ -8,9 +8,11 @@ pub mod error;
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Json, Router};
+use serde_json::json;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tokio::net::TcpListener;
 
 use crate::model::worker::ModelWorker;
@@ -54,13 +56,26 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready means a verified model and a validated policy are loaded; names both versions.
+async fn readyz(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({
+        "status": "ready",
+        "model": {"name": state.classifier.name(), "version": state.classifier.version()},
+        "policy": {"version": state.policy.version()},
+    }))
+}
+
 pub fn app(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     Router::new()
         .route("/v1/classify", post(classify::classify))
         .route("/v1/classify/batch", post(classify::classify_batch))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(body_limit))
+        // Every response carries `x-request-id`: the caller's own, or a fresh UUID.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 

@@ -168,6 +168,29 @@ async fn text_length_is_limited_by_characters_not_only_by_body_size() {
 }
 
 #[tokio::test]
+async fn readyz_names_the_loaded_versions() {
+    let state = state();
+    let (status, body) = call(&state, "GET", "/readyz", Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["model"]["version"], state.classifier.version());
+    assert_eq!(body["policy"]["version"], state.policy.version());
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let state = state();
+    let echoed = Request::builder().uri("/healthz").header("x-request-id", "abc-123").body(Body::empty()).expect("request");
+    let response = app(state.clone()).oneshot(echoed).await.expect("response");
+    assert_eq!(response.headers()["x-request-id"], "abc-123");
+    let fresh = Request::builder().method("POST").uri("/v1/classify").body(Body::from("{bad")).expect("request");
+    let response = app(state).oneshot(fresh).await.expect("response");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let id = response.headers()["x-request-id"].to_str().expect("ascii");
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+}
+
+#[tokio::test]
 async fn healthz_answers() {
     let (status, body) = call(&state(), "GET", "/healthz", Body::empty()).await;
     assert_eq!(status, StatusCode::OK);
