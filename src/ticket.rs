@@ -143,4 +143,9 @@ impl Ticket {
     pub fn body_start(&self) -> usize {
         self.subject.chars().count() + 1
     }
+
+    /// What `Classifier::analyse` reads for this ticket: its model text and body start.
+    pub fn model_input(&self) -> (String, usize) {
+        (self.model_text(), self.body_start())
+    }
 }

@@ -103,8 +103,8 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
     for (chunk_index, chunk) in lines.chunks(CLASSIFY_CHUNK).enumerate() {
         let parsed: Vec<Result<Ticket, String>> = chunk.iter().map(|line| parse_line(line)).collect();
         let tickets: Vec<&Ticket> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
-        let texts: Vec<String> = tickets.iter().map(|t| t.model_text()).collect();
-        let inputs: Vec<(&str, usize)> = texts.iter().zip(&tickets).map(|(text, t)| (text.as_str(), t.body_start())).collect();
+        let owned: Vec<(String, usize)> = tickets.iter().map(|t| t.model_input()).collect();
+        let inputs: Vec<(&str, usize)> = owned.iter().map(|(text, body_start)| (text.as_str(), *body_start)).collect();
         let mut analyses = classifier.analyse(&inputs)?.into_iter();
         for (offset, item) in parsed.iter().enumerate() {
             match item {

@@ -53,7 +53,7 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
 async fn classify_tickets(state: &AppState, tickets: Vec<Ticket>) -> Result<Vec<ClassifyResponse>, ApiError> {
     let classifier = Arc::clone(&state.classifier);
     let policy = Arc::clone(&state.policy);
-    let texts = tickets.iter().map(|t| (t.model_text(), t.body_start())).collect();
+    let texts = tickets.iter().map(Ticket::model_input).collect();
     let analyses = state.worker.analyse(Arc::clone(&classifier), texts).await?;
     let context = DecisionContext { model: &classifier, policy: &policy, now: chrono::Utc::now() };
     Ok(tickets
