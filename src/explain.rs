@@ -16,7 +16,7 @@ pub const MAX_PHRASE_WORDS: usize = 4;
 
 /// A phrase of the ticket with its signed weight (positive: pushed towards the predicted
 /// label). `start` / `end` are character offsets into `field` (`subject` or `body`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Evidence {
     pub text: String,
     pub weight: f32,

@@ -7,22 +7,22 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::explain::Evidence;
-use crate::model::{Analysis, Classifier, Predictions};
+use crate::model::{Analysis, Classifier, HeadPrediction, Predictions};
 use crate::policy::{decide, Decision, Policy, PriorityRef, SlaDue, TraceStep};
 use crate::ticket::Ticket;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ModelRef {
     pub name: String,
     pub version: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PolicyRef {
     pub version: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Explanation {
     pub summary: String,
     /// Per head, the phrases that pushed it towards its label (strongest first).
@@ -31,7 +31,7 @@ pub struct Explanation {
     pub rules: Vec<TraceStep>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ClassifyResponse {
     pub decision_id: String,
     pub ticket_id: Option<String>,
@@ -39,6 +39,8 @@ pub struct ClassifyResponse {
     pub sla: SlaDue,
     pub queue: String,
     pub tags: Vec<String>,
+    /// Per head (as the bundle's manifest names them): label, calibrated score, band, abstention.
+    #[schema(value_type = HashMap<String, HeadPrediction>)]
     pub predictions: Predictions,
     pub explanation: Explanation,
     pub needs_review: bool,

@@ -13,7 +13,7 @@ pub const MAX_TEXT_CHARS: usize = 100_000;
 
 /// A ticket as sent by a helpdesk (`POST /v1/classify`, one line of `triage classify`).
 /// Unknown top-level fields are ignored so helpdesks can send their native payload.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketRequest {
     #[serde(default)]
     pub id: Option<String>,
@@ -35,7 +35,7 @@ pub struct TicketRequest {
     pub fields: BTreeMap<String, serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Customer {
     #[serde(default)]
     pub id: Option<String>,

@@ -10,6 +10,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use triage::model::Classifier;
 use triage::response::{assemble, DecisionContext};
+use triage::server::auth::Auth;
+use triage::server::state::{Loaded, Sources};
 use triage::server::{AppState, ServerConfig};
 use triage::ticket::{Ticket, TicketRequest};
 
@@ -26,6 +28,8 @@ enum Command {
     Serve(ServeArgs),
     /// Validate a policy file: errors with line and column (exit 1), warnings either way.
     CheckPolicy(CheckPolicyArgs),
+    /// Print the sha256 of an API key read from stdin, for the keys file.
+    HashKey,
     /// Classify JSONL tickets (one classify request per line) from FILE or stdin; writes one
     /// response per line. A bad line gets an error object in its place and exit status 1.
     Classify(ClassifyArgs),
@@ -51,6 +55,21 @@ struct ServeArgs {
     /// Requests that may wait for the model before new ones are refused with 429.
     #[arg(long, env = "TRIAGE_QUEUE", default_value_t = ServerConfig::default().queue)]
     queue: usize,
+    /// API keys file (TOML: [[key]] name, sha256, roles). Required unless --no-auth.
+    #[arg(long, env = "TRIAGE_KEYS", required_unless_present = "no_auth")]
+    keys: Option<PathBuf>,
+    /// Serve without API keys; accepted only on a loopback address.
+    #[arg(long, conflicts_with = "keys")]
+    no_auth: bool,
+    /// Log format.
+    #[arg(long, env = "TRIAGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -170,19 +189,59 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
+/// Reloads model and policy on every SIGHUP; a failed reload is logged and the old pair kept.
+#[cfg(unix)]
+fn reload_on_sighup(state: AppState) {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hangups) => {
+            tokio::spawn(async move {
+                while hangups.recv().await.is_some() {
+                    let _ = triage::server::admin::reload_served(&state).await;
+                }
+            });
+        }
+        Err(e) => tracing::warn!("SIGHUP reload unavailable: {e}"),
+    }
+}
+
+fn auth_for(args: &ServeArgs) -> anyhow::Result<Auth> {
+    match &args.keys {
+        Some(path) => Ok(Auth::load(path)?),
+        None if args.addr.ip().is_loopback() => {
+            tracing::warn!("authentication is OFF (--no-auth): every caller may classify, review and reload");
+            Ok(Auth::Disabled)
+        }
+        None => anyhow::bail!("--no-auth is accepted only on a loopback address, not {}; use --keys", args.addr),
+    }
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let classifier = Classifier::load(&args.model)?;
-    let policy = triage::policy_file::load(&args.policy)?;
-    tracing::info!(model = classifier.name(), version = classifier.version(), policy = policy.version(), "loaded");
+    let auth = auth_for(&args)?;
+    let sources = Sources { model_dir: args.model.clone(), policy_path: args.policy.clone() };
+    let loaded = Loaded::read(&sources)?;
+    let versions = loaded.versions();
+    tracing::info!(model = versions.model.name, version = versions.model.version, policy = versions.policy.version, "loaded");
     let config = ServerConfig { max_batch: args.max_batch, max_body_bytes: args.max_body_bytes, queue: args.queue };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let state = AppState::new(classifier, policy, config);
+        let state = AppState::new(loaded, sources, auth, config);
+        #[cfg(unix)]
+        reload_on_sighup(state.clone());
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;
         tracing::info!("listening on http://{}", listener.local_addr()?);
         triage::server::run(listener, state, shutdown_signal()).await?;
+        tracing::info!("stopped");
         anyhow::Ok(())
     })
+}
+
+fn hash_key() -> anyhow::Result<()> {
+    let mut key = String::new();
+    std::io::stdin().read_line(&mut key).context("reading the key from stdin")?;
+    let key = key.trim_end_matches(['\r', '\n']);
+    anyhow::ensure!(!key.is_empty(), "no key on stdin");
+    println!("{}", triage::server::auth::hash_key(key));
+    Ok(())
 }
 
 /// Exit status 1 for a run that finished but found bad input.
@@ -193,13 +252,25 @@ fn exit_unless(ok: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+fn init_logs(format: LogFormat) {
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let command = Cli::parse().command;
+    init_logs(match &command {
+        Command::Serve(args) => args.log_format,
+        _ => LogFormat::Text,
+    });
+    match command {
         Command::Serve(args) => serve(args),
+        Command::HashKey => hash_key(),
         Command::CheckPolicy(args) => exit_unless(check_policy(args)?),
         Command::Classify(args) => exit_unless(classify(args)?),
     }

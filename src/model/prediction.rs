@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// Confidence band of a calibrated score, from the thresholds in `calibration.json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Band {
     Low,
@@ -25,7 +25,7 @@ impl Band {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LabelScore {
     pub label: String,
     pub score: f32,
@@ -33,7 +33,7 @@ pub struct LabelScore {
 
 /// One head's verdict. `score` is the calibrated probability of `label`; `top` lists the most
 /// likely labels, best first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HeadPrediction {
     pub label: String,
     pub score: f32,

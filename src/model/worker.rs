@@ -54,8 +54,8 @@ fn run_batch(jobs: Vec<Job>) {
 
 impl ModelWorker {
     /// Starts the worker thread. `queue` bounds waiting requests; `max_batch` bounds the
-    /// tickets run in one forward pass.
-    pub fn spawn(queue: usize, max_batch: usize) -> Self {
+    /// tickets run in one forward pass; `on_batch` hears the size of each forward pass.
+    pub fn spawn(queue: usize, max_batch: usize, on_batch: impl Fn(usize) + Send + 'static) -> Self {
         let (sender, mut receiver) = mpsc::channel::<Job>(queue.max(1));
         std::thread::Builder::new()
             .name("triage-model".into())
@@ -77,8 +77,10 @@ impl ModelWorker {
                             Err(_) => break,
                         }
                     }
+                    on_batch(tickets);
                     run_batch(batch);
                     if let Some(job) = held_over {
+                        on_batch(job.texts.len());
                         run_batch(vec![job]);
                     }
                 }
@@ -86,6 +88,11 @@ impl ModelWorker {
             .map(|_| ())
             .unwrap_or_else(|e| tracing::error!("cannot start the model thread: {e}"));
         Self { sender }
+    }
+
+    /// Requests waiting for the model thread.
+    pub fn queue_depth(&self) -> usize {
+        self.sender.max_capacity() - self.sender.capacity()
     }
 
     /// Analyses `texts` (model text, body start) with `classifier`; the classifier travels

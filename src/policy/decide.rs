@@ -17,7 +17,7 @@ use crate::model::prediction::Predictions;
 use crate::sla;
 use crate::ticket::Ticket;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PriorityRef {
     pub level: String,
     pub name: String,
@@ -26,7 +26,7 @@ pub struct PriorityRef {
 /// SLA due times from the plan's targets for the decided level. `policy` is the plan name.
 /// A due time is `None` when the plan sets no target for that level. `next_response_due` is
 /// counted from the same start; the helpdesk restarts that clock after each customer reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SlaDue {
     pub policy: String,
     pub calendar: String,
@@ -39,7 +39,7 @@ pub struct SlaDue {
 /// One step of the decision. Serializes as `{"rule", "matched", "effect", "hit"}`: `matched`
 /// says in words what held (or, when `hit` is false, what failed); `effect` is what the step
 /// changed, `None` when it changed nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TraceStep {
     pub rule: String,
     pub matched: String,

@@ -12,17 +12,18 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorEnvelope};
 use super::AppState;
 use crate::response::{assemble, ClassifyResponse, DecisionContext};
 use crate::ticket::{Ticket, TicketRequest};
 
-#[derive(Deserialize)]
-struct BatchRequest {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct BatchRequest {
     tickets: Vec<TicketRequest>,
 }
 
-#[derive(serde::Serialize)]
+/// One response per ticket, in the order of the request.
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct BatchResponse {
     results: Vec<ClassifyResponse>,
 }
@@ -50,19 +51,32 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     })
 }
 
+/// Runs the tickets on one snapshot of the served model and policy, so a reload in the middle
+/// cannot mix versions within a request.
 async fn classify_tickets(state: &AppState, tickets: Vec<Ticket>) -> Result<Vec<ClassifyResponse>, ApiError> {
-    let classifier = Arc::clone(&state.classifier);
-    let policy = Arc::clone(&state.policy);
+    let served = state.served.snapshot();
     let texts = tickets.iter().map(Ticket::model_input).collect();
-    let analyses = state.worker.analyse(Arc::clone(&classifier), texts).await?;
-    let context = DecisionContext { model: &classifier, policy: &policy, now: chrono::Utc::now() };
-    Ok(tickets
+    let analyses = state.worker.analyse(Arc::clone(&served.classifier), texts).await?;
+    let context = DecisionContext { model: &served.classifier, policy: &served.policy, now: chrono::Utc::now() };
+    let responses: Vec<ClassifyResponse> = tickets
         .iter()
         .zip(analyses)
         .map(|(ticket, analysis)| assemble(uuid::Uuid::new_v4().to_string(), ticket, analysis, &context))
-        .collect())
+        .collect();
+    responses.iter().for_each(|response| state.metrics.observe_decision(response));
+    Ok(responses)
 }
 
+#[utoipa::path(post, path = "/v1/classify", tag = "classify", security(("api_key" = [])),
+    request_body = TicketRequest,
+    responses(
+        (status = 200, description = "Predictions, final priority, SLA, queue and explanation", body = ClassifyResponse),
+        (status = 400, description = "The body is not JSON", body = ErrorEnvelope),
+        (status = 401, description = "No or unknown API key", body = ErrorEnvelope),
+        (status = 403, description = "The key lacks the classify role", body = ErrorEnvelope),
+        (status = 413, description = "The body is larger than --max-body-bytes", body = ErrorEnvelope),
+        (status = 422, description = "A field is missing, empty, too long or of the wrong type; `field` names it", body = ErrorEnvelope),
+        (status = 429, description = "The model queue is full; retry after the Retry-After seconds", body = ErrorEnvelope)))]
 pub async fn classify(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -72,6 +86,13 @@ pub async fn classify(
     responses.pop().map(Json).ok_or_else(|| ApiError::Unavailable("the model returned no prediction".into()))
 }
 
+#[utoipa::path(post, path = "/v1/classify/batch", tag = "classify", security(("api_key" = [])),
+    request_body = BatchRequest,
+    responses(
+        (status = 200, description = "One result per ticket, in order", body = BatchResponse),
+        (status = 413, description = "More tickets than --max-batch, or a body over --max-body-bytes", body = ErrorEnvelope),
+        (status = 422, description = "A ticket is invalid; `field` names it, e.g. `tickets[3].body`", body = ErrorEnvelope),
+        (status = 429, description = "The model queue is full", body = ErrorEnvelope)))]
 pub async fn classify_batch(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,

@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
+use super::auth::AuthError;
+use super::state::LoadError;
 use crate::model::worker::WorkerError;
 use crate::ticket::TicketError;
 
@@ -22,18 +24,30 @@ pub enum ApiError {
     Busy,
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    /// A reload was refused; the previous model and policy keep serving.
+    #[error("reload refused, still serving the previous model and policy: {0}")]
+    ReloadFailed(String),
+    #[error("{0}")]
+    NotFound(String),
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// Stable machine-readable code, e.g. `invalid_field`, `busy`, `unauthorized`.
     code: &'a str,
     message: String,
+    /// The JSON path of the offending field, for validation errors.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
 }
 
-#[derive(Serialize)]
-struct ErrorEnvelope<'a> {
+/// Every error response: `{"error": {"code", "message", "field"}}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorEnvelope<'a> {
     error: ErrorBody<'a>,
 }
 
@@ -48,6 +62,10 @@ impl ApiError {
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Busy => (StatusCode::TOO_MANY_REQUESTS, "busy"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::ReloadFailed(_) => (StatusCode::CONFLICT, "reload_failed"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
         }
     }
 }
@@ -67,6 +85,21 @@ impl From<WorkerError> for ApiError {
     }
 }
 
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Forbidden { .. } => ApiError::Forbidden(e.to_string()),
+            other => ApiError::Unauthorized(other.to_string()),
+        }
+    }
+}
+
+impl From<LoadError> for ApiError {
+    fn from(e: LoadError) -> Self {
+        ApiError::ReloadFailed(e.to_string())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
@@ -78,6 +111,9 @@ impl IntoResponse for ApiError {
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::TOO_MANY_REQUESTS {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

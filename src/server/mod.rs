@@ -1,23 +1,39 @@
 //! The HTTP server: `app(state)` builds the axum router (tested with `oneshot`), `run` serves
 //! it on a listener until a shutdown future resolves. Handlers live in submodules; errors are
-//! mapped to HTTP in `error` and nowhere else.
+//! mapped to HTTP in `error` and nowhere else; who may call which route is decided in `auth`.
+//!
+//! # Layout
+//! - `classify`: the classify routes
+//! - `admin`: reload
+//! - `state`: the served model + policy pair and its atomic swap
+//! - `auth`, `metrics`, `docs`: API keys and roles, Prometheus, OpenAPI
 
+pub mod admin;
+pub mod auth;
 pub mod classify;
+pub mod docs;
 pub mod error;
+pub mod metrics;
+pub mod state;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 
+use self::auth::{Auth, Role};
+use self::error::ApiError;
+use self::metrics::Metrics;
+use self::state::{Loaded, Served, Sources, Versions};
 use crate::model::worker::ModelWorker;
-use crate::model::Classifier;
-use crate::policy::Policy;
 
 /// Server settings, built once from the command line.
 #[derive(Debug, Clone)]
@@ -38,17 +54,26 @@ impl Default for ServerConfig {
 
 #[derive(Clone)]
 pub struct AppState {
-    pub classifier: Arc<Classifier>,
-    pub policy: Arc<Policy>,
+    pub served: Arc<Served>,
     pub worker: ModelWorker,
     pub config: Arc<ServerConfig>,
+    pub auth: Arc<Auth>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    /// Starts the model worker for `classifier`.
-    pub fn new(classifier: Classifier, policy: Policy, config: ServerConfig) -> Self {
-        let worker = ModelWorker::spawn(config.queue, config.max_batch);
-        Self { classifier: Arc::new(classifier), policy: Arc::new(policy), worker, config: Arc::new(config) }
+    /// Starts the model worker; `sources` is where a reload reads the model and policy again.
+    pub fn new(loaded: Loaded, sources: Sources, auth: Auth, config: ServerConfig) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        let observer = Arc::clone(&metrics);
+        let worker = ModelWorker::spawn(config.queue, config.max_batch, move |tickets| observer.observe_batch(tickets));
+        Self {
+            served: Arc::new(Served::new(loaded, sources)),
+            worker,
+            config: Arc::new(config),
+            auth: Arc::new(auth),
+            metrics,
+        }
     }
 }
 
@@ -56,23 +81,76 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Ready {
+    /// Always `ready`: the server answers only once a verified model and policy are loaded.
+    status: &'static str,
+    #[serde(flatten)]
+    versions: Versions,
+}
+
 /// Ready means a verified model and a validated policy are loaded; names both versions.
-async fn readyz(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({
-        "status": "ready",
-        "model": {"name": state.classifier.name(), "version": state.classifier.version()},
-        "policy": {"version": state.policy.version()},
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Model and policy loaded", body = Ready)))]
+async fn readyz(State(state): State<AppState>) -> Json<Ready> {
+    Json(Ready { status: "ready", versions: state.served.snapshot().versions() })
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let text = state.metrics.render(state.worker.queue_depth());
+    ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
+}
+
+/// Counts and logs every request by its route pattern (not its raw path, which would let
+/// callers create unbounded label values).
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_string();
+    let method = request.method().clone();
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.observe_request(&route, status, elapsed);
+    tracing::info!(%method, route, status, micros = elapsed.as_micros() as u64, request_id, "request");
+    response
+}
+
+/// Routes that need `role`: the caller's key is checked before the handler runs.
+fn guarded(routes: Router<AppState>, state: &AppState, role: Role) -> Router<AppState> {
+    let auth = Arc::clone(&state.auth);
+    routes.route_layer(axum::middleware::from_fn(move |request: Request, next: Next| {
+        let auth = Arc::clone(&auth);
+        async move {
+            let header = request.headers().get(AUTHORIZATION).and_then(|value| value.to_str().ok());
+            match auth.authorize(header, role) {
+                Ok(_) => next.run(request).await,
+                Err(denied) => ApiError::from(denied).into_response(),
+            }
+        }
     }))
 }
 
 pub fn app(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
-    Router::new()
+    let classify_routes = Router::new()
         .route("/v1/classify", post(classify::classify))
-        .route("/v1/classify/batch", post(classify::classify_batch))
+        .route("/v1/classify/batch", post(classify::classify_batch));
+    let admin_routes = Router::new().route("/admin/reload", post(admin::reload));
+    Router::new()
+        .merge(guarded(classify_routes, &state, Role::Classify))
+        .merge(guarded(admin_routes, &state, Role::Admin))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/docs", get(docs::openapi))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         // Every response carries `x-request-id`: the caller's own, or a fresh UUID.
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

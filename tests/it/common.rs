@@ -4,6 +4,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use triage::model::Classifier;
+use triage::server::auth::Auth;
+use triage::server::state::{Loaded, Sources};
+use triage::server::{AppState, ServerConfig};
 
 pub fn default_model_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/default")
@@ -14,8 +17,21 @@ pub fn default_classifier() -> Arc<Classifier> {
     Arc::clone(CLASSIFIER.get_or_init(|| Arc::new(Classifier::load(&default_model_dir()).expect("default model loads"))))
 }
 
+pub fn default_policy_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/policy.toml")
+}
+
 pub fn default_policy() -> triage::policy::Policy {
-    triage::policy_file::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/policy.toml")).expect("default policy")
+    triage::policy_file::load(&default_policy_path()).expect("default policy")
+}
+
+/// A server state on the default model and policy; a reload reads `sources`.
+pub fn app_state_from(sources: Sources, config: ServerConfig, auth: Auth) -> AppState {
+    AppState::new(Loaded::new(default_classifier(), Arc::new(default_policy())), sources, auth, config)
+}
+
+pub fn app_state(config: ServerConfig, auth: Auth) -> AppState {
+    app_state_from(Sources { model_dir: default_model_dir(), policy_path: default_policy_path() }, config, auth)
 }
 
 /// A copy of the default bundle in a temporary directory, to corrupt.

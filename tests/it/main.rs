@@ -6,3 +6,4 @@ mod check_policy_cli;
 mod classify_cli;
 mod common;
 mod server;
+mod server_ops;

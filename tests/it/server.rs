@@ -6,13 +6,13 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
+use triage::server::auth::Auth;
 use triage::server::{app, AppState, ServerConfig};
 
-use crate::common::{default_model_dir, default_policy};
+use crate::common::app_state;
 
 fn state_with(config: ServerConfig) -> AppState {
-    let classifier = triage::model::Classifier::load(&default_model_dir()).expect("model loads");
-    AppState::new(classifier, default_policy(), config)
+    app_state(config, Auth::Disabled)
 }
 
 fn state() -> AppState {
@@ -52,7 +52,8 @@ async fn classify_answers_in_the_contract_shape() {
     assert_eq!(body["model"]["name"], "default");
     for head in ["urgency", "sentiment", "category"] {
         let prediction = &body["predictions"][head];
-        let labels = &state.classifier.manifest().head(head).expect("head").labels;
+        let served = state.served.snapshot();
+        let labels = &served.classifier.manifest().head(head).expect("head").labels;
         assert!(labels.contains(&prediction["label"].as_str().expect("label").to_string()), "{prediction}");
         let top = prediction["top"].as_array().expect("top");
         assert_eq!(top[0]["label"], prediction["label"]);
@@ -80,7 +81,7 @@ async fn the_policy_decides_priority_sla_and_queue_and_names_its_version() {
     assert_eq!(free["sla"]["policy"], "free");
     assert!(vip["sla"]["first_response_due"].as_str().is_some_and(|d| d > "2026-11-24T09:30:00Z"), "{vip}");
     assert!(vip["queue"].as_str().is_some_and(|q| !q.is_empty()));
-    assert_eq!(vip["policy"]["version"], state.policy.version());
+    assert_eq!(vip["policy"]["version"], state.served.snapshot().policy.version());
     assert!(vip["explanation"]["summary"].as_str().is_some_and(|s| s.starts_with(&level(&vip))), "{vip}");
     let rules = vip["explanation"]["rules"].as_array().expect("rules");
     assert!(rules.iter().all(|r| r["rule"].is_string() && r["matched"].is_string()));
@@ -173,8 +174,8 @@ async fn readyz_names_the_loaded_versions() {
     let (status, body) = call(&state, "GET", "/readyz", Body::empty()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ready");
-    assert_eq!(body["model"]["version"], state.classifier.version());
-    assert_eq!(body["policy"]["version"], state.policy.version());
+    assert_eq!(body["model"]["version"], state.served.snapshot().classifier.version());
+    assert_eq!(body["policy"]["version"], state.served.snapshot().policy.version());
 }
 
 #[tokio::test]

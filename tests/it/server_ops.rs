@@ -1,0 +1,243 @@
+//! The server's operational side: API keys and roles, Prometheus metrics, the OpenAPI
+//! document, hot reload under load, and a graceful stop on SIGTERM (through the real binary).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use triage::server::auth::{hash_key, Auth};
+use triage::server::state::Sources;
+use triage::server::{app, AppState, ServerConfig};
+
+use crate::common::{app_state, app_state_from, bundle_copy, default_model_dir, default_policy_path};
+
+async fn send(state: &AppState, method: &str, uri: &str, key: Option<&str>, body: &str) -> (StatusCode, String) {
+    let mut request = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+    if let Some(key) = key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
+    let response = app(state.clone()).oneshot(request.body(Body::from(body.to_string())).expect("request")).await.expect("response");
+    let status = response.status();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn json_of(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn keyed_state() -> AppState {
+    let keys = format!(
+        "[[key]]\nname = \"desk\"\nsha256 = \"{}\"\nroles = [\"classify\"]\n\n[[key]]\nname = \"ops\"\nsha256 = \"{}\"\nroles = [\"admin\"]\n",
+        hash_key("desk-key"),
+        hash_key("ops-key")
+    );
+    app_state(ServerConfig::default(), Auth::from_toml(&keys, "keys.toml").expect("keys"))
+}
+
+const TICKET: &str = r#"{"subject": "Site down", "body": "checkout fails for all users"}"#;
+
+#[tokio::test]
+async fn routes_need_a_key_with_the_right_role() {
+    let state = keyed_state();
+    let (status, body) = send(&state, "POST", "/v1/classify", None, TICKET).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(json_of(&body)["error"]["code"], "unauthorized");
+    let (status, _) = send(&state, "POST", "/v1/classify", Some("guessed"), TICKET).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = send(&state, "POST", "/v1/classify", Some("desk-key"), TICKET).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = send(&state, "POST", "/v1/classify/batch", Some("ops-key"), r#"{"tickets": []}"#).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(json_of(&body)["error"]["code"], "forbidden");
+    let (status, body) = send(&state, "POST", "/admin/reload", Some("desk-key"), "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    for open in ["/healthz", "/readyz", "/metrics", "/docs"] {
+        let (status, _) = send(&state, "GET", open, None, "").await;
+        assert_eq!(status, StatusCode::OK, "{open} is open to probes and scrapers");
+    }
+}
+
+#[tokio::test]
+async fn an_unauthorized_answer_names_the_scheme() {
+    let request = Request::builder().method("POST").uri("/v1/classify").body(Body::from(TICKET)).expect("request");
+    let response = app(keyed_state()).oneshot(request).await.expect("response");
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_predictions_and_batches() {
+    let state = app_state(ServerConfig::default(), Auth::Disabled);
+    for _ in 0..2 {
+        let (status, _) = send(&state, "POST", "/v1/classify", None, TICKET).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, _) = send(&state, "POST", "/v1/classify", None, "{bad").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, text) = send(&state, "GET", "/metrics", None, "").await;
+    assert_eq!(status, StatusCode::OK);
+    let line_value = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|line| line.starts_with(prefix))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse().ok())
+            .unwrap_or_else(|| panic!("no `{prefix}` in\n{text}"))
+    };
+    assert_eq!(line_value(r#"triage_http_requests_total{route="/v1/classify",status="200"}"#), 2.0);
+    assert_eq!(line_value(r#"triage_http_requests_total{route="/v1/classify",status="400"}"#), 1.0);
+    assert_eq!(line_value(r#"triage_http_request_duration_seconds_count{route="/v1/classify",status="200"}"#), 2.0);
+    let predicted: f64 = text
+        .lines()
+        .filter(|line| line.starts_with(r#"triage_predictions_total{head="urgency""#))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(predicted, 2.0, "{text}");
+    assert_eq!(line_value("triage_model_batch_size_count"), 2.0);
+    assert!(text.contains("triage_priorities_total{level=\"P"), "{text}");
+    assert!(text.contains("triage_model_queue_depth 0"), "{text}");
+}
+
+#[tokio::test]
+async fn docs_describe_every_route_and_its_types() {
+    let state = app_state(ServerConfig::default(), Auth::Disabled);
+    let (status, body) = send(&state, "GET", "/docs", None, "").await;
+    assert_eq!(status, StatusCode::OK);
+    let spec = json_of(&body);
+    assert!(spec["openapi"].as_str().is_some_and(|v| v.starts_with('3')), "{spec}");
+    for path in ["/v1/classify", "/v1/classify/batch", "/readyz", "/admin/reload"] {
+        assert!(spec["paths"][path].is_object(), "{path} missing");
+    }
+    for schema in ["TicketRequest", "ClassifyResponse", "HeadPrediction", "Evidence", "ErrorEnvelope"] {
+        assert!(spec["components"]["schemas"][schema].is_object(), "{schema} missing");
+    }
+    assert_eq!(spec["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
+}
+
+/// A policy file and bundle copy that a test may edit, served from their own paths.
+fn editable_sources() -> (tempfile::TempDir, tempfile::TempDir, Sources) {
+    let bundle = bundle_copy();
+    let policy_dir = tempfile::tempdir().expect("tempdir");
+    let policy_path = policy_dir.path().join("policy.toml");
+    std::fs::copy(default_policy_path(), &policy_path).expect("copy policy");
+    let sources = Sources { model_dir: bundle.path().to_path_buf(), policy_path };
+    (bundle, policy_dir, sources)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reloading_under_load_fails_no_request() {
+    let (_bundle, _policy_dir, sources) = editable_sources();
+    let policy_path = sources.policy_path.clone();
+    let state = app_state_from(sources, ServerConfig::default(), Auth::Disabled);
+    let first_version = state.served.snapshot().policy.version().to_string();
+    let load: Vec<_> = (0..8)
+        .map(|_| {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                for _ in 0..40 {
+                    answers.push(send(&state, "POST", "/v1/classify", None, TICKET).await);
+                }
+                answers
+            })
+        })
+        .collect();
+    let mut reloaded_versions = Vec::new();
+    for round in 0..3 {
+        let mut policy = std::fs::read_to_string(&policy_path).expect("policy");
+        policy.push_str(&format!("\n# edit {round}\n"));
+        std::fs::write(&policy_path, policy).expect("write policy");
+        let (status, body) = send(&state, "POST", "/admin/reload", None, "").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        reloaded_versions.push(json_of(&body)["current"]["policy"]["version"].as_str().expect("version").to_string());
+    }
+    let mut seen_versions = std::collections::BTreeSet::new();
+    for task in load {
+        for (status, body) in task.await.expect("load task") {
+            assert_eq!(status, StatusCode::OK, "a request failed during reload: {body}");
+            seen_versions.insert(json_of(&body)["policy"]["version"].as_str().expect("version").to_string());
+        }
+    }
+    let known: std::collections::BTreeSet<String> = std::iter::once(first_version).chain(reloaded_versions.iter().cloned()).collect();
+    assert_eq!(known.len(), 4, "each edit is a new version");
+    assert!(seen_versions.is_subset(&known), "responses name only served versions: {seen_versions:?}");
+    let (_, ready) = send(&state, "GET", "/readyz", None, "").await;
+    assert_eq!(json_of(&ready)["policy"]["version"], reloaded_versions[2].as_str());
+}
+
+#[tokio::test]
+async fn a_bad_reload_keeps_the_old_pair_serving() {
+    let (bundle, _policy_dir, sources) = editable_sources();
+    let policy_path = sources.policy_path.clone();
+    let state = app_state_from(sources, ServerConfig::default(), Auth::Disabled);
+    let (_, before) = send(&state, "GET", "/readyz", None, "").await;
+    std::fs::write(&policy_path, "[levels\nbroken").expect("break policy");
+    let (status, body) = send(&state, "POST", "/admin/reload", None, "").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(json_of(&body)["error"]["code"], "reload_failed");
+    assert!(json_of(&body)["error"]["message"].as_str().is_some_and(|m| m.contains("policy.toml")), "{body}");
+    std::fs::copy(default_policy_path(), &policy_path).expect("restore policy");
+    std::fs::write(bundle.path().join("calibration.json"), "{}").expect("tamper bundle");
+    let (status, body) = send(&state, "POST", "/admin/reload", None, "").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(json_of(&body)["error"]["message"].as_str().is_some_and(|m| m.contains("calibration.json")), "{body}");
+    let (_, after) = send(&state, "GET", "/readyz", None, "").await;
+    assert_eq!(before, after);
+    let (status, _) = send(&state, "POST", "/v1/classify", None, TICKET).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, metrics) = send(&state, "GET", "/metrics", None, "").await;
+    assert!(metrics.contains("triage_reloads_total{outcome=\"failed\"} 2"), "{metrics}");
+}
+
+/// Reads the server's JSON log lines until one says where it listens.
+fn listening_address(log: &mut impl BufRead) -> String {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(log.read_line(&mut line).expect("server log") > 0, "the server stopped before listening");
+        let Ok(entry) = serde_json::from_str::<Value>(&line) else { continue };
+        if let Some(address) = entry["fields"]["message"].as_str().and_then(|m| m.strip_prefix("listening on http://")) {
+            return address.to_string();
+        }
+    }
+}
+
+#[test]
+fn sigterm_during_a_request_still_answers_it() {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(["serve", "--no-auth", "--addr", "127.0.0.1:0", "--log-format", "json", "--max-body-bytes", "50000000", "--model"])
+        .arg(default_model_dir())
+        .arg("--policy")
+        .arg(default_policy_path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("server starts");
+    let mut log = BufReader::new(server.stderr.take().expect("stderr"));
+    let address = listening_address(&mut log);
+    // A batch big enough to still be running when the signal lands.
+    let tickets: Vec<Value> =
+        (0..256).map(|i| json!({"id": format!("S-{i}"), "body": format!("ticket {i}: the export keeps failing. ").repeat(400)})).collect();
+    let body = json!({ "tickets": tickets }).to_string();
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    write!(stream, "POST /v1/classify/batch HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len())
+        .expect("send");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let killed = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{}", &answer[..answer.len().min(300)]);
+    let json_start = answer.find("\r\n\r\n").expect("headers end") + 4;
+    let results = json_of(answer[json_start..].trim())["results"].as_array().expect("results").len();
+    assert_eq!(results, 256);
+    let status = server.wait().expect("server exits");
+    assert_eq!(status.code(), Some(0));
+    let mut rest = String::new();
+    log.read_to_string(&mut rest).expect("log");
+    let shutting = rest.find("shutting down").expect("the signal was logged");
+    let answered = rest.find("/v1/classify/batch").expect("the request was logged");
+    assert!(shutting < answered, "the request was still running when SIGTERM came:\n{rest}");
+}
