@@ -16,6 +16,7 @@
 //! - `policy`, `sla`: the pure decision engine and business-hours clocks
 //! - `policy_file`: reading a policy file from disk
 //! - `response`: the classify response and how it is assembled from its parts
+//! - `store`: the decision log and reviewer feedback (SQLite)
 //! - `server`: the axum router and handlers
 
 pub mod explain;
@@ -25,5 +26,6 @@ pub mod policy_file;
 pub mod response;
 pub mod server;
 pub mod sla;
+pub mod store;
 pub mod text;
 pub mod ticket;

@@ -1,0 +1,332 @@
+//! The decision log's data types: what callers hand in (`DecisionRecord`, `FeedbackInput`,
+//! `DecisionFilter`) and what reads hand back (`StoredDecision`, `DecisionPage`, `Feedback`,
+//! `Correction`), with the validation and merge rules that belong to the data itself. Plain
+//! serde types so the server can return them as JSON; no SQL and no HTTP types here.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use crate::response::ClassifyResponse;
+
+/// Rows per page when a filter names no limit.
+pub const DEFAULT_PAGE: usize = 50;
+/// Most rows one page may hold, so one request cannot read the whole log into memory.
+pub const MAX_PAGE: usize = 500;
+/// Longest reviewer name or corrected label, in characters.
+pub const MAX_LABEL_CHARS: usize = 200;
+/// Longest reviewer note, in characters.
+pub const MAX_NOTE_CHARS: usize = 10_000;
+
+/// Times are stored as RFC 3339 UTC text with exactly six fractional digits, so every stored
+/// time has the same width and text order is time order (`ORDER BY` and keyset paging rely
+/// on it).
+pub(super) fn format_time(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(super) fn parse_time(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    DateTime::parse_from_rfc3339(text).map(|time| time.with_timezone(&Utc))
+}
+
+/// The columns extracted from a decision: what the review API filters and sorts on.
+/// `needs_review` is the policy's flag as it was answered to the helpdesk; whether a reviewer
+/// has since looked at it is told apart (`DecisionSummary::reviewed`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DecisionMeta {
+    pub decision_id: String,
+    pub ticket_id: Option<String>,
+    pub decided_at: DateTime<Utc>,
+    /// The final priority level, e.g. `P1`.
+    pub priority: String,
+    pub queue: String,
+    pub needs_review: bool,
+    pub model_name: String,
+    pub model_version: String,
+    pub policy_version: String,
+}
+
+/// One decision ready to be logged: the columns are taken from the response itself, so they
+/// cannot disagree with the stored JSON.
+#[derive(Debug, Clone)]
+pub struct DecisionRecord {
+    pub(super) meta: DecisionMeta,
+    pub(super) request: String,
+    pub(super) response: String,
+}
+
+impl DecisionRecord {
+    /// `request` is what the helpdesk sent (a `TicketRequest`, a validated `Ticket` or the raw
+    /// JSON); `decided_at` is kept to the microsecond, the precision the log stores.
+    pub fn new(
+        request: &impl Serialize,
+        response: &ClassifyResponse,
+        decided_at: DateTime<Utc>,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            meta: DecisionMeta {
+                decision_id: response.decision_id.clone(),
+                ticket_id: response.ticket_id.clone(),
+                decided_at: decided_at.trunc_subsecs(6),
+                priority: response.priority.level.clone(),
+                queue: response.queue.clone(),
+                needs_review: response.needs_review,
+                model_name: response.model.name.clone(),
+                model_version: response.model.version.clone(),
+                policy_version: response.policy.version.clone(),
+            },
+            request: serde_json::to_string(request).map_err(StoreError::Encode)?,
+            response: serde_json::to_string(response).map_err(StoreError::Encode)?,
+        })
+    }
+
+    pub fn meta(&self) -> &DecisionMeta {
+        &self.meta
+    }
+}
+
+/// A reviewer's correction of one decision. Blank values count as absent, so a form may send
+/// every field. `priority` is a level name (`P2`); the labels are the model's label names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct FeedbackInput {
+    pub reviewer: String,
+    pub note: Option<String>,
+    pub priority: Option<String>,
+    pub urgency: Option<String>,
+    pub sentiment: Option<String>,
+    pub category: Option<String>,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> StoreError {
+    StoreError::Invalid { field, message: message.into() }
+}
+
+/// The trimmed value, `None` when blank, or an error naming `field` when it is too long.
+fn present(field: &'static str, value: Option<String>, max_chars: usize) -> Result<Option<String>, StoreError> {
+    let value = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    match value {
+        Some(v) if v.chars().count() > max_chars => Err(invalid(field, format!("longer than {max_chars} characters"))),
+        other => Ok(other),
+    }
+}
+
+impl FeedbackInput {
+    /// The trimmed input, or an error naming the first field that is wrong: a reviewer is
+    /// required, and feedback must say something (a note or at least one correction).
+    pub(super) fn validated(self) -> Result<Self, StoreError> {
+        let reviewer = present("reviewer", Some(self.reviewer), MAX_LABEL_CHARS)?
+            .ok_or_else(|| invalid("reviewer", "must not be empty"))?;
+        let input = Self {
+            reviewer,
+            note: present("note", self.note, MAX_NOTE_CHARS)?,
+            priority: present("priority", self.priority, MAX_LABEL_CHARS)?,
+            urgency: present("urgency", self.urgency, MAX_LABEL_CHARS)?,
+            sentiment: present("sentiment", self.sentiment, MAX_LABEL_CHARS)?,
+            category: present("category", self.category, MAX_LABEL_CHARS)?,
+        };
+        let says_something = [&input.note, &input.priority, &input.urgency, &input.sentiment, &input.category]
+            .iter()
+            .any(|value| value.is_some());
+        if !says_something {
+            return Err(invalid("note", "give a note or at least one of priority, urgency, sentiment, category"));
+        }
+        Ok(input)
+    }
+
+    /// `self`, written after `earlier`: what `self` leaves out keeps the earlier value, so a
+    /// reviewer can fix one label without repeating the others.
+    pub(super) fn over(self, earlier: Self) -> Self {
+        Self {
+            reviewer: self.reviewer,
+            note: self.note.or(earlier.note),
+            priority: self.priority.or(earlier.priority),
+            urgency: self.urgency.or(earlier.urgency),
+            sentiment: self.sentiment.or(earlier.sentiment),
+            category: self.category.or(earlier.category),
+        }
+    }
+}
+
+/// One stored feedback version. Versions count from 1 per decision and are never overwritten.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Feedback {
+    pub version: u32,
+    pub created_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub fields: FeedbackInput,
+}
+
+/// A decision as logged, with every feedback version (oldest first).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct StoredDecision {
+    #[serde(flatten)]
+    pub meta: DecisionMeta,
+    /// The request as the helpdesk sent it.
+    pub request: serde_json::Value,
+    /// The full classify response: predictions, evidence, rule trace, final decision.
+    pub response: serde_json::Value,
+    pub feedback: Vec<Feedback>,
+}
+
+/// A row of the reviewer queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DecisionSummary {
+    #[serde(flatten)]
+    pub meta: DecisionMeta,
+    /// True once any feedback was given.
+    pub reviewed: bool,
+    pub latest_feedback: Option<Feedback>,
+}
+
+/// Where a page of the newest-first listing ends: the last row's time and id. The id breaks
+/// ties, so rows decided in the same microsecond are neither skipped nor repeated. Travels as
+/// the text `<decided_at>_<decision_id>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct Cursor {
+    pub decided_at: DateTime<Utc>,
+    pub decision_id: String,
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}_{}", format_time(&self.decided_at), self.decision_id)
+    }
+}
+
+impl FromStr for Cursor {
+    type Err = StoreError;
+
+    fn from_str(text: &str) -> Result<Self, StoreError> {
+        let bad = || invalid("before", "not a cursor returned by a previous page");
+        let (time, decision_id) = text.split_once('_').ok_or_else(bad)?;
+        let decided_at = parse_time(time).map_err(|_| bad())?;
+        Ok(Self { decided_at, decision_id: decision_id.to_string() })
+    }
+}
+
+impl From<Cursor> for String {
+    fn from(cursor: Cursor) -> Self {
+        cursor.to_string()
+    }
+}
+
+impl TryFrom<String> for Cursor {
+    type Error = StoreError;
+
+    fn try_from(text: String) -> Result<Self, StoreError> {
+        text.parse()
+    }
+}
+
+/// Which decisions to list, newest first. `needs_review: Some(true)` is the reviewer queue:
+/// flagged by the policy AND no feedback yet; `Some(false)` is everything else. `since` is
+/// inclusive; `before` is the `next` cursor of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+pub struct DecisionFilter {
+    pub needs_review: Option<bool>,
+    /// Final priority level, e.g. `P1`.
+    pub priority: Option<String>,
+    pub queue: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    /// Rows per page, 1 to 500.
+    pub limit: usize,
+    #[param(value_type = Option<String>)]
+    pub before: Option<Cursor>,
+}
+
+impl Default for DecisionFilter {
+    fn default() -> Self {
+        Self { needs_review: None, priority: None, queue: None, since: None, limit: DEFAULT_PAGE, before: None }
+    }
+}
+
+/// One page of the listing; `next` is present when older rows remain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DecisionPage {
+    pub items: Vec<DecisionSummary>,
+    #[schema(value_type = Option<String>)]
+    pub next: Option<Cursor>,
+}
+
+/// A reviewed decision as a training row: the ticket's text from the stored request and the
+/// feedback versions merged (latest over earlier).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Correction {
+    pub decision_id: String,
+    pub ticket_id: Option<String>,
+    pub subject: String,
+    pub body: String,
+    pub language: Option<String>,
+    /// The latest feedback version merged in, and when it was written.
+    pub version: u32,
+    pub reviewed_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub feedback: FeedbackInput,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(reviewer: &str, note: Option<&str>, priority: Option<&str>) -> FeedbackInput {
+        FeedbackInput {
+            reviewer: reviewer.into(),
+            note: note.map(Into::into),
+            priority: priority.map(Into::into),
+            ..FeedbackInput::default()
+        }
+    }
+
+    fn invalid_field(result: Result<FeedbackInput, StoreError>) -> &'static str {
+        match result {
+            Err(StoreError::Invalid { field, .. }) => field,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn feedback_needs_a_reviewer_and_something_to_say() {
+        assert_eq!(invalid_field(input("  ", Some("wrong queue"), None).validated()), "reviewer");
+        assert_eq!(invalid_field(input("ana", Some("  "), Some("")).validated()), "note");
+        let long = "x".repeat(MAX_LABEL_CHARS + 1);
+        assert_eq!(invalid_field(input("ana", None, Some(&long)).validated()), "priority");
+        let ok = input(" ana ", None, Some(" P2 ")).validated().unwrap();
+        assert_eq!((ok.reviewer.as_str(), ok.priority.as_deref(), ok.note), ("ana", Some("P2"), None));
+    }
+
+    #[test]
+    fn later_feedback_keeps_what_it_leaves_out() {
+        let first = FeedbackInput { urgency: Some("high".into()), ..input("ana", Some("first"), Some("P2")) };
+        let merged = input("bo", None, Some("P1")).over(first);
+        assert_eq!(merged.reviewer, "bo");
+        assert_eq!(merged.priority.as_deref(), Some("P1"));
+        assert_eq!(merged.urgency.as_deref(), Some("high"));
+        assert_eq!(merged.note.as_deref(), Some("first"));
+    }
+
+    #[test]
+    fn cursor_round_trips_as_text_and_rejects_garbage() {
+        let cursor = Cursor { decided_at: parse_time("2026-11-24T09:30:00Z").unwrap(), decision_id: "a_b".into() };
+        let text = cursor.to_string();
+        assert_eq!(text, "2026-11-24T09:30:00.000000Z_a_b");
+        assert_eq!(text.parse::<Cursor>().unwrap(), cursor);
+        assert_eq!(serde_json::to_value(&cursor).unwrap(), serde_json::json!(text));
+        assert!(matches!("yesterday_x".parse::<Cursor>(), Err(StoreError::Invalid { field: "before", .. })));
+        assert!("no-separator".parse::<Cursor>().is_err());
+    }
+
+    #[test]
+    fn stored_times_sort_as_text() {
+        let early = parse_time("2026-01-01T00:00:00.5Z").unwrap();
+        let late = parse_time("2026-01-01T00:00:01Z").unwrap();
+        assert!(format_time(&early) < format_time(&late));
+        assert_eq!(format_time(&early).len(), format_time(&late).len());
+    }
+}
