@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use triage::model::Classifier;
 use triage::response::{assemble, DecisionContext};
 use triage::server::auth::Auth;
-use triage::server::state::{Loaded, Sources};
+use triage::server::state::{Decisions, Loaded, Sources};
 use triage::server::{AppState, ServerConfig};
 use triage::ticket::{Ticket, TicketRequest};
 
@@ -64,6 +64,12 @@ struct ServeArgs {
     /// Log format.
     #[arg(long, env = "TRIAGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Decision log (SQLite), created on first start.
+    #[arg(long, env = "TRIAGE_DB", default_value = "decisions.db")]
+    db: PathBuf,
+    /// Days a decision (and its feedback) is kept; 0 keeps everything.
+    #[arg(long, env = "TRIAGE_RETENTION_DAYS", default_value_t = 365)]
+    retention_days: u32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -215,6 +221,26 @@ fn auth_for(args: &ServeArgs) -> anyhow::Result<Auth> {
     }
 }
 
+/// Deletes decisions older than the retention period now and then once a day.
+fn prune_daily(decisions: Decisions, days: u32) {
+    if days == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut daily = tokio::time::interval(std::time::Duration::from_secs(24 * 60 * 60));
+        loop {
+            daily.tick().await;
+            let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+            let store = decisions.store.clone();
+            match tokio::task::spawn_blocking(move || store.prune(cutoff)).await {
+                Ok(Ok(pruned)) => tracing::info!(pruned, retention_days = days, "pruned old decisions"),
+                Ok(Err(e)) => tracing::error!("pruning the decision log failed: {e}"),
+                Err(e) => tracing::error!("pruning the decision log failed: {e}"),
+            }
+        }
+    });
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let auth = auth_for(&args)?;
     let sources = Sources { model_dir: args.model.clone(), policy_path: args.policy.clone() };
@@ -224,7 +250,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServerConfig { max_batch: args.max_batch, max_body_bytes: args.max_body_bytes, queue: args.queue };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let state = AppState::new(loaded, sources, auth, config);
+        let decisions = Decisions::open(&args.db, args.queue)?;
+        tracing::info!(db = %args.db.display(), retention_days = args.retention_days, "decision log open");
+        prune_daily(decisions.clone(), args.retention_days);
+        let state = AppState::new(loaded, sources, auth, decisions, config);
         #[cfg(unix)]
         reload_on_sighup(state.clone());
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::error::{ApiError, ErrorEnvelope};
 use super::AppState;
 use crate::response::{assemble, ClassifyResponse, DecisionContext};
+use crate::store::DecisionRecord;
 use crate::ticket::{Ticket, TicketRequest};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -29,7 +30,7 @@ pub struct BatchResponse {
 }
 
 /// The request body, or the contract's error when it could not be read (413 past the limit).
-fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+pub(super) fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(rejection.body_text()),
         _ => ApiError::MalformedJson(rejection.body_text()),
@@ -38,7 +39,7 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
 
 /// Parses JSON, telling a syntax error (400) from a value of the wrong type (422 naming the
 /// field by its path).
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+pub(super) fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let field = e.path().to_string();
@@ -53,16 +54,25 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
 
 /// Runs the tickets on one snapshot of the served model and policy, so a reload in the middle
 /// cannot mix versions within a request.
+/// Every decision is in the decision log before it is answered, so an acknowledged decision
+/// survives the process being killed right after.
 async fn classify_tickets(state: &AppState, tickets: Vec<Ticket>) -> Result<Vec<ClassifyResponse>, ApiError> {
     let served = state.served.snapshot();
     let texts = tickets.iter().map(Ticket::model_input).collect();
     let analyses = state.worker.analyse(Arc::clone(&served.classifier), texts).await?;
-    let context = DecisionContext { model: &served.classifier, policy: &served.policy, now: chrono::Utc::now() };
+    let now = chrono::Utc::now();
+    let context = DecisionContext { model: &served.classifier, policy: &served.policy, now };
     let responses: Vec<ClassifyResponse> = tickets
         .iter()
         .zip(analyses)
         .map(|(ticket, analysis)| assemble(uuid::Uuid::new_v4().to_string(), ticket, analysis, &context))
         .collect();
+    let records = tickets
+        .iter()
+        .zip(&responses)
+        .map(|(ticket, response)| DecisionRecord::new(ticket, response, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    state.decisions.log.record(records).await?;
     responses.iter().for_each(|response| state.metrics.observe_decision(response));
     Ok(responses)
 }
@@ -76,7 +86,8 @@ async fn classify_tickets(state: &AppState, tickets: Vec<Ticket>) -> Result<Vec<
         (status = 403, description = "The key lacks the classify role", body = ErrorEnvelope),
         (status = 413, description = "The body is larger than --max-body-bytes", body = ErrorEnvelope),
         (status = 422, description = "A field is missing, empty, too long or of the wrong type; `field` names it", body = ErrorEnvelope),
-        (status = 429, description = "The model queue is full; retry after the Retry-After seconds", body = ErrorEnvelope)))]
+        (status = 429, description = "The model queue is full; retry after the Retry-After seconds", body = ErrorEnvelope),
+        (status = 503, description = "The model or the decision log is unavailable; nothing was decided", body = ErrorEnvelope)))]
 pub async fn classify(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,

@@ -18,9 +18,22 @@ impl Modify for BearerKeys {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "triage", description = "Support-ticket prioritisation: model predictions merged with policy rules into a priority, SLA due times and a queue, with explanations."),
-    paths(super::classify::classify, super::classify::classify_batch, super::readyz, super::admin::reload),
+    paths(
+        super::classify::classify,
+        super::classify::classify_batch,
+        super::review::list,
+        super::review::get,
+        super::review::feedback,
+        super::review::labels,
+        super::readyz,
+        super::admin::reload
+    ),
     modifiers(&BearerKeys),
-    tags((name = "classify", description = "Role `classify`"), (name = "operations", description = "Health, readiness, reload (role `admin`)"))
+    tags(
+        (name = "classify", description = "Role `classify`"),
+        (name = "review", description = "Role `review`: the decision log and corrections"),
+        (name = "operations", description = "Health, readiness, reload (role `admin`)")
+    )
 )]
 pub struct ApiDoc;
 

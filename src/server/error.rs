@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::auth::AuthError;
 use super::state::LoadError;
 use crate::model::worker::WorkerError;
+use crate::store::StoreError;
 use crate::ticket::TicketError;
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +98,16 @@ impl From<AuthError> for ApiError {
 impl From<LoadError> for ApiError {
     fn from(e: LoadError) -> Self {
         ApiError::ReloadFailed(e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(id) => ApiError::NotFound(format!("no decision {id}")),
+            StoreError::Invalid { field, message } => ApiError::Invalid { field: field.to_string(), message },
+            other => ApiError::Unavailable(other.to_string()),
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - `classify`: the classify routes
+//! - `review`: the review API over the decision log
 //! - `admin`: reload
 //! - `state`: the served model + policy pair and its atomic swap
 //! - `auth`, `metrics`, `docs`: API keys and roles, Prometheus, OpenAPI
@@ -14,6 +15,7 @@ pub mod classify;
 pub mod docs;
 pub mod error;
 pub mod metrics;
+pub mod review;
 pub mod state;
 
 use std::future::Future;
@@ -32,7 +34,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId
 use self::auth::{Auth, Role};
 use self::error::ApiError;
 use self::metrics::Metrics;
-use self::state::{Loaded, Served, Sources, Versions};
+use self::state::{Decisions, Loaded, Served, Sources, Versions};
 use crate::model::worker::ModelWorker;
 
 /// Server settings, built once from the command line.
@@ -59,11 +61,12 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub auth: Arc<Auth>,
     pub metrics: Arc<Metrics>,
+    pub decisions: Decisions,
 }
 
 impl AppState {
     /// Starts the model worker; `sources` is where a reload reads the model and policy again.
-    pub fn new(loaded: Loaded, sources: Sources, auth: Auth, config: ServerConfig) -> Self {
+    pub fn new(loaded: Loaded, sources: Sources, auth: Auth, decisions: Decisions, config: ServerConfig) -> Self {
         let metrics = Arc::new(Metrics::default());
         let observer = Arc::clone(&metrics);
         let worker = ModelWorker::spawn(config.queue, config.max_batch, move |tickets| observer.observe_batch(tickets));
@@ -73,6 +76,7 @@ impl AppState {
             config: Arc::new(config),
             auth: Arc::new(auth),
             metrics,
+            decisions,
         }
     }
 }
@@ -117,7 +121,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     state.metrics.observe_request(&route, status, elapsed);
-    tracing::info!(%method, route, status, micros = elapsed.as_micros() as u64, request_id, "request");
+    tracing::debug!(%method, route, status, micros = elapsed.as_micros() as u64, request_id, "request");
     response
 }
 
@@ -141,9 +145,15 @@ pub fn app(state: AppState) -> Router {
     let classify_routes = Router::new()
         .route("/v1/classify", post(classify::classify))
         .route("/v1/classify/batch", post(classify::classify_batch));
+    let review_routes = Router::new()
+        .route("/v1/decisions", get(review::list))
+        .route("/v1/decisions/{id}", get(review::get))
+        .route("/v1/decisions/{id}/feedback", post(review::feedback))
+        .route("/v1/labels", get(review::labels));
     let admin_routes = Router::new().route("/admin/reload", post(admin::reload));
     Router::new()
         .merge(guarded(classify_routes, &state, Role::Classify))
+        .merge(guarded(review_routes, &state, Role::Review))
         .merge(guarded(admin_routes, &state, Role::Admin))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

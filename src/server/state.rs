@@ -3,7 +3,7 @@
 //! keeps it to the end, so it finishes on the versions it started with even across a reload.
 //! No HTTP types here: handlers map `LoadError` to responses in `error`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -13,6 +13,7 @@ use crate::model::{Classifier, ModelError};
 use crate::policy::{decide, Policy};
 use crate::policy_file::PolicyFileError;
 use crate::response::{ModelRef, PolicyRef};
+use crate::store::{DecisionLog, DecisionStore, StoreError};
 use crate::ticket::TicketRequest;
 
 /// Where the served model and policy come from; a reload reads them again from here.
@@ -132,5 +133,21 @@ impl Served {
         let current = loaded.versions();
         let previous = self.current.swap(Arc::new(loaded)).versions();
         Ok(Reloaded { previous, current })
+    }
+}
+
+/// The decision log as the server uses it: classify writes through `log` (group commit,
+/// durable before the answer), the review routes read and add feedback through `store`.
+#[derive(Clone)]
+pub struct Decisions {
+    pub log: DecisionLog,
+    pub store: DecisionStore,
+}
+
+impl Decisions {
+    /// Opens (creating on first use) the log at `path`; `queue` bounds decisions waiting for
+    /// the writer.
+    pub fn open(path: &Path, queue: usize) -> Result<Self, StoreError> {
+        Ok(Self { log: DecisionLog::open(path, queue)?, store: DecisionStore::open(path)? })
     }
 }

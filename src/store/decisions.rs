@@ -129,7 +129,7 @@ pub(super) fn list(connection: &Connection, filter: &DecisionFilter) -> Result<D
     // One row more than the page tells whether another page follows.
     values.push(Value::Integer(filter.limit as i64 + 1));
     let sql = format!(
-        "SELECT {META_COLUMNS}, {feedback_columns} FROM decisions d \
+        "SELECT {META_COLUMNS}, json_extract(d.request, '$.subject'), {feedback_columns} FROM decisions d \
          LEFT JOIN feedback f ON f.decision_id = d.decision_id \
              AND f.version = (SELECT MAX(version) FROM feedback WHERE decision_id = d.decision_id) \
          {where_clause} ORDER BY d.decided_at DESC, d.decision_id DESC LIMIT ?",
@@ -140,11 +140,13 @@ pub(super) fn list(connection: &Connection, filter: &DecisionFilter) -> Result<D
     let mut items = Vec::new();
     while let Some(row) = rows.next()? {
         let meta = meta_from_row(row)?;
+        let subject = row.get::<_, Option<String>>(META_WIDTH)?;
+        let feedback_start = META_WIDTH + 1;
         // The outer join leaves the feedback columns NULL for a decision nobody reviewed.
-        let reviewed = row.get::<_, Option<u32>>(META_WIDTH)?.is_some();
+        let reviewed = row.get::<_, Option<u32>>(feedback_start)?.is_some();
         let latest_feedback =
-            if reviewed { Some(feedback::from_row(row, META_WIDTH, &meta.decision_id)?) } else { None };
-        items.push(DecisionSummary { reviewed, latest_feedback, meta });
+            if reviewed { Some(feedback::from_row(row, feedback_start, &meta.decision_id)?) } else { None };
+        items.push(DecisionSummary { reviewed, latest_feedback, subject, meta });
     }
     let next = if items.len() > filter.limit {
         items.truncate(filter.limit);

@@ -177,6 +177,8 @@ pub struct StoredDecision {
 pub struct DecisionSummary {
     #[serde(flatten)]
     pub meta: DecisionMeta,
+    /// The ticket's subject as sent, for the queue view.
+    pub subject: Option<String>,
     /// True once any feedback was given.
     pub reviewed: bool,
     pub latest_feedback: Option<Feedback>,

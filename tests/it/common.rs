@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use triage::model::Classifier;
 use triage::server::auth::Auth;
-use triage::server::state::{Loaded, Sources};
+use triage::server::state::{Decisions, Loaded, Sources};
 use triage::server::{AppState, ServerConfig};
 
 pub fn default_model_dir() -> PathBuf {
@@ -25,9 +25,18 @@ pub fn default_policy() -> triage::policy::Policy {
     triage::policy_file::load(&default_policy_path()).expect("default policy")
 }
 
-/// A server state on the default model and policy; a reload reads `sources`.
+/// A decision log in a fresh temporary directory that outlives the test's state.
+pub fn temp_decisions() -> (PathBuf, Decisions) {
+    let path = tempfile::tempdir().expect("tempdir").keep().join("decisions.db");
+    let decisions = Decisions::open(&path, 256).expect("decision log opens");
+    (path, decisions)
+}
+
+/// A server state on the default model and policy, with its own decision log; a reload
+/// reads `sources`.
 pub fn app_state_from(sources: Sources, config: ServerConfig, auth: Auth) -> AppState {
-    AppState::new(Loaded::new(default_classifier(), Arc::new(default_policy())), sources, auth, config)
+    let (_, decisions) = temp_decisions();
+    AppState::new(Loaded::new(default_classifier(), Arc::new(default_policy())), sources, auth, decisions, config)
 }
 
 pub fn app_state(config: ServerConfig, auth: Auth) -> AppState {

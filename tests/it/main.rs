@@ -5,5 +5,7 @@ mod bundle;
 mod check_policy_cli;
 mod classify_cli;
 mod common;
+mod process;
+mod review_api;
 mod server;
 mod server_ops;

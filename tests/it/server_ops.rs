@@ -1,9 +1,6 @@
 //! The server's operational side: API keys and roles, Prometheus metrics, the OpenAPI
 //! document, hot reload under load, and a graceful stop on SIGTERM (through the real binary).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -13,7 +10,8 @@ use triage::server::auth::{hash_key, Auth};
 use triage::server::state::Sources;
 use triage::server::{app, AppState, ServerConfig};
 
-use crate::common::{app_state, app_state_from, bundle_copy, default_model_dir, default_policy_path};
+use crate::common::{app_state, app_state_from, bundle_copy, default_policy_path};
+use crate::process::{answer, ServerProcess};
 
 async fn send(state: &AppState, method: &str, uri: &str, key: Option<&str>, body: &str) -> (StatusCode, String) {
     let mut request = Request::builder().method(method).uri(uri).header("content-type", "application/json");
@@ -192,51 +190,21 @@ async fn a_bad_reload_keeps_the_old_pair_serving() {
     assert!(metrics.contains("triage_reloads_total{outcome=\"failed\"} 2"), "{metrics}");
 }
 
-/// Reads the server's JSON log lines until one says where it listens.
-fn listening_address(log: &mut impl BufRead) -> String {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(log.read_line(&mut line).expect("server log") > 0, "the server stopped before listening");
-        let Ok(entry) = serde_json::from_str::<Value>(&line) else { continue };
-        if let Some(address) = entry["fields"]["message"].as_str().and_then(|m| m.strip_prefix("listening on http://")) {
-            return address.to_string();
-        }
-    }
-}
-
 #[test]
 fn sigterm_during_a_request_still_answers_it() {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .args(["serve", "--no-auth", "--addr", "127.0.0.1:0", "--log-format", "json", "--max-body-bytes", "50000000", "--model"])
-        .arg(default_model_dir())
-        .arg("--policy")
-        .arg(default_policy_path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("server starts");
-    let mut log = BufReader::new(server.stderr.take().expect("stderr"));
-    let address = listening_address(&mut log);
+    let db = tempfile::tempdir().expect("tempdir");
+    let mut server = ServerProcess::start(&db.path().join("decisions.db"), &["--max-body-bytes", "50000000"]);
     // A batch big enough to still be running when the signal lands.
     let tickets: Vec<Value> =
         (0..256).map(|i| json!({"id": format!("S-{i}"), "body": format!("ticket {i}: the export keeps failing. ").repeat(400)})).collect();
-    let body = json!({ "tickets": tickets }).to_string();
-    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
-    write!(stream, "POST /v1/classify/batch HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len())
-        .expect("send");
+    let stream = server.post("/v1/classify/batch", &json!({ "tickets": tickets }).to_string());
     std::thread::sleep(std::time::Duration::from_millis(100));
-    let killed = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().expect("kill");
-    assert!(killed.success());
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("answer");
-    assert!(answer.starts_with("HTTP/1.1 200"), "{}", &answer[..answer.len().min(300)]);
-    let json_start = answer.find("\r\n\r\n").expect("headers end") + 4;
-    let results = json_of(answer[json_start..].trim())["results"].as_array().expect("results").len();
-    assert_eq!(results, 256);
-    let status = server.wait().expect("server exits");
-    assert_eq!(status.code(), Some(0));
-    let mut rest = String::new();
-    log.read_to_string(&mut rest).expect("log");
+    server.signal("-TERM");
+    let (status, body) = answer(stream);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"].as_array().expect("results").len(), 256);
+    assert_eq!(server.child.wait().expect("server exits").code(), Some(0));
+    let rest = server.rest_of_log();
     let shutting = rest.find("shutting down").expect("the signal was logged");
     let answered = rest.find("/v1/classify/batch").expect("the request was logged");
     assert!(shutting < answered, "the request was still running when SIGTERM came:\n{rest}");

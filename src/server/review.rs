@@ -1,0 +1,126 @@
+//! The review API (role `review`): list logged decisions, read one whole, add a versioned
+//! correction, and the label sets a correction may use. SQLite calls run on the blocking pool;
+//! the decision log's own layer validates and stores, this one only maps to HTTP.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+use super::error::{ApiError, ErrorEnvelope};
+use super::AppState;
+use crate::store::{DecisionFilter, DecisionPage, DecisionStore, Feedback, FeedbackInput, StoreError, StoredDecision};
+
+/// Runs `work` on the decision store off the async runtime.
+async fn with_store<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&DecisionStore) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.decisions.store.clone();
+    tokio::task::spawn_blocking(move || work(&store))
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("the decision log task failed: {e}")))?
+        .map_err(ApiError::from)
+}
+
+#[utoipa::path(get, path = "/v1/decisions", tag = "review", security(("api_key" = [])),
+    params(DecisionFilter),
+    responses(
+        (status = 200, description = "Newest first; `next` pages on with `before=`", body = DecisionPage),
+        (status = 422, description = "A query parameter is invalid; `field` names it", body = ErrorEnvelope)))]
+pub async fn list(
+    State(state): State<AppState>,
+    filter: Result<Query<DecisionFilter>, QueryRejection>,
+) -> Result<Json<DecisionPage>, ApiError> {
+    let Query(filter) = filter.map_err(|e| ApiError::Invalid { field: "query".into(), message: e.body_text() })?;
+    with_store(&state, move |store| store.list(&filter)).await.map(Json)
+}
+
+#[utoipa::path(get, path = "/v1/decisions/{id}", tag = "review", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The decision_id of a classify response")),
+    responses(
+        (status = 200, description = "The request, the full response and every feedback version", body = StoredDecision),
+        (status = 404, description = "No such decision", body = ErrorEnvelope)))]
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<StoredDecision>, ApiError> {
+    let lookup = id.clone();
+    with_store(&state, move |store| store.get(&lookup))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no decision {id}")))
+}
+
+#[utoipa::path(post, path = "/v1/decisions/{id}/feedback", tag = "review", security(("api_key" = [])),
+    params(("id" = String, Path, description = "The decision_id of a classify response")),
+    request_body = FeedbackInput,
+    responses(
+        (status = 201, description = "Stored as a new version; earlier versions are kept", body = Feedback),
+        (status = 404, description = "No such decision", body = ErrorEnvelope),
+        (status = 422, description = "Missing reviewer, nothing to record, or a label the model or policy does not know", body = ErrorEnvelope)))]
+pub async fn feedback(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<Feedback>), ApiError> {
+    let input: FeedbackInput = super::classify::parse(&super::classify::body_bytes(body)?)?;
+    check_labels(&state, &input)?;
+    let stored = with_store(&state, move |store| store.add_feedback(&id, input)).await?;
+    Ok((StatusCode::CREATED, Json(stored)))
+}
+
+/// A correction may only name labels the served model knows and levels the policy defines,
+/// or retraining on it would fail later, far from the reviewer who made the typo.
+fn check_labels(state: &AppState, input: &FeedbackInput) -> Result<(), ApiError> {
+    let served = state.served.snapshot();
+    let labels = labels_of(&served);
+    let corrections = [("urgency", &input.urgency), ("sentiment", &input.sentiment), ("category", &input.category)];
+    for (head, value) in corrections {
+        let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) else { continue };
+        match labels.heads.get(head) {
+            Some(known) if !known.iter().any(|label| label == value) => {
+                return Err(ApiError::Invalid {
+                    field: head.into(),
+                    message: format!("`{value}` is not a {head} label of the model; one of: {}", known.join(", ")),
+                })
+            }
+            _ => {}
+        }
+    }
+    if let Some(level) = input.priority.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        if !labels.priorities.iter().any(|p| p.level == level) {
+            let known: Vec<&str> = labels.priorities.iter().map(|p| p.level.as_str()).collect();
+            return Err(ApiError::Invalid {
+                field: "priority".into(),
+                message: format!("`{level}` is not a priority level of the policy; one of: {}", known.join(", ")),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Labels {
+    /// Each head's labels, in the model's order.
+    heads: BTreeMap<String, Vec<String>>,
+    /// The policy's levels, most urgent first.
+    priorities: Vec<crate::policy::PriorityRef>,
+}
+
+fn labels_of(served: &super::state::Loaded) -> Labels {
+    Labels {
+        heads: served.classifier.manifest().heads.iter().map(|h| (h.name.clone(), h.labels.clone())).collect(),
+        priorities: served
+            .policy
+            .levels()
+            .iter()
+            .map(|l| crate::policy::PriorityRef { level: l.level.clone(), name: l.name.clone() })
+            .collect(),
+    }
+}
+
+#[utoipa::path(get, path = "/v1/labels", tag = "review", security(("api_key" = [])),
+    responses((status = 200, description = "What a correction may say: the model's labels and the policy's levels", body = Labels)))]
+pub async fn labels(State(state): State<AppState>) -> Json<Labels> {
+    Json(labels_of(&state.served.snapshot()))
+}

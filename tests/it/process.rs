@@ -1,0 +1,93 @@
+//! The real `triage serve` binary as a child process, and a minimal HTTP/1.1 client over a
+//! plain TCP stream: for the tests that need signals (SIGTERM, SIGKILL) sent to a real server.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, ChildStderr, Command, Stdio};
+
+use serde_json::Value;
+
+use crate::common::{default_model_dir, default_policy_path};
+
+pub struct ServerProcess {
+    pub child: Child,
+    pub address: String,
+    pub log: BufReader<ChildStderr>,
+}
+
+impl ServerProcess {
+    /// Starts `triage serve --no-auth` on a free loopback port with JSON logs, the default
+    /// model and policy, the decision log at `db`, plus `extra` flags; waits until it listens.
+    pub fn start(db: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
+            .args(["serve", "--no-auth", "--addr", "127.0.0.1:0", "--log-format", "json", "--model"])
+            .arg(default_model_dir())
+            .arg("--policy")
+            .arg(default_policy_path())
+            .arg("--db")
+            .arg(db)
+            .args(extra)
+            .env("RUST_LOG", "triage=debug,info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("server starts");
+        let mut log = BufReader::new(child.stderr.take().expect("stderr"));
+        let address = listening_address(&mut log);
+        Self { child, address, log }
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill").args([signal, &self.child.id().to_string()]).status().expect("kill");
+        assert!(sent.success(), "kill {signal} failed");
+    }
+
+    /// Sends a POST and returns the open stream, to read the answer later.
+    pub fn post(&self, path: &str, body: &str) -> TcpStream {
+        let mut stream = TcpStream::connect(&self.address).expect("connect");
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            self.address,
+            body.len()
+        )
+        .expect("send");
+        stream
+    }
+
+    /// The rest of the server's log once it has exited.
+    pub fn rest_of_log(&mut self) -> String {
+        let mut rest = String::new();
+        self.log.read_to_string(&mut rest).expect("log");
+        rest
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads an answer to its end: the status code and the body as JSON.
+pub fn answer(mut stream: TcpStream) -> (u16, Value) {
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("answer");
+    let status = text.get(9..12).and_then(|code| code.parse().ok()).unwrap_or_else(|| panic!("not HTTP: {text}"));
+    let body_start = text.find("\r\n\r\n").map_or(text.len(), |end| end + 4);
+    (status, serde_json::from_str(text[body_start..].trim()).unwrap_or(Value::Null))
+}
+
+/// Reads the server's JSON log lines until one says where it listens.
+fn listening_address(log: &mut impl BufRead) -> String {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(log.read_line(&mut line).expect("server log") > 0, "the server stopped before listening");
+        let Ok(entry) = serde_json::from_str::<Value>(&line) else { continue };
+        if let Some(address) = entry["fields"]["message"].as_str().and_then(|m| m.strip_prefix("listening on http://")) {
+            return address.to_string();
+        }
+    }
+}
