@@ -30,6 +30,9 @@ enum Command {
     CheckPolicy(CheckPolicyArgs),
     /// Print the sha256 of an API key read from stdin, for the keys file.
     HashKey,
+    /// Write reviewers' label corrections from the decision log as training rows (CSV) for
+    /// `triage-train train --corrections`.
+    ExportFeedback(ExportFeedbackArgs),
     /// Classify JSONL tickets (one classify request per line) from FILE or stdin; writes one
     /// response per line. A bad line gets an error object in its place and exit status 1.
     Classify(ClassifyArgs),
@@ -76,6 +79,16 @@ struct ServeArgs {
 enum LogFormat {
     Text,
     Json,
+}
+
+#[derive(clap::Args)]
+struct ExportFeedbackArgs {
+    /// The decision log.
+    #[arg(long, env = "TRIAGE_DB", default_value = "decisions.db")]
+    db: PathBuf,
+    /// The corrections file to write (CSV).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -264,6 +277,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
+fn export_feedback(args: ExportFeedbackArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.db.is_file(), "no decision log at {}", args.db.display());
+    let corrections = triage::store::DecisionStore::open(&args.db)?.corrections()?;
+    let file = std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let summary = triage::store::export::write_corrections(&corrections, std::io::BufWriter::new(file))?;
+    eprintln!(
+        "wrote {} correction(s) to {}; {} reviewed decision(s) corrected no label (priority or note only) and are not training rows",
+        summary.written,
+        args.out.display(),
+        summary.without_label
+    );
+    Ok(())
+}
+
 fn hash_key() -> anyhow::Result<()> {
     let mut key = String::new();
     std::io::stdin().read_line(&mut key).context("reading the key from stdin")?;
@@ -300,6 +327,7 @@ fn main() -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(args),
         Command::HashKey => hash_key(),
+        Command::ExportFeedback(args) => export_feedback(args),
         Command::CheckPolicy(args) => exit_unless(check_policy(args)?),
         Command::Classify(args) => exit_unless(classify(args)?),
     }

@@ -22,8 +22,10 @@
 //! - `schema`: connection settings and the migrations
 //! - `decisions`, `feedback`: the SQL for each table
 //! - `writer`: `DecisionLog`, the group-commit writer thread
+//! - `export`: reviewed decisions as training rows (CSV)
 
 mod decisions;
+pub mod export;
 mod feedback;
 mod records;
 mod schema;

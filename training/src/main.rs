@@ -12,6 +12,7 @@
 mod bundle_writer;
 mod calibrate;
 mod card;
+mod corrections;
 mod data;
 mod eval;
 mod metrics;
@@ -93,6 +94,10 @@ struct TrainArgs {
     /// Held-out files scored into metrics.json and the model card (never trained on).
     #[arg(long, num_args = 1..)]
     eval: Vec<PathBuf>,
+    /// Reviewer corrections from `triage export-feedback`: they override the labels of the
+    /// history row with the same ticket id (--id), or join as new rows.
+    #[arg(long, num_args = 1..)]
+    corrections: Vec<PathBuf>,
     /// The new bundle directory (must not exist).
     #[arg(long)]
     out: PathBuf,
@@ -171,6 +176,25 @@ fn load(paths: &[PathBuf], columns: &Columns) -> anyhow::Result<Dataset> {
     Ok(dataset)
 }
 
+/// The history with any reviewer corrections applied, the head names, and how many
+/// corrections were used.
+fn training_data(args: &TrainArgs) -> anyhow::Result<(Dataset, Vec<String>, usize)> {
+    let mut dataset = load(&args.data, &args.columns)?;
+    let head_names: Vec<String> = args.columns.to_map()?.labels.into_keys().collect();
+    if args.corrections.is_empty() {
+        return Ok((dataset, head_names, 0));
+    }
+    let report = corrections::apply(&mut dataset, corrections::load(&args.corrections, &head_names)?);
+    eprintln!(
+        "applied {} correction(s): {} overrode history labels, {} new ticket(s)",
+        report.used(),
+        report.overridden,
+        report.added
+    );
+    report.changes.iter().for_each(|change| eprintln!("  {change}"));
+    Ok((dataset, head_names, report.used()))
+}
+
 fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let config = TrainConfig {
         vocab_size: args.vocab_size,
@@ -191,8 +215,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         target_accuracy: args.target_accuracy,
         ..TrainConfig::default()
     };
-    let dataset = load(&args.data, &args.columns)?;
-    let head_names: Vec<String> = args.columns.to_map()?.labels.into_keys().collect();
+    let (dataset, head_names, corrections_used) = training_data(&args)?;
     let heads: Vec<HeadSpec> =
         dataset.label_sets(&head_names)?.into_iter().map(|(name, labels)| HeadSpec { name, labels }).collect();
     let (train_rows, validation_rows) = if args.dev.is_empty() {
@@ -224,7 +247,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         name: &name,
         config: &config,
         dataset: &dataset,
-        corrections_used: 0,
+        corrections_used,
         data_notes: &args.data_note,
         report: &report,
         evaluated_on: &evaluated_on,
@@ -248,6 +271,9 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod end_to_end;
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {

@@ -1,0 +1,89 @@
+//! The reviewer loop end to end, through the real server and the real trainer: classify a
+//! ticket, find its decision in the review list, correct its category, export the feedback,
+//! retrain on history plus the export, and see the corrected label used.
+
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::http::Request;
+use clap::Parser;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use triage::model::classifier::Classifier;
+use triage::server::auth::Auth;
+use triage::server::state::{Decisions, Loaded, Sources};
+use triage::server::{app, AppState, ServerConfig};
+
+use super::{run_train, training_data, Cli, Command};
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+async fn call(state: &AppState, method: &str, uri: &str, body: Value) -> Value {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(if body.is_null() { Body::empty() } else { Body::from(body.to_string()) })
+        .expect("request");
+    let response = app(state.clone()).oneshot(request).await.expect("response");
+    assert!(response.status().is_success(), "{method} {uri}: {}", response.status());
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    serde_json::from_slice(&bytes).expect("JSON")
+}
+
+fn train_args(out: &Path, corrections: &Path) -> super::TrainArgs {
+    let sample = repo("data/sample/tickets.csv");
+    let argv = [
+        "triage-train", "train", "--data", sample.to_str().expect("utf-8"), "--corrections", corrections.to_str().expect("utf-8"),
+        "--out", out.to_str().expect("utf-8"), "--text", "subject,body", "--urgency", "urgency", "--sentiment", "sentiment",
+        "--category", "category", "--language", "language", "--id", "id", "--epochs", "3", "--ensemble", "1",
+        "--vocab-size", "800", "--buckets", "4096",
+    ];
+    match Cli::try_parse_from(argv).expect("valid flags").command {
+        Command::Train(args) => args,
+        Command::Eval(_) => unreachable!("parsed a train command"),
+    }
+}
+
+#[tokio::test]
+async fn a_reviewer_correction_reaches_the_next_model() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let sources = Sources { model_dir: repo("models/default"), policy_path: repo("config/policy.toml") };
+    let loaded = Loaded::read(&sources).expect("default model and policy");
+    let decisions = Decisions::open(&work.path().join("decisions.db"), 16).expect("decision log");
+    let state = AppState::new(loaded, sources, Auth::Disabled, decisions, ServerConfig::default());
+
+    // s-0001 in the sample is labelled Technical Support; the reviewer says it is billing.
+    let ticket = json!({"id": "s-0001", "body": "checkout page on my Cartwheel store shows a blank white screen after the last theme update, customers cant pay at all. we are losing orders every minute, please someone look at this NOW"});
+    let decision = call(&state, "POST", "/v1/classify", ticket).await;
+    let listed = call(&state, "GET", "/v1/decisions?limit=10", Value::Null).await;
+    let item = listed["items"].as_array().expect("items").iter().find(|i| i["ticket_id"] == "s-0001").expect("listed").clone();
+    assert_eq!(item["decision_id"], decision["decision_id"]);
+    let id = item["decision_id"].as_str().expect("id");
+    let correction = json!({"reviewer": "ana", "category": "Billing and Payments", "note": "payment failure"});
+    call(&state, "POST", &format!("/v1/decisions/{id}/feedback"), correction).await;
+
+    let exported = work.path().join("corrections.csv");
+    let corrections = state.decisions.store.corrections().expect("corrections");
+    let file = std::fs::File::create(&exported).expect("create");
+    let summary = triage::store::export::write_corrections(&corrections, file).expect("export");
+    assert_eq!(summary.written, 1);
+
+    let out = work.path().join("retrained");
+    let args = train_args(&out, &exported);
+    let (dataset, _, used) = training_data(&args).expect("history plus corrections");
+    assert_eq!(used, 1);
+    let rows: Vec<_> = dataset.examples.iter().filter(|e| e.id == "s-0001").collect();
+    assert_eq!(rows.len(), 1, "the correction overrides the history row, it adds no duplicate");
+    assert_eq!(rows[0].labels["category"], "Billing and Payments");
+    assert_eq!(rows[0].labels["urgency"], "high", "labels the reviewer left alone stay");
+
+    tokio::task::spawn_blocking(move || run_train(args)).await.expect("joined").expect("retrained");
+    let classifier = Classifier::load(&out).expect("the new bundle loads");
+    let manifest = classifier.manifest();
+    assert_eq!(manifest.corrections_used, 1);
+    assert!(manifest.data.iter().any(|source| source.path.ends_with("corrections.csv")), "the export is fingerprinted");
+}
