@@ -27,38 +27,28 @@ pub struct Evidence {
 
 /// Where each feature occurrence falls among a ticket's words, built once per ticket and
 /// reused for every head. A feature's share is split evenly over its occurrences, and an
-/// occurrence's part evenly over the words its span covers (a bigram over both words, an
-/// n-gram over its word).
+/// occurrence's part evenly over the words it covers (a bigram over both words, an n-gram
+/// over its word).
 pub struct OccurrenceMap {
-    /// (index into the feature list, first word, last word, fraction of the feature's share)
+    /// (position in the feature list, first word, last word, fraction of the feature's share)
     entries: Vec<(usize, usize, usize, f32)>,
     words: usize,
 }
 
 impl OccurrenceMap {
-    pub fn new(words: &[Word], occurrences: &Occurrences, feature_ids: &[u32]) -> Self {
-        // Sorted lookups rather than hash maps: thousands of occurrences per ticket, and this
-        // runs on every classify call.
-        let mut slot_of: Vec<(u32, usize)> = feature_ids.iter().enumerate().map(|(slot, &id)| (id, slot)).collect();
-        slot_of.sort_unstable();
-        let find_slot = |id: u32| slot_of.binary_search_by_key(&id, |&(i, _)| i).ok().map(|k| slot_of[k].1);
-        // Words are in text order and every span starts at a word's start and ends at a
-        // word's end, so binary searches find the words it covers.
-        let first_word = |start: usize| words.binary_search_by_key(&start, |w| w.start).ok();
-        let last_word = |end: usize| words.binary_search_by_key(&end, |w| w.end).ok();
-        let mut occurrence_count = vec![0usize; feature_ids.len()];
-        let mut placed = Vec::new();
-        for (id, (start, end)) in occurrences.all() {
-            if let (Some(slot), Some(first), Some(last)) = (find_slot(id), first_word(start), last_word(end)) {
-                occurrence_count[slot] += 1;
-                placed.push((slot, first, last));
-            }
-        }
-        let entries = placed
-            .into_iter()
-            .map(|(slot, first, last)| (slot, first, last, 1.0 / (occurrence_count[slot] * (last + 1 - first)) as f32))
+    /// `landed` says, per occurrence (in `Occurrences::all` order), which feature of the
+    /// weighted list it counts towards (`features::weigh_traced`).
+    pub fn new(occurrences: &Occurrences, landed: &[Option<usize>], features: usize, words: usize) -> Self {
+        let mut occurrence_count = vec![0usize; features];
+        landed.iter().flatten().for_each(|&slot| occurrence_count[slot] += 1);
+        let entries = occurrences
+            .all()
+            .zip(landed)
+            .filter_map(|((_, (first, last)), slot)| {
+                slot.map(|slot| (slot, first, last, 1.0 / (occurrence_count[slot] * (last + 1 - first)) as f32))
+            })
             .collect();
-        Self { entries, words: words.len() }
+        Self { entries, words }
     }
 
     /// Each word's share of a head's score, given each feature's share (parallel to the
@@ -74,10 +64,9 @@ impl OccurrenceMap {
 }
 
 /// The strongest phrases: runs of up to `MAX_PHRASE_WORDS` adjacent words with the same
-/// sign (not crossing from subject to body, which starts at character `body_start` of
-/// `text`), ranked by |weight|.
-pub fn phrases(text: &str, words: &[Word], scores: &[f32], body_start: usize) -> Vec<Evidence> {
-    let chars: Vec<char> = text.chars().collect();
+/// sign (not crossing from subject to body, which starts at character `body_start` of the
+/// text whose characters are `chars`), ranked by |weight|.
+pub fn phrases(chars: &[char], words: &[Word], scores: &[f32], body_start: usize) -> Vec<Evidence> {
     let mut runs: Vec<(usize, usize, f32)> = Vec::new();
     for (i, &score) in scores.iter().enumerate() {
         if score == 0.0 {
@@ -126,10 +115,11 @@ mod tests {
     fn shares_follow_spans_and_repeat_counts() {
         let words = [word("site", 0), word("down", 5), word("down", 10)];
         let occurrences = Occurrences {
-            word_level: vec![(7, (0, 4)), (8, (5, 9)), (8, (10, 14)), (9, (0, 9))],
-            char_level: vec![],
+            word_level: vec![(7, (0, 0)), (8, (1, 1)), (8, (2, 2)), (9, (0, 1))],
+            char_level: vec![(4, (2, 2))],
         };
-        let scores = OccurrenceMap::new(&words, &occurrences, &[7, 8, 9]).word_scores(&[1.0, 2.0, 0.5]);
+        let landed = [Some(0), Some(1), Some(1), Some(2), None];
+        let scores = OccurrenceMap::new(&occurrences, &landed, 3, words.len()).word_scores(&[1.0, 2.0, 0.5]);
         assert_eq!(scores, vec![1.25, 1.25, 1.0]);
     }
 
@@ -137,7 +127,8 @@ mod tests {
     fn phrases_join_same_sign_neighbours_within_a_field() {
         let text = "Site down\nplease refund now";
         let words = [word("Site", 0), word("down", 5), word("please", 10), word("refund", 17), word("now", 24)];
-        let evidence = phrases(text, &words, &[0.5, 0.25, 0.25, -1.0, 0.0], 10);
+        let chars: Vec<char> = text.chars().collect();
+        let evidence = phrases(&chars, &words, &[0.5, 0.25, 0.25, -1.0, 0.0], 10);
         assert_eq!(evidence[0], Evidence { text: "refund".into(), weight: -1.0, field: "body", start: 7, end: 13 });
         assert_eq!(evidence[1], Evidence { text: "Site down".into(), weight: 0.75, field: "subject", start: 0, end: 9 });
         assert_eq!(evidence[2].text, "please");
@@ -148,7 +139,8 @@ mod tests {
     fn long_runs_are_cut_into_phrases_of_at_most_four_words() {
         let text = "a b c d e f";
         let words: Vec<Word> = (0..6).map(|i| word(&text[2 * i..2 * i + 1], 2 * i)).collect();
-        let evidence = phrases(text, &words, &[1.0; 6], 100);
+        let chars: Vec<char> = text.chars().collect();
+        let evidence = phrases(&chars, &words, &[1.0; 6], 100);
         assert_eq!(evidence.iter().map(|e| e.text.as_str()).collect::<Vec<_>>(), ["a b c d", "e f"]);
     }
 }

@@ -11,7 +11,7 @@ use candle_nn::VarBuilder;
 
 use super::bundle::{self, Manifest};
 use super::calibration::{Calibration, HeadCalibration};
-use super::features::{weigh, TicketFeatures};
+use super::features::{weigh_traced, TicketFeatures};
 use super::network::{Batch, TextNetwork};
 use super::{ModelError, Predictions};
 use crate::explain::{phrases, Evidence, OccurrenceMap};
@@ -148,27 +148,32 @@ impl Classifier {
         for (text, _) in tickets {
             let words = self.text.words(text)?;
             let occurrences = self.manifest.features.occurrences(&words);
-            let features = weigh(&occurrences, &self.idf);
-            parsed.push((words, occurrences, features));
+            let (features, landed) = weigh_traced(&occurrences, &self.idf);
+            parsed.push((words, occurrences, features, landed));
         }
-        let predictions = self.predict_features(&parsed.iter().map(|(_, _, f)| f).collect::<Vec<_>>())?;
+        let predictions = self.predict_features(&parsed.iter().map(|(_, _, f, _)| f).collect::<Vec<_>>())?;
         let mut analyses = Vec::with_capacity(tickets.len());
-        for (((text, body_start), (words, occurrences, features)), predictions) in tickets.iter().zip(&parsed).zip(predictions) {
-            let mut evidence = BTreeMap::new();
-            let map = OccurrenceMap::new(words, occurrences, &features.ids);
-            let shares_per_head = self.network.contributions(features)?;
-            for (spec, shares) in self.manifest.heads.iter().zip(shares_per_head) {
-                let Some(label) = predictions.get(&spec.name).and_then(|p| spec.labels.iter().position(|l| *l == p.label))
-                else {
-                    continue;
-                };
-                let towards_label: Vec<f32> = shares
-                    .iter()
-                    .map(|row| row[label] - row.iter().sum::<f32>() / row.len() as f32)
-                    .collect();
-                let scores = map.word_scores(&towards_label);
-                evidence.insert(spec.name.clone(), phrases(text, words, &scores, *body_start));
-            }
+        for (((text, body_start), (words, occurrences, features, landed)), predictions) in
+            tickets.iter().zip(&parsed).zip(predictions)
+        {
+            let labels: Vec<usize> = self
+                .manifest
+                .heads
+                .iter()
+                .map(|spec| {
+                    let predicted = predictions.get(&spec.name).map(|p| p.label.as_str());
+                    spec.labels.iter().position(|l| Some(l.as_str()) == predicted).unwrap_or(0)
+                })
+                .collect();
+            let map = OccurrenceMap::new(occurrences, landed, features.len(), words.len());
+            let chars: Vec<char> = text.chars().collect();
+            let evidence = self
+                .manifest
+                .heads
+                .iter()
+                .zip(self.network.label_shares(features, &labels)?)
+                .map(|(spec, shares)| (spec.name.clone(), phrases(&chars, words, &map.word_scores(&shares), *body_start)))
+                .collect();
             analyses.push(Analysis { predictions, evidence });
         }
         Ok(analyses)

@@ -1,7 +1,7 @@
 //! Turns normalised words into the sparse feature vector the network reads: subword token
 //! ids, hashed word bigrams and hashed character n-grams, weighted by sublinear tf times idf
 //! and L2-normalised (the TF-IDF recipe that works on short noisy text). Each occurrence
-//! keeps the character span it came from so explanations can point back into the ticket.
+//! keeps the words it came from so explanations can point back into the ticket.
 //! Pure functions over plain data; the tokenizer runs before this, the network after.
 
 use std::collections::HashMap;
@@ -28,8 +28,8 @@ impl FeatureConfig {
     }
 }
 
-/// A character span `[start, end)` in the text the features were computed from.
-pub type Span = (usize, usize);
+/// The words `[first, last]` an occurrence covers, as indices into the ticket's words.
+pub type WordSpan = (usize, usize);
 
 /// One ticket's features: parallel vectors of distinct feature ids and their weights.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -72,27 +72,38 @@ impl FeatureConfig {
     }
 
     /// Raw feature occurrences of `words`: word-level ones (subword tokens, word bigrams) and
-    /// character n-grams, each with the span it covers.
+    /// character n-grams, each with the words it covers.
     pub fn occurrences(&self, words: &[Word]) -> Occurrences {
         let mut out = Occurrences::default();
-        for word in words {
-            let span = (word.start, word.end);
+        let mut marked = String::new();
+        let mut boundaries = Vec::new();
+        for (index, word) in words.iter().enumerate() {
+            let span = (index, index);
             out.word_level.extend(word.token_ids.iter().map(|&id| (id, span)));
             if word.token_ids.len() > 1 {
                 out.word_level.push((self.bucket(&[WORD_NAMESPACE, word.text.as_bytes()]), span));
             }
-            let chars: Vec<char> = std::iter::once('<').chain(word.text.chars()).chain(std::iter::once('>')).collect();
-            for n in self.char_ngram_min..=self.char_ngram_max {
-                for gram in chars.windows(n) {
-                    let gram: String = gram.iter().collect();
-                    out.char_level.push((self.bucket(&[NGRAM_NAMESPACE, gram.as_bytes()]), span));
+            // N-grams are byte ranges of `<word>` between character boundaries: no allocation
+            // per n-gram on this hot path.
+            marked.clear();
+            marked.push('<');
+            marked.push_str(&word.text);
+            marked.push('>');
+            boundaries.clear();
+            boundaries.extend(marked.char_indices().map(|(at, _)| at));
+            boundaries.push(marked.len());
+            let chars = boundaries.len() - 1;
+            for n in self.char_ngram_min..=self.char_ngram_max.min(chars) {
+                for first in 0..=chars - n {
+                    let gram = &marked.as_bytes()[boundaries[first]..boundaries[first + n]];
+                    out.char_level.push((self.bucket(&[NGRAM_NAMESPACE, gram]), span));
                 }
             }
         }
         if self.word_bigrams {
-            for pair in words.windows(2) {
+            for (index, pair) in words.windows(2).enumerate() {
                 let id = self.bucket(&[BIGRAM_NAMESPACE, pair[0].text.as_bytes(), pair[1].text.as_bytes()]);
-                out.word_level.push((id, (pair[0].start, pair[1].end)));
+                out.word_level.push((id, (index, index + 1)));
             }
         }
         out
@@ -117,11 +128,19 @@ impl FeatureConfig {
 
 /// The weighting of `featurize`, for callers that also need the occurrences themselves.
 pub fn weigh(occurrences: &Occurrences, idf: &[f32]) -> TicketFeatures {
+    weigh_traced(occurrences, idf).0
+}
+
+/// `weigh`, plus where each occurrence (in `Occurrences::all` order) landed: the position of
+/// its feature in the result, `None` when that feature is switched off.
+pub fn weigh_traced(occurrences: &Occurrences, idf: &[f32]) -> (TicketFeatures, Vec<Option<usize>>) {
     let mut features = TicketFeatures::default();
+    let mut landed = Vec::with_capacity(occurrences.word_level.len() + occurrences.char_level.len());
     for group in [&occurrences.word_level, &occurrences.char_level] {
         let mut index: HashMap<u32, usize> = HashMap::new();
         let mut ids = Vec::new();
         let mut counts: Vec<f32> = Vec::new();
+        let mut group_slots = Vec::with_capacity(group.len());
         for &(id, _) in group {
             let slot = *index.entry(id).or_insert_with(|| {
                 ids.push(id);
@@ -129,6 +148,7 @@ pub fn weigh(occurrences: &Occurrences, idf: &[f32]) -> TicketFeatures {
                 ids.len() - 1
             });
             counts[slot] += 1.0;
+            group_slots.push(slot);
         }
         let mut weights: Vec<f32> = ids
             .iter()
@@ -139,25 +159,30 @@ pub fn weigh(occurrences: &Occurrences, idf: &[f32]) -> TicketFeatures {
         if norm > 0.0 {
             weights.iter_mut().for_each(|w| *w /= norm);
         }
+        let mut position = Vec::with_capacity(ids.len());
         for (id, weight) in ids.into_iter().zip(weights) {
             if weight > 0.0 {
+                position.push(Some(features.ids.len()));
                 features.ids.push(id);
                 features.weights.push(weight);
+            } else {
+                position.push(None);
             }
         }
+        landed.extend(group_slots.into_iter().map(|slot| position[slot]));
     }
-    features
+    (features, landed)
 }
 
-/// A text's feature occurrences by group, each with its span.
+/// A text's feature occurrences by group, each with the words it covers.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Occurrences {
-    pub word_level: Vec<(u32, Span)>,
-    pub char_level: Vec<(u32, Span)>,
+    pub word_level: Vec<(u32, WordSpan)>,
+    pub char_level: Vec<(u32, WordSpan)>,
 }
 
 impl Occurrences {
-    pub fn all(&self) -> impl Iterator<Item = (u32, Span)> + '_ {
+    pub fn all(&self) -> impl Iterator<Item = (u32, WordSpan)> + '_ {
         self.word_level.iter().chain(&self.char_level).copied()
     }
 }
@@ -202,8 +227,21 @@ mod tests {
         let features = cfg.featurize(&words, &vec![1.0; cfg.dimension()]);
         assert_eq!(features.ids, vec![1]);
         assert!((features.weights[0] - 1.0).abs() < 1e-6);
-        let spans: Vec<Span> = cfg.occurrences(&words).all().map(|(_, span)| span).collect();
-        assert_eq!(spans, vec![(0, 1), (2, 3), (4, 5)]);
+        let spans: Vec<WordSpan> = cfg.occurrences(&words).all().map(|(_, span)| span).collect();
+        assert_eq!(spans, vec![(0, 0), (1, 1), (2, 2)]);
+    }
+
+    #[test]
+    fn character_ngrams_hash_the_characters_of_the_marked_word() {
+        let cfg = FeatureConfig { char_ngram_min: 2, char_ngram_max: 3, word_bigrams: false, ..config() };
+        let got: Vec<u32> = cfg.occurrences(&[word("añb", 0)]).char_level.iter().map(|&(id, _)| id).collect();
+        let chars: Vec<char> = "<añb>".chars().collect();
+        let expected: Vec<u32> = (2..=3)
+            .flat_map(|n| chars.windows(n).map(|gram| gram.iter().collect::<String>()).collect::<Vec<_>>())
+            .map(|gram| cfg.bucket(&[NGRAM_NAMESPACE, gram.as_bytes()]))
+            .collect();
+        assert_eq!(got, expected);
+        assert_eq!(got.len(), 4 + 3);
     }
 
     #[test]
@@ -211,7 +249,7 @@ mod tests {
         let cfg = FeatureConfig { char_ngram_min: 9, char_ngram_max: 8, ..config() };
         let occurrences = cfg.occurrences(&[word("site", 0), word("down", 5)]).word_level;
         assert_eq!(occurrences.len(), 3);
-        assert_eq!(occurrences[2].1, (0, 9));
+        assert_eq!(occurrences[2].1, (0, 1));
     }
 
     #[test]

@@ -132,30 +132,72 @@ impl TextNetwork {
         self.heads.forward(&encode(&self.embedding, batch)?)
     }
 
-    /// Exact share of each feature in each logit, per head: `[head][feature][class]`.
-    /// Summed over features and added to a head's bias it gives that head's logits. One
-    /// lookup for all heads, the small products in plain Rust (per-head tensor ops cost more
-    /// than the arithmetic here).
-    pub fn contributions(&self, ticket: &TicketFeatures) -> candle_core::Result<Vec<Vec<Vec<f32>>>> {
-        let device = self.embedding.device();
-        let ids = Tensor::from_slice(&ticket.ids, ticket.len(), device)?;
-        let weights = Tensor::from_slice(&ticket.weights, (ticket.len(), 1), device)?;
-        let vectors: Vec<Vec<f32>> = self.embedding.index_select(&ids, 0)?.broadcast_mul(&weights)?.to_vec2()?;
+    /// Exact share of each feature in how far each head's logit for `labels[head]` stands
+    /// above the mean of that head's logits: `[head][feature]`. The network is linear after
+    /// the lookup, so these shares plus the bias's share sum to exactly that margin. One
+    /// gather for all heads; the small dot products in plain Rust.
+    pub fn label_shares(&self, ticket: &TicketFeatures, labels: &[usize]) -> candle_core::Result<Vec<Vec<f32>>> {
+        if ticket.is_empty() {
+            return Ok(vec![Vec::new(); self.heads.layers.len()]);
+        }
+        let ids = Tensor::from_slice(&ticket.ids, ticket.len(), self.embedding.device())?;
+        let rows: Vec<f32> = self.embedding.index_select(&ids, 0)?.flatten_all()?.to_vec1()?;
+        let width = rows.len() / ticket.len();
         let dim = self.heads.config.head_dim;
         self.heads
             .layers
             .iter()
+            .zip(labels)
             .enumerate()
-            .map(|(h, layer)| {
+            .map(|(h, (layer, &label))| {
                 let classes: Vec<Vec<f32>> = layer.weight().to_vec2()?;
-                Ok(vectors
+                let mean = |d: usize| classes.iter().map(|w| w[d]).sum::<f32>() / classes.len() as f32;
+                let direction: Vec<f32> = (0..dim).map(|d| classes[label][d] - mean(d)).collect();
+                Ok(ticket
+                    .weights
                     .iter()
-                    .map(|row| {
-                        let own = &row[h * dim..(h + 1) * dim];
-                        classes.iter().map(|w| w.iter().zip(own).map(|(a, b)| a * b).sum()).collect()
+                    .enumerate()
+                    .map(|(f, weight)| {
+                        let own = &rows[f * width + h * dim..f * width + (h + 1) * dim];
+                        weight * own.iter().zip(&direction).map(|(a, b)| a * b).sum::<f32>()
                     })
                     .collect())
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn label_shares_sum_to_the_logit_margin() -> candle_core::Result<()> {
+        let device = Device::Cpu;
+        let table: Vec<f32> = (0..5 * 4).map(|i| ((i * 37 % 11) as f32 - 5.0) / 7.0).collect();
+        let tensors = HashMap::from([
+            (EMBEDDING.to_string(), Tensor::from_vec(table, (5, 4), &device)?),
+            (format!("{HEAD_PREFIX}.a.weight"), Tensor::new(&[[0.5f32, -1.0], [2.0, 0.25], [-0.75, 1.5]], &device)?),
+            (format!("{HEAD_PREFIX}.a.bias"), Tensor::new(&[0.1f32, -0.2, 0.3], &device)?),
+            (format!("{HEAD_PREFIX}.b.weight"), Tensor::new(&[[1.0f32, 1.0], [-1.0, 0.5]], &device)?),
+            (format!("{HEAD_PREFIX}.b.bias"), Tensor::new(&[0.0f32, 0.4], &device)?),
+        ]);
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
+        let heads = [("a".to_string(), 3), ("b".to_string(), 2)];
+        let network = TextNetwork::new(vb, 5, NetworkConfig { head_dim: 2 }, &heads)?;
+        let ticket = TicketFeatures { ids: vec![0, 3, 4], weights: vec![0.5, 1.0, 0.25] };
+        let logits: Vec<Vec<f32>> =
+            network.forward(&Batch::new(&[&ticket], &device)?)?.iter().map(|t| t.to_vec2::<f32>().map(|v| v[0].clone())).collect::<Result<_, _>>()?;
+        let labels = [2, 0];
+        let shares = network.label_shares(&ticket, &labels)?;
+        let biases = [vec![0.1f32, -0.2, 0.3], vec![0.0, 0.4]];
+        for head in 0..2 {
+            let margin = |values: &[f32]| values[labels[head]] - values.iter().sum::<f32>() / values.len() as f32;
+            let explained = shares[head].iter().sum::<f32>() + margin(&biases[head]);
+            assert!((explained - margin(&logits[head])).abs() < 1e-5, "head {head}: {explained} vs {}", margin(&logits[head]));
+        }
+        Ok(())
     }
 }
