@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //! - `classify`: the classify routes
-//! - `review`: the review API over the decision log
+//! - `review`: the review API over the decision log; `review_page`: the reviewer page
 //! - `admin`: reload
 //! - `state`: the served model + policy pair and its atomic swap
 //! - `auth`, `metrics`, `docs`: API keys and roles, Prometheus, OpenAPI
@@ -16,6 +16,7 @@ pub mod docs;
 pub mod error;
 pub mod metrics;
 pub mod review;
+pub mod review_page;
 pub mod state;
 
 use std::future::Future;
@@ -159,6 +160,8 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/docs", get(docs::openapi))
+        // The page holds no data: the API it calls checks the reviewer's key.
+        .merge(review_page::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         // Every response carries `x-request-id`: the caller's own, or a fresh UUID.

@@ -7,5 +7,6 @@ mod classify_cli;
 mod common;
 mod process;
 mod review_api;
+mod review_page;
 mod server;
 mod server_ops;
