@@ -73,6 +73,11 @@ struct ServeArgs {
     /// Days a decision (and its feedback) is kept; 0 keeps everything.
     #[arg(long, env = "TRIAGE_RETENTION_DAYS", default_value_t = 365)]
     retention_days: u32,
+    /// Threads for one forward pass. The model's operations are small, and candle's helper
+    /// threads spin while they wait, taking cores from request handling: 1 served most
+    /// requests per second on a 2-core machine (BENCHMARKS.md).
+    #[arg(long, env = "TRIAGE_MODEL_THREADS", default_value_t = 1)]
+    model_threads: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -255,6 +260,8 @@ fn prune_daily(decisions: Decisions, days: u32) {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // candle sizes its thread pool from this variable on first use; no thread exists yet.
+    std::env::set_var("CANDLE_NUM_THREADS", args.model_threads.max(1).to_string());
     let auth = auth_for(&args)?;
     let sources = Sources { model_dir: args.model.clone(), policy_path: args.policy.clone() };
     let loaded = Loaded::read(&sources)?;

@@ -68,13 +68,24 @@ pub fn scored_rows(logits: &[Vec<f32>], truth: &[usize], temperature: f32) -> Ve
         .collect()
 }
 
+/// `(medium_from, high_from)`. Abstain and `medium` start at the lowest score whose tickets
+/// and all above it hold `REVIEW_ACCURACY` (what could be decided without a person); `high`
+/// at the cut that holds the target, but never below the target itself: a calibrated score
+/// is the chance this one ticket is right, so a head whose every ticket clears the cumulative
+/// cut (an easy head) must not call a 0.4 score "high".
+pub fn band_cuts(scored: &[(f32, bool)], target_accuracy: f32) -> (f32, f32) {
+    let medium_from = cut_for_accuracy(scored, REVIEW_ACCURACY.min(target_accuracy));
+    let high_from = cut_for_accuracy(scored, target_accuracy).max(target_accuracy).max(medium_from);
+    (medium_from, high_from)
+}
+
 pub fn fit_head_calibration(logits: &[Vec<f32>], truth: &[usize], target_accuracy: f32) -> HeadCalibration {
     let temperature = fit_temperature(logits, truth);
     let scored = scored_rows(logits, truth, temperature);
-    let medium_from = cut_for_accuracy(&scored, REVIEW_ACCURACY.min(target_accuracy));
+    let (medium_from, high_from) = band_cuts(&scored, target_accuracy);
     HeadCalibration {
         temperature,
-        high_from: cut_for_accuracy(&scored, target_accuracy).max(medium_from),
+        high_from,
         medium_from,
         abstain_below: medium_from,
         target_accuracy,
@@ -106,5 +117,15 @@ mod tests {
         assert!(accuracy >= 0.9);
         assert!(coverage > 20.0 / 60.0);
         assert!(cut_for_accuracy(&scored, 1.01) >= 1.0);
+    }
+
+    #[test]
+    fn an_easy_head_still_needs_a_high_score_for_the_high_band() {
+        // Right 90% of the time at every score from 0.34 up: the cumulative cut alone would
+        // call every ticket "high".
+        let scored: Vec<(f32, bool)> = (0..100).map(|i| (0.34 + i as f32 * 0.006, i % 10 != 0)).collect();
+        assert!(cut_for_accuracy(&scored, 0.8) < 0.35);
+        let (medium_from, high_from) = band_cuts(&scored, 0.8);
+        assert!((medium_from - 0.34).abs() < 0.01 && (high_from - 0.8).abs() < 1e-6, "{medium_from} {high_from}");
     }
 }
