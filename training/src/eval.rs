@@ -1,6 +1,7 @@
 //! Evaluating a classifier on labeled examples: per-head metrics, a coverage / accuracy
-//! sweep over score thresholds, and the plain-text report `triage-train eval` prints.
-//! Reads no files; the caller loads the data and the bundle.
+//! sweep over score thresholds, reliability bins, the bundle's abstain operating point,
+//! per-language metrics, and the plain-text report `triage-train eval` prints.
+//! Reads no files; the caller loads the data and the bundle (`report` draws the HTML page).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -10,10 +11,12 @@ use triage::model::{Classifier, ModelError};
 
 use crate::calibrate::coverage_at;
 use crate::data::Example;
-use crate::metrics::{head_metrics, HeadMetrics};
+use crate::metrics::{group_metrics, head_metrics, reliability_bins, GroupMetrics, HeadMetrics, ReliabilityBin};
 
 /// Thresholds the sweep reports coverage and accuracy at.
 const SWEEP_CUTS: [f32; 9] = [0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
+/// The finer coverage / accuracy curve is taken every `1 / CURVE_STEPS` of score.
+const CURVE_STEPS: usize = 50;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SweepPoint {
@@ -28,18 +31,64 @@ pub struct EvalReport {
     pub sweeps: BTreeMap<String, Vec<SweepPoint>>,
     /// Rows whose label the model does not know, per head (counted, not scored).
     pub unknown_labels: BTreeMap<String, usize>,
+    /// The same sweep at every `1 / CURVE_STEPS` of score, for plotting; cuts that keep no
+    /// row are left out.
+    pub curves: BTreeMap<String, Vec<SweepPoint>>,
+    /// Coverage and accuracy of the rows the bundle's calibration did not abstain on.
+    pub abstention: BTreeMap<String, Abstention>,
+    /// Reliability-diagram bins of the top score, per head.
+    pub reliability: BTreeMap<String, Vec<ReliabilityBin>>,
+    /// Accuracy and macro-F1 per language, per head (empty without a language column).
+    pub languages: BTreeMap<String, BTreeMap<String, GroupMetrics>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Abstention {
+    /// Share of scored rows the head gave a label for (did not abstain on).
+    pub coverage: f64,
+    /// Accuracy on those rows.
+    pub accuracy: f64,
+}
+
+/// Coverage and accuracy of the rows not abstained on; `rows` is (abstained, correct).
+pub fn abstention(rows: &[(bool, bool)]) -> Abstention {
+    let kept: Vec<bool> = rows.iter().filter(|(abstained, _)| !abstained).map(|&(_, right)| right).collect();
+    Abstention {
+        coverage: kept.len() as f64 / rows.len().max(1) as f64,
+        accuracy: kept.iter().filter(|r| **r).count() as f64 / kept.len().max(1) as f64,
+    }
+}
+
+/// Coverage / accuracy at each cut in `cuts`, leaving out cuts that keep no row.
+pub fn sweep(scored: &[(f32, bool)], cuts: impl IntoIterator<Item = f32>) -> Vec<SweepPoint> {
+    cuts.into_iter()
+        .filter(|&cut| scored.iter().any(|(s, _)| *s >= cut))
+        .map(|threshold| {
+            let (coverage, accuracy) = coverage_at(scored, threshold);
+            SweepPoint { threshold, coverage, accuracy }
+        })
+        .collect()
 }
 
 pub fn evaluate(classifier: &Classifier, examples: &[Example]) -> Result<EvalReport, ModelError> {
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let predictions = classifier.predict(&texts)?;
-    let mut report =
-        EvalReport { heads: BTreeMap::new(), sweeps: BTreeMap::new(), unknown_labels: BTreeMap::new() };
+    let mut report = EvalReport {
+        heads: BTreeMap::new(),
+        sweeps: BTreeMap::new(),
+        unknown_labels: BTreeMap::new(),
+        curves: BTreeMap::new(),
+        abstention: BTreeMap::new(),
+        reliability: BTreeMap::new(),
+        languages: BTreeMap::new(),
+    };
     for spec in &classifier.manifest().heads {
         let index = |label: &str| spec.labels.iter().position(|l| l == label);
         let mut truth = Vec::new();
         let mut predicted = Vec::new();
         let mut confidence = Vec::new();
+        let mut abstained = Vec::new();
+        let mut languages = Vec::new();
         for (example, prediction) in examples.iter().zip(&predictions) {
             let Some(label) = example.labels.get(&spec.name) else { continue };
             let (Some(t), Some(head)) = (index(label), prediction.get(&spec.name)) else {
@@ -49,6 +98,8 @@ pub fn evaluate(classifier: &Classifier, examples: &[Example]) -> Result<EvalRep
             truth.push(t);
             predicted.push(index(&head.label).unwrap_or(0));
             confidence.push(head.score);
+            abstained.push(head.abstained);
+            languages.push(example.language.as_deref());
         }
         if truth.is_empty() {
             continue;
@@ -63,6 +114,16 @@ pub fn evaluate(classifier: &Classifier, examples: &[Example]) -> Result<EvalRep
             })
             .collect();
         report.sweeps.insert(spec.name.clone(), sweep);
+        let curve = self::sweep(&scored, (0..=CURVE_STEPS).map(|i| i as f32 / CURVE_STEPS as f32));
+        report.curves.insert(spec.name.clone(), curve);
+        let flags: Vec<(bool, bool)> = abstained.iter().zip(&scored).map(|(&a, &(_, right))| (a, right)).collect();
+        report.abstention.insert(spec.name.clone(), abstention(&flags));
+        let correct: Vec<bool> = scored.iter().map(|&(_, right)| right).collect();
+        report.reliability.insert(spec.name.clone(), reliability_bins(&confidence, &correct));
+        let by_language = group_metrics(&spec.labels, &truth, &predicted, &languages);
+        if !by_language.is_empty() {
+            report.languages.insert(spec.name.clone(), by_language);
+        }
         report.heads.insert(spec.name.clone(), head_metrics(&spec.labels, &truth, &predicted, &confidence));
     }
     Ok(report)
@@ -93,9 +154,51 @@ pub fn render(report: &EvalReport) -> String {
                 let _ = writeln!(out, "    >= {:.2}: coverage {:5.1}%, accuracy {:.3}", p.threshold, p.coverage * 100.0, p.accuracy);
             }
         }
+        if let Some(a) = report.abstention.get(head) {
+            let _ = writeln!(
+                out,
+                "  with the bundle's abstain threshold: coverage {:5.1}%, accuracy {:.3}",
+                a.coverage * 100.0,
+                a.accuracy
+            );
+        }
+        if let Some(languages) = report.languages.get(head) {
+            let _ = writeln!(out, "  by language:");
+            for (language, g) in languages {
+                let _ = writeln!(
+                    out,
+                    "    {language:8} {:6} examples, accuracy {:.3}, macro-F1 {:.3}",
+                    g.examples, g.accuracy, g.macro_f1
+                );
+            }
+        }
     }
     for (head, n) in &report.unknown_labels {
         let _ = writeln!(out, "note: {n} rows had a {head} label this model does not know; not scored");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Five rows, two abstained on: coverage 3/5; of the three kept, two right: accuracy 2/3.
+    #[test]
+    fn abstention_counts_the_rows_kept() {
+        let a = abstention(&[(false, true), (true, true), (false, false), (true, false), (false, true)]);
+        assert!((a.coverage - 0.6).abs() < 1e-12);
+        assert!((a.accuracy - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(abstention(&[]), Abstention { coverage: 0.0, accuracy: 0.0 });
+    }
+
+    /// Scores 0.9 (right), 0.6 (wrong), 0.4 (right): >= 0.5 keeps 2/3 at accuracy 1/2,
+    /// >= 0.0 keeps all at 2/3; a cut above every score keeps nothing and is left out.
+    #[test]
+    fn sweep_leaves_out_empty_cuts() {
+        let points = sweep(&[(0.9, true), (0.6, false), (0.4, true)], [0.0, 0.5, 0.95]);
+        assert_eq!(points.len(), 2);
+        assert!((points[0].coverage - 1.0).abs() < 1e-12 && (points[0].accuracy - 2.0 / 3.0).abs() < 1e-12);
+        assert!((points[1].coverage - 2.0 / 3.0).abs() < 1e-12 && (points[1].accuracy - 0.5).abs() < 1e-12);
+    }
 }

@@ -15,7 +15,9 @@ mod card;
 mod corrections;
 mod data;
 mod eval;
+mod faithfulness;
 mod metrics;
+mod report;
 mod sparse_sgd;
 mod train;
 
@@ -160,6 +162,13 @@ struct EvalArgs {
     /// Write the full metrics as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Write an HTML report (index.html with inline charts, and the charts as .svg files)
+    /// into this directory; with --language, it breaks the metrics down by language.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Seed for the random phrases of the evidence faithfulness check.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
     #[command(flatten)]
     columns: Columns,
 }
@@ -264,10 +273,41 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let dataset = load(&args.data, &args.columns)?;
     let report = eval::evaluate(&classifier, &dataset.examples)?;
     print!("{}", eval::render(&report));
+    let texts: Vec<&str> = dataset.examples.iter().map(|e| e.text.as_str()).collect();
+    let faithful = faithfulness::measure(&classifier, &texts, args.seed)?;
+    println!("evidence faithfulness (score drop of the predicted label when a phrase is deleted):");
+    for (head, f) in &faithful {
+        println!(
+            "  {head}: top evidence phrase {:.3}, random phrase of the same length {:.3}; top hurts more on {:.0}% of {} tickets",
+            f.top_phrase_drop,
+            f.random_phrase_drop,
+            100.0 * f.top_wins,
+            f.tickets
+        );
+    }
     if let Some(out) = args.out {
-        let text = serde_json::to_vec_pretty(&report)?;
+        let evaluated_on: Vec<String> = args.data.iter().map(|p| p.display().to_string()).collect();
+        let text = serde_json::to_vec_pretty(&serde_json::json!({
+            "evaluated_on": evaluated_on,
+            "report": report,
+            "faithfulness": faithful,
+        }))?;
         std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
         println!("wrote {}", out.display());
+    }
+    if let Some(dir) = args.report {
+        // Only for the abstain threshold the charts mark; the page is still written without it.
+        let calibration: triage::model::calibration::Calibration =
+            triage::model::bundle::read_json(&args.model, triage::model::bundle::CALIBRATION).unwrap_or_default();
+        let info = report::ReportInfo {
+            model: classifier.name().to_string(),
+            version: classifier.version().to_string(),
+            data: args.data.iter().map(|p| p.display().to_string()).collect(),
+            rows: dataset.examples.len(),
+            calibration: calibration.heads,
+        };
+        let index = report::write(&dir, &report, &info)?;
+        println!("wrote {}", index.display());
     }
     Ok(())
 }
