@@ -25,7 +25,7 @@ pub struct SweepPoint {
     pub accuracy: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct EvalReport {
     pub heads: BTreeMap<String, HeadMetrics>,
     pub sweeps: BTreeMap<String, Vec<SweepPoint>>,
@@ -73,15 +73,7 @@ pub fn sweep(scored: &[(f32, bool)], cuts: impl IntoIterator<Item = f32>) -> Vec
 pub fn evaluate(classifier: &Classifier, examples: &[Example]) -> Result<EvalReport, ModelError> {
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let predictions = classifier.predict(&texts)?;
-    let mut report = EvalReport {
-        heads: BTreeMap::new(),
-        sweeps: BTreeMap::new(),
-        unknown_labels: BTreeMap::new(),
-        curves: BTreeMap::new(),
-        abstention: BTreeMap::new(),
-        reliability: BTreeMap::new(),
-        languages: BTreeMap::new(),
-    };
+    let mut report = EvalReport::default();
     for spec in &classifier.manifest().heads {
         let index = |label: &str| spec.labels.iter().position(|l| l == label);
         let mut truth = Vec::new();

@@ -215,15 +215,7 @@ mod tests {
 
     /// Two heads; the category head has labels that would be markup if not escaped.
     fn sample() -> EvalReport {
-        let mut report = EvalReport {
-            heads: BTreeMap::new(),
-            sweeps: BTreeMap::new(),
-            unknown_labels: BTreeMap::new(),
-            curves: BTreeMap::new(),
-            abstention: BTreeMap::new(),
-            reliability: BTreeMap::new(),
-            languages: BTreeMap::new(),
-        };
+        let mut report = EvalReport::default();
         let heads = [("category", labels(&["<b>", "Tom & Jerry's \"queue\""])), ("urgency", labels(&["high", "low"]))];
         let (truth, predicted) = ([0, 0, 1, 1], [0, 1, 1, 1]);
         let confidence = [0.9, 0.55, 0.7, 0.95];
