@@ -20,11 +20,16 @@ impl ServerProcess {
     /// Starts `triage serve --no-auth` on a free loopback port with JSON logs, the default
     /// model and policy, the decision log at `db`, plus `extra` flags; waits until it listens.
     pub fn start(db: &Path, extra: &[&str]) -> Self {
+        Self::start_with_policy(db, &default_policy_path(), extra)
+    }
+
+    /// `start`, serving the policy file at `policy`.
+    pub fn start_with_policy(db: &Path, policy: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
             .args(["serve", "--no-auth", "--addr", "127.0.0.1:0", "--log-format", "json", "--model"])
             .arg(default_model_dir())
             .arg("--policy")
-            .arg(default_policy_path())
+            .arg(policy)
             .arg("--db")
             .arg(db)
             .args(extra)
@@ -44,10 +49,19 @@ impl ServerProcess {
 
     /// Sends a POST and returns the open stream, to read the answer later.
     pub fn post(&self, path: &str, body: &str) -> TcpStream {
+        self.send("POST", path, body)
+    }
+
+    /// Sends a GET and returns the answer.
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        answer(self.send("GET", path, ""))
+    }
+
+    fn send(&self, method: &str, path: &str, body: &str) -> TcpStream {
         let mut stream = TcpStream::connect(&self.address).expect("connect");
         write!(
             stream,
-            "POST {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
             self.address,
             body.len()
         )

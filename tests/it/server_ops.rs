@@ -191,6 +191,60 @@ async fn a_bad_reload_keeps_the_old_pair_serving() {
 }
 
 #[test]
+fn sighup_reloads_the_policy() {
+    let (_bundle, policy_dir, sources) = editable_sources();
+    let db = policy_dir.path().join("decisions.db");
+    let server = ServerProcess::start_with_policy(&db, &sources.policy_path, &[]);
+    let version = |server: &ServerProcess| server.get("/readyz").1["policy"]["version"].as_str().expect("version").to_string();
+    let before = version(&server);
+    let mut policy = std::fs::read_to_string(&sources.policy_path).expect("policy");
+    policy.push_str("\n# edited before SIGHUP\n");
+    std::fs::write(&sources.policy_path, policy).expect("write policy");
+    server.signal("-HUP");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while version(&server) == before {
+        assert!(std::time::Instant::now() < deadline, "the policy was not reloaded after SIGHUP");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (status, _) = answer(server.post("/v1/classify", TICKET));
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_model_queue_answers_429_at_once() {
+    let state = app_state(ServerConfig { queue: 1, ..ServerConfig::default() }, Auth::Disabled);
+    let tickets: Vec<Value> = (0..64).map(|i| json!({"body": format!("ticket {i}: the export keeps failing again. ").repeat(100)})).collect();
+    let body = json!({ "tickets": tickets }).to_string();
+    let requests: Vec<_> = (0..8)
+        .map(|_| {
+            let (state, body) = (state.clone(), body.clone());
+            tokio::spawn(async move {
+                let request = Request::builder().method("POST").uri("/v1/classify/batch").body(Body::from(body)).expect("request");
+                let response = app(state).oneshot(request).await.expect("response");
+                let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap_or_default().to_string());
+                let status = response.status();
+                let bytes = response.into_body().collect().await.expect("body").to_bytes();
+                (status, retry_after, String::from_utf8_lossy(&bytes).into_owned())
+            })
+        })
+        .collect();
+    let mut busy = 0;
+    for request in requests {
+        let (status, retry_after, body) = request.await.expect("task");
+        match status {
+            StatusCode::OK => {}
+            StatusCode::TOO_MANY_REQUESTS => {
+                busy += 1;
+                assert_eq!(retry_after.as_deref(), Some("1"));
+                assert_eq!(json_of(&body)["error"]["code"], "busy");
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(busy > 0, "eight large batches against a queue of one: some must be refused");
+}
+
+#[test]
 fn sigterm_during_a_request_still_answers_it() {
     let db = tempfile::tempdir().expect("tempdir");
     let mut server = ServerProcess::start(&db.path().join("decisions.db"), &["--max-body-bytes", "50000000"]);
