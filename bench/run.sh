@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The whole benchmark in one run, written to BENCHMARKS.md: quality of triage's default model
+# and of the peers (majority class, scikit-learn TF-IDF + logistic regression, fastText) on the
+# same dev splits; training time and peak memory; single-ticket latency; server throughput and
+# memory of `triage serve` versus the scikit-learn model behind FastAPI + uvicorn (same load
+# generator, same machine, same run); and scaling (training at 10k / 50k / 200k tickets,
+# throughput versus batch size).
+#   bash bench/run.sh                     # DATA=../shared/data DURATION=10s
+# Installs what it needs: wrk (Debian) and the peers' pinned Python packages (bench/.venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${DATA:-../shared/data}
+DURATION=${DURATION:-10s}
+OUT=bench/out/$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$OUT"
+STARTED=$(date +%s)
+log() { echo "[$(( $(date +%s) - STARTED ))s] $*" >&2; }
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+log "building (release server, trainer in the dev profile with optimised numeric crates)"
+cargo build --release --quiet --bin triage
+cargo build --quiet -p triage-training
+TRAIN=target/debug/triage-train
+log "installing the peers' pinned packages"
+bash bench/peers/setup.sh >&2
+PY=bench/.venv/bin/python
+
+TICKETS="--text subject,body --urgency priority --category queue --language language --id id"
+SENTIMENT="--text subject,body --sentiment sentiment --language language"
+
+log "quality: triage's committed default model on the dev splits"
+$TRAIN eval --model models/default --data "$DATA/tickets-multilang/dev.csv" $TICKETS --out "$OUT/triage-tickets.json" >/dev/null
+$TRAIN eval --model models/default --data "$DATA/support-sentiment/dev.csv" $SENTIMENT --out "$OUT/triage-sentiment.json" >/dev/null
+
+log "training time and peak memory: the default model's exact command"
+/usr/bin/time -v -o "$OUT/train-time.txt" $TRAIN train \
+  --data "$DATA/tickets-multilang/train.csv" "$DATA/support-sentiment/train.csv" \
+  --eval "$DATA/tickets-multilang/dev.csv" "$DATA/support-sentiment/dev.csv" \
+  --out "$OUT/model" --name default $TICKETS --sentiment sentiment >"$OUT/train.log" 2>&1
+
+log "peers: quality, training time, latency, memory"
+$PY bench/peers/quality.py --data-dir "$DATA" --out "$OUT/peers.json" --save-model "$OUT/peer-model" >"$OUT/peers.log" 2>&1
+
+log "single-ticket latency (criterion)"
+cargo bench --quiet -p triage --bench predict -- --warm-up-time 1 --measurement-time 3 >"$OUT/criterion.txt" 2>&1
+cp target/criterion/predict_single_ticket/new/estimates.json "$OUT/criterion-predict.json"
+cp target/criterion/analyse_single_ticket/new/estimates.json "$OUT/criterion-analyse.json"
+
+log "server load: triage vs the peer service"
+bash bench/load.sh --json >"$OUT/load-triage.jsonl"
+bash bench/load.sh --json --peer "$OUT/peer-model" >"$OUT/load-peer.jsonl"
+
+log "scaling: training at 10k, 50k, 200k tickets (resampled), one member, 5 epochs"
+for size in 10000 50000 200000; do
+  $PY bench/resample.py "$DATA/tickets-multilang/train.csv" "$size" "$OUT/train-$size.csv"
+  /usr/bin/time -v -o "$OUT/scale-$size.txt" $TRAIN train --data "$OUT/train-$size.csv" \
+    --out "$OUT/scale-model-$size" $TICKETS --ensemble 1 --epochs 5 --patience 5 >"$OUT/scale-$size.log" 2>&1
+  rm -rf "$OUT/scale-model-$size" "$OUT/train-$size.csv"
+done
+
+log "writing BENCHMARKS.md"
+$PY bench/compose.py "$OUT" "$(( $(date +%s) - STARTED ))" >BENCHMARKS.md
+log "done in $(( $(date +%s) - STARTED ))s; raw results in $OUT"
