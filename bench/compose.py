@@ -108,8 +108,9 @@ print(f"| server RSS after the load (MiB) | {memory_triage['rss_kib'] / 1024:.0f
 health_t = rows(load_triage, "GET /healthz (baseline: HTTP only)", 16)["wrk"]["rps"]
 health_p = rows(load_peer, "GET /healthz (baseline: HTTP only)", 16)["wrk"]["rps"]
 print(f"| baseline: GET /healthz requests/s at 16 | {health_t:,.0f} | {health_p:,.0f} | {ratio(health_t, health_p)} |")
-failed = sum(r["wrk"]["failed"] for r in load_triage + load_peer if "wrk" in r)
-print(f"\nFailed requests (non-2xx or socket errors) over all load rows: {failed}.")
+for system, load_rows in (("triage", load_triage), ("peer", load_peer)):
+    failed = [f"{r['wrk']['failed']} at concurrency {r['concurrency']} ({r['name']})" for r in load_rows if r.get("wrk", {}).get("failed")]
+    print(f"\nFailed requests of {system} (non-2xx, socket errors, or wrk's 2 s timeout): {'; '.join(failed) if failed else 'none'}.")
 
 c16_t = rows(load_triage, "POST /v1/classify", 16)["wrk"]
 c16_p = rows(load_peer, "POST /v1/classify", 16)["wrk"]
