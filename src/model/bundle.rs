@@ -13,7 +13,7 @@ use super::network::NetworkConfig;
 use super::ModelError;
 
 /// Bumped whenever the meaning of a bundle file changes; older readers refuse newer bundles.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 pub const MANIFEST: &str = "manifest.json";
 pub const WEIGHTS: &str = "model.safetensors";
 pub const TOKENIZER: &str = "tokenizer.json";
@@ -61,7 +61,10 @@ pub struct Manifest {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -71,6 +74,16 @@ fn bundle_error(dir: &Path, file: &str, message: impl Into<String>) -> ModelErro
 
 fn read(dir: &Path, file: &str) -> Result<Vec<u8>, ModelError> {
     std::fs::read(dir.join(file)).map_err(|e| bundle_error(dir, file, e.to_string()))
+}
+
+/// The file's sha256, streamed: hashing the weights must not hold a second copy of them in
+/// memory (the server's resident size is a measured target).
+fn file_sha256(dir: &Path, file: &str) -> Result<String, ModelError> {
+    let mut hasher = Sha256::new();
+    std::fs::File::open(dir.join(file))
+        .and_then(|mut f| std::io::copy(&mut f, &mut hasher))
+        .map_err(|e| bundle_error(dir, file, e.to_string()))?;
+    Ok(hex(&hasher.finalize()))
 }
 
 impl Manifest {
@@ -94,7 +107,7 @@ impl Manifest {
                 .files
                 .get(file)
                 .ok_or_else(|| bundle_error(dir, MANIFEST, format!("lists no sha256 for {file}")))?;
-            let actual = sha256_hex(&read(dir, file)?);
+            let actual = file_sha256(dir, file)?;
             if &actual != expected {
                 return Err(bundle_error(
                     dir,
@@ -114,7 +127,7 @@ impl Manifest {
     pub fn seal(mut self, dir: &Path) -> Result<Self, ModelError> {
         self.files.clear();
         for file in BUNDLE_FILES {
-            self.files.insert(file.to_string(), sha256_hex(&read(dir, file)?));
+            self.files.insert(file.to_string(), file_sha256(dir, file)?);
         }
         let joined: String = self.files.values().cloned().collect();
         self.version = sha256_hex(joined.as_bytes())[..12].to_string();

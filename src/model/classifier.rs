@@ -56,7 +56,7 @@ impl Classifier {
             )));
         }
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
-        let network = TextNetwork::new(vb, manifest.features.dimension(), manifest.network, &head_sizes(&manifest))
+        let network = TextNetwork::new(vb, manifest.features.dimension(), manifest.network.clone(), &head_sizes(&manifest))
             .map_err(|e| wrong_weights(format!("does not match the manifest: {e}")))?;
         let text = TextPipeline::load(&dir.join(bundle::TOKENIZER))?;
         if text.vocab_size() != manifest.features.vocab_size {

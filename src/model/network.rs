@@ -15,21 +15,32 @@ use super::features::TicketFeatures;
 pub const EMBEDDING: &str = "embedding";
 pub const HEAD_PREFIX: &str = "head";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkConfig {
-    /// Embedding columns per head.
-    pub head_dim: usize,
+    /// Embedding columns of each head, in head order; the heads' slices lie side by side.
+    pub head_widths: Vec<usize>,
 }
 
 impl NetworkConfig {
+    /// `heads` heads of `width` columns each.
+    pub fn uniform(heads: usize, width: usize) -> Self {
+        Self { head_widths: vec![width; heads] }
+    }
+
     /// Width of the embedding table: one slice of columns per head.
-    pub fn embedding_dim(&self, heads: usize) -> usize {
-        heads * self.head_dim
+    pub fn embedding_dim(&self) -> usize {
+        self.head_widths.iter().sum()
+    }
+
+    /// The first column and the width of head `head`'s slice.
+    pub fn head_columns(&self, head: usize) -> (usize, usize) {
+        (self.head_widths[..head].iter().sum(), self.head_widths[head])
     }
 
     /// Head `head`'s columns of `[n, embedding_dim]` rows.
     pub fn head_input(&self, encoded: &Tensor, head: usize) -> candle_core::Result<Tensor> {
-        encoded.narrow(1, head * self.head_dim, self.head_dim)
+        let (first, width) = self.head_columns(head);
+        encoded.narrow(1, first, width)
     }
 }
 
@@ -75,10 +86,10 @@ impl Batch {
 }
 
 /// The weighted bag: each ticket's feature rows of `embedding`, scaled by their weights and
-/// summed, `[batch, dim]`.
+/// summed, `[batch, dim]`. The table may be stored in f16; only the rows gathered are widened.
 pub fn encode(embedding: &Tensor, batch: &Batch) -> candle_core::Result<Tensor> {
     let dim = embedding.dim(1)?;
-    let vectors = embedding.index_select(&batch.ids, 0)?.broadcast_mul(&batch.weights)?;
+    let vectors = embedding.index_select(&batch.ids, 0)?.to_dtype(DType::F32)?.broadcast_mul(&batch.weights)?;
     Tensor::zeros((batch.size, dim), DType::F32, vectors.device())?.index_add(&batch.rows, &vectors, 0)
 }
 
@@ -90,10 +101,13 @@ pub struct Heads {
 
 impl Heads {
     pub fn new(vb: VarBuilder, config: NetworkConfig, head_sizes: &[(String, usize)]) -> candle_core::Result<Self> {
-        let input = config.head_dim;
+        if config.head_widths.len() != head_sizes.len() {
+            candle_core::bail!("{} head widths for {} heads", config.head_widths.len(), head_sizes.len());
+        }
         let layers = head_sizes
             .iter()
-            .map(|(name, classes)| candle_nn::linear(input, *classes, vb.pp(format!("{HEAD_PREFIX}.{name}"))))
+            .zip(&config.head_widths)
+            .map(|((name, classes), &input)| candle_nn::linear(input, *classes, vb.pp(format!("{HEAD_PREFIX}.{name}"))))
             .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(Self { layers, config })
     }
@@ -116,14 +130,16 @@ pub struct TextNetwork {
 impl TextNetwork {
     /// Restores the network from `vb` (a loaded bundle or trained weights). Embeddings start
     /// at zero so hash buckets no training ticket ever hit stay exactly zero and add nothing.
+    /// The table is held in f16, the precision bundles store it in: half the memory of the
+    /// largest tensor, and a freshly trained model scores exactly as its bundle will.
     pub fn new(
         vb: VarBuilder,
         feature_dimension: usize,
         config: NetworkConfig,
         head_sizes: &[(String, usize)],
     ) -> candle_core::Result<Self> {
-        let dim = config.embedding_dim(head_sizes.len());
-        let embedding = vb.get_with_hints((feature_dimension, dim), EMBEDDING, Init::Const(0.0))?;
+        let dim = config.embedding_dim();
+        let embedding = vb.get_with_hints_dtype((feature_dimension, dim), EMBEDDING, Init::Const(0.0), DType::F16)?;
         Ok(Self { embedding, heads: Heads::new(vb, config, head_sizes)? })
     }
 
@@ -141,9 +157,8 @@ impl TextNetwork {
             return Ok(vec![Vec::new(); self.heads.layers.len()]);
         }
         let ids = Tensor::from_slice(&ticket.ids, ticket.len(), self.embedding.device())?;
-        let rows: Vec<f32> = self.embedding.index_select(&ids, 0)?.flatten_all()?.to_vec1()?;
+        let rows: Vec<f32> = self.embedding.index_select(&ids, 0)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
         let width = rows.len() / ticket.len();
-        let dim = self.heads.config.head_dim;
         self.heads
             .layers
             .iter()
@@ -151,6 +166,7 @@ impl TextNetwork {
             .enumerate()
             .map(|(h, (layer, &label))| {
                 let classes: Vec<Vec<f32>> = layer.weight().to_vec2()?;
+                let (first, dim) = self.heads.config.head_columns(h);
                 let mean = |d: usize| classes.iter().map(|w| w[d]).sum::<f32>() / classes.len() as f32;
                 let direction: Vec<f32> = (0..dim).map(|d| classes[label][d] - mean(d)).collect();
                 Ok(ticket
@@ -158,7 +174,7 @@ impl TextNetwork {
                     .iter()
                     .enumerate()
                     .map(|(f, weight)| {
-                        let own = &rows[f * width + h * dim..f * width + (h + 1) * dim];
+                        let own = &rows[f * width + first..f * width + first + dim];
                         weight * own.iter().zip(&direction).map(|(a, b)| a * b).sum::<f32>()
                     })
                     .collect())
@@ -179,14 +195,14 @@ mod tests {
         let table: Vec<f32> = (0..5 * 4).map(|i| ((i * 37 % 11) as f32 - 5.0) / 7.0).collect();
         let tensors = HashMap::from([
             (EMBEDDING.to_string(), Tensor::from_vec(table, (5, 4), &device)?),
-            (format!("{HEAD_PREFIX}.a.weight"), Tensor::new(&[[0.5f32, -1.0], [2.0, 0.25], [-0.75, 1.5]], &device)?),
+            (format!("{HEAD_PREFIX}.a.weight"), Tensor::new(&[[0.5f32, -1.0, 0.3], [2.0, 0.25, -0.6], [-0.75, 1.5, 0.9]], &device)?),
             (format!("{HEAD_PREFIX}.a.bias"), Tensor::new(&[0.1f32, -0.2, 0.3], &device)?),
-            (format!("{HEAD_PREFIX}.b.weight"), Tensor::new(&[[1.0f32, 1.0], [-1.0, 0.5]], &device)?),
+            (format!("{HEAD_PREFIX}.b.weight"), Tensor::new(&[[1.0f32], [-1.0]], &device)?),
             (format!("{HEAD_PREFIX}.b.bias"), Tensor::new(&[0.0f32, 0.4], &device)?),
         ]);
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
         let heads = [("a".to_string(), 3), ("b".to_string(), 2)];
-        let network = TextNetwork::new(vb, 5, NetworkConfig { head_dim: 2 }, &heads)?;
+        let network = TextNetwork::new(vb, 5, NetworkConfig { head_widths: vec![3, 1] }, &heads)?;
         let ticket = TicketFeatures { ids: vec![0, 3, 4], weights: vec![0.5, 1.0, 0.25] };
         let logits: Vec<Vec<f32>> =
             network.forward(&Batch::new(&[&ticket], &device)?)?.iter().map(|t| t.to_vec2::<f32>().map(|v| v[0].clone())).collect::<Result<_, _>>()?;

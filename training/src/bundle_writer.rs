@@ -79,7 +79,7 @@ pub fn write_bundle(out: &Path, trained: &Trained, run: &RunRecord) -> Result<Ma
     std::fs::create_dir_all(&scratch).map_err(io_error(&scratch))?;
 
     let mut tensors: HashMap<String, Tensor> = trained.weights.clone();
-    // Half precision on disk keeps the bundle small; loading widens it back to f32.
+    // Half precision keeps the bundle small; the network holds the table in f16 as well.
     if let Some(embedding) = tensors.get(EMBEDDING) {
         let half = embedding.to_dtype(DType::F16).map_err(ModelError::from)?;
         tensors.insert(EMBEDDING.to_string(), half);
@@ -106,10 +106,12 @@ pub fn write_bundle(out: &Path, trained: &Trained, run: &RunRecord) -> Result<Ma
         created_at: run.created_at.clone(),
         heads: trained.heads.clone(),
         features: trained.features,
-        network: trained.network,
+        network: trained.network.clone(),
         training: json!({
             "config": run.config,
             "best_epoch": trained.best_epoch,
+            "linear_heads": trained.linear_heads,
+            "validation_macro_f1": trained.validation_macro_f1,
             "epochs": trained.epochs,
             "skipped_rows": run.dataset.skipped.counts,
             "command": run.command,

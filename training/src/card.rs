@@ -45,15 +45,25 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
         card,
         "A weighted bag of {} feature embeddings (subword tokens, whole words, {} hashed buckets for \
          word bigrams and character n-grams) in one shared table, each linear head reading its own \
-         {} columns: a learned TF-IDF model whose per-feature contributions are exact. It is the \
-         exact average of {} members trained with consecutive seeds; in each, every head keeps \
-         its best epoch on validation rows: {:?}.\n",
+         columns ({:?} per head): a learned TF-IDF model whose per-feature contributions are exact. Heads \
+         not listed below are the exact average of {} members trained with consecutive seeds; in \
+         each, every head keeps its best epoch on validation rows: {:?}.\n",
         manifest.features.dimension(),
         manifest.features.buckets,
-        manifest.network.head_dim,
+        manifest.network.head_widths,
         trained.best_epoch.len(),
         trained.best_epoch
     );
+    for (head, fit) in &trained.linear_heads {
+        let _ = writeln!(
+            card,
+            "The **{head}** head is a multinomial logistic regression on the same features \
+             (convex, class-weighted, L2 with C = {} chosen on validation macro-F1 from (C, F1) {:?}, \
+             {} L-BFGS iterations), written into the table as one column per class and read \
+             through the identity.\n",
+            fit.inverse_regularisation, fit.candidates, fit.iterations
+        );
+    }
     let _ = writeln!(card, "Tokenizer: {TOKENIZER_NOTE}\n");
     let _ = writeln!(card, "Training command:\n\n```\n{}\n```\n", run.command);
     let _ = writeln!(card, "## Held-out metrics\n");
