@@ -42,6 +42,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size difference between the variants costs nothing worth boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Fit a model on labeled tickets and write a new bundle directory.
