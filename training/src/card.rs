@@ -45,23 +45,35 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
         card,
         "A weighted bag of {} feature embeddings (subword tokens, whole words, {} hashed buckets for \
          word bigrams and character n-grams) in one shared table, each linear head reading its own \
-         columns ({:?} per head): a learned TF-IDF model whose per-feature contributions are exact. Heads \
-         not listed below are the exact average of {} members trained with consecutive seeds; in \
-         each, every head keeps its best epoch on validation rows: {:?}.\n",
+         columns ({:?} per head): a learned TF-IDF model whose per-feature contributions are exact.",
         manifest.features.dimension(),
         manifest.features.buckets,
         manifest.network.head_widths,
-        trained.best_epoch.len(),
-        trained.best_epoch
     );
+    if !trained.best_epoch.is_empty() {
+        let _ = writeln!(
+            card,
+            "Heads not listed below are the exact average of {} members trained with consecutive seeds; in \
+             each, every head keeps its best epoch on validation rows: {:?}.",
+            trained.best_epoch.len(),
+            trained.best_epoch
+        );
+    }
+    let _ = writeln!(card);
     for (head, fit) in &trained.linear_heads {
+        let shipped = if fit.refit {
+            "then refit with that C on the training and validation rows together"
+        } else {
+            "fitted on the training rows alone"
+        };
         let _ = writeln!(
             card,
             "The **{head}** head is a multinomial logistic regression on the same features \
              (convex, class-weighted, L2 with C = {} chosen on validation macro-F1 from (C, F1) {:?}, \
-             {} L-BFGS iterations), written into the table as one column per class and read \
-             through the identity.\n",
-            fit.inverse_regularisation, fit.candidates, fit.iterations
+             {shipped}: {} rows, {} L-BFGS iterations), written into the table as one column per \
+             class and read through the identity. Its calibration comes from the fit that never \
+             saw the validation rows.\n",
+            fit.inverse_regularisation, fit.candidates, fit.rows, fit.iterations
         );
     }
     let _ = writeln!(card, "Tokenizer: {TOKENIZER_NOTE}\n");

@@ -9,6 +9,7 @@
 use argmin::core::{CostFunction, Executor, Gradient, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
+use rayon::prelude::*;
 use triage::model::features::TicketFeatures;
 
 /// One training row of the problem: features remapped to the problem's own columns.
@@ -38,15 +39,40 @@ impl Problem {
         }
     }
 
-    /// The objective and, when asked, its gradient.
+    /// The objective and, when asked, its gradient. Rows are split over the rayon pool (each
+    /// chunk sums into its own gradient, then the chunks are added): the objective is the bulk
+    /// of a fit and its rows are independent.
     fn evaluate(&self, params: &[f64], want_gradient: bool) -> (f64, Vec<f64>) {
+        let coefficients = self.columns * self.classes;
+        let chunk = self.rows.len().div_ceil(rayon::current_num_threads()).max(1);
+        let (loss, mut gradient) = self
+            .rows
+            .par_chunks(chunk)
+            .map(|rows| self.evaluate_rows(params, rows, want_gradient))
+            .reduce(
+                || (0.0, if want_gradient { vec![0.0; params.len()] } else { Vec::new() }),
+                |(loss_a, mut gradient_a), (loss_b, gradient_b)| {
+                    gradient_a.iter_mut().zip(&gradient_b).for_each(|(a, b)| *a += b);
+                    (loss_a + loss_b, gradient_a)
+                },
+            );
+        let squares: f64 = params[..coefficients].iter().map(|w| w * w).sum();
+        if want_gradient {
+            gradient[..coefficients].iter_mut().zip(&params[..coefficients]).for_each(|(g, w)| *g += self.penalty * w);
+        }
+        (loss + 0.5 * self.penalty * squares, gradient)
+    }
+
+    /// The data term of `evaluate` over `rows`, each row's loss divided by the problem's row
+    /// count so that chunks add up to the mean.
+    fn evaluate_rows(&self, params: &[f64], rows: &[Row], want_gradient: bool) -> (f64, Vec<f64>) {
         let k = self.classes;
         let coefficients = self.columns * k;
         let mut gradient = if want_gradient { vec![0.0; params.len()] } else { Vec::new() };
         let mut logits = vec![0.0; k];
         let mut loss = 0.0;
         let n = self.rows.len().max(1) as f64;
-        for row in &self.rows {
+        for row in rows {
             self.logits(params, row, &mut logits);
             let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let log_partition = max + logits.iter().map(|l| (l - max).exp()).sum::<f64>().ln();
@@ -63,11 +89,7 @@ impl Problem {
                 gradient[coefficients..].iter_mut().zip(&logits).for_each(|(g, d)| *g += d);
             }
         }
-        let squares: f64 = params[..coefficients].iter().map(|w| w * w).sum();
-        if want_gradient {
-            gradient[..coefficients].iter_mut().zip(&params[..coefficients]).for_each(|(g, w)| *g += self.penalty * w);
-        }
-        (loss / n + 0.5 * self.penalty * squares, gradient)
+        (loss / n, gradient)
     }
 }
 

@@ -167,6 +167,10 @@ struct TrainArgs {
     /// Most L-BFGS iterations per linear-head fit.
     #[arg(long, default_value_t = TrainConfig::default().linear_max_iterations)]
     linear_max_iterations: u64,
+    /// Ship each linear head as fitted on the training rows alone, instead of refitting it
+    /// on training plus validation rows once C is chosen.
+    #[arg(long)]
+    no_linear_refit: bool,
     #[command(flatten)]
     columns: Columns,
 }
@@ -253,6 +257,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         linear_heads: linear_heads(&args.linear_heads)?,
         linear_inverse_regularisation: args.linear_c.clone(),
         linear_max_iterations: args.linear_max_iterations,
+        linear_refit: !args.no_linear_refit,
         ..TrainConfig::default()
     };
     let (dataset, head_names, corrections_used) = training_data(&args)?;

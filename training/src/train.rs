@@ -57,6 +57,10 @@ pub struct TrainConfig {
     /// best validation macro-F1 is kept.
     pub linear_inverse_regularisation: Vec<f64>,
     pub linear_max_iterations: u64,
+    /// Refit each linear head on training plus validation rows once `C` is chosen (the
+    /// shipped head sees all the data; scores and calibration still come from the fit that
+    /// never saw the validation rows).
+    pub linear_refit: bool,
 }
 
 impl Default for TrainConfig {
@@ -79,9 +83,10 @@ impl Default for TrainConfig {
             seed: 17,
             ensemble: 3,
             target_accuracy: 0.8,
-            linear_heads: vec!["urgency".into(), "sentiment".into()],
+            linear_heads: vec!["urgency".into(), "sentiment".into(), "category".into()],
             linear_inverse_regularisation: vec![1.0, 4.0, 16.0],
             linear_max_iterations: 300,
+            linear_refit: true,
         }
     }
 }
@@ -124,13 +129,17 @@ pub struct Trained {
     pub validation_macro_f1: BTreeMap<String, f64>,
 }
 
-/// How a linear head was chosen: every candidate `C` with its validation macro-F1.
+/// How a linear head was chosen: every candidate `C` with its validation macro-F1, and the
+/// rows the shipped fit learned from.
 #[derive(Debug, Clone, Serialize)]
 pub struct LinearRecord {
     pub inverse_regularisation: f64,
     pub iterations: u64,
     pub validation_macro_f1: f64,
     pub candidates: Vec<(f64, f64)>,
+    /// Rows of the shipped fit: the training rows, plus the validation rows when refit.
+    pub rows: usize,
+    pub refit: bool,
 }
 
 /// Label index per head for one example (`None` where the example lacks that label).
@@ -142,10 +151,10 @@ fn targets(example: &Example, heads: &[HeadSpec]) -> Vec<Option<u32>> {
 }
 
 /// Balanced class weights `n / (classes * count)`, as scikit-learn's `class_weight="balanced"`.
-fn class_weights(targets: &[Vec<Option<u32>>], head: usize, classes: usize) -> Vec<f32> {
+fn class_weights(labels: impl Iterator<Item = usize>, classes: usize) -> Vec<f32> {
     let mut counts = vec![0usize; classes];
-    for t in targets.iter().filter_map(|t| t[head]) {
-        counts[t as usize] += 1;
+    for label in labels {
+        counts[label] += 1;
     }
     let total: usize = counts.iter().sum();
     counts.iter().map(|&c| if c == 0 { 0.0 } else { total as f32 / (classes as f32 * c as f32) }).collect()
@@ -284,7 +293,7 @@ fn fit_member(
         ParamsAdamW { lr: config.learning_rate, weight_decay: config.weight_decay, ..ParamsAdamW::default() },
     )?;
     let weights: Vec<Vec<f32>> =
-        heads.iter().enumerate().map(|(h, spec)| class_weights(&train_set.targets, h, spec.labels.len())).collect();
+        heads.iter().enumerate().map(|(h, spec)| class_weights(labeled_rows(train_set, h).into_iter().map(|(_, t)| t), spec.labels.len())).collect();
 
     let mut rng = StdRng::seed_from_u64(seed);
     let mut order: Vec<usize> = (0..train_set.features.len()).collect();
@@ -387,27 +396,43 @@ pub fn train(
     drop(train_words);
     let validation_set = featurize(validation, &text, &features, &idf, &heads)?;
 
-    progress.set_length((config.epochs * config.ensemble.max(1)) as u64);
-    let members = (0..config.ensemble.max(1))
-        .map(|k| fit_member(&train_set, &validation_set, &heads, features.dimension(), config, k, progress))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut network_config = NetworkConfig::uniform(heads.len(), config.head_dim * members.len());
-    let mut best_weights = merge_members(&members, &heads, config.head_dim)?;
+    let every_head_linear = heads.iter().all(|spec| config.linear_heads.contains(&spec.name));
+    let members = if every_head_linear {
+        Vec::new()
+    } else {
+        progress.set_length((config.epochs * config.ensemble.max(1)) as u64);
+        (0..config.ensemble.max(1))
+            .map(|k| fit_member(&train_set, &validation_set, &heads, features.dimension(), config, k, progress))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let (mut network_config, mut best_weights) = if members.is_empty() {
+        placeholder_network(&heads, features.dimension())?
+    } else {
+        (NetworkConfig::uniform(heads.len(), config.head_dim * members.len()), merge_members(&members, &heads, config.head_dim)?)
+    };
     let mut linear_heads = BTreeMap::new();
+    let mut held_out_logits = HashMap::new();
     for (h, spec) in heads.iter().enumerate().filter(|(_, spec)| config.linear_heads.contains(&spec.name)) {
-        let (head, record) = fit_linear(&train_set, &validation_set, h, spec, config)?;
-        install_linear_head(&mut best_weights, &mut network_config, h, spec, &head)?;
+        let fitted = fit_linear(&train_set, &validation_set, h, spec, config)?;
+        install_linear_head(&mut best_weights, &mut network_config, h, spec, &fitted.shipped)?;
+        let record = fitted.record;
         eprintln!(
-            "{}: logistic regression C {} ({} L-BFGS iterations, validation macro-F1 {:.3})",
-            spec.name, record.inverse_regularisation, record.iterations, record.validation_macro_f1
+            "{}: logistic regression C {} (validation macro-F1 {:.3}; shipped fit on {} rows, {} L-BFGS iterations)",
+            spec.name, record.inverse_regularisation, record.validation_macro_f1, record.rows, record.iterations
         );
+        held_out_logits.insert(h, fitted.validation_logits);
         linear_heads.insert(spec.name.clone(), record);
     }
     let best_epoch = members.iter().map(|m| m.best_epoch.clone()).collect();
     let epochs = members.into_iter().map(|m| m.epochs).collect();
 
     let restored = restore_network(&best_weights, features.dimension(), &network_config, &heads)?;
-    let logits = all_logits(&restored, &validation_set.features, config.batch_size)?;
+    let mut logits = all_logits(&restored, &validation_set.features, config.batch_size)?;
+    // A refit linear head has seen the validation rows; its held-out twin scores and
+    // calibrates it.
+    for (h, head_logits) in held_out_logits {
+        logits[h] = head_logits;
+    }
     let validation_macro_f1 = validation_scores(&logits, &validation_set, &heads);
     let mut calibration = Calibration::default();
     for (h, spec) in heads.iter().enumerate() {
@@ -434,41 +459,65 @@ pub fn train(
     })
 }
 
-/// Fits head `h` as logistic regression for each candidate `C` and keeps the best on
-/// validation.
+/// A linear head as fitted: the fit scored on validation (the one calibrated), and the one
+/// shipped (the same fit, or its refit on training plus validation rows).
+struct FittedLinear {
+    shipped: LinearHead,
+    validation_logits: Vec<Vec<f32>>,
+    record: LinearRecord,
+}
+
+/// Head `h`'s rows of `prepared`: features and target class.
+fn labeled_rows(prepared: &Prepared, h: usize) -> Vec<(&TicketFeatures, usize)> {
+    prepared.features.iter().zip(&prepared.targets).filter_map(|(f, t)| t[h].map(|t| (f, t as usize))).collect()
+}
+
+/// Fits head `h` as logistic regression for each candidate `C`, keeps the best on
+/// validation, and refits it on all rows when the config asks for it.
 fn fit_linear(
     train_set: &Prepared,
     validation_set: &Prepared,
     h: usize,
     spec: &HeadSpec,
     config: &TrainConfig,
-) -> Result<(LinearHead, LinearRecord), TrainError> {
-    let rows: Vec<(&TicketFeatures, usize)> =
-        train_set.features.iter().zip(&train_set.targets).filter_map(|(f, t)| t[h].map(|t| (f, t as usize))).collect();
-    let weights = class_weights(&train_set.targets, h, spec.labels.len());
-    let mut best: Option<(LinearHead, f64, f64)> = None;
+) -> Result<FittedLinear, TrainError> {
+    let solve_failed = |e: argmin::core::Error| TrainError::Data(format!("{}: logistic regression failed: {e}", spec.name));
+    let rows = labeled_rows(train_set, h);
+    let weights = class_weights(rows.iter().map(|(_, t)| *t), spec.labels.len());
+    let mut best: Option<(LinearHead, Vec<Vec<f32>>, f64, f64)> = None;
     let mut candidates = Vec::new();
     for &inverse_regularisation in &config.linear_inverse_regularisation {
         let solve = Solve { inverse_regularisation, max_iterations: config.linear_max_iterations };
-        let head = linear_head::fit(&rows, spec.labels.len(), &weights, solve)
-            .map_err(|e| TrainError::Data(format!("{}: logistic regression failed: {e}", spec.name)))?;
+        let head = linear_head::fit(&rows, spec.labels.len(), &weights, solve).map_err(solve_failed)?;
         let logits: Vec<Vec<f32>> =
             validation_set.features.iter().map(|f| head.logits(f).iter().map(|&l| l as f32).collect()).collect();
-        let score = validation_scores(&[logits], &single_head(validation_set, h), std::slice::from_ref(spec))[&spec.name];
+        let score = validation_scores(std::slice::from_ref(&logits), &single_head(validation_set, h), std::slice::from_ref(spec))
+            [&spec.name];
         candidates.push((inverse_regularisation, score));
-        if best.as_ref().is_none_or(|(_, _, s)| score > *s) {
-            best = Some((head, inverse_regularisation, score));
+        if best.as_ref().is_none_or(|(_, _, _, s)| score > *s) {
+            best = Some((head, logits, inverse_regularisation, score));
         }
     }
-    let (head, inverse_regularisation, score) =
+    let (held_out, validation_logits, inverse_regularisation, score) =
         best.ok_or_else(|| TrainError::Data("--linear-c needs at least one value".into()))?;
+    let (shipped, shipped_rows) = if config.linear_refit {
+        let mut all_rows = rows;
+        all_rows.extend(labeled_rows(validation_set, h));
+        let all_weights = class_weights(all_rows.iter().map(|(_, t)| *t), spec.labels.len());
+        let solve = Solve { inverse_regularisation, max_iterations: config.linear_max_iterations };
+        (linear_head::fit(&all_rows, spec.labels.len(), &all_weights, solve).map_err(solve_failed)?, all_rows.len())
+    } else {
+        (held_out, rows.len())
+    };
     let record = LinearRecord {
         inverse_regularisation,
-        iterations: head.iterations,
+        iterations: shipped.iterations,
         validation_macro_f1: score,
         candidates,
+        rows: shipped_rows,
+        refit: config.linear_refit,
     };
-    Ok((head, record))
+    Ok(FittedLinear { shipped, validation_logits, record })
 }
 
 /// `prepared` with only head `h`'s targets, for scoring that head alone.
@@ -557,6 +606,20 @@ fn merge_members(members: &[Member], heads: &[HeadSpec], head_dim: usize) -> Res
     Ok(merged)
 }
 
+/// A network of one zero column per head, for runs where every head is then replaced by a
+/// linear fit (no ensemble member is trained, since none of its heads would be kept).
+fn placeholder_network(heads: &[HeadSpec], feature_dimension: usize) -> Result<(NetworkConfig, HashMap<String, Tensor>), TrainError> {
+    let device = Device::Cpu;
+    let mut weights = HashMap::new();
+    weights.insert(EMBEDDING.to_string(), Tensor::zeros((feature_dimension, heads.len()), DType::F32, &device)?);
+    for spec in heads {
+        let classes = spec.labels.len();
+        weights.insert(format!("{HEAD_PREFIX}.{}.weight", spec.name), Tensor::zeros((classes, 1), DType::F32, &device)?);
+        weights.insert(format!("{HEAD_PREFIX}.{}.bias", spec.name), Tensor::zeros(classes, DType::F32, &device)?);
+    }
+    Ok((NetworkConfig::uniform(heads.len(), 1), weights))
+}
+
 fn restore_network(
     weights: &HashMap<String, Tensor>,
     feature_dimension: usize,
@@ -623,37 +686,63 @@ mod tests {
         held_out.iter().filter(|e| e.labels[head] == majority).count() as f64 / held_out.len() as f64
     }
 
-    #[test]
-    fn a_model_trained_on_the_sample_beats_the_majority_class_on_held_out_rows() {
-        let (train_rows, held_out) = split(sample(), 0.25, 3);
-        let (fit_rows, validation_rows) = split(train_rows.clone(), 0.15, 3);
-        let heads: Vec<HeadSpec> = ["category", "sentiment", "urgency"]
+    fn sample_heads(rows: &[Example]) -> Vec<HeadSpec> {
+        ["category", "sentiment", "urgency"]
             .iter()
             .map(|&name| {
-                let mut labels: Vec<String> = train_rows.iter().map(|e| e.labels[name].clone()).collect();
+                let mut labels: Vec<String> = rows.iter().map(|e| e.labels[name].clone()).collect();
                 labels.sort();
                 labels.dedup();
                 HeadSpec { name: name.to_string(), labels }
             })
-            .collect();
-        let config = TrainConfig {
-            vocab_size: 2000,
-            buckets: 1 << 14,
-            epochs: 20,
-            patience: 6,
-            ensemble: 2,
-            linear_heads: vec!["urgency".into()],
-            ..TrainConfig::default()
-        };
-        let trained = train(&fit_rows, &validation_rows, heads, &config, &ProgressBar::hidden()).expect("trains");
+            .collect()
+    }
+
+    fn assert_beats_majority(trained: &Trained, train_rows: &[Example], held_out: &[Example]) {
+        let report = evaluate(&trained.classifier("sample").expect("classifier"), held_out).expect("evaluates");
+        for head in ["category", "sentiment", "urgency"] {
+            let accuracy = report.heads[head].accuracy;
+            let baseline = majority_accuracy(train_rows, held_out, head);
+            assert!(accuracy > baseline, "{head}: accuracy {accuracy:.3} vs majority {baseline:.3}");
+        }
+    }
+
+    /// A config that trains on the sample in seconds.
+    fn small() -> TrainConfig {
+        TrainConfig { vocab_size: 2000, buckets: 1 << 14, epochs: 20, patience: 6, ensemble: 2, ..TrainConfig::default() }
+    }
+
+    #[test]
+    fn a_model_trained_on_the_sample_beats_the_majority_class_on_held_out_rows() {
+        let (train_rows, held_out) = split(sample(), 0.25, 3);
+        let (fit_rows, validation_rows) = split(train_rows.clone(), 0.15, 3);
+        let config = TrainConfig { linear_heads: vec!["urgency".into()], linear_inverse_regularisation: vec![1.0, 4.0], ..small() };
+        let trained =
+            train(&fit_rows, &validation_rows, sample_heads(&train_rows), &config, &ProgressBar::hidden()).expect("trains");
         assert!(trained.linear_heads.contains_key("urgency"));
         let urgency_classes = trained.heads[2].labels.len();
         assert_eq!(trained.network.head_widths, vec![2 * config.head_dim, 2 * config.head_dim, urgency_classes]);
-        let report = evaluate(&trained.classifier("sample").expect("classifier"), &held_out).expect("evaluates");
-        for head in ["category", "sentiment", "urgency"] {
-            let accuracy = report.heads[head].accuracy;
-            let baseline = majority_accuracy(&train_rows, &held_out, head);
-            assert!(accuracy > baseline, "{head}: accuracy {accuracy:.3} vs majority {baseline:.3}");
+        assert_beats_majority(&trained, &train_rows, &held_out);
+    }
+
+    #[test]
+    fn when_every_head_is_linear_no_member_is_trained_and_the_refit_sees_every_row() {
+        let (train_rows, held_out) = split(sample(), 0.25, 3);
+        let (fit_rows, validation_rows) = split(train_rows.clone(), 0.15, 3);
+        let heads = sample_heads(&train_rows);
+        let config = TrainConfig {
+            linear_heads: heads.iter().map(|h| h.name.clone()).collect(),
+            linear_inverse_regularisation: vec![4.0],
+            ..small()
+        };
+        let trained = train(&fit_rows, &validation_rows, heads, &config, &ProgressBar::hidden()).expect("trains");
+        assert!(trained.epochs.is_empty(), "no ensemble member trained");
+        let classes: Vec<usize> = trained.heads.iter().map(|h| h.labels.len()).collect();
+        assert_eq!(trained.network.head_widths, classes);
+        for record in trained.linear_heads.values() {
+            assert!(record.refit);
+            assert_eq!(record.rows, fit_rows.len() + validation_rows.len());
         }
+        assert_beats_majority(&trained, &train_rows, &held_out);
     }
 }
