@@ -17,20 +17,22 @@ STARTED=$(date +%s)
 log() { echo "[$(( $(date +%s) - STARTED ))s] $*" >&2; }
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-log "building (release server, trainer in the dev profile with optimised numeric crates)"
+log "building (release server and trainer, as README.md builds them)"
 cargo build --release --quiet --bin triage
-cargo build --quiet -p triage-training
-TRAIN=target/debug/triage-train
+cargo build --release --quiet -p triage-training
+TRAIN=target/release/triage-train
 log "installing the peers' pinned packages"
 bash bench/peers/setup.sh >&2
 PY=bench/.venv/bin/python
 
 TICKETS="--text subject,body --urgency priority --category queue --language language --id id"
-SENTIMENT="--text subject,body --sentiment sentiment --language language"
+SENTIMENT="--text subject,body --sentiment sentiment --language language --id id"
 
 log "quality: triage's committed default model on the dev splits"
-$TRAIN eval --model models/default --data "$DATA/tickets-multilang/dev.csv" $TICKETS --out "$OUT/triage-tickets.json" >/dev/null
-$TRAIN eval --model models/default --data "$DATA/support-sentiment/dev.csv" $SENTIMENT --out "$OUT/triage-sentiment.json" >/dev/null
+$TRAIN eval --model models/default --data "$DATA/tickets-multilang/dev.csv" $TICKETS --out "$OUT/triage-tickets.json" \
+  --predictions "$OUT/triage-predictions-tickets.jsonl" >/dev/null
+$TRAIN eval --model models/default --data "$DATA/support-sentiment/dev.csv" $SENTIMENT --out "$OUT/triage-sentiment.json" \
+  --predictions "$OUT/triage-predictions-sentiment.jsonl" >/dev/null
 
 log "training time and peak memory: the default model's exact command"
 /usr/bin/time -v -o "$OUT/train-time.txt" $TRAIN train \
@@ -57,6 +59,12 @@ for size in 10000 50000 200000; do
     --out "$OUT/scale-model-$size" $TICKETS --ensemble 1 --epochs 5 --patience 5 --linear-heads none >"$OUT/scale-$size.log" 2>&1
   rm -rf "$OUT/scale-model-$size" "$OUT/train-$size.csv"
 done
+
+log "scaling: the default recipe (every head logistic regression, 3-fold cross-validated C) at 10k tickets"
+$PY bench/resample.py "$DATA/tickets-multilang/train.csv" 10000 "$OUT/train-10000.csv"
+/usr/bin/time -v -o "$OUT/scale-default-10000.txt" $TRAIN train --data "$OUT/train-10000.csv" \
+  --out "$OUT/scale-default-model-10000" $TICKETS >"$OUT/scale-default-10000.log" 2>&1
+rm -rf "$OUT/scale-default-model-10000" "$OUT/train-10000.csv"
 
 log "writing BENCHMARKS.md"
 $PY bench/compose.py "$OUT" "$(( $(date +%s) - STARTED ))" >BENCHMARKS.md

@@ -79,7 +79,7 @@ def model_text(subject, body):
 
 
 def load(path, label_column):
-    texts, labels, skipped = [], [], 0
+    texts, labels, ids, skipped = [], [], [], 0
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             text = model_text(row.get("subject"), row.get("body"))
@@ -89,7 +89,8 @@ def load(path, label_column):
                 continue
             texts.append(text)
             labels.append(label)
-    return texts, labels, skipped
+            ids.append(row.get("id"))
+    return texts, labels, ids, skipped
 
 
 def scores(truth, predicted):
@@ -149,7 +150,8 @@ def run_sklearn(data, latency_calls):
         results[head] = {**scores(dev_y, predicted), "train_seconds": seconds,
                          "features": sum(len(v.vocabulary_) for _, v in features.transformer_list),
                          "n_iter": int(pipeline.named_steps["classifier"].n_iter_.max()),
-                         "readme_baseline": dict(zip(("macro_f1", "accuracy"), README_BASELINE[head]))}
+                         "readme_baseline": dict(zip(("macro_f1", "accuracy"), README_BASELINE[head])),
+                         "dev_predicted": [str(label) for label in predicted]}
         pipelines[head] = pipeline
         log(f"sklearn   {head:9s} macro-F1 {results[head]['macro_f1']:.3f} accuracy {results[head]['accuracy']:.3f} "
             f"(README {README_BASELINE[head][0]:.3f} / {README_BASELINE[head][1]:.3f}); fit {seconds:.1f}s, "
@@ -250,10 +252,10 @@ def main():
     parser.add_argument("--skip-fasttext", action="store_true")
     args = parser.parse_args()
 
-    data, rows = {}, {}
+    data, rows, dev_ids = {}, {}, {}
     for head, (dataset, column) in HEADS.items():
-        train_x, train_y, train_skipped = load(args.data_dir / dataset / "train.csv", column)
-        dev_x, dev_y, dev_skipped = load(args.data_dir / dataset / "dev.csv", column)
+        train_x, train_y, _, train_skipped = load(args.data_dir / dataset / "train.csv", column)
+        dev_x, dev_y, dev_ids[head], dev_skipped = load(args.data_dir / dataset / "dev.csv", column)
         data[head] = (train_x, train_y, dev_x, dev_y)
         rows[head] = {"train": len(train_y), "dev": len(dev_y), "skipped_train": train_skipped,
                       "skipped_dev": dev_skipped, "file": f"{dataset}/{{train,dev}}.csv", "column": column}
@@ -280,6 +282,7 @@ def main():
         "sklearn": sklearn_summary,
         "fasttext_params": {k: v for k, v in FASTTEXT_PARAMS.items() if k != "verbose"},
         "rows": rows,
+        "dev_rows": {head: {"ids": dev_ids[head], "truth": data[head][3]} for head in data},
         "data_dir": str(args.data_dir),
         "versions": versions(),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},

@@ -61,19 +61,16 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
     }
     let _ = writeln!(card);
     for (head, fit) in &trained.linear_heads {
-        let shipped = if fit.refit {
-            "then refit with that C on the training and validation rows together"
-        } else {
-            "fitted on the training rows alone"
-        };
+        let candidates: Vec<String> = fit.candidates.iter().map(|(c, f1)| format!("C {c} → {f1:.3}")).collect();
+        let candidates = candidates.join(", ");
         let _ = writeln!(
             card,
             "The **{head}** head is a multinomial logistic regression on the same features \
-             (convex, class-weighted, L2 with C = {} chosen on validation macro-F1 from (C, F1) {:?}, \
-             {shipped}: {} rows, {} L-BFGS iterations), written into the table as one column per \
-             class and read through the identity. Its calibration comes from the fit that never \
-             saw the validation rows.\n",
-            fit.inverse_regularisation, fit.candidates, fit.rows, fit.iterations
+             (convex, class-weighted, L2 with C = {} chosen by {}-fold cross-validated macro-F1: {}; \
+             then fitted on all {} training and validation rows, {} L-BFGS iterations), written into \
+             the table as one column per class and read through the identity. Its validation scores \
+             and calibration come from the out-of-fold fits.\n",
+            fit.inverse_regularisation, fit.folds, candidates, fit.rows, fit.iterations
         );
     }
     let _ = writeln!(card, "Tokenizer: {TOKENIZER_NOTE}\n");

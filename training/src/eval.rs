@@ -40,6 +40,19 @@ pub struct EvalReport {
     pub reliability: BTreeMap<String, Vec<ReliabilityBin>>,
     /// Accuracy and macro-F1 per language, per head (empty without a language column).
     pub languages: BTreeMap<String, BTreeMap<String, GroupMetrics>>,
+    /// Every scored row, per head: kept out of the JSON metrics (it grows with the data) and
+    /// written on request for error analysis and paired comparisons.
+    #[serde(skip)]
+    pub rows: BTreeMap<String, Vec<RowPrediction>>,
+}
+
+/// One scored row of one head.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowPrediction {
+    pub id: String,
+    pub truth: String,
+    pub predicted: String,
+    pub score: f32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -81,6 +94,7 @@ pub fn evaluate(classifier: &Classifier, examples: &[Example]) -> Result<EvalRep
         let mut confidence = Vec::new();
         let mut abstained = Vec::new();
         let mut languages = Vec::new();
+        let mut rows = Vec::new();
         for (example, prediction) in examples.iter().zip(&predictions) {
             let Some(label) = example.labels.get(&spec.name) else { continue };
             let (Some(t), Some(head)) = (index(label), prediction.get(&spec.name)) else {
@@ -92,6 +106,7 @@ pub fn evaluate(classifier: &Classifier, examples: &[Example]) -> Result<EvalRep
             confidence.push(head.score);
             abstained.push(head.abstained);
             languages.push(example.language.as_deref());
+            rows.push(RowPrediction { id: example.id.clone(), truth: label.clone(), predicted: head.label.clone(), score: head.score });
         }
         if truth.is_empty() {
             continue;
@@ -117,6 +132,7 @@ pub fn evaluate(classifier: &Classifier, examples: &[Example]) -> Result<EvalRep
             report.languages.insert(spec.name.clone(), by_language);
         }
         report.heads.insert(spec.name.clone(), head_metrics(&spec.labels, &truth, &predicted, &confidence));
+        report.rows.insert(spec.name.clone(), rows);
     }
     Ok(report)
 }
@@ -192,5 +208,25 @@ mod tests {
         assert_eq!(points.len(), 2);
         assert!((points[0].coverage - 1.0).abs() < 1e-12 && (points[0].accuracy - 2.0 / 3.0).abs() < 1e-12);
         assert!((points[1].coverage - 2.0 / 3.0).abs() < 1e-12 && (points[1].accuracy - 0.5).abs() < 1e-12);
+    }
+
+    /// The committed model on the project's sample tickets: the per-row predictions are the
+    /// rows the metrics were computed from.
+    #[test]
+    fn the_rows_add_up_to_the_head_metrics() {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let classifier = Classifier::load(&root.join("models/default")).expect("default model");
+        let labels = ["urgency", "category"].iter().map(|h| (h.to_string(), h.to_string())).collect();
+        let map = crate::data::ColumnMap { id: Some("id".into()), text: vec!["subject".into(), "body".into()], language: None, labels };
+        let examples = crate::data::load(&[root.join("data/sample/tickets.csv")], &map).expect("sample").examples;
+        let report = evaluate(&classifier, &examples).expect("evaluates");
+        for (head, metrics) in &report.heads {
+            let rows = &report.rows[head];
+            assert_eq!(rows.len(), metrics.examples, "{head}");
+            let right = rows.iter().filter(|r| r.truth == r.predicted).count();
+            assert!((right as f64 / rows.len() as f64 - metrics.accuracy).abs() < 1e-9, "{head}");
+            assert!(rows.iter().all(|r| examples.iter().any(|e| e.id == r.id && e.labels[head] == r.truth)), "{head}");
+        }
+        assert_eq!(report.rows.len(), 2, "only the heads the data labels");
     }
 }

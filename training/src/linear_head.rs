@@ -159,10 +159,23 @@ pub fn fit(
     class_weights: &[f32],
     solve: Solve,
 ) -> Result<LinearHead, argmin::core::Error> {
+    let mut path = fit_path(rows, classes, class_weights, &[solve])?;
+    path.pop().ok_or_else(|| argmin::core::Error::msg("no solve"))
+}
+
+/// Fits `rows` once per solve, in order, each solve starting from the previous solution (a
+/// warm-started regularisation path: from small to large `C` the optimum moves little, so
+/// later solves need far fewer iterations than from zero).
+pub fn fit_path(
+    rows: &[(&TicketFeatures, usize)],
+    classes: usize,
+    class_weights: &[f32],
+    solves: &[Solve],
+) -> Result<Vec<LinearHead>, argmin::core::Error> {
     let mut feature_ids: Vec<u32> = rows.iter().flat_map(|(t, _)| t.ids.iter().copied()).collect();
     feature_ids.sort_unstable();
     feature_ids.dedup();
-    let problem_rows = rows
+    let problem_rows: Vec<Row> = rows
         .iter()
         .map(|(ticket, target)| Row {
             columns: ticket.ids.iter().map(|id| feature_ids.binary_search(id).unwrap_or(0) as u32).collect(),
@@ -171,24 +184,27 @@ pub fn fit(
             weight: f64::from(class_weights[*target]),
         })
         .collect();
-    let problem = Problem {
-        rows: problem_rows,
-        columns: feature_ids.len(),
-        classes,
-        penalty: 1.0 / (solve.inverse_regularisation * rows.len().max(1) as f64),
-    };
-    let start = vec![0.0; (feature_ids.len() + 1) * classes];
-    let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10).with_tolerance_grad(1e-6)?.with_tolerance_cost(1e-9)?;
-    let result = Executor::new(problem, solver).configure(|state| state.param(start).max_iters(solve.max_iterations)).run()?;
-    let state = result.state();
-    let params = state.get_best_param().cloned().ok_or_else(|| argmin::core::Error::msg("L-BFGS returned no parameters"))?;
+    let mut problem = Problem { rows: problem_rows, columns: feature_ids.len(), classes, penalty: 0.0 };
+    let mut start = vec![0.0; (feature_ids.len() + 1) * classes];
     let split = feature_ids.len() * classes;
-    Ok(LinearHead {
-        feature_ids,
-        coefficients: params[..split].to_vec(),
-        intercepts: params[split..].to_vec(),
-        iterations: state.get_iter(),
-    })
+    let mut heads = Vec::with_capacity(solves.len());
+    for solve in solves {
+        problem.penalty = 1.0 / (solve.inverse_regularisation * rows.len().max(1) as f64);
+        let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10).with_tolerance_grad(1e-6)?.with_tolerance_cost(1e-9)?;
+        let result = Executor::new(problem, solver).configure(|state| state.param(start).max_iters(solve.max_iterations)).run()?;
+        let iterations = result.state().get_iter();
+        let params =
+            result.state().get_best_param().cloned().ok_or_else(|| argmin::core::Error::msg("L-BFGS returned no parameters"))?;
+        problem = result.problem.problem.ok_or_else(|| argmin::core::Error::msg("L-BFGS did not hand the problem back"))?;
+        heads.push(LinearHead {
+            feature_ids: feature_ids.clone(),
+            coefficients: params[..split].to_vec(),
+            intercepts: params[split..].to_vec(),
+            iterations,
+        });
+        start = params;
+    }
+    Ok(heads)
 }
 
 #[cfg(test)]
@@ -235,5 +251,22 @@ mod tests {
         let shared = head.coefficients_of(2).expect("feature 2 was seen");
         assert!((shared[1] - shared[0]).abs() < 1e-3, "a word both classes share decides nothing: {shared:?}");
         assert!(head.coefficients_of(7).is_none());
+    }
+
+    #[test]
+    fn a_warm_started_path_reaches_the_same_optimum_as_cold_fits() {
+        let a = ticket(&[1, 2], &[0.8, 0.6]);
+        let b = ticket(&[3, 2], &[0.6, 0.8]);
+        let c = ticket(&[1, 3], &[0.7, 0.7]);
+        let rows: Vec<(&TicketFeatures, usize)> = vec![(&a, 0), (&b, 1), (&c, 2), (&a, 0), (&c, 1)];
+        let solve = |c: f64| Solve { inverse_regularisation: c, max_iterations: 500 };
+        let path = fit_path(&rows, 3, &[1.0, 1.0, 1.0], &[solve(0.5), solve(8.0)]).expect("solves");
+        let cold = fit(&rows, 3, &[1.0, 1.0, 1.0], solve(8.0)).expect("solves");
+        for (warm, cold) in path[1].coefficients.iter().chain(&path[1].intercepts).zip(cold.coefficients.iter().chain(&cold.intercepts)) {
+            assert!((warm - cold).abs() < 1e-3, "{warm} vs {cold}");
+        }
+        let weaker = path[0].coefficients.iter().map(|w| w.abs()).sum::<f64>();
+        let stronger = path[1].coefficients.iter().map(|w| w.abs()).sum::<f64>();
+        assert!(weaker < stronger, "a smaller C shrinks the coefficients more: {weaker} vs {stronger}");
     }
 }

@@ -161,16 +161,16 @@ struct TrainArgs {
     #[arg(long, value_delimiter = ',', default_values_t = TrainConfig::default().linear_heads)]
     linear_heads: Vec<String>,
     /// Candidate inverse regularisation strengths (scikit-learn's C) for --linear-heads;
-    /// the best on validation macro-F1 is kept.
+    /// the best cross-validated macro-F1 is kept.
     #[arg(long, value_delimiter = ',', default_values_t = TrainConfig::default().linear_inverse_regularisation)]
     linear_c: Vec<f64>,
     /// Most L-BFGS iterations per linear-head fit.
     #[arg(long, default_value_t = TrainConfig::default().linear_max_iterations)]
     linear_max_iterations: u64,
-    /// Ship each linear head as fitted on the training rows alone, instead of refitting it
-    /// on training plus validation rows once C is chosen.
-    #[arg(long)]
-    no_linear_refit: bool,
+    /// Folds of the cross-validation (over training plus validation rows) that chooses C;
+    /// at least 2.
+    #[arg(long, default_value_t = TrainConfig::default().linear_folds)]
+    linear_folds: usize,
     #[command(flatten)]
     columns: Columns,
 }
@@ -188,6 +188,10 @@ struct EvalArgs {
     /// into this directory; with --language, it breaks the metrics down by language.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Write every scored row here as JSON lines: head, id (--id column, else file:line),
+    /// truth, predicted label and its score.
+    #[arg(long)]
+    predictions: Option<PathBuf>,
     /// Seed for the random phrases of the evidence faithfulness check.
     #[arg(long, default_value_t = 7)]
     seed: u64,
@@ -257,7 +261,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         linear_heads: linear_heads(&args.linear_heads)?,
         linear_inverse_regularisation: args.linear_c.clone(),
         linear_max_iterations: args.linear_max_iterations,
-        linear_refit: !args.no_linear_refit,
+        linear_folds: args.linear_folds,
         ..TrainConfig::default()
     };
     let (dataset, head_names, corrections_used) = training_data(&args)?;
@@ -331,6 +335,19 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         }))?;
         std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
         println!("wrote {}", out.display());
+    }
+    if let Some(path) = args.predictions {
+        let mut lines = String::new();
+        for (head, rows) in &report.rows {
+            for row in rows {
+                let mut line = serde_json::to_value(row)?;
+                line["head"] = serde_json::Value::from(head.as_str());
+                lines.push_str(&serde_json::to_string(&line)?);
+                lines.push('\n');
+            }
+        }
+        std::fs::write(&path, lines).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
     }
     if let Some(dir) = args.report {
         // Only for the abstain threshold the charts mark; the page is still written without it.

@@ -54,13 +54,11 @@ pub struct TrainConfig {
     /// instead of through the embedding.
     pub linear_heads: Vec<String>,
     /// Candidate values of the inverse regularisation `C` for linear heads; the one with the
-    /// best validation macro-F1 is kept.
+    /// best cross-validated macro-F1 is kept.
     pub linear_inverse_regularisation: Vec<f64>,
     pub linear_max_iterations: u64,
-    /// Refit each linear head on training plus validation rows once `C` is chosen (the
-    /// shipped head sees all the data; scores and calibration still come from the fit that
-    /// never saw the validation rows).
-    pub linear_refit: bool,
+    /// Folds of the cross-validation that chooses `C` (fewer than 2 count as 2).
+    pub linear_folds: usize,
 }
 
 impl Default for TrainConfig {
@@ -86,7 +84,7 @@ impl Default for TrainConfig {
             linear_heads: vec!["urgency".into(), "sentiment".into(), "category".into()],
             linear_inverse_regularisation: vec![1.0, 4.0, 16.0],
             linear_max_iterations: 300,
-            linear_refit: true,
+            linear_folds: 3,
         }
     }
 }
@@ -129,17 +127,17 @@ pub struct Trained {
     pub validation_macro_f1: BTreeMap<String, f64>,
 }
 
-/// How a linear head was chosen: every candidate `C` with its validation macro-F1, and the
-/// rows the shipped fit learned from.
+/// How a linear head was chosen: every candidate `C` with its cross-validated macro-F1, and
+/// the rows the shipped fit learned from.
 #[derive(Debug, Clone, Serialize)]
 pub struct LinearRecord {
     pub inverse_regularisation: f64,
     pub iterations: u64,
-    pub validation_macro_f1: f64,
+    pub cross_validated_macro_f1: f64,
     pub candidates: Vec<(f64, f64)>,
-    /// Rows of the shipped fit: the training rows, plus the validation rows when refit.
+    pub folds: usize,
+    /// Rows of the cross-validation and of the shipped fit: training plus validation rows.
     pub rows: usize,
-    pub refit: bool,
 }
 
 /// Label index per head for one example (`None` where the example lacks that label).
@@ -417,8 +415,8 @@ pub fn train(
         install_linear_head(&mut best_weights, &mut network_config, h, spec, &fitted.shipped)?;
         let record = fitted.record;
         eprintln!(
-            "{}: logistic regression C {} (validation macro-F1 {:.3}; shipped fit on {} rows, {} L-BFGS iterations)",
-            spec.name, record.inverse_regularisation, record.validation_macro_f1, record.rows, record.iterations
+            "{}: logistic regression C {} ({}-fold cross-validated macro-F1 {:.3}; shipped fit on {} rows, {} L-BFGS iterations)",
+            spec.name, record.inverse_regularisation, record.folds, record.cross_validated_macro_f1, record.rows, record.iterations
         );
         held_out_logits.insert(h, fitted.validation_logits);
         linear_heads.insert(spec.name.clone(), record);
@@ -428,8 +426,8 @@ pub fn train(
 
     let restored = restore_network(&best_weights, features.dimension(), &network_config, &heads)?;
     let mut logits = all_logits(&restored, &validation_set.features, config.batch_size)?;
-    // A refit linear head has seen the validation rows; its held-out twin scores and
-    // calibrates it.
+    // A linear head's shipped fit has seen the validation rows; their out-of-fold logits
+    // score and calibrate it.
     for (h, head_logits) in held_out_logits {
         logits[h] = head_logits;
     }
@@ -459,8 +457,8 @@ pub fn train(
     })
 }
 
-/// A linear head as fitted: the fit scored on validation (the one calibrated), and the one
-/// shipped (the same fit, or its refit on training plus validation rows).
+/// A linear head as fitted: the fit shipped (on training plus validation rows) and the
+/// validation rows' out-of-fold logits (what scores and calibrates it).
 struct FittedLinear {
     shipped: LinearHead,
     validation_logits: Vec<Vec<f32>>,
@@ -472,8 +470,47 @@ fn labeled_rows(prepared: &Prepared, h: usize) -> Vec<(&TicketFeatures, usize)> 
     prepared.features.iter().zip(&prepared.targets).filter_map(|(f, t)| t[h].map(|t| (f, t as usize))).collect()
 }
 
-/// Fits head `h` as logistic regression for each candidate `C`, keeps the best on
-/// validation, and refits it on all rows when the config asks for it.
+/// Which of `folds` folds each row belongs to: rows dealt out round-robin within each class,
+/// so every fold holds each class in proportion.
+fn stratified_folds(targets: &[usize], folds: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    order.sort_by_key(|&i| targets[i]);
+    let mut fold = vec![0; targets.len()];
+    for (position, &i) in order.iter().enumerate() {
+        fold[i] = position % folds;
+    }
+    fold
+}
+
+/// Per solve, the logits of every row from the fit on the other folds (each fold's solves
+/// run as one warm-started path).
+fn out_of_fold_logits(
+    rows: &[(&TicketFeatures, usize)],
+    fold: &[usize],
+    folds: usize,
+    classes: usize,
+    solves: &[Solve],
+) -> Result<Vec<Vec<Vec<f32>>>, argmin::core::Error> {
+    let mut logits = vec![vec![Vec::new(); rows.len()]; solves.len()];
+    for held_out in 0..folds {
+        let training: Vec<(&TicketFeatures, usize)> =
+            rows.iter().zip(fold).filter(|(_, &f)| f != held_out).map(|(row, _)| *row).collect();
+        let weights = class_weights(training.iter().map(|(_, t)| *t), classes);
+        let path = linear_head::fit_path(&training, classes, &weights, solves)?;
+        for (head, per_row) in path.iter().zip(logits.iter_mut()) {
+            for ((features, _), (slot, _)) in rows.iter().zip(per_row.iter_mut().zip(fold)).filter(|(_, (_, &f))| f == held_out) {
+                *slot = head.logits(features).iter().map(|&l| l as f32).collect();
+            }
+        }
+    }
+    Ok(logits)
+}
+
+/// Fits head `h` as logistic regression on its training and validation rows together. Each
+/// candidate `C` is scored by stratified k-fold cross-validated macro-F1 over all those rows
+/// (far steadier than one small validation split); the best is fitted on every row and
+/// shipped. The validation rows keep their out-of-fold logits, which score and calibrate the
+/// head.
 fn fit_linear(
     train_set: &Prepared,
     validation_set: &Prepared,
@@ -482,47 +519,52 @@ fn fit_linear(
     config: &TrainConfig,
 ) -> Result<FittedLinear, TrainError> {
     let solve_failed = |e: argmin::core::Error| TrainError::Data(format!("{}: logistic regression failed: {e}", spec.name));
-    let rows = labeled_rows(train_set, h);
-    let weights = class_weights(rows.iter().map(|(_, t)| *t), spec.labels.len());
-    let mut best: Option<(LinearHead, Vec<Vec<f32>>, f64, f64)> = None;
+    let mut rows = labeled_rows(train_set, h);
+    let training_rows = rows.len();
+    rows.extend(labeled_rows(validation_set, h));
+    let targets: Vec<usize> = rows.iter().map(|(_, t)| *t).collect();
+    let folds = config.linear_folds.max(2);
+    let fold = stratified_folds(&targets, folds);
+    let classes = spec.labels.len();
+    let mut values = config.linear_inverse_regularisation.clone();
+    values.sort_by(f64::total_cmp);
+    let solves: Vec<Solve> =
+        values.iter().map(|&c| Solve { inverse_regularisation: c, max_iterations: config.linear_max_iterations }).collect();
+    let mut best: Option<(f64, f64, Vec<Vec<f32>>)> = None;
     let mut candidates = Vec::new();
-    for &inverse_regularisation in &config.linear_inverse_regularisation {
-        let solve = Solve { inverse_regularisation, max_iterations: config.linear_max_iterations };
-        let head = linear_head::fit(&rows, spec.labels.len(), &weights, solve).map_err(solve_failed)?;
-        let logits: Vec<Vec<f32>> =
-            validation_set.features.iter().map(|f| head.logits(f).iter().map(|&l| l as f32).collect()).collect();
-        let score = validation_scores(std::slice::from_ref(&logits), &single_head(validation_set, h), std::slice::from_ref(spec))
-            [&spec.name];
-        candidates.push((inverse_regularisation, score));
-        if best.as_ref().is_none_or(|(_, _, _, s)| score > *s) {
-            best = Some((head, logits, inverse_regularisation, score));
+    for (solve, logits) in solves.iter().zip(out_of_fold_logits(&rows, &fold, folds, classes, &solves).map_err(solve_failed)?) {
+        let predicted: Vec<usize> = logits.iter().map(|l| argmax(l)).collect();
+        let score = head_metrics(&spec.labels, &targets, &predicted, &vec![1.0; targets.len()]).macro_f1;
+        candidates.push((solve.inverse_regularisation, score));
+        if best.as_ref().is_none_or(|(_, s, _)| score > *s) {
+            best = Some((solve.inverse_regularisation, score, logits));
         }
     }
-    let (held_out, validation_logits, inverse_regularisation, score) =
+    let (inverse_regularisation, score, out_of_fold) =
         best.ok_or_else(|| TrainError::Data("--linear-c needs at least one value".into()))?;
-    let (shipped, shipped_rows) = if config.linear_refit {
-        let mut all_rows = rows;
-        all_rows.extend(labeled_rows(validation_set, h));
-        let all_weights = class_weights(all_rows.iter().map(|(_, t)| *t), spec.labels.len());
-        let solve = Solve { inverse_regularisation, max_iterations: config.linear_max_iterations };
-        (linear_head::fit(&all_rows, spec.labels.len(), &all_weights, solve).map_err(solve_failed)?, all_rows.len())
-    } else {
-        (held_out, rows.len())
-    };
+    let solve = Solve { inverse_regularisation, max_iterations: config.linear_max_iterations };
+    let weights = class_weights(targets.iter().copied(), classes);
+    let shipped = linear_head::fit(&rows, classes, &weights, solve).map_err(solve_failed)?;
+    // Validation rows without this head's label are never scored; the shipped fit fills them.
+    let mut held_out = out_of_fold.into_iter().skip(training_rows);
+    let validation_logits = validation_set
+        .features
+        .iter()
+        .zip(&validation_set.targets)
+        .map(|(f, t)| match t[h] {
+            Some(_) => held_out.next().unwrap_or_default(),
+            None => shipped.logits(f).iter().map(|&l| l as f32).collect(),
+        })
+        .collect();
     let record = LinearRecord {
         inverse_regularisation,
         iterations: shipped.iterations,
-        validation_macro_f1: score,
+        cross_validated_macro_f1: score,
         candidates,
-        rows: shipped_rows,
-        refit: config.linear_refit,
+        folds,
+        rows: rows.len(),
     };
     Ok(FittedLinear { shipped, validation_logits, record })
-}
-
-/// `prepared` with only head `h`'s targets, for scoring that head alone.
-fn single_head(prepared: &Prepared, h: usize) -> Prepared {
-    Prepared { features: Vec::new(), targets: prepared.targets.iter().map(|t| vec![t[h]]).collect() }
 }
 
 /// Writes a linear head into the merged network in place of the ensemble's head: its
@@ -726,7 +768,18 @@ mod tests {
     }
 
     #[test]
-    fn when_every_head_is_linear_no_member_is_trained_and_the_refit_sees_every_row() {
+    fn folds_hold_each_class_in_proportion() {
+        let targets = [0, 1, 0, 2, 0, 1, 0, 2, 0, 1, 0, 2];
+        let fold = stratified_folds(&targets, 3);
+        for f in 0..3 {
+            let mut counts = [0; 3];
+            targets.iter().zip(&fold).filter(|(_, &g)| g == f).for_each(|(&t, _)| counts[t] += 1);
+            assert_eq!(counts, [2, 1, 1], "fold {f}");
+        }
+    }
+
+    #[test]
+    fn when_every_head_is_linear_no_member_is_trained_and_the_shipped_fit_sees_every_row() {
         let (train_rows, held_out) = split(sample(), 0.25, 3);
         let (fit_rows, validation_rows) = split(train_rows.clone(), 0.15, 3);
         let heads = sample_heads(&train_rows);
@@ -740,8 +793,8 @@ mod tests {
         let classes: Vec<usize> = trained.heads.iter().map(|h| h.labels.len()).collect();
         assert_eq!(trained.network.head_widths, classes);
         for record in trained.linear_heads.values() {
-            assert!(record.refit);
             assert_eq!(record.rows, fit_rows.len() + validation_rows.len());
+            assert_eq!(record.folds, 3);
         }
         assert_beats_majority(&trained, &train_rows, &held_out);
     }
