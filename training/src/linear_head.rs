@@ -6,6 +6,8 @@
 //! identity layer, so serving, explanations and the bundle format stay as they are.
 //! Pure numeric code: no tensors, no files, no label names.
 
+use std::sync::Mutex;
+
 use argmin::core::{CostFunction, Executor, Gradient, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
@@ -28,6 +30,15 @@ struct Problem {
     columns: usize,
     classes: usize,
     penalty: f64,
+    /// The last point evaluated with its objective and gradient: the line search asks for the
+    /// cost and then the gradient of the same point, and one pass over the rows yields both.
+    last: Mutex<Option<Evaluation>>,
+}
+
+struct Evaluation {
+    params: Vec<f64>,
+    cost: f64,
+    gradient: Vec<f64>,
 }
 
 impl Problem {
@@ -39,36 +50,34 @@ impl Problem {
         }
     }
 
-    /// The objective and, when asked, its gradient. Rows are split over the rayon pool (each
-    /// chunk sums into its own gradient, then the chunks are added): the objective is the bulk
-    /// of a fit and its rows are independent.
-    fn evaluate(&self, params: &[f64], want_gradient: bool) -> (f64, Vec<f64>) {
+    /// The objective and its gradient. Rows are split over the rayon pool (each chunk sums
+    /// into its own gradient, then the chunks are added): the objective is the bulk of a fit
+    /// and its rows are independent.
+    fn evaluate(&self, params: &[f64]) -> (f64, Vec<f64>) {
         let coefficients = self.columns * self.classes;
         let chunk = self.rows.len().div_ceil(rayon::current_num_threads()).max(1);
         let (loss, mut gradient) = self
             .rows
             .par_chunks(chunk)
-            .map(|rows| self.evaluate_rows(params, rows, want_gradient))
+            .map(|rows| self.evaluate_rows(params, rows))
             .reduce(
-                || (0.0, if want_gradient { vec![0.0; params.len()] } else { Vec::new() }),
+                || (0.0, vec![0.0; params.len()]),
                 |(loss_a, mut gradient_a), (loss_b, gradient_b)| {
                     gradient_a.iter_mut().zip(&gradient_b).for_each(|(a, b)| *a += b);
                     (loss_a + loss_b, gradient_a)
                 },
             );
         let squares: f64 = params[..coefficients].iter().map(|w| w * w).sum();
-        if want_gradient {
-            gradient[..coefficients].iter_mut().zip(&params[..coefficients]).for_each(|(g, w)| *g += self.penalty * w);
-        }
+        gradient[..coefficients].iter_mut().zip(&params[..coefficients]).for_each(|(g, w)| *g += self.penalty * w);
         (loss + 0.5 * self.penalty * squares, gradient)
     }
 
     /// The data term of `evaluate` over `rows`, each row's loss divided by the problem's row
     /// count so that chunks add up to the mean.
-    fn evaluate_rows(&self, params: &[f64], rows: &[Row], want_gradient: bool) -> (f64, Vec<f64>) {
+    fn evaluate_rows(&self, params: &[f64], rows: &[Row]) -> (f64, Vec<f64>) {
         let k = self.classes;
         let coefficients = self.columns * k;
-        let mut gradient = if want_gradient { vec![0.0; params.len()] } else { Vec::new() };
+        let mut gradient = vec![0.0; params.len()];
         let mut logits = vec![0.0; k];
         let mut loss = 0.0;
         let n = self.rows.len().max(1) as f64;
@@ -77,19 +86,30 @@ impl Problem {
             let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let log_partition = max + logits.iter().map(|l| (l - max).exp()).sum::<f64>().ln();
             loss += row.weight * (log_partition - logits[row.target]);
-            if want_gradient {
-                for (class, logit) in logits.iter_mut().enumerate() {
-                    let indicator = if class == row.target { 1.0 } else { 0.0 };
-                    *logit = row.weight * ((*logit - log_partition).exp() - indicator) / n;
-                }
-                for (&column, &value) in row.columns.iter().zip(&row.values) {
-                    let slot = &mut gradient[column as usize * k..][..k];
-                    slot.iter_mut().zip(&logits).for_each(|(g, d)| *g += value * d);
-                }
-                gradient[coefficients..].iter_mut().zip(&logits).for_each(|(g, d)| *g += d);
+            for (class, logit) in logits.iter_mut().enumerate() {
+                let indicator = if class == row.target { 1.0 } else { 0.0 };
+                *logit = row.weight * ((*logit - log_partition).exp() - indicator) / n;
             }
+            for (&column, &value) in row.columns.iter().zip(&row.values) {
+                let slot = &mut gradient[column as usize * k..][..k];
+                slot.iter_mut().zip(&logits).for_each(|(g, d)| *g += value * d);
+            }
+            gradient[coefficients..].iter_mut().zip(&logits).for_each(|(g, d)| *g += d);
         }
         (loss / n, gradient)
+    }
+}
+
+impl Problem {
+    /// Reads the objective and gradient at `params`, computing them unless `params` is the
+    /// point evaluated last.
+    fn at<T>(&self, params: &[f64], read: impl FnOnce(&Evaluation) -> T) -> Result<T, argmin::core::Error> {
+        let mut last = self.last.lock().map_err(|_| argmin::core::Error::msg("objective cache poisoned"))?;
+        if let Some(evaluation) = last.as_ref().filter(|e| e.params == params) {
+            return Ok(read(evaluation));
+        }
+        let (cost, gradient) = self.evaluate(params);
+        Ok(read(last.insert(Evaluation { params: params.to_vec(), cost, gradient })))
     }
 }
 
@@ -98,7 +118,7 @@ impl CostFunction for Problem {
     type Output = f64;
 
     fn cost(&self, params: &Self::Param) -> Result<f64, argmin::core::Error> {
-        Ok(self.evaluate(params, false).0)
+        self.at(params, |e| e.cost)
     }
 }
 
@@ -107,7 +127,7 @@ impl Gradient for Problem {
     type Gradient = Vec<f64>;
 
     fn gradient(&self, params: &Self::Param) -> Result<Vec<f64>, argmin::core::Error> {
-        Ok(self.evaluate(params, true).1)
+        self.at(params, |e| e.gradient.clone())
     }
 }
 
@@ -184,12 +204,13 @@ pub fn fit_path(
             weight: f64::from(class_weights[*target]),
         })
         .collect();
-    let mut problem = Problem { rows: problem_rows, columns: feature_ids.len(), classes, penalty: 0.0 };
+    let mut problem = Problem { rows: problem_rows, columns: feature_ids.len(), classes, penalty: 0.0, last: Mutex::new(None) };
     let mut start = vec![0.0; (feature_ids.len() + 1) * classes];
     let split = feature_ids.len() * classes;
     let mut heads = Vec::with_capacity(solves.len());
     for solve in solves {
         problem.penalty = 1.0 / (solve.inverse_regularisation * rows.len().max(1) as f64);
+        problem.last = Mutex::new(None);
         let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10).with_tolerance_grad(1e-6)?.with_tolerance_cost(1e-9)?;
         let result = Executor::new(problem, solver).configure(|state| state.param(start).max_iters(solve.max_iterations)).run()?;
         let iterations = result.state().get_iter();
@@ -222,16 +243,16 @@ mod tests {
             Row { columns: vec![1, 2], values: vec![1.0, 0.5], target: 2, weight: 0.5 },
             Row { columns: vec![0], values: vec![1.0], target: 1, weight: 1.0 },
         ];
-        let problem = Problem { rows, columns: 3, classes: 3, penalty: 0.3 };
+        let problem = Problem { rows, columns: 3, classes: 3, penalty: 0.3, last: Mutex::new(None) };
         let params: Vec<f64> = (0..12).map(|i| ((i * 7 % 5) as f64 - 2.0) / 3.0).collect();
-        let (_, gradient) = problem.evaluate(&params, true);
+        let (_, gradient) = problem.evaluate(&params);
         for i in 0..params.len() {
             let step = 1e-6;
             let mut up = params.clone();
             up[i] += step;
             let mut down = params.clone();
             down[i] -= step;
-            let numeric = (problem.evaluate(&up, false).0 - problem.evaluate(&down, false).0) / (2.0 * step);
+            let numeric = (problem.evaluate(&up).0 - problem.evaluate(&down).0) / (2.0 * step);
             assert!((numeric - gradient[i]).abs() < 1e-6, "parameter {i}: {numeric} vs {}", gradient[i]);
         }
     }
