@@ -106,7 +106,9 @@ triage_rows = {}
 for name in ("triage-predictions-tickets.jsonl", "triage-predictions-sentiment.jsonl"):
     for row in jsonl(name):
         triage_rows.setdefault(row["head"], {})[row["id"]] = row
-print("\nHow sure is each difference? The dev sets are small (522 ticket rows, 1,443 sentiment rows), so a "
+dev_sizes = {h: len(peers["dev_rows"][h]["ids"]) for h in HEADS}
+print(f"\nHow sure is each difference? The dev sets are small ({dev_sizes['category']:,} ticket rows, "
+      f"{dev_sizes['sentiment']:,} sentiment rows), so a "
       "paired bootstrap (2,000 resamples of the dev rows, both systems scored on the same resample) gives "
       "the interval of triage's macro-F1 minus scikit-learn's:\n")
 print("| head | dev rows | triage - scikit-learn | 95% interval | resamples where triage >= scikit-learn |")
@@ -209,8 +211,9 @@ print(f"\nFrom {s0:,} to {s1:,} rows ({s1 / s0:.0f}x the data) training time gre
 default_wall, default_rss = time_v("scale-default-10000.txt")
 print(f"\nThe default recipe (every head a logistic regression, C chosen from 1 / 4 / 16 by 3-fold "
       f"cross-validation, then one fit on all rows) on the same 10,000 resampled tickets: "
-      f"{default_wall:.1f} s, {default_rss:.0f} MiB peak RSS (the default model's own training, 3,654 tickets "
-      f"plus 10,098 sentiment rows, is in the speed table: {train_wall:.0f} s). Its cost is L-BFGS iterations x "
+      f"{default_wall:.1f} s, {default_rss:.0f} MiB peak RSS (the default model's own training, "
+      f"{peers['rows']['category']['train']:,} tickets plus {peers['rows']['sentiment']['train']:,} sentiment "
+      f"rows, is in the speed table: {train_wall:.0f} s). Its cost is L-BFGS iterations x "
       f"rows x features per row x classes, times 10 solves per head (3 folds x 3 values of C, warm-started "
       f"along C, plus the final fit), so it grows linearly with the rows like the embedding path but with a "
       f"larger constant: at 50k and 200k rows it would take about 5x and 20x the 10k time, more than "

@@ -210,6 +210,7 @@ pub fn fit_path(
     let mut heads = Vec::with_capacity(solves.len());
     for solve in solves {
         problem.penalty = 1.0 / (solve.inverse_regularisation * rows.len().max(1) as f64);
+        // A cached evaluation holds the previous penalty's objective.
         problem.last = Mutex::new(None);
         let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10).with_tolerance_grad(1e-6)?.with_tolerance_cost(1e-9)?;
         let result = Executor::new(problem, solver).configure(|state| state.param(start).max_iters(solve.max_iterations)).run()?;

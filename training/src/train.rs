@@ -224,10 +224,14 @@ fn validation_scores(logits: &[Vec<Vec<f32>>], prepared: &Prepared, heads: &[Hea
                 .zip(&logits[h])
                 .filter_map(|(t, l)| t[h].map(|t| (t as usize, argmax(l))))
                 .unzip();
-            let confidence = vec![1.0; truth.len()];
-            (spec.name.clone(), head_metrics(&spec.labels, &truth, &predicted, &confidence).macro_f1)
+            (spec.name.clone(), macro_f1(&spec.labels, &truth, &predicted))
         })
         .collect()
+}
+
+/// Macro-F1 of hard predictions (the confidence `head_metrics` also takes plays no part in it).
+fn macro_f1(labels: &[String], truth: &[usize], predicted: &[usize]) -> f64 {
+    head_metrics(labels, truth, predicted, &vec![1.0; truth.len()]).macro_f1
 }
 
 /// All network weights by name: the heads' current values and the embedding table.
@@ -534,7 +538,7 @@ fn fit_linear(
     let mut candidates = Vec::new();
     for (solve, logits) in solves.iter().zip(out_of_fold_logits(&rows, &fold, folds, classes, &solves).map_err(solve_failed)?) {
         let predicted: Vec<usize> = logits.iter().map(|l| argmax(l)).collect();
-        let score = head_metrics(&spec.labels, &targets, &predicted, &vec![1.0; targets.len()]).macro_f1;
+        let score = macro_f1(&spec.labels, &targets, &predicted);
         candidates.push((solve.inverse_regularisation, score));
         if best.as_ref().is_none_or(|(_, s, _)| score > *s) {
             best = Some((solve.inverse_regularisation, score, logits));
