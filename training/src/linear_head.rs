@@ -17,7 +17,8 @@ use triage::model::features::TicketFeatures;
 /// One training row of the problem: features remapped to the problem's own columns.
 struct Row {
     columns: Vec<u32>,
-    values: Vec<f64>,
+    /// f32 as the features themselves are: the rows are most of a fit's memory.
+    values: Vec<f32>,
     target: usize,
     weight: f64,
 }
@@ -46,6 +47,7 @@ impl Problem {
         logits.copy_from_slice(&params[self.columns * self.classes..]);
         for (&column, &value) in row.columns.iter().zip(&row.values) {
             let coefficients = &params[column as usize * self.classes..][..self.classes];
+            let value = f64::from(value);
             logits.iter_mut().zip(coefficients).for_each(|(l, w)| *l += value * w);
         }
     }
@@ -91,6 +93,7 @@ impl Problem {
                 *logit = row.weight * ((*logit - log_partition).exp() - indicator) / n;
             }
             for (&column, &value) in row.columns.iter().zip(&row.values) {
+                let value = f64::from(value);
                 let slot = &mut gradient[column as usize * k..][..k];
                 slot.iter_mut().zip(&logits).for_each(|(g, d)| *g += value * d);
             }
@@ -172,25 +175,30 @@ pub struct Solve {
     pub max_iterations: u64,
 }
 
-/// Fits `rows` (features, target class) with per-class weights `class_weights`.
+/// Fits `rows` (features, target class) with per-class weights `class_weights`, starting
+/// from `start` where given (a fit of the same problem on other rows, for fewer iterations;
+/// the optimum is the same).
 pub fn fit(
     rows: &[(&TicketFeatures, usize)],
     classes: usize,
     class_weights: &[f32],
     solve: Solve,
+    start: Option<&LinearHead>,
 ) -> Result<LinearHead, argmin::core::Error> {
-    let mut path = fit_path(rows, classes, class_weights, &[solve])?;
+    let mut path = fit_path(rows, classes, class_weights, &[solve], start)?;
     path.pop().ok_or_else(|| argmin::core::Error::msg("no solve"))
 }
 
 /// Fits `rows` once per solve, in order, each solve starting from the previous solution (a
 /// warm-started regularisation path: from small to large `C` the optimum moves little, so
-/// later solves need far fewer iterations than from zero).
+/// later solves need far fewer iterations than from zero); the first starts from `start`,
+/// or from zero.
 pub fn fit_path(
     rows: &[(&TicketFeatures, usize)],
     classes: usize,
     class_weights: &[f32],
     solves: &[Solve],
+    start: Option<&LinearHead>,
 ) -> Result<Vec<LinearHead>, argmin::core::Error> {
     let mut feature_ids: Vec<u32> = rows.iter().flat_map(|(t, _)| t.ids.iter().copied()).collect();
     feature_ids.sort_unstable();
@@ -199,14 +207,21 @@ pub fn fit_path(
         .iter()
         .map(|(ticket, target)| Row {
             columns: ticket.ids.iter().map(|id| feature_ids.binary_search(id).unwrap_or(0) as u32).collect(),
-            values: ticket.weights.iter().map(|&w| f64::from(w)).collect(),
+            values: ticket.weights.clone(),
             target: *target,
             weight: f64::from(class_weights[*target]),
         })
         .collect();
     let mut problem = Problem { rows: problem_rows, columns: feature_ids.len(), classes, penalty: 0.0, last: Mutex::new(None) };
-    let mut start = vec![0.0; (feature_ids.len() + 1) * classes];
     let split = feature_ids.len() * classes;
+    let mut start = match start.filter(|head| head.classes() == classes) {
+        Some(head) => feature_ids
+            .iter()
+            .flat_map(|&id| head.coefficients_of(id).map_or_else(|| vec![0.0; classes], <[f64]>::to_vec))
+            .chain(head.intercepts.iter().copied())
+            .collect(),
+        None => vec![0.0; split + classes],
+    };
     let mut heads = Vec::with_capacity(solves.len());
     for solve in solves {
         problem.penalty = 1.0 / (solve.inverse_regularisation * rows.len().max(1) as f64);
@@ -263,7 +278,7 @@ mod tests {
         let urgent = ticket(&[1, 2], &[0.8, 0.6]);
         let calm = ticket(&[3, 2], &[0.8, 0.6]);
         let rows: Vec<(&TicketFeatures, usize)> = vec![(&urgent, 1), (&calm, 0), (&urgent, 1), (&calm, 0)];
-        let head = fit(&rows, 2, &[1.0, 1.0], Solve { inverse_regularisation: 10.0, max_iterations: 100 }).expect("solves");
+        let head = fit(&rows, 2, &[1.0, 1.0], Solve { inverse_regularisation: 10.0, max_iterations: 100 }, None).expect("solves");
         assert_eq!(head.feature_ids, vec![1, 2, 3]);
         let margin = |t: &TicketFeatures| {
             let l = head.logits(t);
@@ -276,16 +291,23 @@ mod tests {
     }
 
     #[test]
-    fn a_warm_started_path_reaches_the_same_optimum_as_cold_fits() {
+    fn warm_starts_reach_the_same_optimum_as_cold_fits() {
         let a = ticket(&[1, 2], &[0.8, 0.6]);
         let b = ticket(&[3, 2], &[0.6, 0.8]);
         let c = ticket(&[1, 3], &[0.7, 0.7]);
         let rows: Vec<(&TicketFeatures, usize)> = vec![(&a, 0), (&b, 1), (&c, 2), (&a, 0), (&c, 1)];
         let solve = |c: f64| Solve { inverse_regularisation: c, max_iterations: 500 };
-        let path = fit_path(&rows, 3, &[1.0, 1.0, 1.0], &[solve(0.5), solve(8.0)]).expect("solves");
-        let cold = fit(&rows, 3, &[1.0, 1.0, 1.0], solve(8.0)).expect("solves");
-        for (warm, cold) in path[1].coefficients.iter().chain(&path[1].intercepts).zip(cold.coefficients.iter().chain(&cold.intercepts)) {
-            assert!((warm - cold).abs() < 1e-3, "{warm} vs {cold}");
+        let path = fit_path(&rows, 3, &[1.0, 1.0, 1.0], &[solve(0.5), solve(8.0)], None).expect("solves");
+        let cold = fit(&rows, 3, &[1.0, 1.0, 1.0], solve(8.0), None).expect("solves");
+        // A start fitted on other rows knows only some of the features; the rest start at zero.
+        let lone = ticket(&[1], &[1.0]);
+        let elsewhere = fit(&[(&lone, 0), (&lone, 2)], 3, &[1.0, 1.0, 1.0], solve(8.0), None).expect("solves");
+        let restarted = fit(&rows, 3, &[1.0, 1.0, 1.0], solve(8.0), Some(&elsewhere)).expect("solves");
+        let parameters = |head: &LinearHead| head.coefficients.iter().chain(&head.intercepts).copied().collect::<Vec<f64>>();
+        for other in [&path[1], &restarted] {
+            for (warm, cold) in parameters(other).iter().zip(parameters(&cold)) {
+                assert!((warm - cold).abs() < 1e-3, "{warm} vs {cold}");
+            }
         }
         let weaker = path[0].coefficients.iter().map(|w| w.abs()).sum::<f64>();
         let stronger = path[1].coefficients.iter().map(|w| w.abs()).sum::<f64>();

@@ -171,6 +171,10 @@ struct TrainArgs {
     /// at least 2.
     #[arg(long, default_value_t = TrainConfig::default().linear_folds)]
     linear_folds: usize,
+    /// From this many validation rows carrying a head's label, C is chosen on those rows
+    /// alone (scored by the fit on the training rows) instead of by cross-validation.
+    #[arg(long, default_value_t = TrainConfig::default().linear_holdout_rows)]
+    linear_holdout_rows: usize,
     #[command(flatten)]
     columns: Columns,
 }
@@ -262,6 +266,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         linear_inverse_regularisation: args.linear_c.clone(),
         linear_max_iterations: args.linear_max_iterations,
         linear_folds: args.linear_folds,
+        linear_holdout_rows: args.linear_holdout_rows,
         ..TrainConfig::default()
     };
     let (dataset, head_names, corrections_used) = training_data(&args)?;

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
 use serde::Serialize;
 use triage::model::bundle::{HeadSpec, Manifest, FORMAT_VERSION};
 use triage::model::Classifier;
@@ -59,6 +60,9 @@ pub struct TrainConfig {
     pub linear_max_iterations: u64,
     /// Folds of the cross-validation that chooses `C` (fewer than 2 count as 2).
     pub linear_folds: usize,
+    /// From this many validation rows carrying a head's label, `C` is chosen on those rows
+    /// alone (fits on the training rows) instead of by cross-validation.
+    pub linear_holdout_rows: usize,
 }
 
 impl Default for TrainConfig {
@@ -85,6 +89,7 @@ impl Default for TrainConfig {
             linear_inverse_regularisation: vec![1.0, 4.0, 16.0],
             linear_max_iterations: 300,
             linear_folds: 3,
+            linear_holdout_rows: 5000,
         }
     }
 }
@@ -127,17 +132,38 @@ pub struct Trained {
     pub validation_macro_f1: BTreeMap<String, f64>,
 }
 
-/// How a linear head was chosen: every candidate `C` with its cross-validated macro-F1, and
-/// the rows the shipped fit learned from.
+/// How a linear head was chosen: every candidate `C` with its macro-F1 on rows its fit did
+/// not see, and the rows the shipped fit learned from.
 #[derive(Debug, Clone, Serialize)]
 pub struct LinearRecord {
     pub inverse_regularisation: f64,
     pub iterations: u64,
-    pub cross_validated_macro_f1: f64,
+    pub selection: Selection,
+    /// Macro-F1 of the chosen `C` on the rows that scored the candidates.
+    pub selection_macro_f1: f64,
     pub candidates: Vec<(f64, f64)>,
-    pub folds: usize,
-    /// Rows of the cross-validation and of the shipped fit: training plus validation rows.
+    /// Rows of the shipped fit: training plus validation rows.
     pub rows: usize,
+}
+
+/// Which rows scored the candidate values of `C`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Selection {
+    /// Every training and validation row, each by the fit on the other folds.
+    CrossValidation { folds: usize },
+    /// The validation rows, by the fit on the training rows: enough of them to score `C`
+    /// steadily, at a third of cross-validation's solves.
+    HeldOut { rows: usize },
+}
+
+impl std::fmt::Display for Selection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Selection::CrossValidation { folds } => write!(f, "{folds}-fold cross-validated macro-F1"),
+            Selection::HeldOut { rows } => write!(f, "macro-F1 on {rows} held-out validation rows"),
+        }
+    }
 }
 
 /// Label index per head for one example (`None` where the example lacks that label).
@@ -414,13 +440,18 @@ pub fn train(
     };
     let mut linear_heads = BTreeMap::new();
     let mut held_out_logits = HashMap::new();
-    for (h, spec) in heads.iter().enumerate().filter(|(_, spec)| config.linear_heads.contains(&spec.name)) {
-        let fitted = fit_linear(&train_set, &validation_set, h, spec, config)?;
+    // The heads' fits are independent; side by side they keep both cores busy through each
+    // other's serial L-BFGS steps.
+    let linear: Vec<(usize, &HeadSpec)> =
+        heads.iter().enumerate().filter(|(_, spec)| config.linear_heads.contains(&spec.name)).collect();
+    let fits: Vec<FittedLinear> =
+        linear.par_iter().map(|&(h, spec)| fit_linear(&train_set, &validation_set, h, spec, config)).collect::<Result<_, _>>()?;
+    for ((h, spec), fitted) in linear.into_iter().zip(fits) {
         install_linear_head(&mut best_weights, &mut network_config, h, spec, &fitted.shipped)?;
         let record = fitted.record;
         eprintln!(
-            "{}: logistic regression C {} ({}-fold cross-validated macro-F1 {:.3}; shipped fit on {} rows, {} L-BFGS iterations)",
-            spec.name, record.inverse_regularisation, record.folds, record.cross_validated_macro_f1, record.rows, record.iterations
+            "{}: logistic regression C {} ({} {:.3}; shipped fit on {} rows, {} L-BFGS iterations)",
+            spec.name, record.inverse_regularisation, record.selection, record.selection_macro_f1, record.rows, record.iterations
         );
         held_out_logits.insert(h, fitted.validation_logits);
         linear_heads.insert(spec.name.clone(), record);
@@ -486,35 +517,39 @@ fn stratified_folds(targets: &[usize], folds: usize) -> Vec<usize> {
     fold
 }
 
-/// Per solve, the logits of every row from the fit on the other folds (each fold's solves
-/// run as one warm-started path).
+/// Per solve, the logits of each row of a held-out fold from the fit on the rows of every
+/// other fold (each fit's solves run as one warm-started path); rows of other folds get no
+/// logits. Also the last fit's path, a warm start for the shipped fit.
 fn out_of_fold_logits(
     rows: &[(&TicketFeatures, usize)],
     fold: &[usize],
-    folds: usize,
+    held_out_folds: &[usize],
     classes: usize,
     solves: &[Solve],
-) -> Result<Vec<Vec<Vec<f32>>>, argmin::core::Error> {
+) -> Result<(Vec<Vec<Vec<f32>>>, Vec<LinearHead>), argmin::core::Error> {
     let mut logits = vec![vec![Vec::new(); rows.len()]; solves.len()];
-    for held_out in 0..folds {
+    let mut last_path = Vec::new();
+    for &held_out in held_out_folds {
         let training: Vec<(&TicketFeatures, usize)> =
             rows.iter().zip(fold).filter(|(_, &f)| f != held_out).map(|(row, _)| *row).collect();
         let weights = class_weights(training.iter().map(|(_, t)| *t), classes);
-        let path = linear_head::fit_path(&training, classes, &weights, solves)?;
+        let path = linear_head::fit_path(&training, classes, &weights, solves, None)?;
         for (head, per_row) in path.iter().zip(logits.iter_mut()) {
             for ((features, _), (slot, _)) in rows.iter().zip(per_row.iter_mut().zip(fold)).filter(|(_, (_, &f))| f == held_out) {
                 *slot = head.logits(features).iter().map(|&l| l as f32).collect();
             }
         }
+        last_path = path;
     }
-    Ok(logits)
+    Ok((logits, last_path))
 }
 
 /// Fits head `h` as logistic regression on its training and validation rows together. Each
 /// candidate `C` is scored by stratified k-fold cross-validated macro-F1 over all those rows
-/// (far steadier than one small validation split); the best is fitted on every row and
-/// shipped. The validation rows keep their out-of-fold logits, which score and calibrate the
-/// head.
+/// (far steadier than one small validation split), or, once the validation rows alone are
+/// many, by the fit on the training rows scored on them; the best is fitted on every row,
+/// starting from its last out-of-fold fit, and shipped. The validation rows keep their
+/// out-of-fold logits, which score and calibrate the head.
 fn fit_linear(
     train_set: &Prepared,
     validation_set: &Prepared,
@@ -527,28 +562,37 @@ fn fit_linear(
     let training_rows = rows.len();
     rows.extend(labeled_rows(validation_set, h));
     let targets: Vec<usize> = rows.iter().map(|(_, t)| *t).collect();
-    let folds = config.linear_folds.max(2);
-    let fold = stratified_folds(&targets, folds);
+    let validation_rows = rows.len() - training_rows;
+    let (selection, fold, held_out_folds) = if validation_rows >= config.linear_holdout_rows {
+        let fold = (0..rows.len()).map(|i| usize::from(i < training_rows)).collect();
+        (Selection::HeldOut { rows: validation_rows }, fold, vec![0])
+    } else {
+        let folds = config.linear_folds.max(2);
+        (Selection::CrossValidation { folds }, stratified_folds(&targets, folds), (0..folds).collect())
+    };
+    let scored: Vec<usize> = targets.iter().zip(&fold).filter(|(_, f)| held_out_folds.contains(f)).map(|(t, _)| *t).collect();
     let classes = spec.labels.len();
     let mut values = config.linear_inverse_regularisation.clone();
     values.sort_by(f64::total_cmp);
     let solves: Vec<Solve> =
         values.iter().map(|&c| Solve { inverse_regularisation: c, max_iterations: config.linear_max_iterations }).collect();
-    let mut best: Option<(f64, f64, Vec<Vec<f32>>)> = None;
+    let (out_of_fold, mut last_path) =
+        out_of_fold_logits(&rows, &fold, &held_out_folds, classes, &solves).map_err(solve_failed)?;
+    let mut best: Option<(usize, f64)> = None;
     let mut candidates = Vec::new();
-    for (solve, logits) in solves.iter().zip(out_of_fold_logits(&rows, &fold, folds, classes, &solves).map_err(solve_failed)?) {
-        let predicted: Vec<usize> = logits.iter().map(|l| argmax(l)).collect();
-        let score = macro_f1(&spec.labels, &targets, &predicted);
+    for (i, (solve, logits)) in solves.iter().zip(&out_of_fold).enumerate() {
+        let predicted: Vec<usize> = logits.iter().filter(|l| !l.is_empty()).map(|l| argmax(l)).collect();
+        let score = macro_f1(&spec.labels, &scored, &predicted);
         candidates.push((solve.inverse_regularisation, score));
-        if best.as_ref().is_none_or(|(_, s, _)| score > *s) {
-            best = Some((solve.inverse_regularisation, score, logits));
+        if best.is_none_or(|(_, s)| score > s) {
+            best = Some((i, score));
         }
     }
-    let (inverse_regularisation, score, out_of_fold) =
-        best.ok_or_else(|| TrainError::Data("--linear-c needs at least one value".into()))?;
-    let solve = Solve { inverse_regularisation, max_iterations: config.linear_max_iterations };
+    let (chosen, score) = best.ok_or_else(|| TrainError::Data("--linear-c needs at least one value".into()))?;
     let weights = class_weights(targets.iter().copied(), classes);
-    let shipped = linear_head::fit(&rows, classes, &weights, solve).map_err(solve_failed)?;
+    let start = last_path.swap_remove(chosen);
+    let shipped = linear_head::fit(&rows, classes, &weights, solves[chosen], Some(&start)).map_err(solve_failed)?;
+    let out_of_fold = out_of_fold.into_iter().nth(chosen).unwrap_or_default();
     // Validation rows without this head's label are never scored; the shipped fit fills them.
     let mut held_out = out_of_fold.into_iter().skip(training_rows);
     let validation_logits = validation_set
@@ -561,11 +605,11 @@ fn fit_linear(
         })
         .collect();
     let record = LinearRecord {
-        inverse_regularisation,
+        inverse_regularisation: solves[chosen].inverse_regularisation,
         iterations: shipped.iterations,
-        cross_validated_macro_f1: score,
+        selection,
+        selection_macro_f1: score,
         candidates,
-        folds,
         rows: rows.len(),
     };
     Ok(FittedLinear { shipped, validation_logits, record })
@@ -798,7 +842,29 @@ mod tests {
         assert_eq!(trained.network.head_widths, classes);
         for record in trained.linear_heads.values() {
             assert_eq!(record.rows, fit_rows.len() + validation_rows.len());
-            assert_eq!(record.folds, 3);
+            assert_eq!(record.selection, Selection::CrossValidation { folds: 3 });
+        }
+        assert_beats_majority(&trained, &train_rows, &held_out);
+    }
+
+    #[test]
+    fn with_enough_validation_rows_c_is_chosen_on_them_alone() {
+        let (train_rows, held_out) = split(sample(), 0.25, 3);
+        let (fit_rows, validation_rows) = split(train_rows.clone(), 0.15, 3);
+        let heads = sample_heads(&train_rows);
+        let config = TrainConfig {
+            linear_heads: heads.iter().map(|h| h.name.clone()).collect(),
+            linear_holdout_rows: 1,
+            ..small()
+        };
+        let trained = train(&fit_rows, &validation_rows, heads, &config, &ProgressBar::hidden()).expect("trains");
+        for (h, spec) in trained.heads.iter().enumerate() {
+            let labeled = validation_rows.iter().filter(|e| targets(e, &trained.heads)[h].is_some()).count();
+            let record = &trained.linear_heads[&spec.name];
+            assert_eq!(record.selection, Selection::HeldOut { rows: labeled }, "{}", spec.name);
+            assert_eq!(record.candidates.len(), config.linear_inverse_regularisation.len());
+            let training_labeled = fit_rows.iter().filter(|e| targets(e, &trained.heads)[h].is_some()).count();
+            assert_eq!(record.rows, training_labeled + labeled);
         }
         assert_beats_majority(&trained, &train_rows, &held_out);
     }
