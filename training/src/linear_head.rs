@@ -17,7 +17,6 @@ use triage::model::features::TicketFeatures;
 /// One training row of the problem: features remapped to the problem's own columns.
 struct Row {
     columns: Vec<u32>,
-    /// f32 as the features themselves are: the rows are most of a fit's memory.
     values: Vec<f32>,
     target: usize,
     weight: f64,
@@ -26,10 +25,23 @@ struct Row {
 /// Mean class-weighted cross-entropy plus `penalty / 2 * |W|^2` (intercepts unpenalised, as
 /// in scikit-learn's lbfgs solver). Parameters: `[column][class]` coefficients, then one
 /// intercept per class.
+///
+/// The features are held column by column (compressed sparse columns): each column's
+/// coefficients are read and its gradient written once per evaluation, while the randomly
+/// accessed side is the rows' logits, `rows x classes`, small enough to stay in cache. Held
+/// row by row, every feature of every row would fetch a random slot of the far larger
+/// coefficient and gradient arrays, and the evaluation would wait on memory.
 struct Problem {
-    rows: Vec<Row>,
-    columns: usize,
+    /// Column `c`'s entries are `column_starts[c]..column_starts[c + 1]` of `entry_rows` and
+    /// `entry_values` (f32 as the features are: the entries are most of a fit's memory).
+    column_starts: Vec<usize>,
+    entry_rows: Vec<u32>,
+    entry_values: Vec<f32>,
+    targets: Vec<usize>,
+    row_weights: Vec<f64>,
     classes: usize,
+    /// Column ranges with about equal entries, the units of parallel work.
+    blocks: Vec<std::ops::Range<usize>>,
     penalty: f64,
     /// The last point evaluated with its objective and gradient: the line search asks for the
     /// cost and then the gradient of the same point, and one pass over the rows yields both.
@@ -43,63 +55,121 @@ struct Evaluation {
 }
 
 impl Problem {
-    fn logits(&self, params: &[f64], row: &Row, logits: &mut [f64]) {
-        logits.copy_from_slice(&params[self.columns * self.classes..]);
-        for (&column, &value) in row.columns.iter().zip(&row.values) {
-            let coefficients = &params[column as usize * self.classes..][..self.classes];
-            let value = f64::from(value);
-            logits.iter_mut().zip(coefficients).for_each(|(l, w)| *l += value * w);
+    fn new(rows: Vec<Row>, columns: usize, classes: usize) -> Self {
+        let mut column_starts = vec![0; columns + 1];
+        for &column in rows.iter().flat_map(|row| &row.columns) {
+            column_starts[column as usize + 1] += 1;
+        }
+        for c in 0..columns {
+            column_starts[c + 1] += column_starts[c];
+        }
+        let entries = column_starts[columns];
+        let mut next = column_starts.clone();
+        let mut entry_rows = vec![0; entries];
+        let mut entry_values = vec![0.0; entries];
+        for (r, row) in rows.iter().enumerate() {
+            for (&column, &value) in row.columns.iter().zip(&row.values) {
+                let slot = &mut next[column as usize];
+                entry_rows[*slot] = r as u32;
+                entry_values[*slot] = value;
+                *slot += 1;
+            }
+        }
+        let per_block = entries.div_ceil(4 * rayon::current_num_threads()).max(1);
+        let mut blocks = Vec::new();
+        let mut begin = 0;
+        for c in 1..=columns {
+            if column_starts[c] - column_starts[begin] >= per_block || c == columns {
+                blocks.push(begin..c);
+                begin = c;
+            }
+        }
+        Self {
+            column_starts,
+            entry_rows,
+            entry_values,
+            targets: rows.iter().map(|row| row.target).collect(),
+            row_weights: rows.iter().map(|row| row.weight).collect(),
+            classes,
+            blocks,
+            penalty: 0.0,
+            last: Mutex::new(None),
         }
     }
 
-    /// The objective and its gradient. Rows are split over the rayon pool (each chunk sums
-    /// into its own gradient, then the chunks are added): the objective is the bulk of a fit
-    /// and its rows are independent.
-    fn evaluate(&self, params: &[f64]) -> (f64, Vec<f64>) {
-        let coefficients = self.columns * self.classes;
-        let chunk = self.rows.len().div_ceil(rayon::current_num_threads()).max(1);
-        let (loss, mut gradient) = self
-            .rows
-            .par_chunks(chunk)
-            .map(|rows| self.evaluate_rows(params, rows))
+    fn columns(&self) -> usize {
+        self.column_starts.len() - 1
+    }
+
+    fn entries(&self, column: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+        let range = self.column_starts[column]..self.column_starts[column + 1];
+        self.entry_rows[range.clone()].iter().zip(&self.entry_values[range]).map(|(&r, &v)| (r as usize, f64::from(v)))
+    }
+
+    /// `rows x classes` logits: each block of columns adds its part into its own buffer.
+    fn logits(&self, params: &[f64]) -> Vec<f64> {
+        let k = self.classes;
+        let size = self.targets.len() * k;
+        let mut logits = self
+            .blocks
+            .par_iter()
+            .map(|block| {
+                let mut part = vec![0.0; size];
+                for column in block.clone() {
+                    let coefficients = &params[column * k..][..k];
+                    for (row, value) in self.entries(column) {
+                        part[row * k..][..k].iter_mut().zip(coefficients).for_each(|(l, w)| *l += value * w);
+                    }
+                }
+                part
+            })
             .reduce(
-                || (0.0, vec![0.0; params.len()]),
-                |(loss_a, mut gradient_a), (loss_b, gradient_b)| {
-                    gradient_a.iter_mut().zip(&gradient_b).for_each(|(a, b)| *a += b);
-                    (loss_a + loss_b, gradient_a)
+                || vec![0.0; size],
+                |mut a, b| {
+                    a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+                    a
                 },
             );
-        let squares: f64 = params[..coefficients].iter().map(|w| w * w).sum();
-        gradient[..coefficients].iter_mut().zip(&params[..coefficients]).for_each(|(g, w)| *g += self.penalty * w);
-        (loss + 0.5 * self.penalty * squares, gradient)
+        let intercepts = &params[self.columns() * k..];
+        logits.chunks_mut(k).for_each(|row| row.iter_mut().zip(intercepts).for_each(|(l, b)| *l += b));
+        logits
     }
 
-    /// The data term of `evaluate` over `rows`, each row's loss divided by the problem's row
-    /// count so that chunks add up to the mean.
-    fn evaluate_rows(&self, params: &[f64], rows: &[Row]) -> (f64, Vec<f64>) {
+    /// The objective and its gradient.
+    fn evaluate(&self, params: &[f64]) -> (f64, Vec<f64>) {
         let k = self.classes;
-        let coefficients = self.columns * k;
-        let mut gradient = vec![0.0; params.len()];
-        let mut logits = vec![0.0; k];
+        let coefficients = self.columns() * k;
+        let n = self.targets.len().max(1) as f64;
+        // Each row's logits become its loss gradient with respect to them, weighted and
+        // divided by the row count so that the data term is a mean.
+        let mut deltas = self.logits(params);
         let mut loss = 0.0;
-        let n = self.rows.len().max(1) as f64;
-        for row in rows {
-            self.logits(params, row, &mut logits);
+        for ((logits, &target), &weight) in deltas.chunks_mut(k).zip(&self.targets).zip(&self.row_weights) {
             let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let log_partition = max + logits.iter().map(|l| (l - max).exp()).sum::<f64>().ln();
-            loss += row.weight * (log_partition - logits[row.target]);
+            loss += weight * (log_partition - logits[target]);
             for (class, logit) in logits.iter_mut().enumerate() {
-                let indicator = if class == row.target { 1.0 } else { 0.0 };
-                *logit = row.weight * ((*logit - log_partition).exp() - indicator) / n;
+                let indicator = if class == target { 1.0 } else { 0.0 };
+                *logit = weight * ((*logit - log_partition).exp() - indicator) / n;
             }
-            for (&column, &value) in row.columns.iter().zip(&row.values) {
-                let value = f64::from(value);
-                let slot = &mut gradient[column as usize * k..][..k];
-                slot.iter_mut().zip(&logits).for_each(|(g, d)| *g += value * d);
-            }
-            gradient[coefficients..].iter_mut().zip(&logits).for_each(|(g, d)| *g += d);
         }
-        (loss / n, gradient)
+        let mut gradient: Vec<f64> = self
+            .blocks
+            .par_iter()
+            .flat_map_iter(|block| {
+                let mut part = vec![0.0; block.len() * k];
+                for (column, slot) in block.clone().zip(part.chunks_mut(k)) {
+                    for (row, value) in self.entries(column) {
+                        slot.iter_mut().zip(&deltas[row * k..][..k]).for_each(|(g, d)| *g += value * d);
+                    }
+                }
+                part
+            })
+            .collect();
+        gradient.extend((0..k).map(|class| deltas.iter().skip(class).step_by(k).sum::<f64>()));
+        let squares: f64 = params[..coefficients].iter().map(|w| w * w).sum();
+        gradient[..coefficients].iter_mut().zip(&params[..coefficients]).for_each(|(g, w)| *g += self.penalty * w);
+        (loss / n + 0.5 * self.penalty * squares, gradient)
     }
 }
 
@@ -212,7 +282,7 @@ pub fn fit_path(
             weight: f64::from(class_weights[*target]),
         })
         .collect();
-    let mut problem = Problem { rows: problem_rows, columns: feature_ids.len(), classes, penalty: 0.0, last: Mutex::new(None) };
+    let mut problem = Problem::new(problem_rows, feature_ids.len(), classes);
     let split = feature_ids.len() * classes;
     let mut start = match start.filter(|head| head.classes() == classes) {
         Some(head) => feature_ids
@@ -259,7 +329,8 @@ mod tests {
             Row { columns: vec![1, 2], values: vec![1.0, 0.5], target: 2, weight: 0.5 },
             Row { columns: vec![0], values: vec![1.0], target: 1, weight: 1.0 },
         ];
-        let problem = Problem { rows, columns: 3, classes: 3, penalty: 0.3, last: Mutex::new(None) };
+        let mut problem = Problem::new(rows, 3, 3);
+        problem.penalty = 0.3;
         let params: Vec<f64> = (0..12).map(|i| ((i * 7 % 5) as f64 - 2.0) / 3.0).collect();
         let (_, gradient) = problem.evaluate(&params);
         for i in 0..params.len() {
