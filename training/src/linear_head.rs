@@ -14,14 +14,6 @@ use argmin::solver::quasinewton::LBFGS;
 use rayon::prelude::*;
 use triage::model::features::TicketFeatures;
 
-/// One training row of the problem: features remapped to the problem's own columns.
-struct Row {
-    columns: Vec<u32>,
-    values: Vec<f32>,
-    target: usize,
-    weight: f64,
-}
-
 /// Mean class-weighted cross-entropy plus `penalty / 2 * |W|^2` (intercepts unpenalised, as
 /// in scikit-learn's lbfgs solver). Parameters: `[column][class]` coefficients, then one
 /// intercept per class.
@@ -55,10 +47,14 @@ struct Evaluation {
 }
 
 impl Problem {
-    fn new(rows: Vec<Row>, columns: usize, classes: usize) -> Self {
+    /// The problem of `rows` (features, target class) over `feature_ids` (ascending; column
+    /// `c` is feature `feature_ids[c]`), each row weighted by its class's weight.
+    fn new(rows: &[(&TicketFeatures, usize)], feature_ids: &[u32], classes: usize, class_weights: &[f32]) -> Self {
+        let columns = feature_ids.len();
+        let column_of = |id: &u32| feature_ids.binary_search(id).unwrap_or(0);
         let mut column_starts = vec![0; columns + 1];
-        for &column in rows.iter().flat_map(|row| &row.columns) {
-            column_starts[column as usize + 1] += 1;
+        for id in rows.iter().flat_map(|(ticket, _)| &ticket.ids) {
+            column_starts[column_of(id) + 1] += 1;
         }
         for c in 0..columns {
             column_starts[c + 1] += column_starts[c];
@@ -67,9 +63,9 @@ impl Problem {
         let mut next = column_starts.clone();
         let mut entry_rows = vec![0; entries];
         let mut entry_values = vec![0.0; entries];
-        for (r, row) in rows.iter().enumerate() {
-            for (&column, &value) in row.columns.iter().zip(&row.values) {
-                let slot = &mut next[column as usize];
+        for (r, (ticket, _)) in rows.iter().enumerate() {
+            for (id, &value) in ticket.ids.iter().zip(&ticket.weights) {
+                let slot = &mut next[column_of(id)];
                 entry_rows[*slot] = r as u32;
                 entry_values[*slot] = value;
                 *slot += 1;
@@ -88,8 +84,8 @@ impl Problem {
             column_starts,
             entry_rows,
             entry_values,
-            targets: rows.iter().map(|row| row.target).collect(),
-            row_weights: rows.iter().map(|row| row.weight).collect(),
+            targets: rows.iter().map(|(_, target)| *target).collect(),
+            row_weights: rows.iter().map(|(_, target)| f64::from(class_weights[*target])).collect(),
             classes,
             blocks,
             penalty: 0.0,
@@ -273,16 +269,7 @@ pub fn fit_path(
     let mut feature_ids: Vec<u32> = rows.iter().flat_map(|(t, _)| t.ids.iter().copied()).collect();
     feature_ids.sort_unstable();
     feature_ids.dedup();
-    let problem_rows: Vec<Row> = rows
-        .iter()
-        .map(|(ticket, target)| Row {
-            columns: ticket.ids.iter().map(|id| feature_ids.binary_search(id).unwrap_or(0) as u32).collect(),
-            values: ticket.weights.clone(),
-            target: *target,
-            weight: f64::from(class_weights[*target]),
-        })
-        .collect();
-    let mut problem = Problem::new(problem_rows, feature_ids.len(), classes);
+    let mut problem = Problem::new(rows, &feature_ids, classes, class_weights);
     let split = feature_ids.len() * classes;
     let mut start = match start.filter(|head| head.classes() == classes) {
         Some(head) => feature_ids
@@ -324,12 +311,8 @@ mod tests {
 
     #[test]
     fn the_gradient_matches_finite_differences() {
-        let rows = vec![
-            Row { columns: vec![0, 1], values: vec![0.6, 0.8], target: 0, weight: 1.5 },
-            Row { columns: vec![1, 2], values: vec![1.0, 0.5], target: 2, weight: 0.5 },
-            Row { columns: vec![0], values: vec![1.0], target: 1, weight: 1.0 },
-        ];
-        let mut problem = Problem::new(rows, 3, 3);
+        let (a, b, c) = (ticket(&[10, 11], &[0.6, 0.8]), ticket(&[11, 12], &[1.0, 0.5]), ticket(&[10], &[1.0]));
+        let mut problem = Problem::new(&[(&a, 0), (&b, 2), (&c, 1)], &[10, 11, 12], 3, &[1.5, 1.0, 0.5]);
         problem.penalty = 0.3;
         let params: Vec<f64> = (0..12).map(|i| ((i * 7 % 5) as f64 - 2.0) / 3.0).collect();
         let (_, gradient) = problem.evaluate(&params);
