@@ -102,23 +102,26 @@ impl Problem {
         self.entry_rows[range.clone()].iter().zip(&self.entry_values[range]).map(|(&r, &v)| (r as usize, f64::from(v)))
     }
 
-    /// `rows x classes` logits: each block of columns adds its part into its own buffer.
+    /// `rows x classes` logits: each parallel task adds its blocks of columns into its own
+    /// buffer, then the buffers are summed.
     fn logits(&self, params: &[f64]) -> Vec<f64> {
         let k = self.classes;
         let size = self.targets.len() * k;
         let mut logits = self
             .blocks
             .par_iter()
-            .map(|block| {
-                let mut part = vec![0.0; size];
-                for column in block.clone() {
-                    let coefficients = &params[column * k..][..k];
-                    for (row, value) in self.entries(column) {
-                        part[row * k..][..k].iter_mut().zip(coefficients).for_each(|(l, w)| *l += value * w);
+            .fold(
+                || vec![0.0; size],
+                |mut part, block| {
+                    for column in block.clone() {
+                        let coefficients = &params[column * k..][..k];
+                        for (row, value) in self.entries(column) {
+                            part[row * k..][..k].iter_mut().zip(coefficients).for_each(|(l, w)| *l += value * w);
+                        }
                     }
-                }
-                part
-            })
+                    part
+                },
+            )
             .reduce(
                 || vec![0.0; size],
                 |mut a, b| {
