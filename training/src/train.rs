@@ -440,8 +440,7 @@ pub fn train(
     };
     let mut linear_heads = BTreeMap::new();
     let mut held_out_logits = HashMap::new();
-    // The heads' fits are independent; side by side they keep both cores busy through each
-    // other's serial L-BFGS steps.
+    // The heads' fits are independent, like the folds' within each (see `out_of_fold_logits`).
     let linear: Vec<(usize, &HeadSpec)> =
         heads.iter().enumerate().filter(|(_, spec)| config.linear_heads.contains(&spec.name)).collect();
     let fits: Vec<FittedLinear> =
@@ -527,13 +526,20 @@ fn out_of_fold_logits(
     classes: usize,
     solves: &[Solve],
 ) -> Result<(Vec<Vec<Vec<f32>>>, Vec<LinearHead>), argmin::core::Error> {
+    // The folds' fits are independent; side by side they keep both cores busy through each
+    // other's serial L-BFGS steps.
+    let paths: Vec<Vec<LinearHead>> = held_out_folds
+        .par_iter()
+        .map(|&held_out| {
+            let training: Vec<(&TicketFeatures, usize)> =
+                rows.iter().zip(fold).filter(|(_, &f)| f != held_out).map(|(row, _)| *row).collect();
+            let weights = class_weights(training.iter().map(|(_, t)| *t), classes);
+            linear_head::fit_path(&training, classes, &weights, solves, None)
+        })
+        .collect::<Result<_, _>>()?;
     let mut logits = vec![vec![Vec::new(); rows.len()]; solves.len()];
     let mut last_path = Vec::new();
-    for &held_out in held_out_folds {
-        let training: Vec<(&TicketFeatures, usize)> =
-            rows.iter().zip(fold).filter(|(_, &f)| f != held_out).map(|(row, _)| *row).collect();
-        let weights = class_weights(training.iter().map(|(_, t)| *t), classes);
-        let path = linear_head::fit_path(&training, classes, &weights, solves, None)?;
+    for (&held_out, path) in held_out_folds.iter().zip(paths) {
         for (head, per_row) in path.iter().zip(logits.iter_mut()) {
             for ((features, _), (slot, _)) in rows.iter().zip(per_row.iter_mut().zip(fold)).filter(|(_, (_, &f))| f == held_out) {
                 *slot = head.logits(features).iter().map(|&l| l as f32).collect();
