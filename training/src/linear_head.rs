@@ -170,9 +170,7 @@ impl Problem {
         gradient[..coefficients].iter_mut().zip(&params[..coefficients]).for_each(|(g, w)| *g += self.penalty * w);
         (loss / n + 0.5 * self.penalty * squares, gradient)
     }
-}
 
-impl Problem {
     /// Reads the objective and gradient at `params`, computing them unless `params` is the
     /// point evaluated last.
     fn at<T>(&self, params: &[f64], read: impl FnOnce(&Evaluation) -> T) -> Result<T, argmin::core::Error> {

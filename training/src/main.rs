@@ -161,7 +161,8 @@ struct TrainArgs {
     #[arg(long, value_delimiter = ',', default_values_t = TrainConfig::default().linear_heads)]
     linear_heads: Vec<String>,
     /// Candidate inverse regularisation strengths (scikit-learn's C) for --linear-heads;
-    /// the best cross-validated macro-F1 is kept.
+    /// the best macro-F1 on rows its fit did not see is kept (see --linear-folds and
+    /// --linear-holdout-rows).
     #[arg(long, value_delimiter = ',', default_values_t = TrainConfig::default().linear_inverse_regularisation)]
     linear_c: Vec<f64>,
     /// Most L-BFGS iterations per linear-head fit.

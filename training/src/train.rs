@@ -516,6 +516,9 @@ fn stratified_folds(targets: &[usize], folds: usize) -> Vec<usize> {
     fold
 }
 
+/// Per solve, per row, the logits (empty for a row no fit held out).
+type PerSolveLogits = Vec<Vec<Vec<f32>>>;
+
 /// Per solve, the logits of each row of a held-out fold from the fit on the rows of every
 /// other fold (each fit's solves run as one warm-started path); rows of other folds get no
 /// logits. Also the last fit's path, a warm start for the shipped fit.
@@ -525,7 +528,7 @@ fn out_of_fold_logits(
     held_out_folds: &[usize],
     classes: usize,
     solves: &[Solve],
-) -> Result<(Vec<Vec<Vec<f32>>>, Vec<LinearHead>), argmin::core::Error> {
+) -> Result<(PerSolveLogits, Vec<LinearHead>), argmin::core::Error> {
     // The folds' fits are independent; side by side they keep both cores busy through each
     // other's serial L-BFGS steps.
     let paths: Vec<Vec<LinearHead>> = held_out_folds
@@ -576,7 +579,8 @@ fn fit_linear(
         let folds = config.linear_folds.max(2);
         (Selection::CrossValidation { folds }, stratified_folds(&targets, folds), (0..folds).collect())
     };
-    let scored: Vec<usize> = targets.iter().zip(&fold).filter(|(_, f)| held_out_folds.contains(f)).map(|(t, _)| *t).collect();
+    let scored_rows: Vec<usize> = (0..rows.len()).filter(|&i| held_out_folds.contains(&fold[i])).collect();
+    let scored: Vec<usize> = scored_rows.iter().map(|&i| targets[i]).collect();
     let classes = spec.labels.len();
     let mut values = config.linear_inverse_regularisation.clone();
     values.sort_by(f64::total_cmp);
@@ -587,7 +591,7 @@ fn fit_linear(
     let mut best: Option<(usize, f64)> = None;
     let mut candidates = Vec::new();
     for (i, (solve, logits)) in solves.iter().zip(&out_of_fold).enumerate() {
-        let predicted: Vec<usize> = logits.iter().filter(|l| !l.is_empty()).map(|l| argmax(l)).collect();
+        let predicted: Vec<usize> = scored_rows.iter().map(|&i| argmax(&logits[i])).collect();
         let score = macro_f1(&spec.labels, &scored, &predicted);
         candidates.push((solve.inverse_regularisation, score));
         if best.is_none_or(|(_, s)| score > s) {
@@ -832,17 +836,29 @@ mod tests {
         }
     }
 
-    #[test]
-    fn when_every_head_is_linear_no_member_is_trained_and_the_shipped_fit_sees_every_row() {
+    /// The sample split into rows to fit, validation rows and held-out rows, with every head
+    /// linear in `config`, and the model trained on it.
+    struct AllLinear {
+        fit_rows: Vec<Example>,
+        validation_rows: Vec<Example>,
+        train_rows: Vec<Example>,
+        held_out: Vec<Example>,
+        trained: Trained,
+    }
+
+    fn train_all_linear(config: TrainConfig) -> AllLinear {
         let (train_rows, held_out) = split(sample(), 0.25, 3);
         let (fit_rows, validation_rows) = split(train_rows.clone(), 0.15, 3);
         let heads = sample_heads(&train_rows);
-        let config = TrainConfig {
-            linear_heads: heads.iter().map(|h| h.name.clone()).collect(),
-            linear_inverse_regularisation: vec![4.0],
-            ..small()
-        };
+        let config = TrainConfig { linear_heads: heads.iter().map(|h| h.name.clone()).collect(), ..config };
         let trained = train(&fit_rows, &validation_rows, heads, &config, &ProgressBar::hidden()).expect("trains");
+        AllLinear { fit_rows, validation_rows, train_rows, held_out, trained }
+    }
+
+    #[test]
+    fn when_every_head_is_linear_no_member_is_trained_and_the_shipped_fit_sees_every_row() {
+        let AllLinear { fit_rows, validation_rows, train_rows, held_out, trained } =
+            train_all_linear(TrainConfig { linear_inverse_regularisation: vec![4.0], ..small() });
         assert!(trained.epochs.is_empty(), "no ensemble member trained");
         let classes: Vec<usize> = trained.heads.iter().map(|h| h.labels.len()).collect();
         assert_eq!(trained.network.head_widths, classes);
@@ -855,20 +871,14 @@ mod tests {
 
     #[test]
     fn with_enough_validation_rows_c_is_chosen_on_them_alone() {
-        let (train_rows, held_out) = split(sample(), 0.25, 3);
-        let (fit_rows, validation_rows) = split(train_rows.clone(), 0.15, 3);
-        let heads = sample_heads(&train_rows);
-        let config = TrainConfig {
-            linear_heads: heads.iter().map(|h| h.name.clone()).collect(),
-            linear_holdout_rows: 1,
-            ..small()
-        };
-        let trained = train(&fit_rows, &validation_rows, heads, &config, &ProgressBar::hidden()).expect("trains");
+        let config = TrainConfig { linear_holdout_rows: 1, ..small() };
+        let candidates = config.linear_inverse_regularisation.len();
+        let AllLinear { fit_rows, validation_rows, train_rows, held_out, trained } = train_all_linear(config);
         for (h, spec) in trained.heads.iter().enumerate() {
             let labeled = validation_rows.iter().filter(|e| targets(e, &trained.heads)[h].is_some()).count();
             let record = &trained.linear_heads[&spec.name];
             assert_eq!(record.selection, Selection::HeldOut { rows: labeled }, "{}", spec.name);
-            assert_eq!(record.candidates.len(), config.linear_inverse_regularisation.len());
+            assert_eq!(record.candidates.len(), candidates);
             let training_labeled = fit_rows.iter().filter(|e| targets(e, &trained.heads)[h].is_some()).count();
             assert_eq!(record.rows, training_labeled + labeled);
         }
