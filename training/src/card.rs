@@ -66,11 +66,16 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
         let _ = writeln!(
             card,
             "The **{head}** head is a multinomial logistic regression on the same features \
-             (convex, class-weighted, L2 with C = {} chosen by {}: {}; \
+             (convex, class-weighted, L2 with C = {} chosen by {}: {}{}; \
              then fitted on all {} training and validation rows, {} L-BFGS iterations), written into \
              the table as one column per class and read through the identity. Its validation scores \
              and calibration come from the out-of-fold fits.\n",
-            fit.inverse_regularisation, fit.selection, candidates, fit.rows, fit.iterations
+            fit.inverse_regularisation,
+            fit.selection,
+            candidates,
+            fit.set_aside_note(),
+            fit.rows,
+            fit.iterations
         );
     }
     let _ = writeln!(card, "Tokenizer: {TOKENIZER_NOTE}\n");

@@ -18,26 +18,106 @@ use triage::model::features::TicketFeatures;
 /// in scikit-learn's lbfgs solver). Parameters: `[column][class]` coefficients, then one
 /// intercept per class.
 ///
-/// The features are held column by column (compressed sparse columns): each column's
-/// coefficients are read and its gradient written once per evaluation, while the randomly
-/// accessed side is the rows' logits, `rows x classes`, small enough to stay in cache. Held
-/// row by row, every feature of every row would fetch a random slot of the far larger
-/// coefficient and gradient arrays, and the evaluation would wait on memory.
+/// The features are held in tiles of rows, each tile column by column (compressed sparse
+/// columns). The logits pass runs tile by tile: it reads the coefficients in column order and
+/// writes the tile's logits, `tile rows x classes`, small enough to stay in cache however many
+/// rows there are. The gradient pass runs block of columns by block: each block's gradient
+/// stays in cache while it reads every tile's entries for those columns. Held row by row,
+/// every feature of every row would fetch a random slot of the far larger coefficient and
+/// gradient arrays; held as one set of columns over all rows, the logits of a few hundred
+/// thousand rows fall out of cache; either way the evaluation would wait on memory.
 struct Problem {
-    /// Column `c`'s entries are `column_starts[c]..column_starts[c + 1]` of `entry_rows` and
-    /// `entry_values` (f32 as the features are: the entries are most of a fit's memory).
-    column_starts: Vec<usize>,
-    entry_rows: Vec<u32>,
-    entry_values: Vec<f32>,
+    tiles: Vec<Tile>,
+    rows_per_tile: usize,
+    columns: usize,
     targets: Vec<usize>,
     row_weights: Vec<f64>,
     classes: usize,
-    /// Column ranges with about equal entries, the units of parallel work.
+    /// Column ranges with about equal entries, the units of the gradient pass.
     blocks: Vec<std::ops::Range<usize>>,
     penalty: f64,
     /// The last point evaluated with its objective and gradient: the line search asks for the
     /// cost and then the gradient of the same point, and one pass over the rows yields both.
     last: Mutex<Option<Evaluation>>,
+}
+
+/// The logits a tile of rows may hold: within a core's share of the second-level cache.
+const TILE_LOGITS_BYTES: usize = 1 << 19;
+
+/// Consecutive rows' entries, column by column.
+struct Tile {
+    /// Columns with an entry in these rows, ascending; the entries of `columns[i]` are
+    /// `starts[i]..starts[i + 1]` of `entry_rows` and `entry_values`.
+    columns: Vec<u32>,
+    starts: Vec<usize>,
+    /// Row within the tile: a tile holds at most 65,536 rows, and these two arrays are most
+    /// of a fit's memory (f32 values, as the features are).
+    entry_rows: Vec<u16>,
+    entry_values: Vec<f32>,
+}
+
+impl Tile {
+    fn new(rows: &[(&TicketFeatures, usize)], feature_ids: &[u32]) -> Self {
+        let column_of = |id: &u32| feature_ids.binary_search(id).unwrap_or(0);
+        let mut next = vec![0usize; feature_ids.len()];
+        for id in rows.iter().flat_map(|(ticket, _)| &ticket.ids) {
+            next[column_of(id)] += 1;
+        }
+        let mut columns = Vec::new();
+        let mut starts = vec![0];
+        for (column, slot) in next.iter_mut().enumerate().filter(|(_, count)| **count > 0) {
+            let start = starts[starts.len() - 1];
+            columns.push(column as u32);
+            starts.push(start + *slot);
+            *slot = start;
+        }
+        let entries = starts[starts.len() - 1];
+        let mut entry_rows = vec![0; entries];
+        let mut entry_values = vec![0.0; entries];
+        for (r, (ticket, _)) in rows.iter().enumerate() {
+            for (id, &value) in ticket.ids.iter().zip(&ticket.weights) {
+                let slot = &mut next[column_of(id)];
+                entry_rows[*slot] = r as u16;
+                entry_values[*slot] = value;
+                *slot += 1;
+            }
+        }
+        Self { columns, starts, entry_rows, entry_values }
+    }
+
+    /// The entries (row within the tile, value) of the tile's `i`-th column.
+    fn entries(&self, i: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+        let range = self.starts[i]..self.starts[i + 1];
+        self.entry_rows[range.clone()].iter().zip(&self.entry_values[range]).map(|(&r, &v)| (usize::from(r), f64::from(v)))
+    }
+
+    /// The tile's column indices `i` whose columns lie in `block`.
+    fn within(&self, block: &std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let index_of = |column: usize| self.columns.partition_point(|&c| (c as usize) < column);
+        index_of(block.start)..index_of(block.end)
+    }
+
+    /// Adds each entry of the tile times its column's coefficients in `params` to its row's logits
+    /// in `logits` (the tile's rows, `k` classes apiece).
+    fn add_logits(&self, params: &[f64], logits: &mut [f64], k: usize) {
+        for (i, &column) in self.columns.iter().enumerate() {
+            let coefficients = &params[column as usize * k..][..k];
+            for (row, value) in self.entries(i) {
+                logits[row * k..][..k].iter_mut().zip(coefficients).for_each(|(l, w)| *l += value * w);
+            }
+        }
+    }
+
+    /// Adds each entry of the tile in the columns of `block` times its row's loss gradient in
+    /// `deltas` (the tile's rows) to its column's gradient in `gradient` (the block's columns).
+    fn add_gradient(&self, block: &std::ops::Range<usize>, deltas: &[f64], gradient: &mut [f64], k: usize) {
+        for i in self.within(block) {
+            let slot = &mut gradient[(self.columns[i] as usize - block.start) * k..][..k];
+            for (row, value) in self.entries(i) {
+                slot.iter_mut().zip(&deltas[row * k..][..k]).for_each(|(g, d)| *g += value * d);
+            }
+        }
+    }
 }
 
 struct Evaluation {
@@ -50,40 +130,34 @@ impl Problem {
     /// The problem of `rows` (features, target class) over `feature_ids` (ascending; column
     /// `c` is feature `feature_ids[c]`), each row weighted by its class's weight.
     fn new(rows: &[(&TicketFeatures, usize)], feature_ids: &[u32], classes: usize, class_weights: &[f32]) -> Self {
+        let work_units = 4 * rayon::current_num_threads();
+        let rows_per_tile = (TILE_LOGITS_BYTES / (classes.max(1) * std::mem::size_of::<f64>()))
+            .min(rows.len().div_ceil(work_units))
+            .clamp(1, usize::from(u16::MAX) + 1);
+        let tiles: Vec<Tile> = rows.par_chunks(rows_per_tile).map(|tile| Tile::new(tile, feature_ids)).collect();
         let columns = feature_ids.len();
-        let column_of = |id: &u32| feature_ids.binary_search(id).unwrap_or(0);
-        let mut column_starts = vec![0; columns + 1];
-        for id in rows.iter().flat_map(|(ticket, _)| &ticket.ids) {
-            column_starts[column_of(id) + 1] += 1;
-        }
-        for c in 0..columns {
-            column_starts[c + 1] += column_starts[c];
-        }
-        let entries = column_starts[columns];
-        let mut next = column_starts.clone();
-        let mut entry_rows = vec![0; entries];
-        let mut entry_values = vec![0.0; entries];
-        for (r, (ticket, _)) in rows.iter().enumerate() {
-            for (id, &value) in ticket.ids.iter().zip(&ticket.weights) {
-                let slot = &mut next[column_of(id)];
-                entry_rows[*slot] = r as u32;
-                entry_values[*slot] = value;
-                *slot += 1;
+        let mut column_entries = vec![0; columns];
+        for tile in &tiles {
+            for (i, &column) in tile.columns.iter().enumerate() {
+                column_entries[column as usize] += tile.starts[i + 1] - tile.starts[i];
             }
         }
-        let per_block = entries.div_ceil(4 * rayon::current_num_threads()).max(1);
+        let per_block = column_entries.iter().sum::<usize>().div_ceil(work_units).max(1);
         let mut blocks = Vec::new();
         let mut begin = 0;
-        for c in 1..=columns {
-            if column_starts[c] - column_starts[begin] >= per_block || c == columns {
-                blocks.push(begin..c);
-                begin = c;
+        let mut in_block = 0;
+        for (column, entries) in column_entries.iter().enumerate() {
+            in_block += entries;
+            if in_block >= per_block || column + 1 == columns {
+                blocks.push(begin..column + 1);
+                begin = column + 1;
+                in_block = 0;
             }
         }
         Self {
-            column_starts,
-            entry_rows,
-            entry_values,
+            tiles,
+            rows_per_tile,
+            columns,
             targets: rows.iter().map(|(_, target)| *target).collect(),
             row_weights: rows.iter().map(|(_, target)| f64::from(class_weights[*target])).collect(),
             classes,
@@ -93,51 +167,22 @@ impl Problem {
         }
     }
 
-    fn columns(&self) -> usize {
-        self.column_starts.len() - 1
-    }
-
-    fn entries(&self, column: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
-        let range = self.column_starts[column]..self.column_starts[column + 1];
-        self.entry_rows[range.clone()].iter().zip(&self.entry_values[range]).map(|(&r, &v)| (r as usize, f64::from(v)))
-    }
-
-    /// `rows x classes` logits: each parallel task adds its blocks of columns into its own
-    /// buffer, then the buffers are summed.
+    /// `rows x classes` logits, tile by tile in parallel.
     fn logits(&self, params: &[f64]) -> Vec<f64> {
         let k = self.classes;
-        let size = self.targets.len() * k;
-        let mut logits = self
-            .blocks
-            .par_iter()
-            .fold(
-                || vec![0.0; size],
-                |mut part, block| {
-                    for column in block.clone() {
-                        let coefficients = &params[column * k..][..k];
-                        for (row, value) in self.entries(column) {
-                            part[row * k..][..k].iter_mut().zip(coefficients).for_each(|(l, w)| *l += value * w);
-                        }
-                    }
-                    part
-                },
-            )
-            .reduce(
-                || vec![0.0; size],
-                |mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-                    a
-                },
-            );
-        let intercepts = &params[self.columns() * k..];
-        logits.chunks_mut(k).for_each(|row| row.iter_mut().zip(intercepts).for_each(|(l, b)| *l += b));
+        let intercepts = &params[self.columns * k..];
+        let mut logits = vec![0.0; self.targets.len() * k];
+        logits.par_chunks_mut(self.rows_per_tile * k).zip(&self.tiles).for_each(|(part, tile)| {
+            part.chunks_mut(k).for_each(|row| row.copy_from_slice(intercepts));
+            tile.add_logits(params, part, k);
+        });
         logits
     }
 
     /// The objective and its gradient.
     fn evaluate(&self, params: &[f64]) -> (f64, Vec<f64>) {
         let k = self.classes;
-        let coefficients = self.columns() * k;
+        let coefficients = self.columns * k;
         let n = self.targets.len().max(1) as f64;
         // Each row's logits become its loss gradient with respect to them, weighted and
         // divided by the row count so that the data term is a mean.
@@ -157,10 +202,8 @@ impl Problem {
             .par_iter()
             .flat_map_iter(|block| {
                 let mut part = vec![0.0; block.len() * k];
-                for (column, slot) in block.clone().zip(part.chunks_mut(k)) {
-                    for (row, value) in self.entries(column) {
-                        slot.iter_mut().zip(&deltas[row * k..][..k]).for_each(|(g, d)| *g += value * d);
-                    }
+                for (tile, tile_deltas) in self.tiles.iter().zip(deltas.chunks(self.rows_per_tile * k)) {
+                    tile.add_gradient(block, tile_deltas, &mut part, k);
                 }
                 part
             })
@@ -240,6 +283,8 @@ pub struct Solve {
     /// Inverse regularisation strength, as scikit-learn's `C`: the penalty is `1 / (C n)`.
     pub inverse_regularisation: f64,
     pub max_iterations: u64,
+    /// The solve stops once the gradient's L2 norm is below this.
+    pub gradient_tolerance: f64,
 }
 
 /// Fits `rows` (features, target class) with per-class weights `class_weights`, starting
@@ -285,8 +330,11 @@ pub fn fit_path(
         problem.penalty = 1.0 / (solve.inverse_regularisation * rows.len().max(1) as f64);
         // A cached evaluation holds the previous penalty's objective.
         problem.last = Mutex::new(None);
-        let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10).with_tolerance_grad(1e-6)?.with_tolerance_cost(1e-9)?;
-        let result = Executor::new(problem, solver).configure(|state| state.param(start).max_iters(solve.max_iterations)).run()?;
+        let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
+            .with_tolerance_grad(solve.gradient_tolerance)?
+            .with_tolerance_cost(1e-9)?;
+        let result =
+            Executor::new(problem, solver).configure(|state| state.param(start).max_iters(solve.max_iterations)).run()?;
         let iterations = result.state().get_iter();
         let params =
             result.state().get_best_param().cloned().ok_or_else(|| argmin::core::Error::msg("L-BFGS returned no parameters"))?;
@@ -310,21 +358,76 @@ mod tests {
         TicketFeatures { ids: ids.to_vec(), weights: weights.to_vec() }
     }
 
+    /// `count` rows over features 0..15, three apiece, with targets cycling through `classes`:
+    /// enough rows that the problem splits into several tiles.
+    fn scattered_rows(count: usize, classes: usize) -> Vec<(TicketFeatures, usize)> {
+        (0..count)
+            .map(|r| {
+                let ids = [r % 5, 5 + r % 7, 12 + r % 3].map(|id| id as u32);
+                let weights = [0.3, 0.5, 0.7].map(|w| w + (r % 4) as f32 / 10.0);
+                (ticket(&ids, &weights), r % classes)
+            })
+            .collect()
+    }
+
+    fn class_weight(class: usize) -> f32 {
+        0.5 + class as f32 / 4.0
+    }
+
+    /// A problem of `scattered_rows` at `penalty`, with arbitrary parameters to evaluate it at.
+    fn scattered_problem(rows: &[(TicketFeatures, usize)], classes: usize, penalty: f64) -> (Problem, Vec<f64>) {
+        let rows: Vec<(&TicketFeatures, usize)> = rows.iter().map(|(t, y)| (t, *y)).collect();
+        let weights: Vec<f32> = (0..classes).map(class_weight).collect();
+        let mut problem = Problem::new(&rows, &(0..15).collect::<Vec<u32>>(), classes, &weights);
+        problem.penalty = penalty;
+        let params = (0..16 * classes).map(|i| ((i * 7 % 5) as f64 - 2.0) / 3.0).collect();
+        (problem, params)
+    }
+
+    const CLASS_COUNTS: [usize; 2] = [3, 10];
+
+    #[test]
+    fn the_objective_matches_a_row_by_row_computation() {
+        for classes in CLASS_COUNTS {
+            let rows = scattered_rows(40, classes);
+            let (problem, params) = scattered_problem(&rows, classes, 0.3);
+            assert!(problem.tiles.len() > 1, "the rows span several tiles");
+            let split = 15 * classes;
+            let head = LinearHead {
+                feature_ids: (0..15).collect(),
+                coefficients: params[..split].to_vec(),
+                intercepts: params[split..].to_vec(),
+                iterations: 0,
+            };
+            let data_term: f64 = rows
+                .iter()
+                .map(|(ticket, target)| {
+                    let logits = head.logits(ticket);
+                    let log_partition = logits.iter().map(|l| l.exp()).sum::<f64>().ln();
+                    f64::from(class_weight(*target)) * (log_partition - logits[*target])
+                })
+                .sum();
+            let penalty_term = 0.15 * params[..split].iter().map(|w| w * w).sum::<f64>();
+            let expected = data_term / rows.len() as f64 + penalty_term;
+            let (cost, _) = problem.evaluate(&params);
+            assert!((cost - expected).abs() < 1e-9, "{classes} classes: {cost} vs {expected}");
+        }
+    }
+
     #[test]
     fn the_gradient_matches_finite_differences() {
-        let (a, b, c) = (ticket(&[10, 11], &[0.6, 0.8]), ticket(&[11, 12], &[1.0, 0.5]), ticket(&[10], &[1.0]));
-        let mut problem = Problem::new(&[(&a, 0), (&b, 2), (&c, 1)], &[10, 11, 12], 3, &[1.5, 1.0, 0.5]);
-        problem.penalty = 0.3;
-        let params: Vec<f64> = (0..12).map(|i| ((i * 7 % 5) as f64 - 2.0) / 3.0).collect();
-        let (_, gradient) = problem.evaluate(&params);
-        for i in 0..params.len() {
-            let step = 1e-6;
-            let mut up = params.clone();
-            up[i] += step;
-            let mut down = params.clone();
-            down[i] -= step;
-            let numeric = (problem.evaluate(&up).0 - problem.evaluate(&down).0) / (2.0 * step);
-            assert!((numeric - gradient[i]).abs() < 1e-6, "parameter {i}: {numeric} vs {}", gradient[i]);
+        for classes in CLASS_COUNTS {
+            let (problem, params) = scattered_problem(&scattered_rows(9, classes), classes, 0.3);
+            let (_, gradient) = problem.evaluate(&params);
+            for i in 0..params.len() {
+                let step = 1e-6;
+                let mut up = params.clone();
+                up[i] += step;
+                let mut down = params.clone();
+                down[i] -= step;
+                let numeric = (problem.evaluate(&up).0 - problem.evaluate(&down).0) / (2.0 * step);
+                assert!((numeric - gradient[i]).abs() < 1e-6, "{classes} classes, parameter {i}: {numeric} vs {}", gradient[i]);
+            }
         }
     }
 
@@ -333,7 +436,14 @@ mod tests {
         let urgent = ticket(&[1, 2], &[0.8, 0.6]);
         let calm = ticket(&[3, 2], &[0.8, 0.6]);
         let rows: Vec<(&TicketFeatures, usize)> = vec![(&urgent, 1), (&calm, 0), (&urgent, 1), (&calm, 0)];
-        let head = fit(&rows, 2, &[1.0, 1.0], Solve { inverse_regularisation: 10.0, max_iterations: 100 }, None).expect("solves");
+        let head = fit(
+            &rows,
+            2,
+            &[1.0, 1.0],
+            Solve { inverse_regularisation: 10.0, max_iterations: 100, gradient_tolerance: 1e-6 },
+            None,
+        )
+        .expect("solves");
         assert_eq!(head.feature_ids, vec![1, 2, 3]);
         let margin = |t: &TicketFeatures| {
             let l = head.logits(t);
@@ -351,7 +461,7 @@ mod tests {
         let b = ticket(&[3, 2], &[0.6, 0.8]);
         let c = ticket(&[1, 3], &[0.7, 0.7]);
         let rows: Vec<(&TicketFeatures, usize)> = vec![(&a, 0), (&b, 1), (&c, 2), (&a, 0), (&c, 1)];
-        let solve = |c: f64| Solve { inverse_regularisation: c, max_iterations: 500 };
+        let solve = |c: f64| Solve { inverse_regularisation: c, max_iterations: 500, gradient_tolerance: 1e-6 };
         let path = fit_path(&rows, 3, &[1.0, 1.0, 1.0], &[solve(0.5), solve(8.0)], None).expect("solves");
         let cold = fit(&rows, 3, &[1.0, 1.0, 1.0], solve(8.0), None).expect("solves");
         // A start fitted on other rows knows only some of the features; the rest start at zero.

@@ -168,6 +168,9 @@ struct TrainArgs {
     /// Most L-BFGS iterations per linear-head fit.
     #[arg(long, default_value_t = TrainConfig::default().linear_max_iterations)]
     linear_max_iterations: u64,
+    /// A linear-head solve stops once the L2 norm of its objective's gradient is below this.
+    #[arg(long, default_value_t = TrainConfig::default().linear_tolerance)]
+    linear_tolerance: f64,
     /// Folds of the cross-validation (over training plus validation rows) that chooses C;
     /// at least 2.
     #[arg(long, default_value_t = TrainConfig::default().linear_folds)]
@@ -176,6 +179,10 @@ struct TrainArgs {
     /// alone (scored by the fit on the training rows) instead of by cross-validation.
     #[arg(long, default_value_t = TrainConfig::default().linear_holdout_rows)]
     linear_holdout_rows: usize,
+    /// Most training rows per head that the fits choosing C learn from (evenly spaced rows
+    /// when there are more); the shipped fit always learns from every row.
+    #[arg(long, default_value_t = TrainConfig::default().linear_selection_rows)]
+    linear_selection_rows: usize,
     #[command(flatten)]
     columns: Columns,
 }
@@ -266,8 +273,10 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         linear_heads: linear_heads(&args.linear_heads)?,
         linear_inverse_regularisation: args.linear_c.clone(),
         linear_max_iterations: args.linear_max_iterations,
+        linear_tolerance: args.linear_tolerance,
         linear_folds: args.linear_folds,
         linear_holdout_rows: args.linear_holdout_rows,
+        linear_selection_rows: args.linear_selection_rows,
         ..TrainConfig::default()
     };
     let (dataset, head_names, corrections_used) = training_data(&args)?;

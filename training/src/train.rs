@@ -58,11 +58,16 @@ pub struct TrainConfig {
     /// best cross-validated macro-F1 is kept.
     pub linear_inverse_regularisation: Vec<f64>,
     pub linear_max_iterations: u64,
+    /// A linear-head solve stops once its gradient's L2 norm is below this.
+    pub linear_tolerance: f64,
     /// Folds of the cross-validation that chooses `C` (fewer than 2 count as 2).
     pub linear_folds: usize,
     /// From this many validation rows carrying a head's label, `C` is chosen on those rows
     /// alone (fits on the training rows) instead of by cross-validation.
     pub linear_holdout_rows: usize,
+    /// Most training rows a fit that scores `C` learns from (evenly spaced when there are
+    /// more); the shipped fit always learns from every row.
+    pub linear_selection_rows: usize,
 }
 
 impl Default for TrainConfig {
@@ -88,8 +93,10 @@ impl Default for TrainConfig {
             linear_heads: vec!["urgency".into(), "sentiment".into(), "category".into()],
             linear_inverse_regularisation: vec![1.0, 4.0, 16.0],
             linear_max_iterations: 300,
+            linear_tolerance: 1e-4,
             linear_folds: 3,
             linear_holdout_rows: 5000,
+            linear_selection_rows: 20000,
         }
     }
 }
@@ -139,11 +146,23 @@ pub struct LinearRecord {
     pub inverse_regularisation: f64,
     pub iterations: u64,
     pub selection: Selection,
+    /// Training rows that no fit scoring `C` learned from (beyond `--linear-selection-rows`).
+    pub selection_set_aside: usize,
     /// Macro-F1 of the chosen `C` on the rows that scored the candidates.
     pub selection_macro_f1: f64,
     pub candidates: Vec<(f64, f64)>,
     /// Rows of the shipped fit: training plus validation rows.
     pub rows: usize,
+}
+
+impl LinearRecord {
+    /// Names the training rows left out of choosing `C`, if any.
+    pub fn set_aside_note(&self) -> String {
+        match self.selection_set_aside {
+            0 => String::new(),
+            rows => format!("; {rows} training rows set aside from the fits scoring C"),
+        }
+    }
 }
 
 /// Which rows scored the candidate values of `C`.
@@ -213,10 +232,16 @@ fn featurize(
     idf: &[f32],
     heads: &[HeadSpec],
 ) -> Result<Prepared, TrainError> {
-    let mut features = Vec::with_capacity(examples.len());
-    for example in examples {
-        features.push(config.featurize(&text.words(&example.text)?, idf));
-    }
+    let features = examples
+        .par_iter()
+        .map(|example| {
+            let mut features = config.featurize(&text.words(&example.text)?, idf);
+            // Held for the whole run, and built by pushing: without this a third of it can be slack.
+            features.ids.shrink_to_fit();
+            features.weights.shrink_to_fit();
+            Ok(features)
+        })
+        .collect::<Result<_, TrainError>>()?;
     Ok(Prepared { features, targets: examples.iter().map(|e| targets(e, heads)).collect() })
 }
 
@@ -407,21 +432,28 @@ pub fn train(
         char_ngram_max: config.char_ngram_max,
         word_bigrams: config.word_bigrams,
     };
-    let mut document_frequency = vec![0u32; features.dimension()];
-    let mut train_words = Vec::with_capacity(train.len());
-    for example in train {
-        let words = text.words(&example.text)?;
-        for id in features.distinct_ids(&words) {
-            document_frequency[id as usize] += 1;
-        }
-        train_words.push(words);
-    }
+    // The tickets are tokenized twice, for the document frequencies and then for the features:
+    // every ticket's words held between the two passes take several times the features' memory.
+    let document_frequency = train
+        .par_iter()
+        .try_fold(
+            || vec![0u32; features.dimension()],
+            |mut counts, example| {
+                for id in features.distinct_ids(&text.words(&example.text)?) {
+                    counts[id as usize] += 1;
+                }
+                Ok::<_, TrainError>(counts)
+            },
+        )
+        .try_reduce(
+            || vec![0u32; features.dimension()],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+                Ok(a)
+            },
+        )?;
     let idf = inverse_document_frequency(&document_frequency, train.len(), config.min_df);
-    let train_set = Prepared {
-        features: train_words.iter().map(|w| features.featurize(w, &idf)).collect(),
-        targets: train.iter().map(|e| targets(e, &heads)).collect(),
-    };
-    drop(train_words);
+    let train_set = featurize(train, &text, &features, &idf, &heads)?;
     let validation_set = featurize(validation, &text, &features, &idf, &heads)?;
 
     let every_head_linear = heads.iter().all(|spec| config.linear_heads.contains(&spec.name));
@@ -449,8 +481,14 @@ pub fn train(
         install_linear_head(&mut best_weights, &mut network_config, h, spec, &fitted.shipped)?;
         let record = fitted.record;
         eprintln!(
-            "{}: logistic regression C {} ({} {:.3}; shipped fit on {} rows, {} L-BFGS iterations)",
-            spec.name, record.inverse_regularisation, record.selection, record.selection_macro_f1, record.rows, record.iterations
+            "{}: logistic regression C {} ({} {:.3}{}; shipped fit on {} rows, {} L-BFGS iterations)",
+            spec.name,
+            record.inverse_regularisation,
+            record.selection,
+            record.selection_macro_f1,
+            record.set_aside_note(),
+            record.rows,
+            record.iterations
         );
         held_out_logits.insert(h, fitted.validation_logits);
         linear_heads.insert(spec.name.clone(), record);
@@ -516,12 +554,15 @@ fn stratified_folds(targets: &[usize], folds: usize) -> Vec<usize> {
     fold
 }
 
+/// The fold of a row that no fit scoring `C` learns from or scores.
+const SET_ASIDE: usize = usize::MAX;
+
 /// Per solve, per row, the logits (empty for a row no fit held out).
 type PerSolveLogits = Vec<Vec<Vec<f32>>>;
 
 /// Per solve, the logits of each row of a held-out fold from the fit on the rows of every
-/// other fold (each fit's solves run as one warm-started path); rows of other folds get no
-/// logits. Also the last fit's path, a warm start for the shipped fit.
+/// other fold except rows `SET_ASIDE` (each fit's solves run as one warm-started path); rows
+/// of other folds get no logits. Also the last fit's path, a warm start for the shipped fit.
 fn out_of_fold_logits(
     rows: &[(&TicketFeatures, usize)],
     fold: &[usize],
@@ -535,7 +576,7 @@ fn out_of_fold_logits(
         .par_iter()
         .map(|&held_out| {
             let training: Vec<(&TicketFeatures, usize)> =
-                rows.iter().zip(fold).filter(|(_, &f)| f != held_out).map(|(row, _)| *row).collect();
+                rows.iter().zip(fold).filter(|(_, &f)| f != held_out && f != SET_ASIDE).map(|(row, _)| *row).collect();
             let weights = class_weights(training.iter().map(|(_, t)| *t), classes);
             linear_head::fit_path(&training, classes, &weights, solves, None)
         })
@@ -572,20 +613,32 @@ fn fit_linear(
     rows.extend(labeled_rows(validation_set, h));
     let targets: Vec<usize> = rows.iter().map(|(_, t)| *t).collect();
     let validation_rows = rows.len() - training_rows;
-    let (selection, fold, held_out_folds) = if validation_rows >= config.linear_holdout_rows {
+    let (selection, mut fold, held_out_folds) = if validation_rows >= config.linear_holdout_rows {
         let fold = (0..rows.len()).map(|i| usize::from(i < training_rows)).collect();
         (Selection::HeldOut { rows: validation_rows }, fold, vec![0])
     } else {
         let folds = config.linear_folds.max(2);
         (Selection::CrossValidation { folds }, stratified_folds(&targets, folds), (0..folds).collect())
     };
+    // Past the cap, evenly spaced training rows are kept for scoring C. Validation rows are
+    // always kept: their out-of-fold logits calibrate the head.
+    let stride = training_rows.div_ceil(config.linear_selection_rows.max(1)).max(1);
+    fold[..training_rows].iter_mut().enumerate().filter(|(i, _)| i % stride != 0).for_each(|(_, f)| *f = SET_ASIDE);
+    let selection_set_aside = training_rows - training_rows.div_ceil(stride);
     let scored_rows: Vec<usize> = (0..rows.len()).filter(|&i| held_out_folds.contains(&fold[i])).collect();
     let scored: Vec<usize> = scored_rows.iter().map(|&i| targets[i]).collect();
     let classes = spec.labels.len();
     let mut values = config.linear_inverse_regularisation.clone();
     values.sort_by(f64::total_cmp);
     let solves: Vec<Solve> =
-        values.iter().map(|&c| Solve { inverse_regularisation: c, max_iterations: config.linear_max_iterations }).collect();
+        values
+            .iter()
+            .map(|&c| Solve {
+                inverse_regularisation: c,
+                max_iterations: config.linear_max_iterations,
+                gradient_tolerance: config.linear_tolerance,
+            })
+            .collect();
     let (out_of_fold, mut last_path) =
         out_of_fold_logits(&rows, &fold, &held_out_folds, classes, &solves).map_err(solve_failed)?;
     let mut best: Option<(usize, f64)> = None;
@@ -618,6 +671,7 @@ fn fit_linear(
         inverse_regularisation: solves[chosen].inverse_regularisation,
         iterations: shipped.iterations,
         selection,
+        selection_set_aside,
         selection_macro_f1: score,
         candidates,
         rows: rows.len(),
@@ -881,6 +935,23 @@ mod tests {
             assert_eq!(record.candidates.len(), candidates);
             let training_labeled = fit_rows.iter().filter(|e| targets(e, &trained.heads)[h].is_some()).count();
             assert_eq!(record.rows, training_labeled + labeled);
+        }
+        assert_beats_majority(&trained, &train_rows, &held_out);
+    }
+
+    #[test]
+    fn past_the_selection_cap_c_is_scored_by_fits_on_fewer_rows_and_the_shipped_fit_sees_every_row() {
+        let cap = 60;
+        let config = TrainConfig { linear_holdout_rows: 1, linear_selection_rows: cap, ..small() };
+        let AllLinear { fit_rows, validation_rows, train_rows, held_out, trained } = train_all_linear(config);
+        for (h, spec) in trained.heads.iter().enumerate() {
+            let labeled = |rows: &[Example]| rows.iter().filter(|e| targets(e, &trained.heads)[h].is_some()).count();
+            let (training, validation) = (labeled(&fit_rows), labeled(&validation_rows));
+            assert!(training > cap, "{}: {training} training rows", spec.name);
+            let record = &trained.linear_heads[&spec.name];
+            let kept = training - record.selection_set_aside;
+            assert!(kept <= cap && 2 * kept > cap, "{}: {kept} of {training} training rows kept", spec.name);
+            assert_eq!(record.rows, training + validation);
         }
         assert_beats_majority(&trained, &train_rows, &held_out);
     }
