@@ -238,10 +238,10 @@ print("\nThe default recipe (every head a logistic regression; C chosen from 1 /
 def how_c_was_chosen(size):
     log = (out / f"scale-default-{size}.log").read_text()
     how = "held-out validation rows" if "held-out validation rows" in log else "3-fold cross-validation"
-    training = re.search(r"training on (\d+) rows", log)
-    set_aside = re.search(r"(\d+) training rows set aside", log)
-    if training and set_aside:
-        how += f", fits on {int(training[1]) - int(set_aside[1]):,} of {int(training[1]):,} training rows"
+    samples = sorted({f"{int(kept):,} of {int(total):,}" for kept, total in
+                      re.findall(r"C scored by fits on (\d+) of (\d+) training rows", log)})
+    if samples:
+        how += f", scored by fits on {' / '.join(samples)} training rows"
     return how
 
 
@@ -255,12 +255,12 @@ print(f"\nThe default model's own training ({peers['rows']['category']['train']:
       f"C is chosen by 3-fold cross-validation: 3 folds x 3 values of C, warm-started along C, then the "
       f"final fit, about 10 solves per head. From 5,000 validation rows (`--linear-holdout-rows`), the "
       f"validation rows alone score the fits on the training rows, about 4 solves per head. Past 20,000 "
-      f"training rows per head (`--linear-selection-rows`) those fits learn from 20,000 evenly spaced "
-      f"training rows, so only the shipped fit, warm-started from the chosen one, grows with the data. "
+      f"training rows per head (`--linear-selection-rows`) those fits learn from a stratified sample of "
+      f"20,000 training rows, so only the shipped fit, warm-started from the chosen one, grows with the data. "
       f"Each solve stops once its gradient's L2 norm is below 1e-4 (`--linear-tolerance`; scikit-learn "
       f"stops when the largest component is). The heads are fitted side by side, and each holds its rows "
-      f"in tiles of a few thousand, column by column (6 bytes per feature entry; a tile's logits stay in "
-      f"cache), next to the featurised tickets (8 bytes per entry), so memory is linear "
+      f"in tiles of consecutive rows, column by column (6 bytes per feature entry; a tile holds at most "
+      f"512 KiB of logits, so they stay in cache), next to the featurised tickets (8 bytes per entry), so memory is linear "
       f"in the rows. Resampling repeats tickets, so a repeated ticket can sit in both a training and a "
       f"held-out fold: the selection scores of these runs mean nothing, only their time and memory are "
       f"reported.")

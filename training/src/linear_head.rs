@@ -132,6 +132,7 @@ impl Problem {
     fn new(rows: &[(&TicketFeatures, usize)], feature_ids: &[u32], classes: usize, class_weights: &[f32]) -> Self {
         let work_units = 4 * rayon::current_num_threads();
         let rows_per_tile = (TILE_LOGITS_BYTES / (classes.max(1) * std::mem::size_of::<f64>()))
+            // Enough tiles to share the logits pass between the threads on small problems.
             .min(rows.len().div_ceil(work_units))
             .clamp(1, usize::from(u16::MAX) + 1);
         let tiles: Vec<Tile> = rows.par_chunks(rows_per_tile).map(|tile| Tile::new(tile, feature_ids)).collect();

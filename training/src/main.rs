@@ -171,16 +171,16 @@ struct TrainArgs {
     /// A linear-head solve stops once the L2 norm of its objective's gradient is below this.
     #[arg(long, default_value_t = TrainConfig::default().linear_tolerance)]
     linear_tolerance: f64,
-    /// Folds of the cross-validation (over training plus validation rows) that chooses C;
-    /// at least 2.
+    /// Folds of the cross-validation (over training plus validation rows, the training rows
+    /// capped by --linear-selection-rows) that chooses C; at least 2.
     #[arg(long, default_value_t = TrainConfig::default().linear_folds)]
     linear_folds: usize,
     /// From this many validation rows carrying a head's label, C is chosen on those rows
     /// alone (scored by the fit on the training rows) instead of by cross-validation.
     #[arg(long, default_value_t = TrainConfig::default().linear_holdout_rows)]
     linear_holdout_rows: usize,
-    /// Most training rows per head that the fits choosing C learn from (evenly spaced rows
-    /// when there are more); the shipped fit always learns from every row.
+    /// Most training rows per head that the fits choosing C learn from (a stratified sample
+    /// when there are more; at least 1); the shipped fit always learns from every row.
     #[arg(long, default_value_t = TrainConfig::default().linear_selection_rows)]
     linear_selection_rows: usize,
     #[command(flatten)]

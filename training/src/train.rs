@@ -65,8 +65,8 @@ pub struct TrainConfig {
     /// From this many validation rows carrying a head's label, `C` is chosen on those rows
     /// alone (fits on the training rows) instead of by cross-validation.
     pub linear_holdout_rows: usize,
-    /// Most training rows a fit that scores `C` learns from (evenly spaced when there are
-    /// more); the shipped fit always learns from every row.
+    /// Most training rows a fit that scores `C` learns from (a stratified sample when there
+    /// are more); the shipped fit always learns from every row.
     pub linear_selection_rows: usize,
 }
 
@@ -148,6 +148,8 @@ pub struct LinearRecord {
     pub selection: Selection,
     /// Training rows that no fit scoring `C` learned from (beyond `--linear-selection-rows`).
     pub selection_set_aside: usize,
+    /// Of `rows`, those from the training split.
+    pub training_rows: usize,
     /// Macro-F1 of the chosen `C` on the rows that scored the candidates.
     pub selection_macro_f1: f64,
     pub candidates: Vec<(f64, f64)>,
@@ -160,7 +162,7 @@ impl LinearRecord {
     pub fn set_aside_note(&self) -> String {
         match self.selection_set_aside {
             0 => String::new(),
-            rows => format!("; {rows} training rows set aside from the fits scoring C"),
+            rows => format!("; C scored by fits on {} of {} training rows", self.training_rows - rows, self.training_rows),
         }
     }
 }
@@ -597,7 +599,9 @@ fn out_of_fold_logits(
 /// Fits head `h` as logistic regression on its training and validation rows together. Each
 /// candidate `C` is scored by stratified k-fold cross-validated macro-F1 over all those rows
 /// (far steadier than one small validation split), or, once the validation rows alone are
-/// many, by the fit on the training rows scored on them; the best is fitted on every row,
+/// many, by the fit on the training rows scored on them; past `linear_selection_rows`
+/// training rows, a stratified sample of that many stands in for them in those fits. The
+/// best is fitted on every row,
 /// starting from its last out-of-fold fit, and shipped. The validation rows keep their
 /// out-of-fold logits, which score and calibrate the head.
 fn fit_linear(
@@ -613,18 +617,26 @@ fn fit_linear(
     rows.extend(labeled_rows(validation_set, h));
     let targets: Vec<usize> = rows.iter().map(|(_, t)| *t).collect();
     let validation_rows = rows.len() - training_rows;
-    let (selection, mut fold, held_out_folds) = if validation_rows >= config.linear_holdout_rows {
-        let fold = (0..rows.len()).map(|i| usize::from(i < training_rows)).collect();
-        (Selection::HeldOut { rows: validation_rows }, fold, vec![0])
-    } else {
-        let folds = config.linear_folds.max(2);
-        (Selection::CrossValidation { folds }, stratified_folds(&targets, folds), (0..folds).collect())
-    };
-    // Past the cap, evenly spaced training rows are kept for scoring C. Validation rows are
+    // Past the cap, every stride-th training row in class order is kept for scoring C, a
+    // stratified sample; the folds are dealt over the kept rows only. Validation rows are
     // always kept: their out-of-fold logits calibrate the head.
     let stride = training_rows.div_ceil(config.linear_selection_rows.max(1)).max(1);
-    fold[..training_rows].iter_mut().enumerate().filter(|(i, _)| i % stride != 0).for_each(|(_, f)| *f = SET_ASIDE);
-    let selection_set_aside = training_rows - training_rows.div_ceil(stride);
+    let mut by_class: Vec<usize> = (0..training_rows).collect();
+    by_class.sort_by_key(|&i| targets[i]);
+    let mut used: Vec<usize> = by_class.into_iter().step_by(stride).collect();
+    used.sort_unstable();
+    let selection_set_aside = training_rows - used.len();
+    used.extend(training_rows..rows.len());
+    let mut fold = vec![SET_ASIDE; rows.len()];
+    let (selection, held_out_folds) = if validation_rows >= config.linear_holdout_rows {
+        used.iter().for_each(|&i| fold[i] = usize::from(i < training_rows));
+        (Selection::HeldOut { rows: validation_rows }, vec![0])
+    } else {
+        let folds = config.linear_folds.max(2);
+        let used_targets: Vec<usize> = used.iter().map(|&i| targets[i]).collect();
+        used.iter().zip(stratified_folds(&used_targets, folds)).for_each(|(&i, f)| fold[i] = f);
+        (Selection::CrossValidation { folds }, (0..folds).collect())
+    };
     let scored_rows: Vec<usize> = (0..rows.len()).filter(|&i| held_out_folds.contains(&fold[i])).collect();
     let scored: Vec<usize> = scored_rows.iter().map(|&i| targets[i]).collect();
     let classes = spec.labels.len();
@@ -672,6 +684,7 @@ fn fit_linear(
         iterations: shipped.iterations,
         selection,
         selection_set_aside,
+        training_rows,
         selection_macro_f1: score,
         candidates,
         rows: rows.len(),
@@ -942,8 +955,15 @@ mod tests {
     #[test]
     fn past_the_selection_cap_c_is_scored_by_fits_on_fewer_rows_and_the_shipped_fit_sees_every_row() {
         let cap = 60;
-        let config = TrainConfig { linear_holdout_rows: 1, linear_selection_rows: cap, ..small() };
-        let AllLinear { fit_rows, validation_rows, train_rows, held_out, trained } = train_all_linear(config);
+        // Scored on the validation rows alone, and by cross-validation.
+        for holdout_rows in [1, usize::MAX] {
+            let config = TrainConfig { linear_holdout_rows: holdout_rows, linear_selection_rows: cap, ..small() };
+            assert_capped_selection(train_all_linear(config), cap);
+        }
+    }
+
+    fn assert_capped_selection(all_linear: AllLinear, cap: usize) {
+        let AllLinear { fit_rows, validation_rows, train_rows, held_out, trained } = all_linear;
         for (h, spec) in trained.heads.iter().enumerate() {
             let labeled = |rows: &[Example]| rows.iter().filter(|e| targets(e, &trained.heads)[h].is_some()).count();
             let (training, validation) = (labeled(&fit_rows), labeled(&validation_rows));
@@ -951,6 +971,7 @@ mod tests {
             let record = &trained.linear_heads[&spec.name];
             let kept = training - record.selection_set_aside;
             assert!(kept <= cap && 2 * kept > cap, "{}: {kept} of {training} training rows kept", spec.name);
+            assert_eq!(record.training_rows, training);
             assert_eq!(record.rows, training + validation);
         }
         assert_beats_majority(&trained, &train_rows, &held_out);
