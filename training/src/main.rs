@@ -179,8 +179,8 @@ struct TrainArgs {
     /// alone (scored by the fit on the training rows) instead of by cross-validation.
     #[arg(long, default_value_t = TrainConfig::default().linear_holdout_rows)]
     linear_holdout_rows: usize,
-    /// Most training rows per head that the fits choosing C learn from (a stratified sample
-    /// when there are more; at least 1); the shipped fit always learns from every row.
+    /// Most training rows per head that the fits choosing C learn from (when there are more,
+    /// every n-th row of each class; at least 1); the shipped fit always learns from every row.
     #[arg(long, default_value_t = TrainConfig::default().linear_selection_rows)]
     linear_selection_rows: usize,
     #[command(flatten)]

@@ -65,8 +65,8 @@ pub struct TrainConfig {
     /// From this many validation rows carrying a head's label, `C` is chosen on those rows
     /// alone (fits on the training rows) instead of by cross-validation.
     pub linear_holdout_rows: usize,
-    /// Most training rows a fit that scores `C` learns from (a stratified sample when there
-    /// are more); the shipped fit always learns from every row.
+    /// Most training rows a fit that scores `C` learns from (when there are more, every n-th
+    /// row of each class); the shipped fit always learns from every row.
     pub linear_selection_rows: usize,
 }
 
