@@ -600,10 +600,9 @@ fn out_of_fold_logits(
 /// candidate `C` is scored by stratified k-fold cross-validated macro-F1 over all those rows
 /// (far steadier than one small validation split), or, once the validation rows alone are
 /// many, by the fit on the training rows scored on them; past `linear_selection_rows`
-/// training rows, a stratified sample of that many stands in for them in those fits. The
-/// best is fitted on every row,
-/// starting from its last out-of-fold fit, and shipped. The validation rows keep their
-/// out-of-fold logits, which score and calibrate the head.
+/// training rows, a stratified sample of at most that many stands in for them in those fits.
+/// The best is fitted on every row, starting from its last out-of-fold fit, and shipped. The
+/// validation rows keep their out-of-fold logits, which score and calibrate the head.
 fn fit_linear(
     train_set: &Prepared,
     validation_set: &Prepared,
@@ -617,14 +616,12 @@ fn fit_linear(
     rows.extend(labeled_rows(validation_set, h));
     let targets: Vec<usize> = rows.iter().map(|(_, t)| *t).collect();
     let validation_rows = rows.len() - training_rows;
-    // Past the cap, every stride-th training row in class order is kept for scoring C, a
-    // stratified sample; the folds are dealt over the kept rows only. Validation rows are
-    // always kept: their out-of-fold logits calibrate the head.
+    // Past the cap, the training rows are dealt into `stride` stratified parts and the first
+    // part alone is kept for scoring C; the folds are dealt over the kept rows only.
+    // Validation rows are always kept: their out-of-fold logits calibrate the head.
     let stride = training_rows.div_ceil(config.linear_selection_rows.max(1)).max(1);
-    let mut by_class: Vec<usize> = (0..training_rows).collect();
-    by_class.sort_by_key(|&i| targets[i]);
-    let mut used: Vec<usize> = by_class.into_iter().step_by(stride).collect();
-    used.sort_unstable();
+    let part = stratified_folds(&targets[..training_rows], stride);
+    let mut used: Vec<usize> = (0..training_rows).filter(|&i| part[i] == 0).collect();
     let selection_set_aside = training_rows - used.len();
     used.extend(training_rows..rows.len());
     let mut fold = vec![SET_ASIDE; rows.len()];
@@ -642,15 +639,14 @@ fn fit_linear(
     let classes = spec.labels.len();
     let mut values = config.linear_inverse_regularisation.clone();
     values.sort_by(f64::total_cmp);
-    let solves: Vec<Solve> =
-        values
-            .iter()
-            .map(|&c| Solve {
-                inverse_regularisation: c,
-                max_iterations: config.linear_max_iterations,
-                gradient_tolerance: config.linear_tolerance,
-            })
-            .collect();
+    let solves: Vec<Solve> = values
+        .iter()
+        .map(|&c| Solve {
+            inverse_regularisation: c,
+            max_iterations: config.linear_max_iterations,
+            gradient_tolerance: config.linear_tolerance,
+        })
+        .collect();
     let (out_of_fold, mut last_path) =
         out_of_fold_logits(&rows, &fold, &held_out_folds, classes, &solves).map_err(solve_failed)?;
     let mut best: Option<(usize, f64)> = None;
@@ -913,6 +909,11 @@ mod tests {
         trained: Trained,
     }
 
+    /// Rows of `rows` that carry head `h`'s label.
+    fn labeled_count(rows: &[Example], heads: &[HeadSpec], h: usize) -> usize {
+        rows.iter().filter(|e| targets(e, heads)[h].is_some()).count()
+    }
+
     fn train_all_linear(config: TrainConfig) -> AllLinear {
         let (train_rows, held_out) = split(sample(), 0.25, 3);
         let (fit_rows, validation_rows) = split(train_rows.clone(), 0.15, 3);
@@ -942,12 +943,11 @@ mod tests {
         let candidates = config.linear_inverse_regularisation.len();
         let AllLinear { fit_rows, validation_rows, train_rows, held_out, trained } = train_all_linear(config);
         for (h, spec) in trained.heads.iter().enumerate() {
-            let labeled = validation_rows.iter().filter(|e| targets(e, &trained.heads)[h].is_some()).count();
+            let labeled = labeled_count(&validation_rows, &trained.heads, h);
             let record = &trained.linear_heads[&spec.name];
             assert_eq!(record.selection, Selection::HeldOut { rows: labeled }, "{}", spec.name);
             assert_eq!(record.candidates.len(), candidates);
-            let training_labeled = fit_rows.iter().filter(|e| targets(e, &trained.heads)[h].is_some()).count();
-            assert_eq!(record.rows, training_labeled + labeled);
+            assert_eq!(record.rows, labeled_count(&fit_rows, &trained.heads, h) + labeled);
         }
         assert_beats_majority(&trained, &train_rows, &held_out);
     }
@@ -965,8 +965,8 @@ mod tests {
     fn assert_capped_selection(all_linear: AllLinear, cap: usize) {
         let AllLinear { fit_rows, validation_rows, train_rows, held_out, trained } = all_linear;
         for (h, spec) in trained.heads.iter().enumerate() {
-            let labeled = |rows: &[Example]| rows.iter().filter(|e| targets(e, &trained.heads)[h].is_some()).count();
-            let (training, validation) = (labeled(&fit_rows), labeled(&validation_rows));
+            let (training, validation) =
+                (labeled_count(&fit_rows, &trained.heads, h), labeled_count(&validation_rows, &trained.heads, h));
             assert!(training > cap, "{}: {training} training rows", spec.name);
             let record = &trained.linear_heads[&spec.name];
             let kept = training - record.selection_set_aside;
