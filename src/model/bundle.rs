@@ -13,7 +13,7 @@ use super::network::NetworkConfig;
 use super::ModelError;
 
 /// Bumped whenever the meaning of a bundle file changes; older readers refuse newer bundles.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 pub const MANIFEST: &str = "manifest.json";
 pub const WEIGHTS: &str = "model.safetensors";
 pub const TOKENIZER: &str = "tokenizer.json";
@@ -58,6 +58,17 @@ pub struct Manifest {
     /// Held-out metrics summary per head (full report in metrics.json).
     pub metrics: serde_json::Value,
     pub files: BTreeMap<String, String>,
+    /// The labeled past tickets the model recalls; their vectors and labels are in the weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemorySpec>,
+}
+
+/// What the manifest says of the model's memory: each remembered ticket's id, in the order of
+/// the stored vectors, and per head that recalls, the similarity from which it does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemorySpec {
+    pub tickets: Vec<String>,
+    pub thresholds: BTreeMap<String, f32>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -73,6 +73,7 @@ impl HeadCalibration {
             label: best.label,
             score: best.score,
             top: ranked,
+            recalled: None,
         }
     }
 }

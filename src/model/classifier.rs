@@ -12,13 +12,23 @@ use candle_nn::VarBuilder;
 use super::bundle::{self, Manifest};
 use super::calibration::{Calibration, HeadCalibration};
 use super::features::{weigh_traced, TicketFeatures};
+use super::memory::{prefer, Memory, MemoryArrays};
 use super::network::{Batch, TextNetwork};
-use super::{ModelError, Predictions};
+use super::{ModelError, Predictions, Recalled};
 use crate::explain::{phrases, Evidence, OccurrenceMap};
 use crate::text::TextPipeline;
 
 /// Name of the non-trainable idf vector inside `model.safetensors`.
 pub const IDF: &str = "idf";
+/// Names of the memory's arrays inside `model.safetensors` (see `MemoryArrays`).
+pub const MEMORY_OFFSETS: &str = "memory.offsets";
+pub const MEMORY_IDS: &str = "memory.ids";
+pub const MEMORY_WEIGHTS: &str = "memory.weights";
+pub const MEMORY_LABELS: &str = "memory.labels";
+
+/// How far above every other class a recalled label's logit is raised (before temperature):
+/// enough to win, while a ticket whose words point elsewhere keeps a modest score.
+const RECALL_MARGIN: f32 = 1.0;
 
 pub struct Classifier {
     manifest: Manifest,
@@ -26,6 +36,7 @@ pub struct Classifier {
     idf: Vec<f32>,
     network: TextNetwork,
     calibration: Calibration,
+    memory: Option<Memory>,
     device: Device,
 }
 
@@ -41,8 +52,7 @@ impl Classifier {
         let device = Device::Cpu;
         let weights_path = dir.join(bundle::WEIGHTS);
         let wrong_weights = |message: String| ModelError::Bundle { path: weights_path.display().to_string(), message };
-        let mut tensors =
-            candle_core::safetensors::load(&weights_path, &device).map_err(|e| wrong_weights(e.to_string()))?;
+        let mut tensors = candle_core::safetensors::load(&weights_path, &device).map_err(|e| wrong_weights(e.to_string()))?;
         let idf = tensors
             .remove(IDF)
             .ok_or_else(|| wrong_weights(format!("has no `{IDF}` tensor")))?
@@ -55,6 +65,30 @@ impl Classifier {
                 manifest.features.dimension()
             )));
         }
+        let memory = match &manifest.memory {
+            Some(spec) => {
+                let mut take = |name: &str| tensors.remove(name).ok_or_else(|| wrong_weights(format!("has no `{name}` tensor")));
+                let (offsets, ids, weights, labels) =
+                    (take(MEMORY_OFFSETS)?, take(MEMORY_IDS)?, take(MEMORY_WEIGHTS)?, take(MEMORY_LABELS)?);
+                let arrays = MemoryArrays {
+                    heads: manifest.heads.len(),
+                    offsets: offsets.to_vec1().map_err(|e| wrong_weights(e.to_string()))?,
+                    ids: ids.to_vec1().map_err(|e| wrong_weights(e.to_string()))?,
+                    weights: weights.to_vec1().map_err(|e| wrong_weights(e.to_string()))?,
+                    labels: labels.to_vec1().map_err(|e| wrong_weights(e.to_string()))?,
+                };
+                if arrays.tickets() != spec.tickets.len() {
+                    return Err(wrong_weights(format!(
+                        "memory holds {} tickets but the manifest names {}",
+                        arrays.tickets(),
+                        spec.tickets.len()
+                    )));
+                }
+                let thresholds = manifest.heads.iter().map(|h| spec.thresholds.get(&h.name).copied()).collect();
+                Some(Memory::new(&arrays, thresholds).map_err(wrong_weights)?)
+            }
+            None => None,
+        };
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
         let network = TextNetwork::new(vb, manifest.features.dimension(), manifest.network.clone(), &head_sizes(&manifest))
             .map_err(|e| wrong_weights(format!("does not match the manifest: {e}")))?;
@@ -70,7 +104,7 @@ impl Classifier {
             });
         }
         let calibration: Calibration = bundle::read_json(dir, bundle::CALIBRATION)?;
-        Ok(Self { manifest, text, idf, network, calibration, device })
+        Ok(Self { manifest, text, idf, network, calibration, memory, device })
     }
 
     /// Assembles a classifier from parts already in memory (the trainer evaluates the model
@@ -81,8 +115,9 @@ impl Classifier {
         idf: Vec<f32>,
         network: TextNetwork,
         calibration: Calibration,
+        memory: Option<Memory>,
     ) -> Self {
-        Self { manifest, text, idf, network, calibration, device: Device::Cpu }
+        Self { manifest, text, idf, network, calibration, memory, device: Device::Cpu }
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -108,8 +143,7 @@ impl Classifier {
             return Ok(Vec::new());
         }
         let batch = Batch::new(tickets, &self.device)?;
-        let per_head: Vec<Vec<Vec<f32>>> =
-            self.network.forward(&batch)?.iter().map(Tensor::to_vec2).collect::<Result<_, _>>()?;
+        let per_head: Vec<Vec<Vec<f32>>> = self.network.forward(&batch)?.iter().map(Tensor::to_vec2).collect::<Result<_, _>>()?;
         Ok((0..tickets.len()).map(|i| per_head.iter().map(|head| head[i].clone()).collect()).collect())
     }
 
@@ -117,20 +151,40 @@ impl Classifier {
         self.calibration.heads.get(head).cloned().unwrap_or_default()
     }
 
-    /// Calibrated predictions for each ticket's features.
+    /// Calibrated predictions for each ticket's features. A head that recalls a remembered
+    /// ticket similar enough prefers that ticket's label and says which ticket it was.
     pub fn predict_features(&self, tickets: &[&TicketFeatures]) -> Result<Vec<Predictions>, ModelError> {
-        let calibrations: Vec<HeadCalibration> =
-            self.manifest.heads.iter().map(|h| self.head_calibration(&h.name)).collect();
+        let calibrations: Vec<HeadCalibration> = self.manifest.heads.iter().map(|h| self.head_calibration(&h.name)).collect();
+        let remembered = self.manifest.memory.as_ref().map(|m| m.tickets.as_slice()).unwrap_or_default();
         Ok(self
             .logits(tickets)?
             .into_iter()
-            .map(|heads| {
+            .zip(tickets)
+            .map(|(heads, features)| {
+                let recalls = match &self.memory {
+                    Some(memory) => {
+                        let (ids, weights) = features.word_level_part();
+                        memory.recall(ids, weights)
+                    }
+                    None => vec![None; heads.len()],
+                };
                 self.manifest
                     .heads
                     .iter()
                     .zip(&calibrations)
                     .zip(heads)
-                    .map(|((spec, calibration), logits)| (spec.name.clone(), calibration.predict(&spec.labels, &logits)))
+                    .zip(recalls)
+                    .map(|(((spec, calibration), mut logits), recall)| {
+                        if let Some(recall) = recall {
+                            prefer(&mut logits, recall.label, RECALL_MARGIN);
+                        }
+                        let mut prediction = calibration.predict(&spec.labels, &logits);
+                        prediction.recalled = recall.map(|r| Recalled {
+                            ticket: remembered.get(r.ticket).cloned().unwrap_or_default(),
+                            similarity: r.similarity,
+                        });
+                        (spec.name.clone(), prediction)
+                    })
                     .collect()
             })
             .collect())

@@ -36,6 +36,9 @@ pub type WordSpan = (usize, usize);
 pub struct TicketFeatures {
     pub ids: Vec<u32>,
     pub weights: Vec<f32>,
+    /// How many leading entries are word-level (tokens, words, bigrams); the rest are
+    /// character n-grams. Each group has unit length on its own.
+    pub word_level: usize,
 }
 
 impl TicketFeatures {
@@ -45,6 +48,11 @@ impl TicketFeatures {
 
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
+    }
+
+    /// The word-level group: ids and weights, a unit vector (or empty).
+    pub fn word_level_part(&self) -> (&[u32], &[f32]) {
+        (&self.ids[..self.word_level], &self.weights[..self.word_level])
     }
 }
 
@@ -136,7 +144,10 @@ pub fn weigh(occurrences: &Occurrences, idf: &[f32]) -> TicketFeatures {
 pub fn weigh_traced(occurrences: &Occurrences, idf: &[f32]) -> (TicketFeatures, Vec<Option<usize>>) {
     let mut features = TicketFeatures::default();
     let mut landed = Vec::with_capacity(occurrences.word_level.len() + occurrences.char_level.len());
-    for group in [&occurrences.word_level, &occurrences.char_level] {
+    for (g, group) in [&occurrences.word_level, &occurrences.char_level].into_iter().enumerate() {
+        if g == 1 {
+            features.word_level = features.ids.len();
+        }
         let mut index: HashMap<u32, usize> = HashMap::new();
         let mut ids = Vec::new();
         let mut counts: Vec<f32> = Vec::new();
@@ -217,6 +228,8 @@ mod tests {
         let features = cfg.featurize(&words, &vec![1.0; cfg.dimension()]);
         let norm: f32 = features.weights.iter().map(|w| w * w).sum();
         assert!((norm - 2.0).abs() < 1e-5, "two unit-length groups, squared norm {norm}");
+        let word_norm: f32 = features.word_level_part().1.iter().map(|w| w * w).sum();
+        assert!((word_norm - 1.0).abs() < 1e-5, "the word-level group alone has unit length, squared norm {word_norm}");
         assert!(features.ids.iter().all(|&id| (id as usize) < cfg.dimension()));
     }
 

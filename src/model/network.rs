@@ -203,7 +203,7 @@ mod tests {
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
         let heads = [("a".to_string(), 3), ("b".to_string(), 2)];
         let network = TextNetwork::new(vb, 5, NetworkConfig { head_widths: vec![3, 1] }, &heads)?;
-        let ticket = TicketFeatures { ids: vec![0, 3, 4], weights: vec![0.5, 1.0, 0.25] };
+        let ticket = TicketFeatures { ids: vec![0, 3, 4], weights: vec![0.5, 1.0, 0.25], ..TicketFeatures::default() };
         let logits: Vec<Vec<f32>> =
             network.forward(&Batch::new(&[&ticket], &device)?)?.iter().map(|t| t.to_vec2::<f32>().map(|v| v[0].clone())).collect::<Result<_, _>>()?;
         let labels = [2, 0];

@@ -40,6 +40,24 @@ pub struct HeadPrediction {
     pub band: Band,
     pub abstained: bool,
     pub top: Vec<LabelScore>,
+    /// The remembered past ticket this head took its label from, when one was similar enough.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recalled: Option<Recalled>,
+}
+
+impl HeadPrediction {
+    /// `, like past ticket ID` when the label was recalled; empty otherwise.
+    pub fn recalled_note(&self) -> String {
+        self.recalled.as_ref().map(|r| format!(", like past ticket {}", r.ticket)).unwrap_or_default()
+    }
+}
+
+/// A past ticket recalled for a head: its id (as the training data named it) and its cosine
+/// similarity to this ticket's words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Recalled {
+    pub ticket: String,
+    pub similarity: f32,
 }
 
 /// Predictions keyed by head name (`urgency`, `sentiment`, `category`, or whatever heads the

@@ -265,7 +265,7 @@ mod tests {
     }
 
     fn head(label: &str, score: f32, band: Band, abstained: bool) -> HeadPrediction {
-        HeadPrediction { label: label.to_string(), score, band, abstained, top: vec![] }
+        HeadPrediction { label: label.to_string(), score, band, abstained, top: vec![], recalled: None }
     }
 
     fn predictions() -> Predictions {

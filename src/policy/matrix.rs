@@ -59,7 +59,7 @@ impl Matrix {
                 rank: self.cells[impact.row][column],
                 rule: "urgency-matrix",
                 because: format!("{head} = {} ({:.2}), {}", p.label, p.score, impact.because),
-                summary: format!("model {head} {} ({:.2}){}", p.label, p.score, impact.summary()),
+                summary: format!("model {head} {} ({:.2}{}){}", p.label, p.score, p.recalled_note(), impact.summary()),
                 review_reason: None,
             };
         }

@@ -92,7 +92,7 @@ pub fn head(label: &str, score: f32, abstained: bool) -> HeadPrediction {
         s if s >= 0.5 => Band::Medium,
         _ => Band::Low,
     };
-    HeadPrediction { label: label.to_string(), score, band, abstained, top: Vec::new() }
+    HeadPrediction { label: label.to_string(), score, band, abstained, top: Vec::new(), recalled: None }
 }
 
 /// Predictions with the given urgency label (score 0.9, not abstained) and nothing else.

@@ -10,7 +10,7 @@ use serde_json::json;
 use triage::model::bundle::{
     sha256_hex, DataSource, Manifest, CALIBRATION, FORMAT_VERSION, METRICS, MODEL_CARD, TOKENIZER, WEIGHTS,
 };
-use triage::model::classifier::IDF;
+use triage::model::classifier::{IDF, MEMORY_IDS, MEMORY_LABELS, MEMORY_OFFSETS, MEMORY_WEIGHTS};
 use triage::model::network::EMBEDDING;
 use triage::model::ModelError;
 
@@ -49,7 +49,8 @@ pub struct RunRecord<'a> {
 
 fn write_json(dir: &Path, file: &str, value: &impl serde::Serialize) -> Result<(), WriteError> {
     let path = dir.join(file);
-    let text = serde_json::to_vec_pretty(value).map_err(|e| WriteError::Io { path: path.display().to_string(), message: e.to_string() })?;
+    let text = serde_json::to_vec_pretty(value)
+        .map_err(|e| WriteError::Io { path: path.display().to_string(), message: e.to_string() })?;
     std::fs::write(&path, text).map_err(io_error(&path))
 }
 
@@ -58,8 +59,11 @@ fn metrics_summary(report: &EvalReport, evaluated_on: &[PathBuf]) -> serde_json:
         .heads
         .iter()
         .map(|(head, m)| {
-            (head, json!({"examples": m.examples, "accuracy": m.accuracy, "macro_f1": m.macro_f1,
-                          "expected_calibration_error": m.expected_calibration_error}))
+            (
+                head,
+                json!({"examples": m.examples, "accuracy": m.accuracy, "macro_f1": m.macro_f1,
+                          "expected_calibration_error": m.expected_calibration_error}),
+            )
         })
         .collect();
     json!({"evaluated_on": evaluated_on.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(), "heads": heads})
@@ -69,10 +73,8 @@ pub fn write_bundle(out: &Path, trained: &Trained, run: &RunRecord) -> Result<Ma
     if out.exists() {
         return Err(WriteError::Exists(out.display().to_string()));
     }
-    let scratch = out.with_file_name(format!(
-        ".{}.partial",
-        out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
-    ));
+    let scratch =
+        out.with_file_name(format!(".{}.partial", out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()));
     if scratch.exists() {
         std::fs::remove_dir_all(&scratch).map_err(io_error(&scratch))?;
     }
@@ -86,6 +88,23 @@ pub fn write_bundle(out: &Path, trained: &Trained, run: &RunRecord) -> Result<Ma
     }
     let idf = Tensor::from_slice(&trained.idf, trained.idf.len(), &Device::Cpu).map_err(ModelError::from)?;
     tensors.insert(IDF.to_string(), idf);
+    if let Some(memory) = &trained.memory {
+        let arrays = &memory.arrays;
+        let cpu = &Device::Cpu;
+        tensors.insert(
+            MEMORY_OFFSETS.into(),
+            Tensor::from_slice(&arrays.offsets, arrays.offsets.len(), cpu).map_err(ModelError::from)?,
+        );
+        tensors.insert(MEMORY_IDS.into(), Tensor::from_slice(&arrays.ids, arrays.ids.len(), cpu).map_err(ModelError::from)?);
+        tensors.insert(
+            MEMORY_WEIGHTS.into(),
+            Tensor::from_slice(&arrays.weights, arrays.weights.len(), cpu).map_err(ModelError::from)?,
+        );
+        tensors.insert(
+            MEMORY_LABELS.into(),
+            Tensor::from_slice(&arrays.labels, arrays.labels.len(), cpu).map_err(ModelError::from)?,
+        );
+    }
     let weights_path = scratch.join(WEIGHTS);
     candle_core::safetensors::save(&tensors, &weights_path).map_err(ModelError::from)?;
     trained.text.save(&scratch.join(TOKENIZER)).map_err(ModelError::from)?;
@@ -121,6 +140,7 @@ pub fn write_bundle(out: &Path, trained: &Trained, run: &RunRecord) -> Result<Ma
         corrections_used: run.corrections_used,
         metrics: metrics_summary(run.report, run.evaluated_on),
         files: BTreeMap::new(),
+        memory: trained.memory.as_ref().map(|m| m.spec.clone()),
     };
     std::fs::write(scratch.join(MODEL_CARD), model_card(&manifest, trained, run)).map_err(io_error(&scratch))?;
     let manifest = manifest.seal(&scratch)?;

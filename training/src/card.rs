@@ -23,7 +23,11 @@ abstain rate when the traffic changes.\n\
 pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> String {
     let mut card = String::new();
     let _ = writeln!(card, "# Model card: {}\n", manifest.name);
-    let _ = writeln!(card, "Created {} by `triage-train`. The manifest holds the version (a hash of the files).\n", manifest.created_at);
+    let _ = writeln!(
+        card,
+        "Created {} by `triage-train`. The manifest holds the version (a hash of the files).\n",
+        manifest.created_at
+    );
     let _ = writeln!(card, "## Training data\n");
     for source in &manifest.data {
         let _ = writeln!(card, "- `{}`: {} rows used, sha256 `{}`", source.path, source.rows_used, &source.sha256[..16]);
@@ -77,6 +81,20 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
             fit.rows,
             fit.iterations
         );
+        let _ = writeln!(card, "The {head} head {}.\n", fit.recall_note());
+    }
+    if let Some(memory) = &trained.memory {
+        let _ = writeln!(
+            card,
+            "**Memory.** The bundle remembers {} labeled training tickets: each one's id (from the data) and \
+             its word-level features (hashed ids and TF-IDF weights, not its text). A head that recalls takes \
+             the label of the most similar remembered ticket (cosine of those features) when the similarity \
+             reaches its threshold, and the response names that ticket. Near-duplicate tickets are common in \
+             a helpdesk and their labels agree far more often than the text model's guess. Thresholds, chosen \
+             on the rows that scored C (each recalling the most similar other row): {:?}.\n",
+            memory.spec.tickets.len(),
+            memory.spec.thresholds
+        );
     }
     let _ = writeln!(card, "Tokenizer: {TOKENIZER_NOTE}\n");
     let _ = writeln!(card, "Training command:\n\n```\n{}\n```\n", run.command);
@@ -85,7 +103,11 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
     let _ = writeln!(card, "Evaluated on {} (never used for training, epoch selection or calibration).\n", sources.join(", "));
     let _ = writeln!(card, "| head | examples | accuracy | macro-F1 | ECE |\n|---|---|---|---|---|");
     for (head, m) in &run.report.heads {
-        let _ = writeln!(card, "| {head} | {} | {:.3} | {:.3} | {:.3} |", m.examples, m.accuracy, m.macro_f1, m.expected_calibration_error);
+        let _ = writeln!(
+            card,
+            "| {head} | {} | {:.3} | {:.3} | {:.3} |",
+            m.examples, m.accuracy, m.macro_f1, m.expected_calibration_error
+        );
     }
     for (head, m) in &run.report.heads {
         let _ = writeln!(card, "\n### {head}\n\n| class | precision | recall | F1 | support |\n|---|---|---|---|---|");
@@ -93,9 +115,16 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
             let _ = writeln!(card, "| {} | {:.3} | {:.3} | {:.3} | {} |", c.label, c.precision, c.recall, c.f1, c.support);
         }
     }
-    let _ = writeln!(card, "\n## Calibration\n\n| head | temperature | medium from | high from | abstain below |\n|---|---|---|---|---|");
+    let _ = writeln!(
+        card,
+        "\n## Calibration\n\n| head | temperature | medium from | high from | abstain below |\n|---|---|---|---|---|"
+    );
     for (head, c) in &trained.calibration.heads {
-        let _ = writeln!(card, "| {head} | {:.3} | {:.3} | {:.3} | {:.3} |", c.temperature, c.medium_from, c.high_from, c.abstain_below);
+        let _ = writeln!(
+            card,
+            "| {head} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            c.temperature, c.medium_from, c.high_from, c.abstain_below
+        );
     }
     let _ = writeln!(card, "\n## Known limits\n\n{LIMITS_NOTE}");
     card

@@ -356,7 +356,7 @@ mod tests {
     use super::*;
 
     fn ticket(ids: &[u32], weights: &[f32]) -> TicketFeatures {
-        TicketFeatures { ids: ids.to_vec(), weights: weights.to_vec() }
+        TicketFeatures { ids: ids.to_vec(), weights: weights.to_vec(), ..TicketFeatures::default() }
     }
 
     /// `count` rows over features 0..15, three apiece, with targets cycling through `classes`:

@@ -18,6 +18,7 @@ mod eval;
 mod faithfulness;
 mod linear_head;
 mod metrics;
+mod recall;
 mod report;
 mod sparse_sgd;
 mod train;
@@ -183,6 +184,14 @@ struct TrainArgs {
     /// every n-th row of each class; at least 1); the shipped fit always learns from every row.
     #[arg(long, default_value_t = TrainConfig::default().linear_selection_rows)]
     linear_selection_rows: usize,
+    /// Candidate similarities (cosine of the word-level features, 0 to 1) from which a linear
+    /// head takes the label of the most similar remembered ticket; each head keeps the one that
+    /// most raises macro-F1 on the rows that scored C, or none. `none`: remember no tickets.
+    #[arg(long, value_delimiter = ',', default_values_t = TrainConfig::default().recall_similarities.iter().map(f32::to_string).collect::<Vec<_>>())]
+    recall_similarity: Vec<String>,
+    /// A head with more labeled rows than this remembers no tickets.
+    #[arg(long, default_value_t = TrainConfig::default().recall_rows)]
+    recall_rows: usize,
     #[command(flatten)]
     columns: Columns,
 }
@@ -252,6 +261,18 @@ fn linear_heads(names: &[String]) -> anyhow::Result<Vec<String>> {
     Ok(names.iter().filter(|n| n.as_str() != "none").cloned().collect())
 }
 
+/// The `--recall-similarity` values: similarities between 0 and 1, or `none` for none.
+fn recall_similarities(values: &[String]) -> anyhow::Result<Vec<f32>> {
+    values
+        .iter()
+        .filter(|v| v.as_str() != "none")
+        .map(|v| match v.parse::<f32>() {
+            Ok(s) if (0.0..=1.0).contains(&s) => Ok(s),
+            _ => bail!("--recall-similarity: `{v}` is not a similarity between 0 and 1 (or `none`)"),
+        })
+        .collect()
+}
+
 fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let config = TrainConfig {
         vocab_size: args.vocab_size,
@@ -277,6 +298,8 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         linear_folds: args.linear_folds,
         linear_holdout_rows: args.linear_holdout_rows,
         linear_selection_rows: args.linear_selection_rows,
+        recall_similarities: recall_similarities(&args.recall_similarity)?,
+        recall_rows: args.recall_rows,
         ..TrainConfig::default()
     };
     let (dataset, head_names, corrections_used) = training_data(&args)?;
@@ -296,9 +319,10 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     eprintln!("validation macro-F1 of the final network: {:?}", trained.validation_macro_f1);
 
     let evaluated_on = if args.eval.is_empty() { args.dev.clone() } else { args.eval.clone() };
-    let name = args.name.clone().unwrap_or_else(|| {
-        args.out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "model".into())
-    });
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| args.out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "model".into()));
     let classifier = trained.classifier(&name)?;
     let report = if evaluated_on.is_empty() {
         eprintln!("no --eval or --dev files: metrics come from the held-back validation rows");

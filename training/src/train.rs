@@ -13,17 +13,19 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::Serialize;
-use triage::model::bundle::{HeadSpec, Manifest, FORMAT_VERSION};
-use triage::model::Classifier;
+use triage::model::bundle::{HeadSpec, Manifest, MemorySpec, FORMAT_VERSION};
 use triage::model::calibration::Calibration;
 use triage::model::features::{inverse_document_frequency, FeatureConfig, TicketFeatures};
+use triage::model::memory::{Memory, MemoryArrays, NO_LABEL};
 use triage::model::network::{encode, Batch, Heads, NetworkConfig, TextNetwork, EMBEDDING, HEAD_PREFIX};
+use triage::model::Classifier;
 use triage::text::TextPipeline;
 
 use crate::calibrate::fit_head_calibration;
 use crate::data::Example;
 use crate::linear_head::{self, LinearHead, Solve};
 use crate::metrics::head_metrics;
+use crate::recall::{choose_threshold, RecallChoice};
 use crate::sparse_sgd::SparseSgd;
 
 /// Hyper-parameters, recorded verbatim in the manifest.
@@ -68,6 +70,12 @@ pub struct TrainConfig {
     /// Most training rows a fit that scores `C` learns from (when there are more, every n-th
     /// row of each class); the shipped fit always learns from every row.
     pub linear_selection_rows: usize,
+    /// Candidate similarities from which a linear head recalls the label of the most similar
+    /// remembered ticket (see `recall`); empty: the model remembers no tickets.
+    pub recall_similarities: Vec<f32>,
+    /// A head with more labeled rows than this remembers none (the memory is searched on
+    /// every request and stored in the bundle).
+    pub recall_rows: usize,
 }
 
 impl Default for TrainConfig {
@@ -97,6 +105,8 @@ impl Default for TrainConfig {
             linear_folds: 3,
             linear_holdout_rows: 5000,
             linear_selection_rows: 20000,
+            recall_similarities: (6..=18).map(|step| step as f32 / 20.0).collect(),
+            recall_rows: 50000,
         }
     }
 }
@@ -137,6 +147,14 @@ pub struct Trained {
     /// Macro-F1 of the final network per head on the validation rows (what chooses between
     /// runs; the held-out eval files never do).
     pub validation_macro_f1: BTreeMap<String, f64>,
+    /// The labeled tickets the model recalls, when any head recalls.
+    pub memory: Option<TrainedMemory>,
+}
+
+/// The model's memory as the bundle stores it: the arrays and what the manifest says of them.
+pub struct TrainedMemory {
+    pub arrays: MemoryArrays,
+    pub spec: MemorySpec,
 }
 
 /// How a linear head was chosen: every candidate `C` with its macro-F1 on rows its fit did
@@ -155,6 +173,9 @@ pub struct LinearRecord {
     pub candidates: Vec<(f64, f64)>,
     /// Rows of the shipped fit: training plus validation rows.
     pub rows: usize,
+    /// How the similarity from which the head recalls remembered tickets was chosen, on the
+    /// same rows that scored `C`; `None` where recall was off or the head had too many rows.
+    pub recall: Option<RecallChoice>,
 }
 
 impl LinearRecord {
@@ -163,6 +184,19 @@ impl LinearRecord {
         match self.selection_set_aside {
             0 => String::new(),
             rows => format!("; C scored by fits on {} of {} training rows", self.training_rows - rows, self.training_rows),
+        }
+    }
+
+    /// Says whether the head recalls remembered tickets, and what that did on the scoring rows.
+    pub fn recall_note(&self) -> String {
+        match &self.recall {
+            None => "remembers no tickets".into(),
+            Some(RecallChoice { threshold: None, without_macro_f1, .. }) => {
+                format!("recalls no tickets: no similarity raised macro-F1 above {without_macro_f1:.3}")
+            }
+            Some(RecallChoice { threshold: Some(t), without_macro_f1, with_macro_f1, .. }) => format!(
+                "recalls a remembered ticket's label from similarity {t:.2} (macro-F1 {without_macro_f1:.3} -> {with_macro_f1:.3})"
+            ),
         }
     }
 }
@@ -261,7 +295,7 @@ fn all_logits(network: &TextNetwork, features: &[TicketFeatures], batch: usize) 
     Ok(per_head)
 }
 
-fn argmax(values: &[f32]) -> usize {
+pub(crate) fn argmax(values: &[f32]) -> usize {
     values.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i)
 }
 
@@ -271,12 +305,8 @@ fn validation_scores(logits: &[Vec<Vec<f32>>], prepared: &Prepared, heads: &[Hea
         .iter()
         .enumerate()
         .map(|(h, spec)| {
-            let (truth, predicted): (Vec<usize>, Vec<usize>) = prepared
-                .targets
-                .iter()
-                .zip(&logits[h])
-                .filter_map(|(t, l)| t[h].map(|t| (t as usize, argmax(l))))
-                .unzip();
+            let (truth, predicted): (Vec<usize>, Vec<usize>) =
+                prepared.targets.iter().zip(&logits[h]).filter_map(|(t, l)| t[h].map(|t| (t as usize, argmax(l)))).unzip();
             (spec.name.clone(), macro_f1(&spec.labels, &truth, &predicted))
         })
         .collect()
@@ -303,10 +333,11 @@ fn drop_features(features: &TicketFeatures, rate: f32, rng: &mut StdRng) -> Tick
         return features.clone();
     }
     let mut kept = TicketFeatures::default();
-    for (&id, &weight) in features.ids.iter().zip(&features.weights) {
+    for (i, (&id, &weight)) in features.ids.iter().zip(&features.weights).enumerate() {
         if rng.random::<f32>() >= rate {
             kept.ids.push(id);
             kept.weights.push(weight);
+            kept.word_level += usize::from(i < features.word_level);
         }
     }
     let norm = kept.weights.iter().map(|w| w * w).sum::<f32>().sqrt();
@@ -341,14 +372,16 @@ fn fit_member(
     let embedding_dim = network_config.embedding_dim();
     let head_sizes: Vec<(String, usize)> = heads.iter().map(|h| (h.name.clone(), h.labels.len())).collect();
     let output_heads = Heads::new(VarBuilder::from_varmap(&varmap, DType::F32, &device), network_config.clone(), &head_sizes)?;
-    let mut table =
-        SparseSgd::new(feature_dimension, embedding_dim, config.embedding_learning_rate, config.weight_decay);
+    let mut table = SparseSgd::new(feature_dimension, embedding_dim, config.embedding_learning_rate, config.weight_decay);
     let mut head_optimizer = AdamW::new(
         varmap.all_vars(),
         ParamsAdamW { lr: config.learning_rate, weight_decay: config.weight_decay, ..ParamsAdamW::default() },
     )?;
-    let weights: Vec<Vec<f32>> =
-        heads.iter().enumerate().map(|(h, spec)| class_weights(labeled_rows(train_set, h).into_iter().map(|(_, t)| t), spec.labels.len())).collect();
+    let weights: Vec<Vec<f32>> = heads
+        .iter()
+        .enumerate()
+        .map(|(h, spec)| class_weights(labeled_rows(train_set, h).into_iter().map(|(_, t)| t), spec.labels.len()))
+        .collect();
 
     let mut rng = StdRng::seed_from_u64(seed);
     let mut order: Vec<usize> = (0..train_set.features.len()).collect();
@@ -483,14 +516,15 @@ pub fn train(
         install_linear_head(&mut best_weights, &mut network_config, h, spec, &fitted.shipped)?;
         let record = fitted.record;
         eprintln!(
-            "{}: logistic regression C {} ({} {:.3}{}; shipped fit on {} rows, {} L-BFGS iterations)",
+            "{}: logistic regression C {} ({} {:.3}{}; shipped fit on {} rows, {} L-BFGS iterations); {}",
             spec.name,
             record.inverse_regularisation,
             record.selection,
             record.selection_macro_f1,
             record.set_aside_note(),
             record.rows,
-            record.iterations
+            record.iterations,
+            record.recall_note()
         );
         held_out_logits.insert(h, fitted.validation_logits);
         linear_heads.insert(spec.name.clone(), record);
@@ -508,14 +542,16 @@ pub fn train(
     let validation_macro_f1 = validation_scores(&logits, &validation_set, &heads);
     let mut calibration = Calibration::default();
     for (h, spec) in heads.iter().enumerate() {
-        let (rows, truth): (Vec<Vec<f32>>, Vec<usize>) = validation_set
-            .targets
-            .iter()
-            .zip(&logits[h])
-            .filter_map(|(t, l)| t[h].map(|t| (l.clone(), t as usize)))
-            .unzip();
+        let (rows, truth): (Vec<Vec<f32>>, Vec<usize>) =
+            validation_set.targets.iter().zip(&logits[h]).filter_map(|(t, l)| t[h].map(|t| (l.clone(), t as usize))).unzip();
         calibration.heads.insert(spec.name.clone(), fit_head_calibration(&rows, &truth, config.target_accuracy));
     }
+    let thresholds: BTreeMap<String, f32> = linear_heads
+        .iter()
+        .filter_map(|(name, record)| record.recall.as_ref().and_then(|c| c.threshold).map(|t| (name.clone(), t)))
+        .collect();
+    let memory =
+        (!thresholds.is_empty()).then(|| remember(&[(train, &train_set), (validation, &validation_set)], &heads, thresholds));
     Ok(Trained {
         text,
         features,
@@ -528,7 +564,27 @@ pub fn train(
         best_epoch,
         linear_heads,
         validation_macro_f1,
+        memory,
     })
+}
+
+/// Every training and validation ticket labeled for a head that recalls: its word-level
+/// vector, its class per head and its id.
+fn remember(sets: &[(&[Example], &Prepared)], heads: &[HeadSpec], thresholds: BTreeMap<String, f32>) -> TrainedMemory {
+    let recalling: Vec<bool> = heads.iter().map(|spec| thresholds.contains_key(&spec.name)).collect();
+    let mut arrays = MemoryArrays::new(heads.len());
+    let mut tickets = Vec::new();
+    for (examples, prepared) in sets {
+        for ((example, features), targets) in examples.iter().zip(&prepared.features).zip(&prepared.targets) {
+            if targets.iter().zip(&recalling).any(|(t, &r)| r && t.is_some()) {
+                let labels: Vec<u32> = targets.iter().map(|t| t.unwrap_or(NO_LABEL)).collect();
+                let (ids, weights) = features.word_level_part();
+                arrays.push(ids, weights, &labels);
+                tickets.push(example.id.clone());
+            }
+        }
+    }
+    TrainedMemory { arrays, spec: MemorySpec { tickets, thresholds } }
 }
 
 /// A linear head as fitted: the fit shipped (on training plus validation rows) and the
@@ -664,6 +720,7 @@ fn fit_linear(
     let start = last_path.swap_remove(chosen);
     let shipped = linear_head::fit(&rows, classes, &weights, solves[chosen], Some(&start)).map_err(solve_failed)?;
     let out_of_fold = out_of_fold.into_iter().nth(chosen).unwrap_or_default();
+    let recall = choose_recall(&rows, &used, &scored_rows, &out_of_fold, spec, config);
     // Validation rows without this head's label are never scored; the shipped fit fills them.
     let mut held_out = out_of_fold.into_iter().skip(training_rows);
     let validation_logits = validation_set
@@ -684,8 +741,32 @@ fn fit_linear(
         selection_macro_f1: score,
         candidates,
         rows: rows.len(),
+        recall,
     };
     Ok(FittedLinear { shipped, validation_logits, record })
+}
+
+/// The head's recall threshold (see `recall`), chosen on the rows that scored `C`, each
+/// recalling the most similar other row kept for that scoring. `None` without candidate
+/// similarities or past `recall_rows` rows.
+fn choose_recall(
+    rows: &[(&TicketFeatures, usize)],
+    used: &[usize],
+    scored_rows: &[usize],
+    out_of_fold: &[Vec<f32>],
+    spec: &HeadSpec,
+    config: &TrainConfig,
+) -> Option<RecallChoice> {
+    if config.recall_similarities.is_empty() || rows.len() > config.recall_rows {
+        return None;
+    }
+    let vectors: Vec<(&[u32], &[f32])> = used.iter().map(|&i| rows[i].0.word_level_part()).collect();
+    let targets: Vec<usize> = used.iter().map(|&i| rows[i].1).collect();
+    let mut position = vec![None; rows.len()];
+    used.iter().enumerate().for_each(|(p, &i)| position[i] = Some(p));
+    let scored: Vec<(usize, &[f32])> =
+        scored_rows.iter().filter_map(|&i| position[i].map(|p| (p, out_of_fold[i].as_slice()))).collect();
+    Some(choose_threshold(&vectors, &targets, &scored, &spec.labels, &config.recall_similarities))
 }
 
 /// Writes a linear head into the merged network in place of the ensemble's head: its
@@ -704,9 +785,9 @@ fn install_linear_head(
     let rows = embedding.dim(0)?;
     let mut block = vec![0.0f32; rows * classes];
     for (id, coefficients) in head.feature_ids.iter().zip(head.coefficients.chunks(classes)) {
-        let slot = block.get_mut(*id as usize * classes..(*id as usize + 1) * classes).ok_or_else(|| {
-            TrainError::Data(format!("{}: feature {id} lies outside the embedding's {rows} rows", spec.name))
-        })?;
+        let slot = block
+            .get_mut(*id as usize * classes..(*id as usize + 1) * classes)
+            .ok_or_else(|| TrainError::Data(format!("{}: feature {id} lies outside the embedding's {rows} rows", spec.name)))?;
         slot.iter_mut().zip(coefficients).for_each(|(v, &c)| *v = c as f32);
     }
     let block = Tensor::from_vec(block, (rows, classes), &device)?;
@@ -730,14 +811,19 @@ struct HeadBest {
 
 /// The final weights: each head's columns of the embedding and its layer, from its own best
 /// epoch. Heads read disjoint columns, so the pieces fit together exactly.
-fn combine_head_bests(best: &[HeadBest], heads: &[HeadSpec], config: &NetworkConfig) -> Result<HashMap<String, Tensor>, TrainError> {
+fn combine_head_bests(
+    best: &[HeadBest],
+    heads: &[HeadSpec],
+    config: &NetworkConfig,
+) -> Result<HashMap<String, Tensor>, TrainError> {
     let mut combined = HashMap::new();
     let mut columns = Vec::with_capacity(best.len());
     for (h, (head_best, spec)) in best.iter().zip(heads).enumerate() {
         let embedding = head_best.weights.get(EMBEDDING).ok_or_else(|| TrainError::Data("no embedding weights".into()))?;
         columns.push(config.head_input(embedding, h)?);
         let prefix = format!("{HEAD_PREFIX}.{}.", spec.name);
-        combined.extend(head_best.weights.iter().filter(|(name, _)| name.starts_with(&prefix)).map(|(n, t)| (n.clone(), t.clone())));
+        combined
+            .extend(head_best.weights.iter().filter(|(name, _)| name.starts_with(&prefix)).map(|(n, t)| (n.clone(), t.clone())));
     }
     combined.insert(EMBEDDING.to_string(), Tensor::cat(&columns, 1)?);
     Ok(combined)
@@ -755,9 +841,8 @@ fn merge_members(members: &[Member], heads: &[HeadSpec], head_dim: usize) -> Res
         let mut head_weights = Vec::new();
         let mut biases = Vec::new();
         for member in members {
-            let weight = |name: &str| {
-                member.weights.get(name).cloned().ok_or_else(|| TrainError::Data(format!("member lacks {name}")))
-            };
+            let weight =
+                |name: &str| member.weights.get(name).cloned().ok_or_else(|| TrainError::Data(format!("member lacks {name}")));
             columns.push(single.head_input(&weight(EMBEDDING)?, h)?);
             head_weights.push(weight(&format!("{HEAD_PREFIX}.{}.weight", spec.name))?);
             biases.push(weight(&format!("{HEAD_PREFIX}.{}.bias", spec.name))?);
@@ -771,7 +856,10 @@ fn merge_members(members: &[Member], heads: &[HeadSpec], head_dim: usize) -> Res
 
 /// A network of one zero column per head, for runs where every head is then replaced by a
 /// linear fit (no ensemble member is trained, since none of its heads would be kept).
-fn placeholder_network(heads: &[HeadSpec], feature_dimension: usize) -> Result<(NetworkConfig, HashMap<String, Tensor>), TrainError> {
+fn placeholder_network(
+    heads: &[HeadSpec],
+    feature_dimension: usize,
+) -> Result<(NetworkConfig, HashMap<String, Tensor>), TrainError> {
     let device = Device::Cpu;
     let mut weights = HashMap::new();
     weights.insert(EMBEDDING.to_string(), Tensor::zeros((feature_dimension, heads.len()), DType::F32, &device)?);
@@ -812,9 +900,17 @@ impl Trained {
             corrections_used: 0,
             metrics: serde_json::Value::Null,
             files: std::collections::BTreeMap::new(),
+            memory: self.memory.as_ref().map(|m| m.spec.clone()),
         };
         let network = restore_network(&self.weights, self.features.dimension(), &self.network, &self.heads)?;
-        Ok(Classifier::from_parts(manifest, self.text.clone(), self.idf.clone(), network, self.calibration.clone()))
+        let memory = match &self.memory {
+            Some(m) => {
+                let thresholds = self.heads.iter().map(|h| m.spec.thresholds.get(&h.name).copied()).collect();
+                Some(Memory::new(&m.arrays, thresholds).map_err(TrainError::Data)?)
+            }
+            None => None,
+        };
+        Ok(Classifier::from_parts(manifest, self.text.clone(), self.idf.clone(), network, self.calibration.clone(), memory))
     }
 }
 
@@ -879,7 +975,8 @@ mod tests {
     fn a_model_trained_on_the_sample_beats_the_majority_class_on_held_out_rows() {
         let (train_rows, held_out) = split(sample(), 0.25, 3);
         let (fit_rows, validation_rows) = split(train_rows.clone(), 0.15, 3);
-        let config = TrainConfig { linear_heads: vec!["urgency".into()], linear_inverse_regularisation: vec![1.0, 4.0], ..small() };
+        let config =
+            TrainConfig { linear_heads: vec!["urgency".into()], linear_inverse_regularisation: vec![1.0, 4.0], ..small() };
         let trained =
             train(&fit_rows, &validation_rows, sample_heads(&train_rows), &config, &ProgressBar::hidden()).expect("trains");
         assert!(trained.linear_heads.contains_key("urgency"));
@@ -948,6 +1045,37 @@ mod tests {
             assert_eq!(record.selection, Selection::HeldOut { rows: labeled }, "{}", spec.name);
             assert_eq!(record.candidates.len(), candidates);
             assert_eq!(record.rows, labeled_count(&fit_rows, &trained.heads, h) + labeled);
+        }
+        assert_beats_majority(&trained, &train_rows, &held_out);
+    }
+
+    #[test]
+    fn near_twins_in_the_history_are_recalled_by_id_and_lend_their_label() {
+        let (train_rows, held_out) = split(sample(), 0.25, 3);
+        let twins = train_rows.iter().map(|e| Example {
+            id: format!("{}-again", e.id),
+            text: format!("{} Thanks again.", e.text),
+            ..e.clone()
+        });
+        let rows: Vec<Example> = train_rows.iter().cloned().chain(twins).collect();
+        let (fit_rows, validation_rows) = split(rows.clone(), 0.15, 3);
+        let heads = sample_heads(&rows);
+        let config = TrainConfig { linear_heads: heads.iter().map(|h| h.name.clone()).collect(), ..small() };
+        let trained = train(&fit_rows, &validation_rows, heads, &config, &ProgressBar::hidden()).expect("trains");
+        let memory = trained.memory.as_ref().expect("twins make recall pay");
+        assert_eq!(memory.spec.tickets.len(), rows.len(), "every labeled row is remembered");
+        for spec in &trained.heads {
+            let choice = trained.linear_heads[&spec.name].recall.as_ref().expect("recall was considered");
+            assert!(choice.threshold.is_some() && choice.with_macro_f1 > choice.without_macro_f1, "{}: {choice:?}", spec.name);
+        }
+        let classifier = trained.classifier("twins").expect("classifier");
+        let ticket = &train_rows[0];
+        for (head, prediction) in &classifier.predict(&[ticket.text.as_str()]).expect("predicts")[0] {
+            let recalled =
+                prediction.recalled.as_ref().unwrap_or_else(|| panic!("{head}: a past ticket asked again is recalled"));
+            assert_eq!(recalled.ticket, ticket.id, "{head}: the identical ticket, not its twin");
+            assert!(recalled.similarity > 0.999, "{head}: {}", recalled.similarity);
+            assert_eq!(prediction.label, ticket.labels[head], "{head}: the recalled ticket's label");
         }
         assert_beats_majority(&trained, &train_rows, &held_out);
     }

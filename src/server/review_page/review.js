@@ -430,7 +430,8 @@
       body.append(el('tr', { 'data-testid': 'prediction-row', 'data-head': head },
         el('td', null, headButton),
         el('td', { 'data-testid': 'prediction-label' }, el('strong', { text: p.label || '—' }),
-          p.abstained ? el('span', { class: 'abstained', title: 'Below the abstain threshold: the policy did not rely on it', text: ' abstained' }) : null),
+          p.abstained ? el('span', { class: 'abstained', title: 'Below the abstain threshold: the policy did not rely on it', text: ' abstained' }) : null,
+          p.recalled ? el('span', { class: 'recalled', 'data-testid': 'prediction-recalled', title: 'The label of the most similar past ticket, similar enough to prefer it', text: ' like past ticket ' + p.recalled.ticket + ' (' + score(p.recalled.similarity) + ' similar)' }) : null),
         el('td', { class: 'num', text: score(p.score) }),
         el('td', { class: 'band-' + String(p.band || '').replace(/[^a-z]/g, ''), text: p.band || '—' }),
         el('td', { class: 'alts', text: alternatives || '—' })));

@@ -1,0 +1,237 @@
+//! The model's memory of labeled past tickets: each one's word-level feature vector (unit
+//! length) and labels, and the recall of the most similar one (cosine) for a new ticket.
+//! Helpdesks see the same issue again and again; near-duplicates of a past ticket carry its
+//! labels far more often than a linear model on the words guesses them, so a head whose
+//! recalled ticket is similar enough takes that ticket's label. Which heads recall, and from
+//! what similarity, the trainer decides on held-out rows.
+//! Pure data and maths: no files (the bundle stores it), no label names.
+
+use std::collections::HashMap;
+
+/// A head's label of a remembered ticket, or none where that ticket had no such label.
+pub const NO_LABEL: u32 = u32::MAX;
+
+/// Labeled past tickets, indexed by feature for fast similarity to a new ticket.
+#[derive(Debug, Clone, Default)]
+pub struct Memory {
+    tickets: usize,
+    /// `[head][ticket]`: the class index, or `NO_LABEL`.
+    labels: Vec<Vec<u32>>,
+    /// Per head, the similarity from which it recalls; `None`: this head never recalls.
+    thresholds: Vec<Option<f32>>,
+    /// Feature id -> (ticket, weight): the tickets' vectors turned inside out.
+    postings: HashMap<u32, Vec<(u32, f32)>>,
+}
+
+/// The remembered ticket most similar to a new one, for one head.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Recall {
+    pub ticket: usize,
+    pub similarity: f32,
+    pub label: usize,
+}
+
+/// The memory as flat arrays, the form the bundle stores: ticket `t`'s vector is
+/// `ids[offsets[t]..offsets[t + 1]]` with the same range of `weights`, and its class for head
+/// `h` is `labels[t * heads + h]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryArrays {
+    pub heads: usize,
+    pub offsets: Vec<u32>,
+    pub ids: Vec<u32>,
+    pub weights: Vec<f32>,
+    pub labels: Vec<u32>,
+}
+
+impl MemoryArrays {
+    pub fn new(heads: usize) -> Self {
+        Self { heads, offsets: vec![0], ..Self::default() }
+    }
+
+    /// Appends a ticket: its unit vector and its class per head (`NO_LABEL` for none).
+    pub fn push(&mut self, ids: &[u32], weights: &[f32], labels: &[u32]) {
+        self.ids.extend_from_slice(ids);
+        self.weights.extend_from_slice(weights);
+        self.offsets.push(self.ids.len() as u32);
+        self.labels.extend_from_slice(labels);
+    }
+
+    pub fn tickets(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// Checks that the arrays fit together, saying what does not.
+    fn check(&self) -> Result<(), String> {
+        let tickets = self.tickets();
+        if self.offsets.first() != Some(&0) || self.offsets.windows(2).any(|w| w[0] > w[1]) {
+            return Err("memory offsets do not start at 0 and rise".into());
+        }
+        if self.offsets.last().map(|&o| o as usize) != Some(self.ids.len()) || self.ids.len() != self.weights.len() {
+            return Err(format!(
+                "memory has {} ids and {} weights for offsets ending at {:?}",
+                self.ids.len(),
+                self.weights.len(),
+                self.offsets.last()
+            ));
+        }
+        if self.labels.len() != tickets * self.heads {
+            return Err(format!("memory has {} labels for {tickets} tickets of {} heads", self.labels.len(), self.heads));
+        }
+        Ok(())
+    }
+}
+
+impl Memory {
+    /// The memory of `arrays`; `thresholds[h]` is head `h`'s. Fails, saying why, when the
+    /// arrays do not fit together or the thresholds are not one per head.
+    pub fn new(arrays: &MemoryArrays, thresholds: Vec<Option<f32>>) -> Result<Self, String> {
+        arrays.check()?;
+        if thresholds.len() != arrays.heads {
+            return Err(format!("memory has {} heads but {} thresholds", arrays.heads, thresholds.len()));
+        }
+        let tickets = arrays.tickets();
+        let mut postings: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
+        for (ticket, range) in arrays.offsets.windows(2).enumerate() {
+            let range = range[0] as usize..range[1] as usize;
+            for (&id, &weight) in arrays.ids[range.clone()].iter().zip(&arrays.weights[range]) {
+                postings.entry(id).or_default().push((ticket as u32, weight));
+            }
+        }
+        let labels = (0..arrays.heads).map(|h| (0..tickets).map(|t| arrays.labels[t * arrays.heads + h]).collect()).collect();
+        Ok(Self { tickets, labels, thresholds, postings })
+    }
+
+    pub fn tickets(&self) -> usize {
+        self.tickets
+    }
+
+    pub fn thresholds(&self) -> &[Option<f32>] {
+        &self.thresholds
+    }
+
+    /// Cosine similarity of a unit vector to every remembered ticket.
+    pub fn similarities(&self, ids: &[u32], weights: &[f32]) -> Vec<f32> {
+        let mut similarity = vec![0.0f32; self.tickets];
+        for (id, &weight) in ids.iter().zip(weights) {
+            for &(ticket, stored) in self.postings.get(id).into_iter().flatten() {
+                similarity[ticket as usize] += weight * stored;
+            }
+        }
+        similarity
+    }
+
+    /// The most similar ticket labeled for head `h`, other than `except`, whatever the
+    /// similarity; `None` when no other ticket has that head's label.
+    pub fn nearest(&self, similarity: &[f32], h: usize, except: Option<usize>) -> Option<Recall> {
+        let labels = self.labels.get(h)?;
+        let mut best: Option<Recall> = None;
+        for (ticket, (&s, &label)) in similarity.iter().zip(labels).enumerate() {
+            if label == NO_LABEL || Some(ticket) == except {
+                continue;
+            }
+            if best.is_none_or(|b| s > b.similarity) {
+                best = Some(Recall { ticket, similarity: s, label: label as usize });
+            }
+        }
+        best
+    }
+
+    /// Per head, the recalled ticket when one is at least as similar as the head's threshold.
+    pub fn recall(&self, ids: &[u32], weights: &[f32]) -> Vec<Option<Recall>> {
+        if self.thresholds.iter().all(Option::is_none) {
+            return vec![None; self.thresholds.len()];
+        }
+        let similarity = self.similarities(ids, weights);
+        self.thresholds
+            .iter()
+            .enumerate()
+            .map(|(h, threshold)| {
+                let threshold = (*threshold)?;
+                self.nearest(&similarity, h, None).filter(|r| r.similarity >= threshold)
+            })
+            .collect()
+    }
+}
+
+/// `logits` with `label` raised just above every other class: a recalled label wins, but
+/// its score stays modest where the words disagree with it.
+pub fn prefer(logits: &mut [f32], label: usize, margin: f32) {
+    let others = logits.iter().enumerate().filter(|&(k, _)| k != label).map(|(_, &l)| l).fold(f32::NEG_INFINITY, f32::max);
+    if let Some(own) = logits.get_mut(label) {
+        if others.is_finite() && *own < others + margin {
+            *own = others + margin;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(ids: &[u32], weights: &[f32]) -> (Vec<u32>, Vec<f32>) {
+        let norm = weights.iter().map(|w| w * w).sum::<f32>().sqrt();
+        (ids.to_vec(), weights.iter().map(|w| w / norm).collect())
+    }
+
+    fn memory(threshold: Option<f32>) -> (Memory, Vec<(Vec<u32>, Vec<f32>)>) {
+        let vectors = vec![unit(&[1, 2, 3], &[1.0, 1.0, 1.0]), unit(&[3, 4], &[1.0, 2.0]), unit(&[5], &[1.0])];
+        let labels = [[0, NO_LABEL], [1, NO_LABEL], [NO_LABEL, 2]];
+        let mut arrays = MemoryArrays::new(2);
+        for ((ids, weights), labels) in vectors.iter().zip(&labels) {
+            arrays.push(ids, weights, labels);
+        }
+        (Memory::new(&arrays, vec![threshold, None]).unwrap(), vectors)
+    }
+
+    #[test]
+    fn arrays_that_do_not_fit_together_are_refused() {
+        let mut arrays = MemoryArrays::new(2);
+        arrays.push(&[1], &[1.0], &[0, NO_LABEL]);
+        assert!(Memory::new(&arrays, vec![None]).is_err(), "one threshold for two heads");
+        let mut short = arrays.clone();
+        short.labels.pop();
+        assert!(Memory::new(&short, vec![None, None]).unwrap_err().contains("labels"));
+        let mut ragged = arrays;
+        ragged.weights.push(0.5);
+        assert!(Memory::new(&ragged, vec![None, None]).unwrap_err().contains("weights"));
+    }
+
+    #[test]
+    fn similarities_are_the_cosines_to_each_ticket() {
+        let (memory, vectors) = memory(Some(0.5));
+        let (ids, weights) = unit(&[1, 3], &[1.0, 1.0]);
+        let got = memory.similarities(&ids, &weights);
+        for (g, (stored_ids, stored_weights)) in got.iter().zip(&vectors) {
+            let expected: f32 = ids
+                .iter()
+                .zip(&weights)
+                .filter_map(|(id, w)| stored_ids.iter().position(|s| s == id).map(|p| w * stored_weights[p]))
+                .sum();
+            assert!((g - expected).abs() < 1e-6, "{got:?}");
+        }
+        assert!(got[0] > got[1] && got[2] == 0.0);
+    }
+
+    #[test]
+    fn a_head_recalls_only_labeled_tickets_past_its_threshold() {
+        let (memory, vectors) = memory(Some(0.9));
+        let (ids, weights) = &vectors[0];
+        let recalled = memory.recall(ids, weights);
+        assert_eq!(recalled[0].map(|r| (r.ticket, r.label)), Some((0, 0)));
+        assert_eq!(recalled[1], None, "the second head has no threshold");
+        let (ids, weights) = unit(&[2, 4], &[1.0, 1.0]);
+        assert_eq!(memory.recall(&ids, &weights)[0], None, "no ticket is 0.9 similar");
+        let similarity = memory.similarities(&vectors[0].0, &vectors[0].1);
+        assert_eq!(memory.nearest(&similarity, 0, Some(0)).map(|r| r.ticket), Some(1), "leaving the ticket itself out");
+        assert_eq!(memory.nearest(&similarity, 1, None).map(|r| r.ticket), Some(2), "only tickets with the head's label");
+    }
+
+    #[test]
+    fn a_preferred_label_wins_by_the_margin_and_a_winning_one_is_left_alone() {
+        let mut logits = vec![2.0, -1.0, 0.5];
+        prefer(&mut logits, 1, 0.5);
+        assert_eq!(logits, vec![2.0, 2.5, 0.5]);
+        prefer(&mut logits, 1, 0.5);
+        assert_eq!(logits, vec![2.0, 2.5, 0.5]);
+    }
+}
