@@ -12,7 +12,7 @@ use super::features::FeatureConfig;
 use super::network::NetworkConfig;
 use super::ModelError;
 
-/// Bumped whenever the meaning of a bundle file changes; older readers refuse newer bundles.
+/// Bumped whenever the meaning of a bundle file changes; a reader refuses every other version.
 pub const FORMAT_VERSION: u32 = 3;
 pub const MANIFEST: &str = "manifest.json";
 pub const WEIGHTS: &str = "model.safetensors";

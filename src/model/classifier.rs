@@ -9,10 +9,10 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
-use super::bundle::{self, Manifest};
+use super::bundle::{self, HeadSpec, Manifest, MemorySpec};
 use super::calibration::{Calibration, HeadCalibration};
 use super::features::{weigh_traced, TicketFeatures};
-use super::memory::{prefer, Memory, MemoryArrays};
+use super::memory::{prefer, Memory, MemoryArrays, RECALL_MARGIN};
 use super::network::{Batch, TextNetwork};
 use super::{ModelError, Predictions, Recalled};
 use crate::explain::{phrases, Evidence, OccurrenceMap};
@@ -26,9 +26,19 @@ pub const MEMORY_IDS: &str = "memory.ids";
 pub const MEMORY_WEIGHTS: &str = "memory.weights";
 pub const MEMORY_LABELS: &str = "memory.labels";
 
-/// How far above every other class a recalled label's logit is raised (before temperature):
-/// enough to win, while a ticket whose words point elsewhere keeps a modest score.
-const RECALL_MARGIN: f32 = 1.0;
+/// The memory of `arrays` as the manifest describes it: one threshold per head it names (each
+/// a head of the bundle), one id per remembered ticket.
+pub fn recalling_memory(heads: &[HeadSpec], spec: &MemorySpec, arrays: &MemoryArrays) -> Result<Memory, String> {
+    if arrays.tickets() != spec.tickets.len() {
+        return Err(format!("memory holds {} tickets but the manifest names {}", arrays.tickets(), spec.tickets.len()));
+    }
+    if let Some(unknown) = spec.thresholds.keys().find(|name| !heads.iter().any(|h| &h.name == *name)) {
+        return Err(format!("memory has a threshold for `{unknown}`, which is no head"));
+    }
+    let thresholds = heads.iter().map(|h| spec.thresholds.get(&h.name).copied()).collect();
+    let classes: Vec<usize> = heads.iter().map(|h| h.labels.len()).collect();
+    Memory::new(arrays, thresholds, &classes)
+}
 
 pub struct Classifier {
     manifest: Manifest,
@@ -67,25 +77,23 @@ impl Classifier {
         }
         let memory = match &manifest.memory {
             Some(spec) => {
-                let mut take = |name: &str| tensors.remove(name).ok_or_else(|| wrong_weights(format!("has no `{name}` tensor")));
-                let (offsets, ids, weights, labels) =
-                    (take(MEMORY_OFFSETS)?, take(MEMORY_IDS)?, take(MEMORY_WEIGHTS)?, take(MEMORY_LABELS)?);
+                let mut take = |name: &str| {
+                    tensors
+                        .remove(name)
+                        .ok_or_else(|| format!("has no `{name}` tensor"))
+                        .and_then(|t| t.flatten_all().map_err(|e| e.to_string()))
+                };
+                let mut indices = |name: &str| take(name).and_then(|t| t.to_vec1::<u32>().map_err(|e| format!("{name}: {e}")));
                 let arrays = MemoryArrays {
                     heads: manifest.heads.len(),
-                    offsets: offsets.to_vec1().map_err(|e| wrong_weights(e.to_string()))?,
-                    ids: ids.to_vec1().map_err(|e| wrong_weights(e.to_string()))?,
-                    weights: weights.to_vec1().map_err(|e| wrong_weights(e.to_string()))?,
-                    labels: labels.to_vec1().map_err(|e| wrong_weights(e.to_string()))?,
+                    offsets: indices(MEMORY_OFFSETS).map_err(wrong_weights)?,
+                    ids: indices(MEMORY_IDS).map_err(wrong_weights)?,
+                    labels: indices(MEMORY_LABELS).map_err(wrong_weights)?,
+                    weights: take(MEMORY_WEIGHTS)
+                        .and_then(|t| t.to_vec1::<f32>().map_err(|e| format!("{MEMORY_WEIGHTS}: {e}")))
+                        .map_err(wrong_weights)?,
                 };
-                if arrays.tickets() != spec.tickets.len() {
-                    return Err(wrong_weights(format!(
-                        "memory holds {} tickets but the manifest names {}",
-                        arrays.tickets(),
-                        spec.tickets.len()
-                    )));
-                }
-                let thresholds = manifest.heads.iter().map(|h| spec.thresholds.get(&h.name).copied()).collect();
-                Some(Memory::new(&arrays, thresholds).map_err(wrong_weights)?)
+                Some(recalling_memory(&manifest.heads, spec, &arrays).map_err(wrong_weights)?)
             }
             None => None,
         };
@@ -164,7 +172,7 @@ impl Classifier {
                 let recalls = match &self.memory {
                     Some(memory) => {
                         let (ids, weights) = features.word_level_part();
-                        memory.recall(ids, weights)
+                        memory.recall(ids, weights, None)
                     }
                     None => vec![None; heads.len()],
                 };
@@ -195,8 +203,9 @@ impl Classifier {
         self.predict_features(&features.iter().collect::<Vec<_>>())
     }
 
-    /// Predictions plus, per head, the phrases that pushed it towards its label. Each ticket
-    /// is its model text and the character where its body starts.
+    /// Predictions plus, per head, the phrases behind the words' share of its label's logit
+    /// (a recalled label says so in its prediction). Each ticket is its model text and the
+    /// character where its body starts.
     pub fn analyse(&self, tickets: &[(&str, usize)]) -> Result<Vec<Analysis>, ModelError> {
         let mut parsed = Vec::with_capacity(tickets.len());
         for (text, _) in tickets {

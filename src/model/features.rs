@@ -52,7 +52,7 @@ impl TicketFeatures {
 
     /// The word-level group: ids and weights, a unit vector (or empty).
     pub fn word_level_part(&self) -> (&[u32], &[f32]) {
-        (&self.ids[..self.word_level], &self.weights[..self.word_level])
+        (self.ids.get(..self.word_level).unwrap_or_default(), self.weights.get(..self.word_level).unwrap_or_default())
     }
 }
 

@@ -3,13 +3,17 @@
 //! Helpdesks see the same issue again and again; near-duplicates of a past ticket carry its
 //! labels far more often than a linear model on the words guesses them, so a head whose
 //! recalled ticket is similar enough takes that ticket's label. Which heads recall, and from
-//! what similarity, the trainer decides on held-out rows.
+//! what similarity, the trainer decides on rows scored by fits that did not see them.
 //! Pure data and maths: no files (the bundle stores it), no label names.
 
 use std::collections::HashMap;
 
 /// A head's label of a remembered ticket, or none where that ticket had no such label.
 pub const NO_LABEL: u32 = u32::MAX;
+
+/// How far above every other class a recalled label's logit is raised (before temperature):
+/// enough to win, while a ticket whose words point elsewhere keeps a modest score.
+pub const RECALL_MARGIN: f32 = 1.0;
 
 /// Labeled past tickets, indexed by feature for fast similarity to a new ticket.
 #[derive(Debug, Clone, Default)]
@@ -82,12 +86,24 @@ impl MemoryArrays {
 }
 
 impl Memory {
-    /// The memory of `arrays`; `thresholds[h]` is head `h`'s. Fails, saying why, when the
-    /// arrays do not fit together or the thresholds are not one per head.
-    pub fn new(arrays: &MemoryArrays, thresholds: Vec<Option<f32>>) -> Result<Self, String> {
+    /// The memory of `arrays`; head `h` has `classes[h]` classes and threshold `thresholds[h]`.
+    /// Fails, saying why, when the arrays do not fit together, a label is no class of its head
+    /// or the thresholds are not one per head.
+    pub fn new(arrays: &MemoryArrays, thresholds: Vec<Option<f32>>, classes: &[usize]) -> Result<Self, String> {
         arrays.check()?;
-        if thresholds.len() != arrays.heads {
-            return Err(format!("memory has {} heads but {} thresholds", arrays.heads, thresholds.len()));
+        if thresholds.len() != arrays.heads || classes.len() != arrays.heads {
+            return Err(format!(
+                "memory has {} heads but {} thresholds and {} class counts",
+                arrays.heads,
+                thresholds.len(),
+                classes.len()
+            ));
+        }
+        let heads = arrays.heads.max(1);
+        if let Some((at, label)) =
+            arrays.labels.iter().enumerate().find(|&(at, &label)| label != NO_LABEL && label as usize >= classes[at % heads])
+        {
+            return Err(format!("memory label {label} of ticket {} is no class of head {}", at / heads, at % heads));
         }
         let tickets = arrays.tickets();
         let mut postings: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
@@ -136,8 +152,9 @@ impl Memory {
         best
     }
 
-    /// Per head, the recalled ticket when one is at least as similar as the head's threshold.
-    pub fn recall(&self, ids: &[u32], weights: &[f32]) -> Vec<Option<Recall>> {
+    /// Per head, the recalled ticket when one other than `except` is at least as similar as
+    /// the head's threshold.
+    pub fn recall(&self, ids: &[u32], weights: &[f32], except: Option<usize>) -> Vec<Option<Recall>> {
         if self.thresholds.iter().all(Option::is_none) {
             return vec![None; self.thresholds.len()];
         }
@@ -147,7 +164,7 @@ impl Memory {
             .enumerate()
             .map(|(h, threshold)| {
                 let threshold = (*threshold)?;
-                self.nearest(&similarity, h, None).filter(|r| r.similarity >= threshold)
+                self.nearest(&similarity, h, except).filter(|r| r.similarity >= threshold)
             })
             .collect()
     }
@@ -180,20 +197,24 @@ mod tests {
         for ((ids, weights), labels) in vectors.iter().zip(&labels) {
             arrays.push(ids, weights, labels);
         }
-        (Memory::new(&arrays, vec![threshold, None]).unwrap(), vectors)
+        (Memory::new(&arrays, vec![threshold, None], &[2, 3]).unwrap(), vectors)
     }
 
     #[test]
     fn arrays_that_do_not_fit_together_are_refused() {
         let mut arrays = MemoryArrays::new(2);
         arrays.push(&[1], &[1.0], &[0, NO_LABEL]);
-        assert!(Memory::new(&arrays, vec![None]).is_err(), "one threshold for two heads");
+        assert!(Memory::new(&arrays, vec![None], &[2, 2]).is_err(), "one threshold for two heads");
+        assert!(
+            Memory::new(&arrays, vec![None, None], &[0, 2]).unwrap_err().contains("no class"),
+            "label 0 of a head without classes"
+        );
         let mut short = arrays.clone();
         short.labels.pop();
-        assert!(Memory::new(&short, vec![None, None]).unwrap_err().contains("labels"));
+        assert!(Memory::new(&short, vec![None, None], &[2, 2]).unwrap_err().contains("labels"));
         let mut ragged = arrays;
         ragged.weights.push(0.5);
-        assert!(Memory::new(&ragged, vec![None, None]).unwrap_err().contains("weights"));
+        assert!(Memory::new(&ragged, vec![None, None], &[2, 2]).unwrap_err().contains("weights"));
     }
 
     #[test]
@@ -216,11 +237,12 @@ mod tests {
     fn a_head_recalls_only_labeled_tickets_past_its_threshold() {
         let (memory, vectors) = memory(Some(0.9));
         let (ids, weights) = &vectors[0];
-        let recalled = memory.recall(ids, weights);
+        let recalled = memory.recall(ids, weights, None);
         assert_eq!(recalled[0].map(|r| (r.ticket, r.label)), Some((0, 0)));
         assert_eq!(recalled[1], None, "the second head has no threshold");
         let (ids, weights) = unit(&[2, 4], &[1.0, 1.0]);
-        assert_eq!(memory.recall(&ids, &weights)[0], None, "no ticket is 0.9 similar");
+        assert_eq!(memory.recall(&ids, &weights, None)[0], None, "no ticket is 0.9 similar");
+        assert_eq!(memory.recall(&vectors[0].0, &vectors[0].1, Some(0))[0], None, "itself left out, no ticket is 0.9 similar");
         let similarity = memory.similarities(&vectors[0].0, &vectors[0].1);
         assert_eq!(memory.nearest(&similarity, 0, Some(0)).map(|r| r.ticket), Some(1), "leaving the ticket itself out");
         assert_eq!(memory.nearest(&similarity, 1, None).map(|r| r.ticket), Some(2), "only tickets with the head's label");

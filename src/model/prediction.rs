@@ -63,3 +63,23 @@ pub struct Recalled {
 /// Predictions keyed by head name (`urgency`, `sentiment`, `category`, or whatever heads the
 /// bundle's manifest declares).
 pub type Predictions = BTreeMap<String, HeadPrediction>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prediction(recalled: Option<Recalled>) -> HeadPrediction {
+        HeadPrediction { label: "high".into(), score: 0.6, band: Band::Medium, abstained: false, top: Vec::new(), recalled }
+    }
+
+    #[test]
+    fn a_recalled_label_names_its_ticket_and_an_unrecalled_one_says_nothing() {
+        let recalled = prediction(Some(Recalled { ticket: "T-9".into(), similarity: 0.8 }));
+        assert_eq!(recalled.recalled_note(), ", like past ticket T-9");
+        let json = serde_json::to_value(&recalled).expect("serialises");
+        assert_eq!(json["recalled"]["ticket"], "T-9");
+        let plain = prediction(None);
+        assert_eq!(plain.recalled_note(), "");
+        assert!(serde_json::to_value(&plain).expect("serialises").get("recalled").is_none(), "no `recalled` key without recall");
+    }
+}

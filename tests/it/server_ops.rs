@@ -109,7 +109,7 @@ async fn docs_describe_every_route_and_its_types() {
     for path in ["/v1/classify", "/v1/classify/batch", "/readyz", "/admin/reload"] {
         assert!(spec["paths"][path].is_object(), "{path} missing");
     }
-    for schema in ["TicketRequest", "ClassifyResponse", "HeadPrediction", "Evidence", "ErrorEnvelope"] {
+    for schema in ["TicketRequest", "ClassifyResponse", "HeadPrediction", "Recalled", "Evidence", "ErrorEnvelope"] {
         assert!(spec["components"]["schemas"][schema].is_object(), "{schema} missing");
     }
     assert_eq!(spec["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");

@@ -43,6 +43,9 @@ pub struct RunRecord<'a> {
     pub data_notes: &'a [String],
     pub report: &'a EvalReport,
     pub evaluated_on: &'a [PathBuf],
+    /// Whether the evaluated rows are held out (`--eval`), not the validation rows that the
+    /// shipped fits and the memory learned from as well.
+    pub held_out: bool,
     pub command: &'a str,
     pub created_at: String,
 }
@@ -90,20 +93,12 @@ pub fn write_bundle(out: &Path, trained: &Trained, run: &RunRecord) -> Result<Ma
     tensors.insert(IDF.to_string(), idf);
     if let Some(memory) = &trained.memory {
         let arrays = &memory.arrays;
-        let cpu = &Device::Cpu;
-        tensors.insert(
-            MEMORY_OFFSETS.into(),
-            Tensor::from_slice(&arrays.offsets, arrays.offsets.len(), cpu).map_err(ModelError::from)?,
-        );
-        tensors.insert(MEMORY_IDS.into(), Tensor::from_slice(&arrays.ids, arrays.ids.len(), cpu).map_err(ModelError::from)?);
-        tensors.insert(
-            MEMORY_WEIGHTS.into(),
-            Tensor::from_slice(&arrays.weights, arrays.weights.len(), cpu).map_err(ModelError::from)?,
-        );
-        tensors.insert(
-            MEMORY_LABELS.into(),
-            Tensor::from_slice(&arrays.labels, arrays.labels.len(), cpu).map_err(ModelError::from)?,
-        );
+        let vector = |values: &[u32]| Tensor::from_slice(values, values.len(), &Device::Cpu);
+        for (name, values) in [(MEMORY_OFFSETS, &arrays.offsets), (MEMORY_IDS, &arrays.ids), (MEMORY_LABELS, &arrays.labels)] {
+            tensors.insert(name.to_string(), vector(values).map_err(ModelError::from)?);
+        }
+        let weights = Tensor::from_slice(&arrays.weights, arrays.weights.len(), &Device::Cpu).map_err(ModelError::from)?;
+        tensors.insert(MEMORY_WEIGHTS.to_string(), weights);
     }
     let weights_path = scratch.join(WEIGHTS);
     candle_core::safetensors::save(&tensors, &weights_path).map_err(ModelError::from)?;

@@ -86,7 +86,7 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
     if let Some(memory) = &trained.memory {
         let _ = writeln!(
             card,
-            "**Memory.** The bundle remembers {} labeled training tickets: each one's id (from the data) and \
+            "**Memory.** The bundle remembers {} labeled training and validation tickets: each one's id (from the data) and \
              its word-level features (hashed ids and TF-IDF weights, not its text). A head that recalls takes \
              the label of the most similar remembered ticket (cosine of those features) when the similarity \
              reaches its threshold, and the response names that ticket. Near-duplicate tickets are common in \
@@ -100,7 +100,16 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
     let _ = writeln!(card, "Training command:\n\n```\n{}\n```\n", run.command);
     let _ = writeln!(card, "## Held-out metrics\n");
     let sources: Vec<String> = run.evaluated_on.iter().map(|p| format!("`{}`", p.display())).collect();
-    let _ = writeln!(card, "Evaluated on {} (never used for training, epoch selection or calibration).\n", sources.join(", "));
+    if run.held_out {
+        let _ = writeln!(card, "Evaluated on {} (never used for training, epoch selection or calibration).\n", sources.join(", "));
+    } else {
+        let _ = writeln!(
+            card,
+            "Evaluated on the validation rows{}: the shipped fits and the memory learned from them too, so these \
+             numbers are optimistic. Pass `--eval` files for held-out metrics.\n",
+            if sources.is_empty() { String::new() } else { format!(" ({})", sources.join(", ")) }
+        );
+    }
     let _ = writeln!(card, "| head | examples | accuracy | macro-F1 | ECE |\n|---|---|---|---|---|");
     for (head, m) in &run.report.heads {
         let _ = writeln!(

@@ -324,8 +324,13 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| args.out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "model".into()));
     let classifier = trained.classifier(&name)?;
+    if args.eval.is_empty() {
+        eprintln!(
+            "no --eval files: metrics come from the validation rows, which the shipped fits and the memory learned \
+             from too (optimistic); pass --eval for held-out metrics"
+        );
+    }
     let report = if evaluated_on.is_empty() {
-        eprintln!("no --eval or --dev files: metrics come from the held-back validation rows");
         eval::evaluate(&classifier, &validation_rows)?
     } else {
         eval::evaluate(&classifier, &load(&evaluated_on, &args.columns)?.examples)?
@@ -340,6 +345,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         data_notes: &args.data_note,
         report: &report,
         evaluated_on: &evaluated_on,
+        held_out: !args.eval.is_empty(),
         command: &command,
         created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };

@@ -33,7 +33,7 @@ pub fn choose_threshold(
     for ((ids, weights), &target) in vectors.iter().zip(targets) {
         arrays.push(ids, weights, &[target as u32]);
     }
-    let memory = Memory::new(&arrays, vec![None]).unwrap_or_default();
+    let memory = Memory::new(&arrays, vec![None], &[labels.len()]).unwrap_or_default();
     let nearest: Vec<Option<(f32, usize)>> = scored
         .par_iter()
         .map(|&(row, _)| {

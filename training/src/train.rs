@@ -16,7 +16,8 @@ use serde::Serialize;
 use triage::model::bundle::{HeadSpec, Manifest, MemorySpec, FORMAT_VERSION};
 use triage::model::calibration::Calibration;
 use triage::model::features::{inverse_document_frequency, FeatureConfig, TicketFeatures};
-use triage::model::memory::{Memory, MemoryArrays, NO_LABEL};
+use triage::model::classifier::recalling_memory;
+use triage::model::memory::{prefer, Memory, MemoryArrays, Recall, NO_LABEL, RECALL_MARGIN};
 use triage::model::network::{encode, Batch, Heads, NetworkConfig, TextNetwork, EMBEDDING, HEAD_PREFIX};
 use triage::model::Classifier;
 use triage::text::TextPipeline;
@@ -539,6 +540,18 @@ pub fn train(
     for (h, head_logits) in held_out_logits {
         logits[h] = head_logits;
     }
+    let thresholds: BTreeMap<String, f32> = linear_heads
+        .iter()
+        .filter_map(|(name, record)| record.recall.as_ref().and_then(|c| c.threshold).map(|t| (name.clone(), t)))
+        .collect();
+    let memory = (!thresholds.is_empty()).then(|| remember(&[(train, &train_set), (validation, &validation_set)], &heads, thresholds));
+    if let Some((memory, places)) = &memory {
+        // Scores and calibration must see what serving does: each validation row recalls the
+        // most similar remembered ticket other than itself.
+        let recalling = recalling_memory(&heads, &memory.spec, &memory.arrays).map_err(TrainError::Data)?;
+        recall_into(&mut logits, &recalling, &validation_set.features, &places[1]);
+    }
+    let memory = memory.map(|(memory, _)| memory);
     let validation_macro_f1 = validation_scores(&logits, &validation_set, &heads);
     let mut calibration = Calibration::default();
     for (h, spec) in heads.iter().enumerate() {
@@ -546,12 +559,6 @@ pub fn train(
             validation_set.targets.iter().zip(&logits[h]).filter_map(|(t, l)| t[h].map(|t| (l.clone(), t as usize))).unzip();
         calibration.heads.insert(spec.name.clone(), fit_head_calibration(&rows, &truth, config.target_accuracy));
     }
-    let thresholds: BTreeMap<String, f32> = linear_heads
-        .iter()
-        .filter_map(|(name, record)| record.recall.as_ref().and_then(|c| c.threshold).map(|t| (name.clone(), t)))
-        .collect();
-    let memory =
-        (!thresholds.is_empty()).then(|| remember(&[(train, &train_set), (validation, &validation_set)], &heads, thresholds));
     Ok(Trained {
         text,
         features,
@@ -568,23 +575,53 @@ pub fn train(
     })
 }
 
-/// Every training and validation ticket labeled for a head that recalls: its word-level
-/// vector, its class per head and its id.
-fn remember(sets: &[(&[Example], &Prepared)], heads: &[HeadSpec], thresholds: BTreeMap<String, f32>) -> TrainedMemory {
+/// Every ticket of `sets` labeled for a head that recalls: its word-level vector, its class
+/// per head and its id. Also, per set, each row's place in the memory (if remembered).
+fn remember(
+    sets: &[(&[Example], &Prepared)],
+    heads: &[HeadSpec],
+    thresholds: BTreeMap<String, f32>,
+) -> (TrainedMemory, Vec<Vec<Option<usize>>>) {
     let recalling: Vec<bool> = heads.iter().map(|spec| thresholds.contains_key(&spec.name)).collect();
     let mut arrays = MemoryArrays::new(heads.len());
     let mut tickets = Vec::new();
+    let mut places = Vec::new();
     for (examples, prepared) in sets {
+        let mut place = Vec::with_capacity(examples.len());
         for ((example, features), targets) in examples.iter().zip(&prepared.features).zip(&prepared.targets) {
             if targets.iter().zip(&recalling).any(|(t, &r)| r && t.is_some()) {
                 let labels: Vec<u32> = targets.iter().map(|t| t.unwrap_or(NO_LABEL)).collect();
                 let (ids, weights) = features.word_level_part();
+                place.push(Some(tickets.len()));
                 arrays.push(ids, weights, &labels);
                 tickets.push(example.id.clone());
+            } else {
+                place.push(None);
+            }
+        }
+        places.push(place);
+    }
+    (TrainedMemory { arrays, spec: MemorySpec { tickets, thresholds } }, places)
+}
+
+/// `logits[head][row]` of `rows` with each recalling head preferring the label of the most
+/// similar remembered ticket other than the row itself (`own[row]`), as serving does.
+fn recall_into(logits: &mut [Vec<Vec<f32>>], memory: &Memory, rows: &[TicketFeatures], own: &[Option<usize>]) {
+    let recalls: Vec<Vec<Option<Recall>>> = rows
+        .par_iter()
+        .zip(own)
+        .map(|(features, &own)| {
+            let (ids, weights) = features.word_level_part();
+            memory.recall(ids, weights, own)
+        })
+        .collect();
+    for (row, recalled) in recalls.iter().enumerate() {
+        for (head, recall) in recalled.iter().enumerate() {
+            if let (Some(recall), Some(row_logits)) = (recall, logits.get_mut(head).and_then(|l| l.get_mut(row))) {
+                prefer(row_logits, recall.label, RECALL_MARGIN);
             }
         }
     }
-    TrainedMemory { arrays, spec: MemorySpec { tickets, thresholds } }
 }
 
 /// A linear head as fitted: the fit shipped (on training plus validation rows) and the
@@ -904,10 +941,7 @@ impl Trained {
         };
         let network = restore_network(&self.weights, self.features.dimension(), &self.network, &self.heads)?;
         let memory = match &self.memory {
-            Some(m) => {
-                let thresholds = self.heads.iter().map(|h| m.spec.thresholds.get(&h.name).copied()).collect();
-                Some(Memory::new(&m.arrays, thresholds).map_err(TrainError::Data)?)
-            }
+            Some(m) => Some(recalling_memory(&self.heads, &m.spec, &m.arrays).map_err(TrainError::Data)?),
             None => None,
         };
         Ok(Classifier::from_parts(manifest, self.text.clone(), self.idf.clone(), network, self.calibration.clone(), memory))
