@@ -6,8 +6,6 @@
 //! what similarity, the trainer decides on rows scored by fits that did not see them.
 //! Pure data and maths: no files (the bundle stores it), no label names.
 
-use std::collections::HashMap;
-
 /// A head's label of a remembered ticket, or none where that ticket had no such label.
 pub const NO_LABEL: u32 = u32::MAX;
 
@@ -23,8 +21,14 @@ pub struct Memory {
     labels: Vec<Vec<u32>>,
     /// Per head, the similarity from which it recalls; `None`: this head never recalls.
     thresholds: Vec<Option<f32>>,
-    /// Feature id -> (ticket, weight): the tickets' vectors turned inside out.
-    postings: HashMap<u32, Vec<(u32, f32)>>,
+    /// The tickets' vectors turned inside out: feature `features[f]` is in the tickets
+    /// `posting_tickets[starts[f]..starts[f + 1]]` with those weights. Flat sorted arrays, not a
+    /// map of lists: most features are in one or two tickets, and a list each would take
+    /// several times the memory of the entries themselves.
+    features: Vec<u32>,
+    starts: Vec<u32>,
+    posting_tickets: Vec<u32>,
+    posting_weights: Vec<f32>,
 }
 
 /// The remembered ticket most similar to a new one, for one head.
@@ -106,15 +110,34 @@ impl Memory {
             return Err(format!("memory label {label} of ticket {} is no class of head {}", at / heads, at % heads));
         }
         let tickets = arrays.tickets();
-        let mut postings: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
+        // A counting sort by feature id: no list of (feature, ticket, weight) triples, which
+        // would briefly take more memory than the result (the server's resident size is measured).
+        let mut counts = vec![0u32; arrays.ids.iter().max().map_or(0, |&m| m as usize + 1)];
+        arrays.ids.iter().for_each(|&id| counts[id as usize] += 1);
+        let features: Vec<u32> = (0..counts.len() as u32).filter(|&id| counts[id as usize] > 0).collect();
+        let mut starts = Vec::with_capacity(features.len() + 1);
+        let mut next = vec![0u32; counts.len()];
+        let mut at = 0u32;
+        for &id in &features {
+            starts.push(at);
+            next[id as usize] = at;
+            at += counts[id as usize];
+        }
+        starts.push(at);
+        drop(counts);
+        let mut posting_tickets = vec![0u32; arrays.ids.len()];
+        let mut posting_weights = vec![0f32; arrays.ids.len()];
         for (ticket, range) in arrays.offsets.windows(2).enumerate() {
             let range = range[0] as usize..range[1] as usize;
             for (&id, &weight) in arrays.ids[range.clone()].iter().zip(&arrays.weights[range]) {
-                postings.entry(id).or_default().push((ticket as u32, weight));
+                let slot = &mut next[id as usize];
+                posting_tickets[*slot as usize] = ticket as u32;
+                posting_weights[*slot as usize] = weight;
+                *slot += 1;
             }
         }
         let labels = (0..arrays.heads).map(|h| (0..tickets).map(|t| arrays.labels[t * arrays.heads + h]).collect()).collect();
-        Ok(Self { tickets, labels, thresholds, postings })
+        Ok(Self { tickets, labels, thresholds, features, starts, posting_tickets, posting_weights })
     }
 
     pub fn tickets(&self) -> usize {
@@ -129,7 +152,9 @@ impl Memory {
     pub fn similarities(&self, ids: &[u32], weights: &[f32]) -> Vec<f32> {
         let mut similarity = vec![0.0f32; self.tickets];
         for (id, &weight) in ids.iter().zip(weights) {
-            for &(ticket, stored) in self.postings.get(id).into_iter().flatten() {
+            let Ok(f) = self.features.binary_search(id) else { continue };
+            let range = self.starts[f] as usize..self.starts[f + 1] as usize;
+            for (&ticket, &stored) in self.posting_tickets[range.clone()].iter().zip(&self.posting_weights[range]) {
                 similarity[ticket as usize] += weight * stored;
             }
         }
