@@ -12,7 +12,7 @@ use candle_nn::VarBuilder;
 use super::bundle::{self, HeadSpec, Manifest, MemorySpec};
 use super::calibration::{Calibration, HeadCalibration};
 use super::features::{weigh_traced, TicketFeatures};
-use super::memory::{prefer, Memory, MemoryArrays, RECALL_MARGIN};
+use super::memory::{prefer_recalled, Memory, MemoryArrays};
 use super::network::{Batch, TextNetwork};
 use super::{ModelError, Predictions, Recalled};
 use crate::explain::{phrases, Evidence, OccurrenceMap};
@@ -168,24 +168,19 @@ impl Classifier {
             .logits(tickets)?
             .into_iter()
             .zip(tickets)
-            .map(|(heads, features)| {
+            .map(|(mut heads, features)| {
                 let recalls = match &self.memory {
-                    Some(memory) => {
-                        let (ids, weights) = features.word_level_part();
-                        memory.recall(ids, weights, None)
-                    }
+                    Some(memory) => memory.recall(features, None),
                     None => vec![None; heads.len()],
                 };
+                prefer_recalled(heads.iter_mut(), &recalls);
                 self.manifest
                     .heads
                     .iter()
                     .zip(&calibrations)
                     .zip(heads)
                     .zip(recalls)
-                    .map(|(((spec, calibration), mut logits), recall)| {
-                        if let Some(recall) = recall {
-                            prefer(&mut logits, recall.label, RECALL_MARGIN);
-                        }
+                    .map(|(((spec, calibration), logits), recall)| {
                         let mut prediction = calibration.predict(&spec.labels, &logits);
                         prediction.recalled = recall.map(|r| Recalled {
                             ticket: remembered.get(r.ticket).cloned().unwrap_or_default(),

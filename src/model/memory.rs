@@ -6,12 +6,14 @@
 //! what similarity, the trainer decides on rows scored by fits that did not see them.
 //! Pure data and maths: no files (the bundle stores it), no label names.
 
+use super::features::TicketFeatures;
+
 /// A head's label of a remembered ticket, or none where that ticket had no such label.
 pub const NO_LABEL: u32 = u32::MAX;
 
 /// How far above every other class a recalled label's logit is raised (before temperature):
 /// enough to win, while a ticket whose words point elsewhere keeps a modest score.
-pub const RECALL_MARGIN: f32 = 1.0;
+const RECALL_MARGIN: f32 = 1.0;
 
 /// Labeled past tickets, indexed by feature for fast similarity to a new ticket.
 #[derive(Debug, Clone, Default)]
@@ -140,14 +142,6 @@ impl Memory {
         Ok(Self { tickets, labels, thresholds, features, starts, posting_tickets, posting_weights })
     }
 
-    pub fn tickets(&self) -> usize {
-        self.tickets
-    }
-
-    pub fn thresholds(&self) -> &[Option<f32>] {
-        &self.thresholds
-    }
-
     /// Cosine similarity of a unit vector to every remembered ticket.
     pub fn similarities(&self, ids: &[u32], weights: &[f32]) -> Vec<f32> {
         let mut similarity = vec![0.0f32; self.tickets];
@@ -177,12 +171,13 @@ impl Memory {
         best
     }
 
-    /// Per head, the recalled ticket when one other than `except` is at least as similar as
-    /// the head's threshold.
-    pub fn recall(&self, ids: &[u32], weights: &[f32], except: Option<usize>) -> Vec<Option<Recall>> {
+    /// Per head, the remembered ticket (other than `except`) most similar to `ticket`'s words,
+    /// when it is at least as similar as the head's threshold.
+    pub fn recall(&self, ticket: &TicketFeatures, except: Option<usize>) -> Vec<Option<Recall>> {
         if self.thresholds.iter().all(Option::is_none) {
             return vec![None; self.thresholds.len()];
         }
+        let (ids, weights) = ticket.word_level_part();
         let similarity = self.similarities(ids, weights);
         self.thresholds
             .iter()
@@ -195,9 +190,19 @@ impl Memory {
     }
 }
 
+/// Raises each head's recalled label in that head's logits (`logits` and `recalls` in head
+/// order): what serving does, and so what calibration must be fitted on.
+pub fn prefer_recalled<'a>(logits: impl IntoIterator<Item = &'a mut Vec<f32>>, recalls: &[Option<Recall>]) {
+    for (head_logits, recall) in logits.into_iter().zip(recalls) {
+        if let Some(recall) = recall {
+            prefer(head_logits, recall.label, RECALL_MARGIN);
+        }
+    }
+}
+
 /// `logits` with `label` raised just above every other class: a recalled label wins, but
 /// its score stays modest where the words disagree with it.
-pub fn prefer(logits: &mut [f32], label: usize, margin: f32) {
+fn prefer(logits: &mut [f32], label: usize, margin: f32) {
     let others = logits.iter().enumerate().filter(|&(k, _)| k != label).map(|(_, &l)| l).fold(f32::NEG_INFINITY, f32::max);
     if let Some(own) = logits.get_mut(label) {
         if others.is_finite() && *own < others + margin {
@@ -209,6 +214,11 @@ pub fn prefer(logits: &mut [f32], label: usize, margin: f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A ticket whose features are all word-level.
+    fn ticket(ids: &[u32], weights: &[f32]) -> TicketFeatures {
+        TicketFeatures { ids: ids.to_vec(), weights: weights.to_vec(), word_level: ids.len() }
+    }
 
     fn unit(ids: &[u32], weights: &[f32]) -> (Vec<u32>, Vec<f32>) {
         let norm = weights.iter().map(|w| w * w).sum::<f32>().sqrt();
@@ -262,12 +272,16 @@ mod tests {
     fn a_head_recalls_only_labeled_tickets_past_its_threshold() {
         let (memory, vectors) = memory(Some(0.9));
         let (ids, weights) = &vectors[0];
-        let recalled = memory.recall(ids, weights, None);
+        let recalled = memory.recall(&ticket(ids, weights), None);
         assert_eq!(recalled[0].map(|r| (r.ticket, r.label)), Some((0, 0)));
         assert_eq!(recalled[1], None, "the second head has no threshold");
         let (ids, weights) = unit(&[2, 4], &[1.0, 1.0]);
-        assert_eq!(memory.recall(&ids, &weights, None)[0], None, "no ticket is 0.9 similar");
-        assert_eq!(memory.recall(&vectors[0].0, &vectors[0].1, Some(0))[0], None, "itself left out, no ticket is 0.9 similar");
+        assert_eq!(memory.recall(&ticket(&ids, &weights), None)[0], None, "no ticket is 0.9 similar");
+        assert_eq!(
+            memory.recall(&ticket(&vectors[0].0, &vectors[0].1), Some(0))[0],
+            None,
+            "itself left out, no ticket is 0.9 similar"
+        );
         let similarity = memory.similarities(&vectors[0].0, &vectors[0].1);
         assert_eq!(memory.nearest(&similarity, 0, Some(0)).map(|r| r.ticket), Some(1), "leaving the ticket itself out");
         assert_eq!(memory.nearest(&similarity, 1, None).map(|r| r.ticket), Some(2), "only tickets with the head's label");

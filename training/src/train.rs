@@ -17,7 +17,7 @@ use triage::model::bundle::{HeadSpec, Manifest, MemorySpec, FORMAT_VERSION};
 use triage::model::calibration::Calibration;
 use triage::model::features::{inverse_document_frequency, FeatureConfig, TicketFeatures};
 use triage::model::classifier::recalling_memory;
-use triage::model::memory::{prefer, Memory, MemoryArrays, Recall, NO_LABEL, RECALL_MARGIN};
+use triage::model::memory::{prefer_recalled, Memory, MemoryArrays, Recall, NO_LABEL};
 use triage::model::network::{encode, Batch, Heads, NetworkConfig, TextNetwork, EMBEDDING, HEAD_PREFIX};
 use triage::model::Classifier;
 use triage::text::TextPipeline;
@@ -607,20 +607,9 @@ fn remember(
 /// `logits[head][row]` of `rows` with each recalling head preferring the label of the most
 /// similar remembered ticket other than the row itself (`own[row]`), as serving does.
 fn recall_into(logits: &mut [Vec<Vec<f32>>], memory: &Memory, rows: &[TicketFeatures], own: &[Option<usize>]) {
-    let recalls: Vec<Vec<Option<Recall>>> = rows
-        .par_iter()
-        .zip(own)
-        .map(|(features, &own)| {
-            let (ids, weights) = features.word_level_part();
-            memory.recall(ids, weights, own)
-        })
-        .collect();
+    let recalls: Vec<Vec<Option<Recall>>> = rows.par_iter().zip(own).map(|(features, &own)| memory.recall(features, own)).collect();
     for (row, recalled) in recalls.iter().enumerate() {
-        for (head, recall) in recalled.iter().enumerate() {
-            if let (Some(recall), Some(row_logits)) = (recall, logits.get_mut(head).and_then(|l| l.get_mut(row))) {
-                prefer(row_logits, recall.label, RECALL_MARGIN);
-            }
-        }
+        prefer_recalled(logits.iter_mut().map(|head| &mut head[row]), recalled);
     }
 }
 
