@@ -65,15 +65,20 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
     }
     let _ = writeln!(card);
     for (head, fit) in &trained.linear_heads {
-        let candidates: Vec<String> = fit.candidates.iter().map(|(c, f1)| format!("C {c} → {f1:.3}")).collect();
+        let candidates: Vec<String> = fit
+            .candidates
+            .iter()
+            .map(|c| format!("{} C {} → {:.3}", c.form.short_name(), c.inverse_regularisation, c.macro_f1))
+            .collect();
         let candidates = candidates.join(", ");
         let _ = writeln!(
             card,
-            "The **{head}** head is a multinomial logistic regression on the same features \
-             (convex, class-weighted, L2 with C = {} chosen by {}: {}{}; \
+            "The **{head}** head is a {} on the same features \
+             (convex, class-weighted, L2 with C = {} chosen with its form by {}: {}{}; \
              then fitted on all {} training and validation rows, {} L-BFGS iterations), written into \
              the table as one column per class and read through the identity. Its validation scores \
              and calibration come from the out-of-fold fits.\n",
+            fit.form,
             fit.inverse_regularisation,
             fit.selection,
             candidates,

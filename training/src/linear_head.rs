@@ -278,6 +278,16 @@ impl LinearHead {
     }
 }
 
+/// Balanced class weights `n / (classes * count)`, as scikit-learn's `class_weight="balanced"`.
+pub fn balanced_class_weights(labels: impl Iterator<Item = usize>, classes: usize) -> Vec<f32> {
+    let mut counts = vec![0usize; classes];
+    for label in labels {
+        counts[label] += 1;
+    }
+    let total: usize = counts.iter().sum();
+    counts.iter().map(|&c| if c == 0 { 0.0 } else { total as f32 / (classes as f32 * c as f32) }).collect()
+}
+
 /// Settings of one solve.
 #[derive(Debug, Clone, Copy)]
 pub struct Solve {
@@ -286,20 +296,6 @@ pub struct Solve {
     pub max_iterations: u64,
     /// The solve stops once the gradient's L2 norm is below this.
     pub gradient_tolerance: f64,
-}
-
-/// Fits `rows` (features, target class) with per-class weights `class_weights`, starting
-/// from `start` where given (a fit of the same problem on other rows, for fewer iterations;
-/// the optimum is the same).
-pub fn fit(
-    rows: &[(&TicketFeatures, usize)],
-    classes: usize,
-    class_weights: &[f32],
-    solve: Solve,
-    start: Option<&LinearHead>,
-) -> Result<LinearHead, argmin::core::Error> {
-    let mut path = fit_path(rows, classes, class_weights, &[solve], start)?;
-    path.pop().ok_or_else(|| argmin::core::Error::msg("no solve"))
 }
 
 /// Fits `rows` once per solve, in order, each solve starting from the previous solution (a
@@ -354,6 +350,20 @@ pub fn fit_path(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fits `rows` (features, target class) with per-class weights `class_weights`, starting
+    /// from `start` where given (a fit of the same problem on other rows, for fewer iterations;
+    /// the optimum is the same).
+    fn fit(
+        rows: &[(&TicketFeatures, usize)],
+        classes: usize,
+        class_weights: &[f32],
+        solve: Solve,
+        start: Option<&LinearHead>,
+    ) -> Result<LinearHead, argmin::core::Error> {
+        let mut path = fit_path(rows, classes, class_weights, &[solve], start)?;
+        path.pop().ok_or_else(|| argmin::core::Error::msg("no solve"))
+    }
 
     fn ticket(ids: &[u32], weights: &[f32]) -> TicketFeatures {
         TicketFeatures { ids: ids.to_vec(), weights: weights.to_vec(), ..TicketFeatures::default() }

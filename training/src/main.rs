@@ -18,6 +18,7 @@ mod eval;
 mod faithfulness;
 mod linear_head;
 mod metrics;
+mod one_vs_rest;
 mod recall;
 mod report;
 mod sparse_sgd;
@@ -34,7 +35,7 @@ use triage::model::classifier::Classifier;
 
 use crate::bundle_writer::{write_bundle, RunRecord};
 use crate::data::{ColumnMap, Dataset};
-use crate::train::{progress_style, train, TrainConfig};
+use crate::train::{progress_style, train, LinearForm, TrainConfig};
 
 #[derive(Parser)]
 #[command(name = "triage-train", version, about = "Train and evaluate triage's ticket classifier")]
@@ -166,6 +167,11 @@ struct TrainArgs {
     /// --linear-holdout-rows).
     #[arg(long, value_delimiter = ',', default_values_t = TrainConfig::default().linear_inverse_regularisation)]
     linear_c: Vec<f64>,
+    /// Candidate forms of a linear head, each scored with every --linear-c:
+    /// `multinomial` (one logistic regression over all classes) and `nb-one-vs-rest` (one
+    /// binary logistic regression per class on naive-Bayes-scaled features).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = TrainConfig::default().linear_forms)]
+    linear_forms: Vec<LinearForm>,
     /// Most L-BFGS iterations per linear-head fit.
     #[arg(long, default_value_t = TrainConfig::default().linear_max_iterations)]
     linear_max_iterations: u64,
@@ -293,6 +299,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         target_accuracy: args.target_accuracy,
         linear_heads: linear_heads(&args.linear_heads)?,
         linear_inverse_regularisation: args.linear_c.clone(),
+        linear_forms: args.linear_forms.clone(),
         linear_max_iterations: args.linear_max_iterations,
         linear_tolerance: args.linear_tolerance,
         linear_folds: args.linear_folds,

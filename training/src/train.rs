@@ -24,8 +24,9 @@ use triage::text::TextPipeline;
 
 use crate::calibrate::fit_head_calibration;
 use crate::data::Example;
-use crate::linear_head::{self, LinearHead, Solve};
+use crate::linear_head::{self, balanced_class_weights, LinearHead, Solve};
 use crate::metrics::head_metrics;
+use crate::one_vs_rest;
 use crate::recall::{choose_threshold, RecallChoice};
 use crate::sparse_sgd::SparseSgd;
 
@@ -60,6 +61,8 @@ pub struct TrainConfig {
     /// Candidate values of the inverse regularisation `C` for linear heads; the one with the
     /// best cross-validated macro-F1 is kept.
     pub linear_inverse_regularisation: Vec<f64>,
+    /// Candidate forms of a linear head, scored with each `C` by the same cross-validation.
+    pub linear_forms: Vec<LinearForm>,
     pub linear_max_iterations: u64,
     /// A linear-head solve stops once its gradient's L2 norm is below this.
     pub linear_tolerance: f64,
@@ -101,6 +104,7 @@ impl Default for TrainConfig {
             target_accuracy: 0.8,
             linear_heads: vec!["urgency".into(), "sentiment".into(), "category".into()],
             linear_inverse_regularisation: vec![1.0, 4.0, 16.0],
+            linear_forms: vec![LinearForm::Multinomial, LinearForm::NaiveBayesOneVsRest],
             linear_max_iterations: 300,
             linear_tolerance: 1e-4,
             linear_folds: 3,
@@ -158,10 +162,58 @@ pub struct TrainedMemory {
     pub spec: MemorySpec,
 }
 
-/// How a linear head was chosen: every candidate `C` with its macro-F1 on rows its fit did
-/// not see, and the rows the shipped fit learned from.
+/// How a linear head models its classes from the features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinearForm {
+    /// One multinomial logistic regression over all classes.
+    Multinomial,
+    /// One binary logistic regression per class on naive-Bayes-scaled features (`one_vs_rest`).
+    #[value(name = "nb-one-vs-rest")]
+    NaiveBayesOneVsRest,
+}
+
+impl std::fmt::Display for LinearForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LinearForm::Multinomial => "multinomial logistic regression",
+            LinearForm::NaiveBayesOneVsRest => "one-vs-rest logistic regression with naive-Bayes feature scaling",
+        })
+    }
+}
+
+impl LinearForm {
+    /// The name `--linear-forms` takes.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            LinearForm::Multinomial => "multinomial",
+            LinearForm::NaiveBayesOneVsRest => "nb-one-vs-rest",
+        }
+    }
+
+    /// Fits `rows` in this form once per solve, as a warm-started path.
+    fn fit_path(
+        self,
+        rows: &[(&TicketFeatures, usize)],
+        classes: usize,
+        solves: &[Solve],
+        start: Option<&LinearHead>,
+    ) -> Result<Vec<LinearHead>, argmin::core::Error> {
+        match self {
+            LinearForm::Multinomial => {
+                let weights = balanced_class_weights(rows.iter().map(|(_, t)| *t), classes);
+                linear_head::fit_path(rows, classes, &weights, solves, start)
+            }
+            LinearForm::NaiveBayesOneVsRest => one_vs_rest::fit_path(rows, classes, solves),
+        }
+    }
+}
+
+/// How a linear head was chosen: every candidate form and `C` with its macro-F1 on rows its
+/// fit did not see, and the rows the shipped fit learned from.
 #[derive(Debug, Clone, Serialize)]
 pub struct LinearRecord {
+    pub form: LinearForm,
     pub inverse_regularisation: f64,
     pub iterations: u64,
     pub selection: Selection,
@@ -169,9 +221,9 @@ pub struct LinearRecord {
     pub selection_set_aside: usize,
     /// Of `rows`, those from the training split.
     pub training_rows: usize,
-    /// Macro-F1 of the chosen `C` on the rows that scored the candidates.
+    /// Macro-F1 of the chosen form and `C` on the rows that scored the candidates.
     pub selection_macro_f1: f64,
-    pub candidates: Vec<(f64, f64)>,
+    pub candidates: Vec<Candidate>,
     /// Rows of the shipped fit: training plus validation rows.
     pub rows: usize,
     /// How the similarity from which the head recalls remembered tickets was chosen, on the
@@ -202,6 +254,14 @@ impl LinearRecord {
     }
 }
 
+/// One candidate form and `C` with its macro-F1 on the rows that scored the candidates.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Candidate {
+    pub form: LinearForm,
+    pub inverse_regularisation: f64,
+    pub macro_f1: f64,
+}
+
 /// Which rows scored the candidate values of `C`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -228,16 +288,6 @@ fn targets(example: &Example, heads: &[HeadSpec]) -> Vec<Option<u32>> {
         .iter()
         .map(|h| example.labels.get(&h.name).and_then(|l| h.labels.iter().position(|x| x == l)).map(|i| i as u32))
         .collect()
-}
-
-/// Balanced class weights `n / (classes * count)`, as scikit-learn's `class_weight="balanced"`.
-fn class_weights(labels: impl Iterator<Item = usize>, classes: usize) -> Vec<f32> {
-    let mut counts = vec![0usize; classes];
-    for label in labels {
-        counts[label] += 1;
-    }
-    let total: usize = counts.iter().sum();
-    counts.iter().map(|&c| if c == 0 { 0.0 } else { total as f32 / (classes as f32 * c as f32) }).collect()
 }
 
 /// Sum of `-weight * log p(target)` over the rows that carry the label, divided by the
@@ -381,7 +431,7 @@ fn fit_member(
     let weights: Vec<Vec<f32>> = heads
         .iter()
         .enumerate()
-        .map(|(h, spec)| class_weights(labeled_rows(train_set, h).into_iter().map(|(_, t)| t), spec.labels.len()))
+        .map(|(h, spec)| balanced_class_weights(labeled_rows(train_set, h).into_iter().map(|(_, t)| t), spec.labels.len()))
         .collect();
 
     let mut rng = StdRng::seed_from_u64(seed);
@@ -652,6 +702,7 @@ fn out_of_fold_logits(
     fold: &[usize],
     held_out_folds: &[usize],
     classes: usize,
+    form: LinearForm,
     solves: &[Solve],
 ) -> Result<(PerSolveLogits, Vec<LinearHead>), argmin::core::Error> {
     // The folds' fits are independent; side by side they keep both cores busy through each
@@ -661,8 +712,7 @@ fn out_of_fold_logits(
         .map(|&held_out| {
             let training: Vec<(&TicketFeatures, usize)> =
                 rows.iter().zip(fold).filter(|(_, &f)| f != held_out && f != SET_ASIDE).map(|(row, _)| *row).collect();
-            let weights = class_weights(training.iter().map(|(_, t)| *t), classes);
-            linear_head::fit_path(&training, classes, &weights, solves, None)
+            form.fit_path(&training, classes, solves, None)
         })
         .collect::<Result<_, _>>()?;
     let mut logits = vec![vec![Vec::new(); rows.len()]; solves.len()];
@@ -729,23 +779,27 @@ fn fit_linear(
             gradient_tolerance: config.linear_tolerance,
         })
         .collect();
-    let (out_of_fold, mut last_path) =
-        out_of_fold_logits(&rows, &fold, &held_out_folds, classes, &solves).map_err(solve_failed)?;
-    let mut best: Option<(usize, f64)> = None;
+    // Per candidate: its out-of-fold logits, and its fold's fit as a warm start.
+    let mut best: Option<(Candidate, Vec<Vec<f32>>, LinearHead)> = None;
     let mut candidates = Vec::new();
-    for (i, (solve, logits)) in solves.iter().zip(&out_of_fold).enumerate() {
-        let predicted: Vec<usize> = scored_rows.iter().map(|&i| argmax(&logits[i])).collect();
-        let score = macro_f1(&spec.labels, &scored, &predicted);
-        candidates.push((solve.inverse_regularisation, score));
-        if best.is_none_or(|(_, s)| score > s) {
-            best = Some((i, score));
+    for &form in &config.linear_forms {
+        let (out_of_fold, last_path) =
+            out_of_fold_logits(&rows, &fold, &held_out_folds, classes, form, &solves).map_err(solve_failed)?;
+        for ((solve, logits), start) in solves.iter().zip(out_of_fold).zip(last_path) {
+            let predicted: Vec<usize> = scored_rows.iter().map(|&i| argmax(&logits[i])).collect();
+            let macro_f1 = macro_f1(&spec.labels, &scored, &predicted);
+            let candidate = Candidate { form, inverse_regularisation: solve.inverse_regularisation, macro_f1 };
+            candidates.push(candidate);
+            if best.as_ref().is_none_or(|(b, _, _)| macro_f1 > b.macro_f1) {
+                best = Some((candidate, logits, start));
+            }
         }
     }
-    let (chosen, score) = best.ok_or_else(|| TrainError::Data("--linear-c needs at least one value".into()))?;
-    let weights = class_weights(targets.iter().copied(), classes);
-    let start = last_path.swap_remove(chosen);
-    let shipped = linear_head::fit(&rows, classes, &weights, solves[chosen], Some(&start)).map_err(solve_failed)?;
-    let out_of_fold = out_of_fold.into_iter().nth(chosen).unwrap_or_default();
+    let (chosen, out_of_fold, start) =
+        best.ok_or_else(|| TrainError::Data("--linear-c and --linear-forms need at least one value each".into()))?;
+    let solve = Solve { inverse_regularisation: chosen.inverse_regularisation, ..solves[0] };
+    let shipped = chosen.form.fit_path(&rows, classes, &[solve], Some(&start)).map_err(solve_failed)?.pop();
+    let shipped = shipped.ok_or_else(|| TrainError::Data(format!("{}: logistic regression returned no fit", spec.name)))?;
     let recall = choose_recall(&rows, &used, &scored_rows, &out_of_fold, spec, config);
     // Validation rows without this head's label are never scored; the shipped fit fills them.
     let mut held_out = out_of_fold.into_iter().skip(training_rows);
@@ -759,12 +813,13 @@ fn fit_linear(
         })
         .collect();
     let record = LinearRecord {
-        inverse_regularisation: solves[chosen].inverse_regularisation,
+        form: chosen.form,
+        inverse_regularisation: chosen.inverse_regularisation,
         iterations: shipped.iterations,
         selection,
         selection_set_aside,
         training_rows,
-        selection_macro_f1: score,
+        selection_macro_f1: chosen.macro_f1,
         candidates,
         rows: rows.len(),
         recall,
@@ -1060,13 +1115,19 @@ mod tests {
     #[test]
     fn with_enough_validation_rows_c_is_chosen_on_them_alone() {
         let config = TrainConfig { linear_holdout_rows: 1, ..small() };
-        let candidates = config.linear_inverse_regularisation.len();
+        let candidates = config.linear_inverse_regularisation.len() * config.linear_forms.len();
+        let forms = config.linear_forms.clone();
         let AllLinear { fit_rows, validation_rows, train_rows, held_out, trained } = train_all_linear(config);
         for (h, spec) in trained.heads.iter().enumerate() {
             let labeled = labeled_count(&validation_rows, &trained.heads, h);
             let record = &trained.linear_heads[&spec.name];
             assert_eq!(record.selection, Selection::HeldOut { rows: labeled }, "{}", spec.name);
             assert_eq!(record.candidates.len(), candidates);
+            assert!(forms.iter().all(|form| record.candidates.iter().any(|c| c.form == *form)), "every form is scored");
+            let best = record.candidates.iter().map(|c| c.macro_f1).fold(f64::NEG_INFINITY, f64::max);
+            let chosen = record.candidates.iter().find(|c| c.macro_f1 == best).expect("a best candidate");
+            assert_eq!((record.form, record.inverse_regularisation), (chosen.form, chosen.inverse_regularisation));
+            assert_eq!(record.selection_macro_f1, best, "{}: the best-scoring form and C are shipped", spec.name);
             assert_eq!(record.rows, labeled_count(&fit_rows, &trained.heads, h) + labeled);
         }
         assert_beats_majority(&trained, &train_rows, &held_out);
