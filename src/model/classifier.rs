@@ -26,6 +26,33 @@ pub const MEMORY_IDS: &str = "memory.ids";
 pub const MEMORY_WEIGHTS: &str = "memory.weights";
 pub const MEMORY_LABELS: &str = "memory.labels";
 
+/// Feature entries one forward pass gathers at most. A pass holds a few copies of its
+/// entries' table rows (gathered, widened, weighted): bounded, a batch of hundreds of tickets
+/// reuses the same megabyte pass after pass instead of leaving the allocator tens of megabytes
+/// that it keeps for the rest of the process's life.
+const ENTRIES_PER_PASS: usize = 1 << 14;
+
+/// `tickets` in order, cut into consecutive runs of at most `entries` feature entries each (a
+/// ticket with more forms a run of its own).
+fn passes<'a, 'f>(tickets: &'a [&'f TicketFeatures], entries: usize) -> impl Iterator<Item = &'a [&'f TicketFeatures]> {
+    let mut rest = tickets;
+    std::iter::from_fn(move || {
+        let mut taken = 0;
+        let end = rest
+            .iter()
+            .position(|ticket| {
+                taken += ticket.len();
+                taken > entries
+            })
+            .unwrap_or(rest.len())
+            .max(1)
+            .min(rest.len());
+        let (pass, after) = rest.split_at(end);
+        rest = after;
+        (!pass.is_empty()).then_some(pass)
+    })
+}
+
 /// The memory of `arrays` as the manifest describes it: one threshold per head it names (each
 /// a head of the bundle), one id per remembered ticket.
 pub fn recalling_memory(heads: &[HeadSpec], spec: &MemorySpec, arrays: &MemoryArrays) -> Result<Memory, String> {
@@ -145,14 +172,16 @@ impl Classifier {
         Ok(self.manifest.features.featurize(&words, &self.idf))
     }
 
-    /// Raw logits: `[ticket][head][class]`, heads in manifest order.
+    /// Raw logits: `[ticket][head][class]`, heads in manifest order. The tickets go through
+    /// the network in passes of at most `ENTRIES_PER_PASS` feature entries (see there).
     fn logits(&self, tickets: &[&TicketFeatures]) -> Result<Vec<Vec<Vec<f32>>>, ModelError> {
-        if tickets.is_empty() {
-            return Ok(Vec::new());
+        let mut logits = Vec::with_capacity(tickets.len());
+        for pass in passes(tickets, ENTRIES_PER_PASS) {
+            let batch = Batch::new(pass, &self.device)?;
+            let per_head: Vec<Vec<Vec<f32>>> = self.network.forward(&batch)?.iter().map(Tensor::to_vec2).collect::<Result<_, _>>()?;
+            logits.extend((0..pass.len()).map(|i| per_head.iter().map(|head| head[i].clone()).collect()));
         }
-        let batch = Batch::new(tickets, &self.device)?;
-        let per_head: Vec<Vec<Vec<f32>>> = self.network.forward(&batch)?.iter().map(Tensor::to_vec2).collect::<Result<_, _>>()?;
-        Ok((0..tickets.len()).map(|i| per_head.iter().map(|head| head[i].clone()).collect()).collect())
+        Ok(logits)
     }
 
     fn head_calibration(&self, head: &str) -> HeadCalibration {
@@ -243,4 +272,20 @@ impl Classifier {
 pub struct Analysis {
     pub predictions: Predictions,
     pub evidence: BTreeMap<String, Vec<Evidence>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passes_keep_the_tickets_in_order_within_the_entry_bound() {
+        let sizes = [3, 4, 1, 9, 2, 2, 5];
+        let tickets: Vec<TicketFeatures> =
+            sizes.iter().map(|&n| TicketFeatures { ids: vec![0; n], weights: vec![1.0; n], word_level: n }).collect();
+        let refs: Vec<&TicketFeatures> = tickets.iter().collect();
+        let lengths: Vec<Vec<usize>> = passes(&refs, 8).map(|pass| pass.iter().map(|t| t.len()).collect()).collect();
+        assert_eq!(lengths, vec![vec![3, 4, 1], vec![9], vec![2, 2], vec![5]]);
+        assert_eq!(passes(&[], 8).count(), 0);
+    }
 }
