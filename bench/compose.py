@@ -231,8 +231,9 @@ print(f"\nFrom {s0:,} to {s1:,} rows ({s1 / s0:.0f}x the data) training time gre
       f"tokenizer training and featurisation are one pass); memory grows with the rows because every "
       f"row's sparse feature vector is kept in memory for all epochs, on top of a fixed embedding table.")
 
-print("\nThe default recipe (every head a logistic regression; C chosen from 1 / 4 / 16, then one fit on "
-      "all rows) on the same resampled tickets, `triage-train train` with the default settings:\n")
+print("\nThe default recipe (every head a logistic regression; its form, multinomial or naive-Bayes one-vs-rest, "
+      "and C, from 1 / 4 / 16, chosen together, then one fit on all rows) on the same resampled tickets, "
+      "`triage-train train` with the default settings:\n")
 
 
 def how_c_was_chosen(size):
@@ -252,11 +253,16 @@ print(f"\nThe default model's own training ({peers['rows']['category']['train']:
       f"From {d0:,} to {d1:,} rows ({d1 / d0:.0f}x the data) this recipe's time grew {dw1 / dw0:.1f}x and its "
       f"peak memory {dr1 / dr0:.1f}x. Each L-BFGS evaluation is one pass over every feature of every row, so "
       f"a solve costs iterations x rows x features per row x classes. Up to 4,999 validation rows per head, "
-      f"C is chosen by 3-fold cross-validation: 3 folds x 3 values of C, warm-started along C, then the "
-      f"final fit, about 10 solves per head. From 5,000 validation rows (`--linear-holdout-rows`), the "
-      f"validation rows alone score the fits on the training rows, about 4 solves per head. Past 20,000 "
+      f"the form and C are chosen by 3-fold cross-validation: 3 folds x 2 forms x 3 values of C, warm-started "
+      f"along C, then the final fit, about 19 solves per head, where the one-vs-rest form's solve is one "
+      f"binary problem per class. From 5,000 validation rows (`--linear-holdout-rows`), the "
+      f"validation rows alone score the fits on the training rows, about 7 solves per head. Past 20,000 "
       f"training rows per head (`--linear-selection-rows`) those fits learn from every n-th training "
       f"row of each class, at most 20,000, so only the shipped fit, warm-started from the chosen one, grows with the data. "
+      f"A head with at most 50,000 labeled rows (`--recall-rows`) also chooses its recall "
+      f"similarity: each row that scored C searches the others for its nearest neighbour through an "
+      f"inverted index of word-level features, a cost that grows with rows x neighbours sharing a word, "
+      f"faster than linearly; past that many rows the head remembers nothing and the step is skipped. "
       f"Each solve stops once its gradient's L2 norm is below 1e-4 (`--linear-tolerance`; scikit-learn "
       f"stops when the largest component is). The heads are fitted side by side, and each holds its rows "
       f"in tiles of consecutive rows, column by column (6 bytes per feature entry; a tile holds at most "

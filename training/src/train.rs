@@ -567,8 +567,9 @@ pub fn train(
         install_linear_head(&mut best_weights, &mut network_config, h, spec, &fitted.shipped)?;
         let record = fitted.record;
         eprintln!(
-            "{}: logistic regression C {} ({} {:.3}{}; shipped fit on {} rows, {} L-BFGS iterations); {}",
+            "{}: {} C {} ({} {:.3}{}; shipped fit on {} rows, {} L-BFGS iterations); {}",
             spec.name,
+            record.form,
             record.inverse_regularisation,
             record.selection,
             record.selection_macro_f1,
