@@ -53,14 +53,6 @@ log "server load: triage vs the peer service"
 bash bench/load.sh --json >"$OUT/load-triage.jsonl"
 bash bench/load.sh --json --peer "$OUT/peer-model" >"$OUT/load-peer.jsonl"
 
-log "scaling: training at 10k, 50k, 200k tickets (resampled), one member, 5 epochs, no linear heads"
-for size in 10000 50000 200000; do
-  $PY bench/resample.py "$DATA/tickets-multilang/train.csv" "$size" "$OUT/train-$size.csv"
-  /usr/bin/time -v -o "$OUT/scale-$size.txt" $TRAIN train --data "$OUT/train-$size.csv" \
-    --out "$OUT/scale-model-$size" $TICKETS --ensemble 1 --epochs 5 --patience 5 --linear-heads none >"$OUT/scale-$size.log" 2>&1
-  rm -rf "$OUT/scale-model-$size" "$OUT/train-$size.csv"
-done
-
 log "scaling: the default recipe (every head logistic regression) at $DEFAULT_RECIPE_SIZES tickets"
 for size in $DEFAULT_RECIPE_SIZES; do
   $PY bench/resample.py "$DATA/tickets-multilang/train.csv" "$size" "$OUT/train-$size.csv"

@@ -57,7 +57,7 @@ struct Tile {
 }
 
 impl Tile {
-    fn new(rows: &[(&TicketFeatures, usize)], feature_ids: &[u32]) -> Self {
+    fn new(rows: &[(&TicketFeatures, usize)], feature_ids: &[u32], column_scale: Option<&[f64]>) -> Self {
         let column_of = |id: &u32| feature_ids.binary_search(id).unwrap_or(0);
         let mut next = vec![0usize; feature_ids.len()];
         for id in rows.iter().flat_map(|(ticket, _)| &ticket.ids) {
@@ -76,9 +76,10 @@ impl Tile {
         let mut entry_values = vec![0.0; entries];
         for (r, (ticket, _)) in rows.iter().enumerate() {
             for (id, &value) in ticket.ids.iter().zip(&ticket.weights) {
-                let slot = &mut next[column_of(id)];
+                let column = column_of(id);
+                let slot = &mut next[column];
                 entry_rows[*slot] = r as u16;
-                entry_values[*slot] = value;
+                entry_values[*slot] = column_scale.map_or(value, |scale| value * scale[column] as f32);
                 *slot += 1;
             }
         }
@@ -128,14 +129,21 @@ struct Evaluation {
 
 impl Problem {
     /// The problem of `rows` (features, target class) over `feature_ids` (ascending; column
-    /// `c` is feature `feature_ids[c]`), each row weighted by its class's weight.
-    fn new(rows: &[(&TicketFeatures, usize)], feature_ids: &[u32], classes: usize, class_weights: &[f32]) -> Self {
+    /// `c` is feature `feature_ids[c]`, its values times `column_scale[c]` where given), each
+    /// row weighted by its class's weight.
+    fn new(
+        rows: &[(&TicketFeatures, usize)],
+        feature_ids: &[u32],
+        column_scale: Option<&[f64]>,
+        classes: usize,
+        class_weights: &[f32],
+    ) -> Self {
         let work_units = 4 * rayon::current_num_threads();
         let rows_per_tile = (TILE_LOGITS_BYTES / (classes.max(1) * std::mem::size_of::<f64>()))
             // Enough tiles to share the logits pass between the threads on small problems.
             .min(rows.len().div_ceil(work_units))
             .clamp(1, usize::from(u16::MAX) + 1);
-        let tiles: Vec<Tile> = rows.par_chunks(rows_per_tile).map(|tile| Tile::new(tile, feature_ids)).collect();
+        let tiles: Vec<Tile> = rows.par_chunks(rows_per_tile).map(|tile| Tile::new(tile, feature_ids, column_scale)).collect();
         let columns = feature_ids.len();
         let mut column_entries = vec![0; columns];
         for tile in &tiles {
@@ -298,21 +306,30 @@ pub struct Solve {
     pub gradient_tolerance: f64,
 }
 
+/// The distinct feature ids of `rows`, ascending: the columns of their fit.
+pub fn distinct_feature_ids(rows: &[(&TicketFeatures, usize)]) -> Vec<u32> {
+    let mut feature_ids: Vec<u32> = rows.iter().flat_map(|(t, _)| t.ids.iter().copied()).collect();
+    feature_ids.sort_unstable();
+    feature_ids.dedup();
+    feature_ids
+}
+
 /// Fits `rows` once per solve, in order, each solve starting from the previous solution (a
 /// warm-started regularisation path: from small to large `C` the optimum moves little, so
 /// later solves need far fewer iterations than from zero); the first starts from `start`,
-/// or from zero.
+/// or from zero. Where `column_scale` is given, each feature's values are first multiplied by
+/// its scale (aligned with `distinct_feature_ids(rows)`), and the coefficients fit the scaled
+/// values.
 pub fn fit_path(
     rows: &[(&TicketFeatures, usize)],
     classes: usize,
     class_weights: &[f32],
     solves: &[Solve],
     start: Option<&LinearHead>,
+    column_scale: Option<&[f64]>,
 ) -> Result<Vec<LinearHead>, argmin::core::Error> {
-    let mut feature_ids: Vec<u32> = rows.iter().flat_map(|(t, _)| t.ids.iter().copied()).collect();
-    feature_ids.sort_unstable();
-    feature_ids.dedup();
-    let mut problem = Problem::new(rows, &feature_ids, classes, class_weights);
+    let feature_ids = distinct_feature_ids(rows);
+    let mut problem = Problem::new(rows, &feature_ids, column_scale, classes, class_weights);
     let split = feature_ids.len() * classes;
     let mut start = match start.filter(|head| head.classes() == classes) {
         Some(head) => feature_ids
@@ -361,7 +378,7 @@ mod tests {
         solve: Solve,
         start: Option<&LinearHead>,
     ) -> Result<LinearHead, argmin::core::Error> {
-        let mut path = fit_path(rows, classes, class_weights, &[solve], start)?;
+        let mut path = fit_path(rows, classes, class_weights, &[solve], start, None)?;
         path.pop().ok_or_else(|| argmin::core::Error::msg("no solve"))
     }
 
@@ -389,7 +406,7 @@ mod tests {
     fn scattered_problem(rows: &[(TicketFeatures, usize)], classes: usize, penalty: f64) -> (Problem, Vec<f64>) {
         let rows: Vec<(&TicketFeatures, usize)> = rows.iter().map(|(t, y)| (t, *y)).collect();
         let weights: Vec<f32> = (0..classes).map(class_weight).collect();
-        let mut problem = Problem::new(&rows, &(0..15).collect::<Vec<u32>>(), classes, &weights);
+        let mut problem = Problem::new(&rows, &(0..15).collect::<Vec<u32>>(), None, classes, &weights);
         problem.penalty = penalty;
         let params = (0..16 * classes).map(|i| ((i * 7 % 5) as f64 - 2.0) / 3.0).collect();
         (problem, params)
@@ -473,7 +490,7 @@ mod tests {
         let c = ticket(&[1, 3], &[0.7, 0.7]);
         let rows: Vec<(&TicketFeatures, usize)> = vec![(&a, 0), (&b, 1), (&c, 2), (&a, 0), (&c, 1)];
         let solve = |c: f64| Solve { inverse_regularisation: c, max_iterations: 500, gradient_tolerance: 1e-6 };
-        let path = fit_path(&rows, 3, &[1.0, 1.0, 1.0], &[solve(0.5), solve(8.0)], None).expect("solves");
+        let path = fit_path(&rows, 3, &[1.0, 1.0, 1.0], &[solve(0.5), solve(8.0)], None, None).expect("solves");
         let cold = fit(&rows, 3, &[1.0, 1.0, 1.0], solve(8.0), None).expect("solves");
         // A start fitted on other rows knows only some of the features; the rest start at zero.
         let lone = ticket(&[1], &[1.0]);

@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 use triage::model::features::TicketFeatures;
 
-use crate::linear_head::{self, balanced_class_weights, LinearHead, Solve};
+use crate::linear_head::{self, balanced_class_weights, distinct_feature_ids, LinearHead, Solve};
 
 /// Per class, the log-count ratio of each of `feature_ids` (ascending): the share of the
 /// class's feature occurrences that are this feature over the same share among the other
@@ -43,32 +43,25 @@ fn log_count_ratios(rows: &[(&TicketFeatures, usize)], feature_ids: &[u32], clas
 
 /// Fits `rows` (features, target class) once per solve as one binary fit per class on that
 /// class's scaled features, each class's fits a warm-started path like `linear_head::fit_path`
-/// and weighted to balance the class against the rest. Each solve's binary fits are folded into
+/// (the first from `start`, a head this function fitted on other rows, where given) and
+/// weighted to balance the class against the rest. Each solve's binary fits are folded into
 /// one head over `classes` classes; its iterations are the most any class's fit took.
-pub fn fit_path(rows: &[(&TicketFeatures, usize)], classes: usize, solves: &[Solve]) -> Result<Vec<LinearHead>, argmin::core::Error> {
-    let mut feature_ids: Vec<u32> = rows.iter().flat_map(|(t, _)| t.ids.iter().copied()).collect();
-    feature_ids.sort_unstable();
-    feature_ids.dedup();
+pub fn fit_path(
+    rows: &[(&TicketFeatures, usize)],
+    classes: usize,
+    solves: &[Solve],
+    start: Option<&LinearHead>,
+) -> Result<Vec<LinearHead>, argmin::core::Error> {
+    let feature_ids = distinct_feature_ids(rows);
     let ratios = log_count_ratios(rows, &feature_ids, classes);
     let per_class: Vec<Vec<LinearHead>> = ratios
         .par_iter()
         .enumerate()
         .map(|(class, ratio)| {
-            let scaled: Vec<(TicketFeatures, usize)> = rows
-                .iter()
-                .map(|(ticket, target)| {
-                    let weights = ticket
-                        .ids
-                        .iter()
-                        .zip(&ticket.weights)
-                        .map(|(id, &w)| w * feature_ids.binary_search(id).map_or(0.0, |j| ratio[j] as f32))
-                        .collect();
-                    (TicketFeatures { weights, ..(*ticket).clone() }, usize::from(*target == class))
-                })
-                .collect();
-            let scaled: Vec<(&TicketFeatures, usize)> = scaled.iter().map(|(t, y)| (t, *y)).collect();
-            let weights = balanced_class_weights(scaled.iter().map(|(_, y)| *y), 2);
-            linear_head::fit_path(&scaled, 2, &weights, solves, None)
+            let binary: Vec<(&TicketFeatures, usize)> = rows.iter().map(|(t, target)| (*t, usize::from(*target == class))).collect();
+            let weights = balanced_class_weights(binary.iter().map(|(_, y)| *y), 2);
+            let start = start.filter(|head| head.classes() == classes).map(|head| unfold(head, class, &feature_ids, ratio));
+            linear_head::fit_path(&binary, 2, &weights, solves, start.as_ref(), Some(ratio))
         })
         .collect::<Result<_, _>>()?;
     Ok((0..solves.len()).map(|s| fold_into_one_head(&feature_ids, &ratios, per_class.iter().map(|path| &path[s]))).collect())
@@ -91,6 +84,29 @@ fn fold_into_one_head<'a>(feature_ids: &[u32], ratios: &[Vec<f64>], binary: impl
         iterations = iterations.max(fit.iterations);
     }
     LinearHead { feature_ids: feature_ids.to_vec(), coefficients, intercepts, iterations }
+}
+
+/// The binary fit of `class` that `fold_into_one_head` would turn into `head`'s column, over
+/// features scaled by `ratio` (aligned with `feature_ids`): a warm start for this class on new
+/// rows. Each side takes half the score, as the penalised optimum does; features without a
+/// usable ratio start at zero.
+fn unfold(head: &LinearHead, class: usize, feature_ids: &[u32], ratio: &[f64]) -> LinearHead {
+    let classes = head.classes();
+    let coefficients = head
+        .feature_ids
+        .iter()
+        .enumerate()
+        .flat_map(|(j, id)| {
+            let folded = head.coefficients[j * classes + class];
+            let difference = match feature_ids.binary_search(id) {
+                Ok(column) if ratio[column].abs() > 1e-6 => folded / ratio[column],
+                _ => 0.0,
+            };
+            [-difference / 2.0, difference / 2.0]
+        })
+        .collect();
+    let intercept = head.intercepts[class];
+    LinearHead { feature_ids: head.feature_ids.clone(), coefficients, intercepts: vec![-intercept / 2.0, intercept / 2.0], iterations: 0 }
 }
 
 #[cfg(test)]
@@ -121,12 +137,17 @@ mod tests {
         let tickets: Vec<TicketFeatures> = (0..60).map(|r| ticket(&[1, 10 + (r % 3) as u32])).collect();
         let rows: Vec<(&TicketFeatures, usize)> = tickets.iter().enumerate().map(|(r, t)| (t, r % 3)).collect();
         let solve = Solve { inverse_regularisation: 4.0, max_iterations: 200, gradient_tolerance: 1e-6 };
-        let head = fit_path(&rows, 3, &[solve]).unwrap().remove(0);
+        let head = fit_path(&rows, 3, &[solve], None).unwrap().remove(0);
         assert_eq!(head.classes(), 3);
         for (ticket, target) in &rows {
             let logits = head.logits(ticket);
             let best = (0..3).max_by(|&a, &b| logits[a].total_cmp(&logits[b])).unwrap();
             assert_eq!(best, *target, "logits {logits:?}");
+        }
+        let restarted = fit_path(&rows, 3, &[solve], Some(&head)).unwrap().remove(0);
+        assert!(restarted.iterations < head.iterations, "{} vs {} iterations from zero", restarted.iterations, head.iterations);
+        for (a, b) in restarted.coefficients.iter().zip(&head.coefficients) {
+            assert!((a - b).abs() < 1e-2 * (1.0 + b.abs()), "the same optimum from its own fit: {a} vs {b}");
         }
         let shared = head.coefficients_of(1).unwrap();
         let marker = head.coefficients_of(10).unwrap();

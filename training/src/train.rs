@@ -202,9 +202,9 @@ impl LinearForm {
         match self {
             LinearForm::Multinomial => {
                 let weights = balanced_class_weights(rows.iter().map(|(_, t)| *t), classes);
-                linear_head::fit_path(rows, classes, &weights, solves, start)
+                linear_head::fit_path(rows, classes, &weights, solves, start, None)
             }
-            LinearForm::NaiveBayesOneVsRest => one_vs_rest::fit_path(rows, classes, solves),
+            LinearForm::NaiveBayesOneVsRest => one_vs_rest::fit_path(rows, classes, solves, start),
         }
     }
 }
