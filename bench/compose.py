@@ -206,18 +206,18 @@ for r in load_triage:
 print("\n## Scaling: training time and memory by data size\n")
 
 
-def scaling_table(prefix, sizes, how_c_was_chosen=None):
+def scaling_table(prefix, sizes, how_c_was_chosen):
     """Prints one row per training size from `{prefix}-{size}.txt`, with a column saying how C was
-    chosen when `how_c_was_chosen` (size -> text) is given; returns (size, wall, rss) per size."""
-    columns = ["training rows", "wall (s)", "peak RSS (MiB)", "s per 1k rows"] + (["how C was chosen"] if how_c_was_chosen else [])
+    chosen (`how_c_was_chosen`: size -> text); returns (size, wall, rss) per size."""
+    columns = ["training rows", "wall (s)", "peak RSS (MiB)", "s per 1k rows", "how C was chosen"]
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
     rows = []
     for size in sizes:
         wall, rss = time_v(f"{prefix}-{size}.txt")
         rows.append((size, wall, rss))
-        cells = [f"{size:,}", f"{wall:.1f}", f"{rss:.0f}", f"{wall / size * 1000:.2f}"]
-        print("| " + " | ".join(cells + ([how_c_was_chosen(size)] if how_c_was_chosen else [])) + " |")
+        cells = [f"{size:,}", f"{wall:.1f}", f"{rss:.0f}", f"{wall / size * 1000:.2f}", how_c_was_chosen(size)]
+        print("| " + " | ".join(cells) + " |")
     return rows
 
 

@@ -183,12 +183,9 @@ impl std::fmt::Display for LinearForm {
 }
 
 impl LinearForm {
-    /// The name `--linear-forms` takes.
-    pub fn short_name(self) -> &'static str {
-        match self {
-            LinearForm::Multinomial => "multinomial",
-            LinearForm::NaiveBayesOneVsRest => "nb-one-vs-rest",
-        }
+    /// The name `--linear-forms` takes, as clap derives it.
+    pub fn short_name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self).map(|value| value.get_name().to_string()).unwrap_or_default()
     }
 
     /// Fits `rows` in this form once per solve, as a warm-started path.
