@@ -1,11 +1,14 @@
-//! Convex fitting of one head: multinomial logistic regression directly on the sparse TF-IDF
-//! features (class-weighted, L2 on the coefficients, solved to convergence with argmin's
-//! L-BFGS). For labels that are mostly a matter of which words occur (urgency, sentiment) this
-//! reaches the global optimum that the embedding's stochastic training only approaches. The
-//! trainer writes the solution into the network as that head's embedding columns with an
-//! identity layer, so serving, explanations and the bundle format stay as they are.
+//! Convex fitting of one head: logistic regression directly on the sparse TF-IDF features
+//! (class-weighted, L2 on the coefficients, solved to convergence with argmin's L-BFGS),
+//! either multinomial over the head's classes or binary, one class against the rest. For
+//! labels that are mostly a matter of which words occur (urgency, sentiment) this reaches the
+//! global optimum that the embedding's stochastic training only approaches. The trainer
+//! writes the solution into the network as that head's embedding columns with an identity
+//! layer, so serving, explanations and the bundle format stay as they are.
 //! Pure numeric code: no tensors, no files, no label names.
 
+use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::Mutex;
 
 use argmin::core::{CostFunction, Executor, Gradient, State};
@@ -14,31 +17,25 @@ use argmin::solver::quasinewton::LBFGS;
 use rayon::prelude::*;
 use triage::model::features::TicketFeatures;
 
-/// Mean class-weighted cross-entropy plus `penalty / 2 * |W|^2` (intercepts unpenalised, as
-/// in scikit-learn's lbfgs solver). Parameters: `[column][class]` coefficients, then one
-/// intercept per class.
+/// Rows' features held for the many passes of a fit, and shared by every fit over the same
+/// rows (the binary fits of one-vs-rest read one copy).
 ///
 /// The features are held in tiles of rows, each tile column by column (compressed sparse
 /// columns). The logits pass runs tile by tile: it reads the coefficients in column order and
-/// writes the tile's logits, `tile rows x classes`, small enough to stay in cache however many
+/// writes the tile's logits, `tile rows x logits`, small enough to stay in cache however many
 /// rows there are. The gradient pass runs block of columns by block: each block's gradient
 /// stays in cache while it reads every tile's entries for those columns. Held row by row,
 /// every feature of every row would fetch a random slot of the far larger coefficient and
 /// gradient arrays; held as one set of columns over all rows, the logits of a few hundred
 /// thousand rows fall out of cache; either way the evaluation would wait on memory.
-struct Problem {
+pub struct Design {
+    /// Column `c` is feature `feature_ids[c]` (ascending).
+    feature_ids: Vec<u32>,
+    rows: usize,
     tiles: Vec<Tile>,
     rows_per_tile: usize,
-    columns: usize,
-    targets: Vec<usize>,
-    row_weights: Vec<f64>,
-    classes: usize,
     /// Column ranges with about equal entries, the units of the gradient pass.
-    blocks: Vec<std::ops::Range<usize>>,
-    penalty: f64,
-    /// The last point evaluated with its objective and gradient: the line search asks for the
-    /// cost and then the gradient of the same point, and one pass over the rows yields both.
-    last: Mutex<Option<Evaluation>>,
+    blocks: Vec<Range<usize>>,
 }
 
 /// The logits a tile of rows may hold: within a core's share of the second-level cache.
@@ -57,7 +54,7 @@ struct Tile {
 }
 
 impl Tile {
-    fn new(rows: &[(&TicketFeatures, usize)], feature_ids: &[u32], column_scale: Option<&[f64]>) -> Self {
+    fn new(rows: &[(&TicketFeatures, usize)], feature_ids: &[u32]) -> Self {
         let column_of = |id: &u32| feature_ids.binary_search(id).unwrap_or(0);
         let mut next = vec![0usize; feature_ids.len()];
         for id in rows.iter().flat_map(|(ticket, _)| &ticket.ids) {
@@ -76,10 +73,9 @@ impl Tile {
         let mut entry_values = vec![0.0; entries];
         for (r, (ticket, _)) in rows.iter().enumerate() {
             for (id, &value) in ticket.ids.iter().zip(&ticket.weights) {
-                let column = column_of(id);
-                let slot = &mut next[column];
+                let slot = &mut next[column_of(id)];
                 entry_rows[*slot] = r as u16;
-                entry_values[*slot] = column_scale.map_or(value, |scale| value * scale[column] as f32);
+                entry_values[*slot] = value;
                 *slot += 1;
             }
         }
@@ -93,16 +89,16 @@ impl Tile {
     }
 
     /// The tile's column indices `i` whose columns lie in `block`.
-    fn within(&self, block: &std::ops::Range<usize>) -> std::ops::Range<usize> {
+    fn within(&self, block: &Range<usize>) -> Range<usize> {
         let index_of = |column: usize| self.columns.partition_point(|&c| (c as usize) < column);
         index_of(block.start)..index_of(block.end)
     }
 
-    /// Adds each entry of the tile times its column's coefficients in `params` to its row's logits
-    /// in `logits` (the tile's rows, `k` classes apiece).
-    fn add_logits(&self, params: &[f64], logits: &mut [f64], k: usize) {
+    /// Adds each entry of the tile times its column's coefficients (`k` apiece) to its row's
+    /// logits in `logits` (the tile's rows, `k` logits apiece).
+    fn add_logits(&self, coefficients: &[f64], logits: &mut [f64], k: usize) {
         for (i, &column) in self.columns.iter().enumerate() {
-            let coefficients = &params[column as usize * k..][..k];
+            let coefficients = &coefficients[column as usize * k..][..k];
             for (row, value) in self.entries(i) {
                 logits[row * k..][..k].iter_mut().zip(coefficients).for_each(|(l, w)| *l += value * w);
             }
@@ -111,7 +107,7 @@ impl Tile {
 
     /// Adds each entry of the tile in the columns of `block` times its row's loss gradient in
     /// `deltas` (the tile's rows) to its column's gradient in `gradient` (the block's columns).
-    fn add_gradient(&self, block: &std::ops::Range<usize>, deltas: &[f64], gradient: &mut [f64], k: usize) {
+    fn add_gradient(&self, block: &Range<usize>, deltas: &[f64], gradient: &mut [f64], k: usize) {
         for i in self.within(block) {
             let slot = &mut gradient[(self.columns[i] as usize - block.start) * k..][..k];
             for (row, value) in self.entries(i) {
@@ -121,31 +117,18 @@ impl Tile {
     }
 }
 
-struct Evaluation {
-    params: Vec<f64>,
-    cost: f64,
-    gradient: Vec<f64>,
-}
-
-impl Problem {
-    /// The problem of `rows` (features, target class) over `feature_ids` (ascending; column
-    /// `c` is feature `feature_ids[c]`, its values times `column_scale[c]` where given), each
-    /// row weighted by its class's weight.
-    fn new(
-        rows: &[(&TicketFeatures, usize)],
-        feature_ids: &[u32],
-        column_scale: Option<&[f64]>,
-        classes: usize,
-        class_weights: &[f32],
-    ) -> Self {
+impl Design {
+    /// `rows` over the columns `distinct_feature_ids(rows)`, tiled for fits with
+    /// `logits_per_row` logits per row (any other count is correct, only less cache-friendly).
+    pub fn new(rows: &[(&TicketFeatures, usize)], logits_per_row: usize) -> Self {
+        let feature_ids = distinct_feature_ids(rows);
         let work_units = 4 * rayon::current_num_threads();
-        let rows_per_tile = (TILE_LOGITS_BYTES / (classes.max(1) * std::mem::size_of::<f64>()))
+        let rows_per_tile = (TILE_LOGITS_BYTES / (logits_per_row.max(1) * std::mem::size_of::<f64>()))
             // Enough tiles to share the logits pass between the threads on small problems.
             .min(rows.len().div_ceil(work_units))
             .clamp(1, usize::from(u16::MAX) + 1);
-        let tiles: Vec<Tile> = rows.par_chunks(rows_per_tile).map(|tile| Tile::new(tile, feature_ids, column_scale)).collect();
-        let columns = feature_ids.len();
-        let mut column_entries = vec![0; columns];
+        let tiles: Vec<Tile> = rows.par_chunks(rows_per_tile).map(|tile| Tile::new(tile, &feature_ids)).collect();
+        let mut column_entries = vec![0; feature_ids.len()];
         for tile in &tiles {
             for (i, &column) in tile.columns.iter().enumerate() {
                 column_entries[column as usize] += tile.starts[i + 1] - tile.starts[i];
@@ -157,57 +140,36 @@ impl Problem {
         let mut in_block = 0;
         for (column, entries) in column_entries.iter().enumerate() {
             in_block += entries;
-            if in_block >= per_block || column + 1 == columns {
+            if in_block >= per_block || column + 1 == column_entries.len() {
                 blocks.push(begin..column + 1);
                 begin = column + 1;
                 in_block = 0;
             }
         }
-        Self {
-            tiles,
-            rows_per_tile,
-            columns,
-            targets: rows.iter().map(|(_, target)| *target).collect(),
-            row_weights: rows.iter().map(|(_, target)| f64::from(class_weights[*target])).collect(),
-            classes,
-            blocks,
-            penalty: 0.0,
-            last: Mutex::new(None),
-        }
+        Self { feature_ids, rows: rows.len(), tiles, rows_per_tile, blocks }
     }
 
-    /// `rows x classes` logits, tile by tile in parallel.
-    fn logits(&self, params: &[f64]) -> Vec<f64> {
-        let k = self.classes;
-        let intercepts = &params[self.columns * k..];
-        let mut logits = vec![0.0; self.targets.len() * k];
+    /// The features of the columns, ascending.
+    pub fn feature_ids(&self) -> &[u32] {
+        &self.feature_ids
+    }
+
+    /// `rows x k` logits from `[column][k]` coefficients and `k` intercepts, tile by tile in
+    /// parallel.
+    fn logits(&self, coefficients: &[f64], intercepts: &[f64]) -> Vec<f64> {
+        let k = intercepts.len();
+        let mut logits = vec![0.0; self.rows * k];
         logits.par_chunks_mut(self.rows_per_tile * k).zip(&self.tiles).for_each(|(part, tile)| {
             part.chunks_mut(k).for_each(|row| row.copy_from_slice(intercepts));
-            tile.add_logits(params, part, k);
+            tile.add_logits(coefficients, part, k);
         });
         logits
     }
 
-    /// The objective and its gradient.
-    fn evaluate(&self, params: &[f64]) -> (f64, Vec<f64>) {
-        let k = self.classes;
-        let coefficients = self.columns * k;
-        let n = self.targets.len().max(1) as f64;
-        // Each row's logits become its loss gradient with respect to them, weighted and
-        // divided by the row count so that the data term is a mean.
-        let mut deltas = self.logits(params);
-        let mut loss = 0.0;
-        for ((logits, &target), &weight) in deltas.chunks_mut(k).zip(&self.targets).zip(&self.row_weights) {
-            let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let log_partition = max + logits.iter().map(|l| (l - max).exp()).sum::<f64>().ln();
-            loss += weight * (log_partition - logits[target]);
-            for (class, logit) in logits.iter_mut().enumerate() {
-                let indicator = if class == target { 1.0 } else { 0.0 };
-                *logit = weight * ((*logit - log_partition).exp() - indicator) / n;
-            }
-        }
-        let mut gradient: Vec<f64> = self
-            .blocks
+    /// The `[column][k]` gradient of the coefficients from each row's `k` logit gradients,
+    /// block of columns by block in parallel.
+    fn coefficient_gradient(&self, deltas: &[f64], k: usize) -> Vec<f64> {
+        self.blocks
             .par_iter()
             .flat_map_iter(|block| {
                 let mut part = vec![0.0; block.len() * k];
@@ -216,10 +178,118 @@ impl Problem {
                 }
                 part
             })
-            .collect();
-        gradient.extend((0..k).map(|class| deltas.iter().skip(class).step_by(k).sum::<f64>()));
-        let squares: f64 = params[..coefficients].iter().map(|w| w * w).sum();
-        gradient[..coefficients].iter_mut().zip(&params[..coefficients]).for_each(|(g, w)| *g += self.penalty * w);
+            .collect()
+    }
+}
+
+/// How a fit's logits model its targets: one logit per class either way.
+#[derive(Debug, Clone, Copy)]
+pub enum Link {
+    /// Softmax over the logits: multinomial logistic regression. A row's loss is weighted by
+    /// its class's weight (`Objective::class_weights`, one per class).
+    Softmax { classes: usize },
+    /// Each logit the log-odds of its class against the rest: one binary logistic regression
+    /// per class, as scikit-learn's one-vs-rest fits them, summed into one objective. The
+    /// classes share no parameters, so the joint optimum is each binary fit's own, and one
+    /// pass over the rows serves every class. `Objective::class_weights` holds, per class, the
+    /// weight of the rows outside it and then of those inside it.
+    OneVsRest { classes: usize },
+}
+
+impl Link {
+    fn logits_per_row(self) -> usize {
+        match self {
+            Link::Softmax { classes } | Link::OneVsRest { classes } => classes,
+        }
+    }
+
+    /// One row's weighted cross-entropy at `logits` for `target`; turns `logits` into its
+    /// gradient with respect to them.
+    fn loss_into_gradient(self, logits: &mut [f64], target: usize, class_weights: &[f32]) -> f64 {
+        match self {
+            Link::Softmax { .. } => {
+                let weight = f64::from(class_weights[target]);
+                let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let log_partition = max + logits.iter().map(|l| (l - max).exp()).sum::<f64>().ln();
+                let loss = log_partition - logits[target];
+                for (class, logit) in logits.iter_mut().enumerate() {
+                    *logit = weight * ((*logit - log_partition).exp() - if class == target { 1.0 } else { 0.0 });
+                }
+                weight * loss
+            }
+            Link::OneVsRest { .. } => {
+                let mut loss = 0.0;
+                for (class, logit) in logits.iter_mut().enumerate() {
+                    let inside = usize::from(class == target);
+                    let (weight, y, z) = (f64::from(class_weights[2 * class + inside]), inside as f64, *logit);
+                    // log(1 + e^z), without overflow for large |z|.
+                    let softplus = z.max(0.0) + (-z.abs()).exp().ln_1p();
+                    loss += weight * (softplus - y * z);
+                    *logit = weight * (1.0 / (1.0 + (-z).exp()) - y);
+                }
+                loss
+            }
+        }
+    }
+}
+
+/// What one fit over a `Design`'s rows learns.
+#[derive(Clone, Copy)]
+pub struct Objective<'a> {
+    pub link: Link,
+    /// Per row of the design, its class.
+    pub targets: &'a [usize],
+    /// The weights of the rows' losses, as `Link` lays them out.
+    pub class_weights: &'a [f32],
+    /// Per coefficient (`[column][class]`), a factor on its column's values: the coefficient
+    /// fits the scaled values.
+    pub coefficient_scale: Option<&'a [f64]>,
+}
+
+/// Mean class-weighted cross-entropy of `objective` over `design`'s rows plus
+/// `penalty / 2 * |W|^2` (intercepts unpenalised, as in scikit-learn's lbfgs solver).
+/// Parameters: `[column][logit]` coefficients, then one intercept per logit.
+struct Problem<'a> {
+    design: &'a Design,
+    objective: Objective<'a>,
+    penalty: f64,
+    /// The last point evaluated with its objective and gradient: the line search asks for the
+    /// cost and then the gradient of the same point, and one pass over the rows yields both.
+    last: Mutex<Option<Evaluation>>,
+}
+
+struct Evaluation {
+    params: Vec<f64>,
+    cost: f64,
+    gradient: Vec<f64>,
+}
+
+impl Problem<'_> {
+    /// The objective and its gradient.
+    fn evaluate(&self, params: &[f64]) -> (f64, Vec<f64>) {
+        let k = self.objective.link.logits_per_row();
+        let (coefficients, intercepts) = params.split_at(self.design.feature_ids.len() * k);
+        let n = self.design.rows.max(1) as f64;
+        // A scaled coefficient acts on its column's unscaled values times the scale.
+        let acting: Cow<[f64]> = match self.objective.coefficient_scale {
+            Some(scale) => coefficients.iter().zip(scale).map(|(w, s)| w * s).collect(),
+            None => Cow::Borrowed(coefficients),
+        };
+        // Each row's logits become its loss gradient with respect to them, weighted and
+        // divided by the row count so that the data term is a mean.
+        let mut deltas = self.design.logits(&acting, intercepts);
+        let mut loss = 0.0;
+        for (logits, &target) in deltas.chunks_mut(k).zip(self.objective.targets) {
+            loss += self.objective.link.loss_into_gradient(logits, target, self.objective.class_weights);
+            logits.iter_mut().for_each(|d| *d /= n);
+        }
+        let mut gradient = self.design.coefficient_gradient(&deltas, k);
+        if let Some(scale) = self.objective.coefficient_scale {
+            gradient.iter_mut().zip(scale).for_each(|(g, s)| *g *= s);
+        }
+        gradient.extend((0..k).map(|logit| deltas.iter().skip(logit).step_by(k).sum::<f64>()));
+        let squares: f64 = coefficients.iter().map(|w| w * w).sum();
+        gradient.iter_mut().zip(coefficients).for_each(|(g, w)| *g += self.penalty * w);
         (loss / n + 0.5 * self.penalty * squares, gradient)
     }
 
@@ -235,7 +305,7 @@ impl Problem {
     }
 }
 
-impl CostFunction for Problem {
+impl CostFunction for Problem<'_> {
     type Param = Vec<f64>;
     type Output = f64;
 
@@ -244,7 +314,7 @@ impl CostFunction for Problem {
     }
 }
 
-impl Gradient for Problem {
+impl Gradient for Problem<'_> {
     type Param = Vec<f64>;
     type Gradient = Vec<f64>;
 
@@ -262,6 +332,10 @@ pub struct LinearHead {
     pub coefficients: Vec<f64>,
     pub intercepts: Vec<f64>,
     pub iterations: u64,
+    /// Where the coefficients were fitted to scaled features and then multiplied by the scale
+    /// (`one_vs_rest`), that scale, aligned with `coefficients`: the fit's own parameters, its
+    /// warm start on other rows, are the coefficients over the scale.
+    pub fitted_scale: Option<Vec<f64>>,
 }
 
 impl LinearHead {
@@ -307,41 +381,53 @@ pub struct Solve {
 }
 
 /// The distinct feature ids of `rows`, ascending: the columns of their fit.
-pub fn distinct_feature_ids(rows: &[(&TicketFeatures, usize)]) -> Vec<u32> {
+fn distinct_feature_ids(rows: &[(&TicketFeatures, usize)]) -> Vec<u32> {
     let mut feature_ids: Vec<u32> = rows.iter().flat_map(|(t, _)| t.ids.iter().copied()).collect();
     feature_ids.sort_unstable();
     feature_ids.dedup();
     feature_ids
 }
 
-/// Fits `rows` once per solve, in order, each solve starting from the previous solution (a
-/// warm-started regularisation path: from small to large `C` the optimum moves little, so
-/// later solves need far fewer iterations than from zero); the first starts from `start`,
-/// or from zero. Where `column_scale` is given, each feature's values are first multiplied by
-/// its scale (aligned with `distinct_feature_ids(rows)`), and the coefficients fit the scaled
-/// values.
+/// Fits `rows` (features, target class) as multinomial logistic regression once per solve;
+/// see `fit_path_on`.
 pub fn fit_path(
     rows: &[(&TicketFeatures, usize)],
     classes: usize,
     class_weights: &[f32],
     solves: &[Solve],
     start: Option<&LinearHead>,
-    column_scale: Option<&[f64]>,
 ) -> Result<Vec<LinearHead>, argmin::core::Error> {
-    let feature_ids = distinct_feature_ids(rows);
-    let mut problem = Problem::new(rows, &feature_ids, column_scale, classes, class_weights);
-    let split = feature_ids.len() * classes;
-    let mut start = match start.filter(|head| head.classes() == classes) {
+    let design = Design::new(rows, classes);
+    let targets: Vec<usize> = rows.iter().map(|(_, target)| *target).collect();
+    let objective = Objective { link: Link::Softmax { classes }, targets: &targets, class_weights, coefficient_scale: None };
+    fit_path_on(&design, objective, solves, start)
+}
+
+/// Fits `objective` over `design`'s rows once per solve, in order, each solve starting from
+/// the previous solution (a warm-started regularisation path: from small to large `C` the
+/// optimum moves little, so later solves need far fewer iterations than from zero); the
+/// first starts from `start` (a head with as many logits, over any features), or from zero.
+pub fn fit_path_on(
+    design: &Design,
+    objective: Objective,
+    solves: &[Solve],
+    start: Option<&LinearHead>,
+) -> Result<Vec<LinearHead>, argmin::core::Error> {
+    let k = objective.link.logits_per_row();
+    let feature_ids = design.feature_ids();
+    let split = feature_ids.len() * k;
+    let mut start = match start.filter(|head| head.classes() == k) {
         Some(head) => feature_ids
             .iter()
-            .flat_map(|&id| head.coefficients_of(id).map_or_else(|| vec![0.0; classes], <[f64]>::to_vec))
+            .flat_map(|&id| head.coefficients_of(id).map_or_else(|| vec![0.0; k], <[f64]>::to_vec))
             .chain(head.intercepts.iter().copied())
             .collect(),
-        None => vec![0.0; split + classes],
+        None => vec![0.0; split + k],
     };
+    let mut problem = Problem { design, objective, penalty: 0.0, last: Mutex::new(None) };
     let mut heads = Vec::with_capacity(solves.len());
     for solve in solves {
-        problem.penalty = 1.0 / (solve.inverse_regularisation * rows.len().max(1) as f64);
+        problem.penalty = 1.0 / (solve.inverse_regularisation * design.rows.max(1) as f64);
         // A cached evaluation holds the previous penalty's objective.
         problem.last = Mutex::new(None);
         let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
@@ -354,10 +440,11 @@ pub fn fit_path(
             result.state().get_best_param().cloned().ok_or_else(|| argmin::core::Error::msg("L-BFGS returned no parameters"))?;
         problem = result.problem.problem.ok_or_else(|| argmin::core::Error::msg("L-BFGS did not hand the problem back"))?;
         heads.push(LinearHead {
-            feature_ids: feature_ids.clone(),
+            feature_ids: feature_ids.to_vec(),
             coefficients: params[..split].to_vec(),
             intercepts: params[split..].to_vec(),
             iterations,
+            fitted_scale: None,
         });
         start = params;
     }
@@ -378,7 +465,7 @@ mod tests {
         solve: Solve,
         start: Option<&LinearHead>,
     ) -> Result<LinearHead, argmin::core::Error> {
-        let mut path = fit_path(rows, classes, class_weights, &[solve], start, None)?;
+        let mut path = fit_path(rows, classes, class_weights, &[solve], start)?;
         path.pop().ok_or_else(|| argmin::core::Error::msg("no solve"))
     }
 
@@ -402,59 +489,130 @@ mod tests {
         0.5 + class as f32 / 4.0
     }
 
-    /// A problem of `scattered_rows` at `penalty`, with arbitrary parameters to evaluate it at.
-    fn scattered_problem(rows: &[(TicketFeatures, usize)], classes: usize, penalty: f64) -> (Problem, Vec<f64>) {
-        let rows: Vec<(&TicketFeatures, usize)> = rows.iter().map(|(t, y)| (t, *y)).collect();
-        let weights: Vec<f32> = (0..classes).map(class_weight).collect();
-        let mut problem = Problem::new(&rows, &(0..15).collect::<Vec<u32>>(), None, classes, &weights);
-        problem.penalty = penalty;
-        let params = (0..16 * classes).map(|i| ((i * 7 % 5) as f64 - 2.0) / 3.0).collect();
-        (problem, params)
+    const LINKS: [Link; 3] = [Link::Softmax { classes: 3 }, Link::Softmax { classes: 10 }, Link::OneVsRest { classes: 3 }];
+
+    fn weight_count(link: Link) -> usize {
+        match link {
+            Link::Softmax { classes } => classes,
+            Link::OneVsRest { classes } => 2 * classes,
+        }
     }
 
-    const CLASS_COUNTS: [usize; 2] = [3, 10];
+    /// `scattered_rows` for a link, held as a design, with class weights, a coefficient scale
+    /// and arbitrary parameters to evaluate the objective at.
+    struct Case {
+        rows: Vec<(TicketFeatures, usize)>,
+        design: Design,
+        targets: Vec<usize>,
+        weights: Vec<f32>,
+        scale: Vec<f64>,
+        params: Vec<f64>,
+    }
+
+    impl Case {
+        fn new(link: Link, count: usize) -> Self {
+            let k = link.logits_per_row();
+            let rows = scattered_rows(count, k);
+            let design = Design::new(&rows.iter().map(|(t, y)| (t, *y)).collect::<Vec<_>>(), k);
+            Self {
+                targets: rows.iter().map(|(_, y)| *y).collect(),
+                rows,
+                design,
+                weights: (0..weight_count(link)).map(class_weight).collect(),
+                scale: (0..15 * k).map(|i| 0.5 + (i % 11) as f64 / 10.0).collect(),
+                params: (0..16 * k).map(|i| ((i * 7 % 5) as f64 - 2.0) / 3.0).collect(),
+            }
+        }
+
+        /// The problem at penalty 0.3, its coefficients scaled where `scaled`.
+        fn problem(&self, link: Link, scaled: bool) -> Problem<'_> {
+            let coefficient_scale = scaled.then_some(self.scale.as_slice());
+            let objective = Objective { link, targets: &self.targets, class_weights: &self.weights, coefficient_scale };
+            Problem { design: &self.design, objective, penalty: 0.3, last: Mutex::new(None) }
+        }
+    }
+
+    /// Every link, unscaled and scaled.
+    fn link_cases() -> impl Iterator<Item = (Link, bool)> {
+        LINKS.into_iter().flat_map(|link| [(link, false), (link, true)])
+    }
 
     #[test]
     fn the_objective_matches_a_row_by_row_computation() {
-        for classes in CLASS_COUNTS {
-            let rows = scattered_rows(40, classes);
-            let (problem, params) = scattered_problem(&rows, classes, 0.3);
-            assert!(problem.tiles.len() > 1, "the rows span several tiles");
-            let split = 15 * classes;
+        for (link, scaled) in link_cases() {
+            let case = Case::new(link, 40);
+            assert!(case.design.tiles.len() > 1, "the rows span several tiles");
+            let split = 15 * link.logits_per_row();
             let head = LinearHead {
                 feature_ids: (0..15).collect(),
-                coefficients: params[..split].to_vec(),
-                intercepts: params[split..].to_vec(),
+                coefficients: (0..split).map(|i| case.params[i] * if scaled { case.scale[i] } else { 1.0 }).collect(),
+                intercepts: case.params[split..].to_vec(),
                 iterations: 0,
+                fitted_scale: None,
             };
-            let data_term: f64 = rows
+            let data_term: f64 = case
+                .rows
                 .iter()
                 .map(|(ticket, target)| {
                     let logits = head.logits(ticket);
-                    let log_partition = logits.iter().map(|l| l.exp()).sum::<f64>().ln();
-                    f64::from(class_weight(*target)) * (log_partition - logits[*target])
+                    match link {
+                        Link::Softmax { .. } => {
+                            let log_partition = logits.iter().map(|l| l.exp()).sum::<f64>().ln();
+                            f64::from(class_weight(*target)) * (log_partition - logits[*target])
+                        }
+                        Link::OneVsRest { .. } => (0..logits.len())
+                            .map(|class| {
+                                let inside = usize::from(class == *target);
+                                let z = logits[class];
+                                f64::from(class_weight(2 * class + inside)) * (z.exp().ln_1p() - inside as f64 * z)
+                            })
+                            .sum(),
+                    }
                 })
                 .sum();
-            let penalty_term = 0.15 * params[..split].iter().map(|w| w * w).sum::<f64>();
-            let expected = data_term / rows.len() as f64 + penalty_term;
-            let (cost, _) = problem.evaluate(&params);
-            assert!((cost - expected).abs() < 1e-9, "{classes} classes: {cost} vs {expected}");
+            let penalty_term = 0.15 * case.params[..split].iter().map(|w| w * w).sum::<f64>();
+            let expected = data_term / case.rows.len() as f64 + penalty_term;
+            let (cost, _) = case.problem(link, scaled).evaluate(&case.params);
+            assert!((cost - expected).abs() < 1e-9, "{link:?}, scaled {scaled}: {cost} vs {expected}");
         }
     }
 
     #[test]
     fn the_gradient_matches_finite_differences() {
-        for classes in CLASS_COUNTS {
-            let (problem, params) = scattered_problem(&scattered_rows(9, classes), classes, 0.3);
-            let (_, gradient) = problem.evaluate(&params);
-            for i in 0..params.len() {
+        for (link, scaled) in link_cases() {
+            let case = Case::new(link, 9);
+            let problem = case.problem(link, scaled);
+            let (_, gradient) = problem.evaluate(&case.params);
+            for i in 0..case.params.len() {
                 let step = 1e-6;
-                let mut up = params.clone();
+                let mut up = case.params.clone();
                 up[i] += step;
-                let mut down = params.clone();
+                let mut down = case.params.clone();
                 down[i] -= step;
                 let numeric = (problem.evaluate(&up).0 - problem.evaluate(&down).0) / (2.0 * step);
-                assert!((numeric - gradient[i]).abs() < 1e-6, "{classes} classes, parameter {i}: {numeric} vs {}", gradient[i]);
+                assert!((numeric - gradient[i]).abs() < 1e-6, "{link:?}, scaled {scaled}, parameter {i}: {numeric} vs {}", gradient[i]);
+            }
+        }
+    }
+
+    #[test]
+    fn each_one_vs_rest_class_scores_as_its_own_two_class_softmax_at_half_the_c() {
+        // Fitted jointly, the classes' binary fits reach their separate optima. A two-class
+        // softmax splits the score difference evenly between its columns, so its penalty on
+        // the difference is half a binary fit's at the same C.
+        let classes = 3;
+        let case = Case::new(Link::OneVsRest { classes }, 40);
+        let solve = |c: f64| Solve { inverse_regularisation: c, max_iterations: 500, gradient_tolerance: 1e-8 };
+        let objective =
+            Objective { link: Link::OneVsRest { classes }, targets: &case.targets, class_weights: &case.weights, coefficient_scale: None };
+        let joint = fit_path_on(&case.design, objective, &[solve(4.0)], None).expect("solves").remove(0);
+        for class in 0..classes {
+            let rows: Vec<(&TicketFeatures, usize)> = case.rows.iter().map(|(t, y)| (t, usize::from(*y == class))).collect();
+            let weights = &case.weights[2 * class..2 * class + 2];
+            let alone = fit(&rows, 2, weights, solve(2.0), None).expect("solves");
+            for (ticket, _) in &case.rows {
+                let (two, all) = (alone.logits(ticket), joint.logits(ticket));
+                assert!((all[class] - (two[1] - two[0])).abs() < 1e-3, "class {class}: {all:?} vs {two:?}");
             }
         }
     }
@@ -490,7 +648,7 @@ mod tests {
         let c = ticket(&[1, 3], &[0.7, 0.7]);
         let rows: Vec<(&TicketFeatures, usize)> = vec![(&a, 0), (&b, 1), (&c, 2), (&a, 0), (&c, 1)];
         let solve = |c: f64| Solve { inverse_regularisation: c, max_iterations: 500, gradient_tolerance: 1e-6 };
-        let path = fit_path(&rows, 3, &[1.0, 1.0, 1.0], &[solve(0.5), solve(8.0)], None, None).expect("solves");
+        let path = fit_path(&rows, 3, &[1.0, 1.0, 1.0], &[solve(0.5), solve(8.0)], None).expect("solves");
         let cold = fit(&rows, 3, &[1.0, 1.0, 1.0], solve(8.0), None).expect("solves");
         // A start fitted on other rows knows only some of the features; the rest start at zero.
         let lone = ticket(&[1], &[1.0]);

@@ -8,105 +8,85 @@
 //! serving, explanations and the bundle stay as they are.
 //! Pure numeric code, like `linear_head`: no tensors, no files, no label names.
 
-use rayon::prelude::*;
 use triage::model::features::TicketFeatures;
 
-use crate::linear_head::{self, balanced_class_weights, distinct_feature_ids, LinearHead, Solve};
+use crate::linear_head::{self, balanced_class_weights, Design, LinearHead, Link, Objective, Solve};
 
-/// Per class, the log-count ratio of each of `feature_ids` (ascending): the share of the
-/// class's feature occurrences that are this feature over the same share among the other
-/// rows, both smoothed by one occurrence, as in the paper. Occurrence means the row has it.
-fn log_count_ratios(rows: &[(&TicketFeatures, usize)], feature_ids: &[u32], classes: usize) -> Vec<Vec<f64>> {
-    let mut present = vec![vec![0.0f64; feature_ids.len()]; classes];
+/// Per feature of `feature_ids` (ascending) and class, laid out `[feature][class]` as a
+/// head's coefficients are, the log-count ratio: the share of the class's feature occurrences
+/// that are this feature over the same share among the other rows, both smoothed by one
+/// occurrence, as in the paper. Occurrence means the row has it.
+fn log_count_ratios(rows: &[(&TicketFeatures, usize)], feature_ids: &[u32], classes: usize) -> Vec<f64> {
+    let mut present = vec![0.0f64; feature_ids.len() * classes];
     for (ticket, target) in rows {
         for id in &ticket.ids {
             if let Ok(column) = feature_ids.binary_search(id) {
-                present[*target][column] += 1.0;
+                present[column * classes + target] += 1.0;
             }
         }
     }
-    let everywhere: Vec<f64> = (0..feature_ids.len()).map(|j| present.iter().map(|class| class[j]).sum()).collect();
-    let smoothed_total = |counts: &mut dyn Iterator<Item = f64>| counts.map(|c| c + 1.0).sum::<f64>();
+    let mut inside_totals = vec![0.0; classes];
+    let mut outside_totals = vec![0.0; classes];
+    for counts in present.chunks(classes) {
+        let everywhere: f64 = counts.iter().sum();
+        for (class, &inside) in counts.iter().enumerate() {
+            inside_totals[class] += inside + 1.0;
+            outside_totals[class] += everywhere - inside + 1.0;
+        }
+    }
     present
-        .iter()
-        .map(|inside| {
-            let inside_total = smoothed_total(&mut inside.iter().copied());
-            let outside_total = smoothed_total(&mut everywhere.iter().zip(inside).map(|(all, inside)| all - inside));
-            inside
-                .iter()
-                .zip(&everywhere)
-                .map(|(&inside, &all)| ((inside + 1.0) / inside_total).ln() - ((all - inside + 1.0) / outside_total).ln())
-                .collect()
+        .chunks(classes)
+        .flat_map(|counts| {
+            let everywhere: f64 = counts.iter().sum();
+            let (inside_totals, outside_totals) = (&inside_totals, &outside_totals);
+            counts.iter().enumerate().map(move |(class, &inside)| {
+                ((inside + 1.0) / inside_totals[class]).ln() - ((everywhere - inside + 1.0) / outside_totals[class]).ln()
+            })
         })
         .collect()
 }
 
 /// Fits `rows` (features, target class) once per solve as one binary fit per class on that
-/// class's scaled features, each class's fits a warm-started path like `linear_head::fit_path`
-/// (the first from `start`, a head this function fitted on other rows, where given) and
-/// weighted to balance the class against the rest. Each solve's binary fits are folded into
-/// one head over `classes` classes; its iterations are the most any class's fit took.
+/// class's scaled features, each weighted to balance the class against the rest, solved
+/// together as `Link::OneVsRest` in a warm-started path like `linear_head::fit_path` (the
+/// first solve from `start`, a head this function fitted on other rows, where given). The
+/// fits are folded into one head over `classes` classes.
 pub fn fit_path(
     rows: &[(&TicketFeatures, usize)],
     classes: usize,
     solves: &[Solve],
     start: Option<&LinearHead>,
 ) -> Result<Vec<LinearHead>, argmin::core::Error> {
-    let feature_ids = distinct_feature_ids(rows);
-    let ratios = log_count_ratios(rows, &feature_ids, classes);
-    let per_class: Vec<Vec<LinearHead>> = ratios
-        .par_iter()
-        .enumerate()
-        .map(|(class, ratio)| {
-            let binary: Vec<(&TicketFeatures, usize)> = rows.iter().map(|(t, target)| (*t, usize::from(*target == class))).collect();
-            let weights = balanced_class_weights(binary.iter().map(|(_, y)| *y), 2);
-            let start = start.filter(|head| head.classes() == classes).map(|head| unfold(head, class, &feature_ids, ratio));
-            linear_head::fit_path(&binary, 2, &weights, solves, start.as_ref(), Some(ratio))
-        })
-        .collect::<Result<_, _>>()?;
-    Ok((0..solves.len()).map(|s| fold_into_one_head(&feature_ids, &ratios, per_class.iter().map(|path| &path[s]))).collect())
-}
-
-/// One head whose class `k` scores what class `k`'s binary fit scores for "is `k`" over "is
-/// not": the two columns' difference, times the ratios, since the fit saw scaled features.
-fn fold_into_one_head<'a>(feature_ids: &[u32], ratios: &[Vec<f64>], binary: impl Iterator<Item = &'a LinearHead>) -> LinearHead {
-    let classes = ratios.len();
-    let mut coefficients = vec![0.0; feature_ids.len() * classes];
-    let mut intercepts = Vec::with_capacity(classes);
-    let mut iterations = 0;
-    for (class, fit) in binary.enumerate() {
-        for (j, &id) in feature_ids.iter().enumerate() {
-            if let Some(&[rest, inside]) = fit.coefficients_of(id) {
-                coefficients[j * classes + class] = ratios[class][j] * (inside - rest);
-            }
-        }
-        intercepts.push(fit.intercepts[1] - fit.intercepts[0]);
-        iterations = iterations.max(fit.iterations);
+    let design = Design::new(rows, classes);
+    let ratios = log_count_ratios(rows, design.feature_ids(), classes);
+    let class_weights: Vec<f32> =
+        (0..classes).flat_map(|class| balanced_class_weights(rows.iter().map(|(_, target)| usize::from(*target == class)), 2)).collect();
+    let targets: Vec<usize> = rows.iter().map(|(_, target)| *target).collect();
+    let objective = Objective {
+        link: Link::OneVsRest { classes },
+        targets: &targets,
+        class_weights: &class_weights,
+        coefficient_scale: Some(&ratios),
+    };
+    let start = start.filter(|head| head.classes() == classes).and_then(unfold);
+    let mut path = linear_head::fit_path_on(&design, objective, solves, start.as_ref())?;
+    for head in &mut path {
+        head.coefficients.iter_mut().zip(&ratios).for_each(|(w, r)| *w *= r);
+        head.fitted_scale = Some(ratios.clone());
     }
-    LinearHead { feature_ids: feature_ids.to_vec(), coefficients, intercepts, iterations }
+    Ok(path)
 }
 
-/// The binary fit of `class` that `fold_into_one_head` would turn into `head`'s column, over
-/// features scaled by `ratio` (aligned with `feature_ids`): a warm start for this class on new
-/// rows. Each side takes half the score, as the penalised optimum does; features without a
-/// usable ratio start at zero.
-fn unfold(head: &LinearHead, class: usize, feature_ids: &[u32], ratio: &[f64]) -> LinearHead {
-    let classes = head.classes();
-    let coefficients = head
-        .feature_ids
-        .iter()
-        .enumerate()
-        .flat_map(|(j, id)| {
-            let folded = head.coefficients[j * classes + class];
-            let difference = match feature_ids.binary_search(id) {
-                Ok(column) if ratio[column].abs() > 1e-6 => folded / ratio[column],
-                _ => 0.0,
-            };
-            [-difference / 2.0, difference / 2.0]
-        })
-        .collect();
-    let intercept = head.intercepts[class];
-    LinearHead { feature_ids: head.feature_ids.clone(), coefficients, intercepts: vec![-intercept / 2.0, intercept / 2.0], iterations: 0 }
+/// The fit that this function folded into `head`, before its coefficients were scaled: a warm
+/// start on other rows, whose ratios differ little where the features are common. (Dividing
+/// by the new rows' ratios instead would keep the scores, but where a ratio is near zero it
+/// starts far off, and the solve takes longer than from zero.) `None` for a head fitted
+/// otherwise.
+fn unfold(head: &LinearHead) -> Option<LinearHead> {
+    let scale = head.fitted_scale.as_ref()?;
+    let coefficients =
+        head.coefficients.iter().zip(scale).map(|(w, s)| if *s == 0.0 { 0.0 } else { w / s }).collect();
+    Some(LinearHead { coefficients, fitted_scale: None, ..head.clone() })
 }
 
 #[cfg(test)]
@@ -123,12 +103,13 @@ mod tests {
         let tickets = [ticket(&[1, 2]), ticket(&[1]), ticket(&[2])];
         let rows: Vec<(&TicketFeatures, usize)> = vec![(&tickets[0], 0), (&tickets[1], 0), (&tickets[2], 1)];
         let ratios = log_count_ratios(&rows, &[1, 2], 2);
-        // Class 0: smoothed counts (3, 2) of 5 against the rest's (1, 2) of 3.
+        // Class 0 (every other entry, `[feature][class]`): smoothed counts (3, 2) of 5 against
+        // the rest's (1, 2) of 3.
         let expected_0 = [(3.0f64 / 5.0).ln() - (1.0f64 / 3.0).ln(), (2.0f64 / 5.0).ln() - (2.0f64 / 3.0).ln()];
-        for (got, want) in ratios[0].iter().zip(expected_0) {
+        for (got, want) in [ratios[0], ratios[2]].into_iter().zip(expected_0) {
             assert!((got - want).abs() < 1e-12, "{got} vs {want}");
         }
-        assert!((ratios[1][0] + ratios[0][0]).abs() < 1e-12, "with two classes the ratios are opposite");
+        assert!((ratios[1] + ratios[0]).abs() < 1e-12, "with two classes the ratios are opposite");
     }
 
     #[test]

@@ -199,7 +199,7 @@ impl LinearForm {
         match self {
             LinearForm::Multinomial => {
                 let weights = balanced_class_weights(rows.iter().map(|(_, t)| *t), classes);
-                linear_head::fit_path(rows, classes, &weights, solves, start, None)
+                linear_head::fit_path(rows, classes, &weights, solves, start)
             }
             LinearForm::NaiveBayesOneVsRest => one_vs_rest::fit_path(rows, classes, solves, start),
         }
