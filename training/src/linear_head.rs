@@ -590,7 +590,8 @@ mod tests {
                 let mut down = case.params.clone();
                 down[i] -= step;
                 let numeric = (problem.evaluate(&up).0 - problem.evaluate(&down).0) / (2.0 * step);
-                assert!((numeric - gradient[i]).abs() < 1e-6, "{link:?}, scaled {scaled}, parameter {i}: {numeric} vs {}", gradient[i]);
+                let analytic = gradient[i];
+                assert!((numeric - analytic).abs() < 1e-6, "{link:?}, scaled {scaled}, parameter {i}: {numeric} vs {analytic}");
             }
         }
     }
@@ -601,10 +602,10 @@ mod tests {
         // softmax splits the score difference evenly between its columns, so its penalty on
         // the difference is half a binary fit's at the same C.
         let classes = 3;
-        let case = Case::new(Link::OneVsRest { classes }, 40);
+        let link = Link::OneVsRest { classes };
+        let case = Case::new(link, 40);
         let solve = |c: f64| Solve { inverse_regularisation: c, max_iterations: 500, gradient_tolerance: 1e-8 };
-        let objective =
-            Objective { link: Link::OneVsRest { classes }, targets: &case.targets, class_weights: &case.weights, coefficient_scale: None };
+        let objective = Objective { link, targets: &case.targets, class_weights: &case.weights, coefficient_scale: None };
         let joint = fit_path_on(&case.design, objective, &[solve(4.0)], None).expect("solves").remove(0);
         for class in 0..classes {
             let rows: Vec<(&TicketFeatures, usize)> = case.rows.iter().map(|(t, y)| (t, usize::from(*y == class))).collect();

@@ -59,8 +59,8 @@ pub fn fit_path(
 ) -> Result<Vec<LinearHead>, argmin::core::Error> {
     let design = Design::new(rows, classes);
     let ratios = log_count_ratios(rows, design.feature_ids(), classes);
-    let class_weights: Vec<f32> =
-        (0..classes).flat_map(|class| balanced_class_weights(rows.iter().map(|(_, target)| usize::from(*target == class)), 2)).collect();
+    let inside = |class: usize| rows.iter().map(move |(_, target)| usize::from(*target == class));
+    let class_weights: Vec<f32> = (0..classes).flat_map(|class| balanced_class_weights(inside(class), 2)).collect();
     let targets: Vec<usize> = rows.iter().map(|(_, target)| *target).collect();
     let objective = Objective {
         link: Link::OneVsRest { classes },
