@@ -1,5 +1,5 @@
 //! Convex fitting of one head: logistic regression directly on the sparse TF-IDF features
-//! (class-weighted, L2 on the coefficients, solved to convergence with argmin's L-BFGS),
+//! (class-weighted, L2 on the coefficients, solved to convergence with L-BFGS, see `minimise`),
 //! either multinomial over the head's classes or binary, one class against the rest. For
 //! labels that are mostly a matter of which words occur (urgency, sentiment) this reaches the
 //! global optimum that the embedding's stochastic training only approaches. The trainer
@@ -9,13 +9,11 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
-use std::sync::Mutex;
 
-use argmin::core::{CostFunction, Executor, Gradient, State};
-use argmin::solver::linesearch::MoreThuenteLineSearch;
-use argmin::solver::quasinewton::LBFGS;
 use rayon::prelude::*;
 use triage::model::features::TicketFeatures;
+
+use crate::minimise::{minimise, Stopping};
 
 /// Rows' features held for the many passes of a fit, and shared by every fit over the same
 /// rows (the binary fits of one-vs-rest read one copy).
@@ -253,15 +251,6 @@ struct Problem<'a> {
     design: &'a Design,
     objective: Objective<'a>,
     penalty: f64,
-    /// The last point evaluated with its objective and gradient: the line search asks for the
-    /// cost and then the gradient of the same point, and one pass over the rows yields both.
-    last: Mutex<Option<Evaluation>>,
-}
-
-struct Evaluation {
-    params: Vec<f64>,
-    cost: f64,
-    gradient: Vec<f64>,
 }
 
 impl Problem<'_> {
@@ -291,35 +280,6 @@ impl Problem<'_> {
         let squares: f64 = coefficients.iter().map(|w| w * w).sum();
         gradient.iter_mut().zip(coefficients).for_each(|(g, w)| *g += self.penalty * w);
         (loss / n + 0.5 * self.penalty * squares, gradient)
-    }
-
-    /// Reads the objective and gradient at `params`, computing them unless `params` is the
-    /// point evaluated last.
-    fn at<T>(&self, params: &[f64], read: impl FnOnce(&Evaluation) -> T) -> Result<T, argmin::core::Error> {
-        let mut last = self.last.lock().map_err(|_| argmin::core::Error::msg("objective cache poisoned"))?;
-        if let Some(evaluation) = last.as_ref().filter(|e| e.params == params) {
-            return Ok(read(evaluation));
-        }
-        let (cost, gradient) = self.evaluate(params);
-        Ok(read(last.insert(Evaluation { params: params.to_vec(), cost, gradient })))
-    }
-}
-
-impl CostFunction for Problem<'_> {
-    type Param = Vec<f64>;
-    type Output = f64;
-
-    fn cost(&self, params: &Self::Param) -> Result<f64, argmin::core::Error> {
-        self.at(params, |e| e.cost)
-    }
-}
-
-impl Gradient for Problem<'_> {
-    type Param = Vec<f64>;
-    type Gradient = Vec<f64>;
-
-    fn gradient(&self, params: &Self::Param) -> Result<Vec<f64>, argmin::core::Error> {
-        self.at(params, |e| e.gradient.clone())
     }
 }
 
@@ -370,6 +330,9 @@ pub fn balanced_class_weights(labels: impl Iterator<Item = usize>, classes: usiz
     counts.iter().map(|&c| if c == 0 { 0.0 } else { total as f32 / (classes as f32 * c as f32) }).collect()
 }
 
+/// A solve also stops once an iteration lowers the objective by less than this.
+const COST_TOLERANCE: f64 = 1e-9;
+
 /// Settings of one solve.
 #[derive(Debug, Clone, Copy)]
 pub struct Solve {
@@ -396,7 +359,7 @@ pub fn fit_path(
     class_weights: &[f32],
     solves: &[Solve],
     start: Option<&LinearHead>,
-) -> Result<Vec<LinearHead>, argmin::core::Error> {
+) -> Vec<LinearHead> {
     let design = Design::new(rows, classes);
     let targets: Vec<usize> = rows.iter().map(|(_, target)| *target).collect();
     let objective = Objective { link: Link::Softmax { classes }, targets: &targets, class_weights, coefficient_scale: None };
@@ -412,7 +375,7 @@ pub fn fit_path_on(
     objective: Objective,
     solves: &[Solve],
     start: Option<&LinearHead>,
-) -> Result<Vec<LinearHead>, argmin::core::Error> {
+) -> Vec<LinearHead> {
     let k = objective.link.logits_per_row();
     let feature_ids = design.feature_ids();
     let split = feature_ids.len() * k;
@@ -424,31 +387,26 @@ pub fn fit_path_on(
             .collect(),
         None => vec![0.0; split + k],
     };
-    let mut problem = Problem { design, objective, penalty: 0.0, last: Mutex::new(None) };
+    let mut problem = Problem { design, objective, penalty: 0.0 };
     let mut heads = Vec::with_capacity(solves.len());
     for solve in solves {
         problem.penalty = 1.0 / (solve.inverse_regularisation * design.rows.max(1) as f64);
-        // A cached evaluation holds the previous penalty's objective.
-        problem.last = Mutex::new(None);
-        let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
-            .with_tolerance_grad(solve.gradient_tolerance)?
-            .with_tolerance_cost(1e-9)?;
-        let result =
-            Executor::new(problem, solver).configure(|state| state.param(start).max_iters(solve.max_iterations)).run()?;
-        let iterations = result.state().get_iter();
-        let params =
-            result.state().get_best_param().cloned().ok_or_else(|| argmin::core::Error::msg("L-BFGS returned no parameters"))?;
-        problem = result.problem.problem.ok_or_else(|| argmin::core::Error::msg("L-BFGS did not hand the problem back"))?;
+        let stopping = Stopping {
+            max_iterations: solve.max_iterations,
+            gradient_tolerance: solve.gradient_tolerance,
+            cost_tolerance: COST_TOLERANCE,
+        };
+        let minimum = minimise(start, stopping, |params| problem.evaluate(params));
         heads.push(LinearHead {
             feature_ids: feature_ids.to_vec(),
-            coefficients: params[..split].to_vec(),
-            intercepts: params[split..].to_vec(),
-            iterations,
+            coefficients: minimum.params[..split].to_vec(),
+            intercepts: minimum.params[split..].to_vec(),
+            iterations: minimum.iterations,
             fitted_scale: None,
         });
-        start = params;
+        start = minimum.params;
     }
-    Ok(heads)
+    heads
 }
 
 #[cfg(test)]
@@ -464,9 +422,8 @@ mod tests {
         class_weights: &[f32],
         solve: Solve,
         start: Option<&LinearHead>,
-    ) -> Result<LinearHead, argmin::core::Error> {
-        let mut path = fit_path(rows, classes, class_weights, &[solve], start)?;
-        path.pop().ok_or_else(|| argmin::core::Error::msg("no solve"))
+    ) -> LinearHead {
+        fit_path(rows, classes, class_weights, &[solve], start).remove(0)
     }
 
     fn ticket(ids: &[u32], weights: &[f32]) -> TicketFeatures {
@@ -528,7 +485,7 @@ mod tests {
         fn problem(&self, link: Link, scaled: bool) -> Problem<'_> {
             let coefficient_scale = scaled.then_some(self.scale.as_slice());
             let objective = Objective { link, targets: &self.targets, class_weights: &self.weights, coefficient_scale };
-            Problem { design: &self.design, objective, penalty: 0.3, last: Mutex::new(None) }
+            Problem { design: &self.design, objective, penalty: 0.3 }
         }
     }
 
@@ -606,11 +563,11 @@ mod tests {
         let case = Case::new(link, 40);
         let solve = |c: f64| Solve { inverse_regularisation: c, max_iterations: 500, gradient_tolerance: 1e-8 };
         let objective = Objective { link, targets: &case.targets, class_weights: &case.weights, coefficient_scale: None };
-        let joint = fit_path_on(&case.design, objective, &[solve(4.0)], None).expect("solves").remove(0);
+        let joint = fit_path_on(&case.design, objective, &[solve(4.0)], None).remove(0);
         for class in 0..classes {
             let rows: Vec<(&TicketFeatures, usize)> = case.rows.iter().map(|(t, y)| (t, usize::from(*y == class))).collect();
             let weights = &case.weights[2 * class..2 * class + 2];
-            let alone = fit(&rows, 2, weights, solve(2.0), None).expect("solves");
+            let alone = fit(&rows, 2, weights, solve(2.0), None);
             for (ticket, _) in &case.rows {
                 let (two, all) = (alone.logits(ticket), joint.logits(ticket));
                 assert!((all[class] - (two[1] - two[0])).abs() < 1e-3, "class {class}: {all:?} vs {two:?}");
@@ -623,14 +580,8 @@ mod tests {
         let urgent = ticket(&[1, 2], &[0.8, 0.6]);
         let calm = ticket(&[3, 2], &[0.8, 0.6]);
         let rows: Vec<(&TicketFeatures, usize)> = vec![(&urgent, 1), (&calm, 0), (&urgent, 1), (&calm, 0)];
-        let head = fit(
-            &rows,
-            2,
-            &[1.0, 1.0],
-            Solve { inverse_regularisation: 10.0, max_iterations: 100, gradient_tolerance: 1e-6 },
-            None,
-        )
-        .expect("solves");
+        let solve = Solve { inverse_regularisation: 10.0, max_iterations: 100, gradient_tolerance: 1e-6 };
+        let head = fit(&rows, 2, &[1.0, 1.0], solve, None);
         assert_eq!(head.feature_ids, vec![1, 2, 3]);
         let margin = |t: &TicketFeatures| {
             let l = head.logits(t);
@@ -649,12 +600,12 @@ mod tests {
         let c = ticket(&[1, 3], &[0.7, 0.7]);
         let rows: Vec<(&TicketFeatures, usize)> = vec![(&a, 0), (&b, 1), (&c, 2), (&a, 0), (&c, 1)];
         let solve = |c: f64| Solve { inverse_regularisation: c, max_iterations: 500, gradient_tolerance: 1e-6 };
-        let path = fit_path(&rows, 3, &[1.0, 1.0, 1.0], &[solve(0.5), solve(8.0)], None).expect("solves");
-        let cold = fit(&rows, 3, &[1.0, 1.0, 1.0], solve(8.0), None).expect("solves");
+        let path = fit_path(&rows, 3, &[1.0, 1.0, 1.0], &[solve(0.5), solve(8.0)], None);
+        let cold = fit(&rows, 3, &[1.0, 1.0, 1.0], solve(8.0), None);
         // A start fitted on other rows knows only some of the features; the rest start at zero.
         let lone = ticket(&[1], &[1.0]);
-        let elsewhere = fit(&[(&lone, 0), (&lone, 2)], 3, &[1.0, 1.0, 1.0], solve(8.0), None).expect("solves");
-        let restarted = fit(&rows, 3, &[1.0, 1.0, 1.0], solve(8.0), Some(&elsewhere)).expect("solves");
+        let elsewhere = fit(&[(&lone, 0), (&lone, 2)], 3, &[1.0, 1.0, 1.0], solve(8.0), None);
+        let restarted = fit(&rows, 3, &[1.0, 1.0, 1.0], solve(8.0), Some(&elsewhere));
         let parameters = |head: &LinearHead| head.coefficients.iter().chain(&head.intercepts).copied().collect::<Vec<f64>>();
         for other in [&path[1], &restarted] {
             for (warm, cold) in parameters(other).iter().zip(parameters(&cold)) {

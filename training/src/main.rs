@@ -18,6 +18,7 @@ mod eval;
 mod faithfulness;
 mod linear_head;
 mod metrics;
+mod minimise;
 mod one_vs_rest;
 mod recall;
 mod report;

@@ -195,7 +195,7 @@ impl LinearForm {
         classes: usize,
         solves: &[Solve],
         start: Option<&LinearHead>,
-    ) -> Result<Vec<LinearHead>, argmin::core::Error> {
+    ) -> Vec<LinearHead> {
         match self {
             LinearForm::Multinomial => {
                 let weights = balanced_class_weights(rows.iter().map(|(_, t)| *t), classes);
@@ -702,7 +702,7 @@ fn out_of_fold_logits(
     classes: usize,
     form: LinearForm,
     solves: &[Solve],
-) -> Result<(PerSolveLogits, Vec<LinearHead>), argmin::core::Error> {
+) -> (PerSolveLogits, Vec<LinearHead>) {
     // The folds' fits are independent; side by side they keep both cores busy through each
     // other's serial L-BFGS steps.
     let paths: Vec<Vec<LinearHead>> = held_out_folds
@@ -712,7 +712,7 @@ fn out_of_fold_logits(
                 rows.iter().zip(fold).filter(|(_, &f)| f != held_out && f != SET_ASIDE).map(|(row, _)| *row).collect();
             form.fit_path(&training, classes, solves, None)
         })
-        .collect::<Result<_, _>>()?;
+        .collect();
     let mut logits = vec![vec![Vec::new(); rows.len()]; solves.len()];
     let mut last_path = Vec::new();
     for (&held_out, path) in held_out_folds.iter().zip(paths) {
@@ -723,7 +723,7 @@ fn out_of_fold_logits(
         }
         last_path = path;
     }
-    Ok((logits, last_path))
+    (logits, last_path)
 }
 
 /// Fits head `h` as logistic regression on its training and validation rows together. Each
@@ -740,7 +740,6 @@ fn fit_linear(
     spec: &HeadSpec,
     config: &TrainConfig,
 ) -> Result<FittedLinear, TrainError> {
-    let solve_failed = |e: argmin::core::Error| TrainError::Data(format!("{}: logistic regression failed: {e}", spec.name));
     let mut rows = labeled_rows(train_set, h);
     let training_rows = rows.len();
     rows.extend(labeled_rows(validation_set, h));
@@ -781,8 +780,7 @@ fn fit_linear(
     let mut best: Option<(Candidate, Vec<Vec<f32>>, LinearHead)> = None;
     let mut candidates = Vec::new();
     for &form in &config.linear_forms {
-        let (out_of_fold, last_path) =
-            out_of_fold_logits(&rows, &fold, &held_out_folds, classes, form, &solves).map_err(solve_failed)?;
+        let (out_of_fold, last_path) = out_of_fold_logits(&rows, &fold, &held_out_folds, classes, form, &solves);
         for ((solve, logits), start) in solves.iter().zip(out_of_fold).zip(last_path) {
             let predicted: Vec<usize> = scored_rows.iter().map(|&i| argmax(&logits[i])).collect();
             let macro_f1 = macro_f1(&spec.labels, &scored, &predicted);
@@ -796,7 +794,7 @@ fn fit_linear(
     let (chosen, out_of_fold, start) =
         best.ok_or_else(|| TrainError::Data("--linear-c and --linear-forms need at least one value each".into()))?;
     let solve = Solve { inverse_regularisation: chosen.inverse_regularisation, ..solves[0] };
-    let shipped = chosen.form.fit_path(&rows, classes, &[solve], Some(&start)).map_err(solve_failed)?.pop();
+    let shipped = chosen.form.fit_path(&rows, classes, &[solve], Some(&start)).pop();
     let shipped = shipped.ok_or_else(|| TrainError::Data(format!("{}: logistic regression returned no fit", spec.name)))?;
     let recall = choose_recall(&rows, &used, &scored_rows, &out_of_fold, spec, config);
     // Validation rows without this head's label are never scored; the shipped fit fills them.
