@@ -36,10 +36,14 @@ pub struct Minimum {
 /// Minimises the function whose cost and gradient `evaluate` returns, from `start`.
 pub fn minimise(start: Vec<f64>, stopping: Stopping, mut evaluate: impl FnMut(&[f64]) -> (f64, Vec<f64>)) -> Minimum {
     let mut params = start;
+    // The lbfgs crate needs at least one parameter; with none, the start is the minimum.
+    if params.is_empty() {
+        return Minimum { params, iterations: 0 };
+    }
     let (mut cost, mut gradient) = evaluate(&params);
     // Only pairs of positive curvature enter the history: the inverse Hessian it stands for
     // stays positive definite, so every direction descends.
-    let mut history = Lbfgs::new(params.len().max(1), HISTORY).with_sy_epsilon(f64::MIN_POSITIVE);
+    let mut history = Lbfgs::new(params.len(), HISTORY).with_sy_epsilon(f64::MIN_POSITIVE);
     history.update_hessian(&gradient, &params);
     let mut history_empty = true;
     let mut direction = vec![0.0; params.len()];
@@ -144,6 +148,12 @@ mod tests {
         let minimum = minimise(centre.clone(), TIGHT, evaluate);
         assert_eq!(minimum.iterations, 0);
         assert_eq!(minimum.params, centre);
+    }
+
+    #[test]
+    fn a_function_of_no_parameters_is_left_as_it_is() {
+        let minimum = minimise(Vec::new(), TIGHT, |_| (0.0, Vec::new()));
+        assert_eq!((minimum.params.len(), minimum.iterations), (0, 0));
     }
 
     #[test]
