@@ -8,6 +8,12 @@
 //! - `metrics`: accuracy, F1, confusion, ECE (ndarray, pure)
 //! - `eval`: metrics of a classifier on examples, and the printed report
 //! - `bundle_writer`, `card`: the bundle directory and its model card
+//! - `linear_head`, `one_vs_rest`: the logistic-regression heads (pure numeric)
+//! - `minimise`: the L-BFGS they are solved with (pure numeric)
+//! - `recall`: from what similarity a head recalls a remembered ticket's label
+//! - `sparse_sgd`: the embedding table's optimiser (the `--linear-heads none` path)
+//! - `corrections`: reviewers' corrections joined with the labeled history
+//! - `faithfulness`, `report`: the evidence deletion test and the `eval --report` page
 
 mod bundle_writer;
 mod calibrate;
