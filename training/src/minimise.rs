@@ -108,24 +108,26 @@ mod tests {
 
     const TIGHT: Stopping = Stopping { max_iterations: 5000, gradient_tolerance: 1e-9, cost_tolerance: 0.0 };
 
-    /// `sum_i scale_i / 2 * (x_i - centre_i)^2`: condition number 1e4, minimum at `centre`.
-    /// L-BFGS needs many iterations for it (SciPy's, with the same history: 1,265 to a
-    /// gradient of 1e-12).
-    fn quadratic(dimension: usize) -> (Vec<f64>, impl Fn(&[f64]) -> (f64, Vec<f64>)) {
-        let centre: Vec<f64> = (0..dimension).map(|i| (i as f64 * 0.7).sin()).collect();
+    /// Where `quadratic(dimension)` is least.
+    fn centre(dimension: usize) -> Vec<f64> {
+        (0..dimension).map(|i| (i as f64 * 0.7).sin()).collect()
+    }
+
+    /// `sum_i scale_i / 2 * (x_i - centre_i)^2`: condition number 1e4. L-BFGS needs many
+    /// iterations for it (SciPy's, with the same history: 1,265 to a gradient of 1e-12).
+    fn quadratic(dimension: usize) -> impl Fn(&[f64]) -> (f64, Vec<f64>) {
+        let centre = centre(dimension);
         let scale: Vec<f64> = (0..dimension).map(|i| 10f64.powf(4.0 * i as f64 / (dimension - 1) as f64)).collect();
-        let at = centre.clone();
-        let evaluate = move |x: &[f64]| {
-            let offsets: Vec<f64> = x.iter().zip(&at).map(|(x, c)| x - c).collect();
+        move |x: &[f64]| {
+            let offsets: Vec<f64> = x.iter().zip(&centre).map(|(x, c)| x - c).collect();
             let cost = offsets.iter().zip(&scale).map(|(o, s)| 0.5 * s * o * o).sum();
             (cost, offsets.iter().zip(&scale).map(|(o, s)| s * o).collect())
-        };
-        (centre, evaluate)
+        }
     }
 
     #[test]
     fn an_ill_conditioned_quadratic_is_minimised_at_its_centre() {
-        let (centre, evaluate) = quadratic(50);
+        let (centre, evaluate) = (centre(50), quadratic(50));
         let minimum = minimise(vec![0.0; 50], TIGHT, &evaluate);
         let farthest = minimum.params.iter().zip(&centre).map(|(x, c)| (x - c).abs()).fold(0.0, f64::max);
         assert!(farthest < 1e-6, "farthest coordinate {farthest} from the centre after {} iterations", minimum.iterations);
@@ -144,10 +146,9 @@ mod tests {
 
     #[test]
     fn a_start_at_the_minimum_takes_no_iterations() {
-        let (centre, evaluate) = quadratic(5);
-        let minimum = minimise(centre.clone(), TIGHT, evaluate);
+        let minimum = minimise(centre(5), TIGHT, quadratic(5));
         assert_eq!(minimum.iterations, 0);
-        assert_eq!(minimum.params, centre);
+        assert_eq!(minimum.params, centre(5));
     }
 
     #[test]
@@ -158,7 +159,7 @@ mod tests {
 
     #[test]
     fn the_iteration_cap_stops_a_minimisation_short() {
-        let (_, evaluate) = quadratic(50);
+        let evaluate = quadratic(50);
         let minimum = minimise(vec![0.0; 50], Stopping { max_iterations: 3, ..TIGHT }, &evaluate);
         assert_eq!(minimum.iterations, 3);
         let cost = evaluate(&minimum.params).0;
@@ -167,7 +168,7 @@ mod tests {
 
     #[test]
     fn a_cost_that_stops_falling_ends_the_minimisation() {
-        let (_, evaluate) = quadratic(50);
+        let evaluate = quadratic(50);
         let loose = minimise(vec![0.0; 50], Stopping { cost_tolerance: 1e-2, ..TIGHT }, &evaluate);
         let tight = minimise(vec![0.0; 50], TIGHT, &evaluate);
         assert!(loose.iterations < tight.iterations, "{} vs {}", loose.iterations, tight.iterations);
