@@ -188,8 +188,8 @@ for label, ours_shown, theirs_shown, ours, theirs, note, higher_is_better in mea
 peer_wins = [label for label, _, _, ours, theirs, _, higher in measures if better(ours, theirs, higher) == "**peer**"]
 print(f"\nWhere the peer wins: {'; '.join(peer_wins) if peer_wins else 'nowhere'}.")
 if any(label.startswith("training") for label in peer_wins):
-    print("\ntriage's training chooses each head's form and C: with 3-fold cross-validation over 2 forms x 3 values "
-          "of C, about 19 L-BFGS solves per head, where the peer fits once at a fixed C = 4.")
+    print("\ntriage's training chooses each head's form and C by cross-validation (its solves are counted under "
+          f"Scaling below), where the peer fits one fixed recipe once per head: `{peers['sklearn']['recipe']}`.")
 for system, load_rows in (("triage", load_triage), ("peer", load_peer)):
     failed = [f"{r['wrk']['failed']} at concurrency {r['concurrency']} ({r['name']})" for r in load_rows if r.get("wrk", {}).get("failed")]
     print(f"\nFailed requests of {system} (non-2xx, socket errors, or wrk's 2 s timeout): {'; '.join(failed) if failed else 'none'}.")
