@@ -15,6 +15,8 @@
 //! - `explain`: evidence phrases from the network's exact per-feature shares
 //! - `policy`, `sla`: the pure decision engine and business-hours clocks
 //! - `policy_file`: reading a policy file from disk
+//! - `priority_check`: agreement, dangerous misses, over-escalation and review rate of final
+//!   priorities against a labeled set (`triage check-priorities`)
 //! - `response`: the classify response and how it is assembled from its parts
 //! - `store`: the decision log and reviewer feedback (SQLite)
 //! - `server`: the axum router and handlers
@@ -23,6 +25,7 @@ pub mod explain;
 pub mod model;
 pub mod policy;
 pub mod policy_file;
+pub mod priority_check;
 pub mod response;
 pub mod server;
 pub mod sla;

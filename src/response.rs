@@ -58,9 +58,10 @@ pub struct DecisionContext<'a> {
 /// The response for one ticket. `decision_id` and `now` come from the caller so that this
 /// stays deterministic.
 pub fn assemble(decision_id: String, ticket: &Ticket, analysis: Analysis, context: &DecisionContext) -> ClassifyResponse {
-    let Analysis { predictions, evidence } = analysis;
-    let Decision { priority, sla, queue, tags, needs_review, trace, summary } =
+    let Analysis { predictions, mut evidence } = analysis;
+    let Decision { priority, evidence: policy_evidence, sla, queue, tags, needs_review, trace, summary } =
         decide(ticket, &predictions, context.policy, context.now);
+    evidence.extend(policy_evidence);
     ClassifyResponse {
         decision_id,
         ticket_id: ticket.id.clone(),

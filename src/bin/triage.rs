@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use triage::model::Classifier;
-use triage::response::{assemble, DecisionContext};
+use triage::priority_check::{Case, Outcome, Report};
+use triage::response::{assemble, ClassifyResponse, DecisionContext};
 use triage::server::auth::Auth;
 use triage::server::state::{Decisions, Loaded, Sources};
 use triage::server::{AppState, ServerConfig};
@@ -36,6 +37,30 @@ enum Command {
     /// Classify JSONL tickets (one classify request per line) from FILE or stdin; writes one
     /// response per line. A bad line gets an error object in its place and exit status 1.
     Classify(ClassifyArgs),
+    /// Score final priorities against a labeled set: the common-sense set (JSONL with
+    /// `acceptable` levels per ticket) or a CSV with an urgency column. Prints agreement,
+    /// dangerous misses, over-escalation and review rate per language and context.
+    CheckPriorities(CheckPrioritiesArgs),
+}
+
+#[derive(clap::Args)]
+struct CheckPrioritiesArgs {
+    /// Model bundle directory.
+    #[arg(long, env = "TRIAGE_MODEL", default_value = "models/default")]
+    model: PathBuf,
+    /// Policy file.
+    #[arg(long, env = "TRIAGE_POLICY", default_value = "config/policy.toml")]
+    policy: PathBuf,
+    /// `.jsonl`: one `{"id", "language", "acceptable": ["P1", ...], "request": {classify request}}`
+    /// per line (data/commonsense/). `.csv`: columns subject, body, language and
+    /// --urgency-column, whose high / medium / low accept the policy's levels 1-2 / 2-3 / 3-4.
+    set: PathBuf,
+    /// CSV only: the column with the urgency label.
+    #[arg(long, default_value = "priority")]
+    urgency_column: String,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -130,6 +155,91 @@ fn parse_line(line: &str) -> Result<Ticket, String> {
 /// Tickets run through the network at once by `classify`.
 const CLASSIFY_CHUNK: usize = 256;
 
+/// The classify response for each ticket, in order, through the network a chunk at a time.
+fn answer(classifier: &Classifier, context: &DecisionContext, tickets: &[&Ticket]) -> anyhow::Result<Vec<ClassifyResponse>> {
+    let mut responses = Vec::with_capacity(tickets.len());
+    for chunk in tickets.chunks(CLASSIFY_CHUNK) {
+        let owned: Vec<(String, usize)> = chunk.iter().map(|t| t.model_input()).collect();
+        let inputs: Vec<(&str, usize)> = owned.iter().map(|(text, body_start)| (text.as_str(), *body_start)).collect();
+        let analyses = classifier.analyse(&inputs)?;
+        anyhow::ensure!(analyses.len() == chunk.len(), "model returned {} predictions for {} tickets", analyses.len(), chunk.len());
+        for (ticket, analysis) in chunk.iter().zip(analyses) {
+            responses.push(assemble(uuid::Uuid::new_v4().to_string(), ticket, analysis, context));
+        }
+    }
+    Ok(responses)
+}
+
+/// A labeled set as (case, ticket) pairs; see `CheckPrioritiesArgs::set`.
+fn read_labeled_set(args: &CheckPrioritiesArgs, levels: &[String]) -> anyhow::Result<Vec<(Case, Ticket)>> {
+    let path = &args.set;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let at = |line: usize| format!("{}:{line}", path.display());
+    if path.extension().is_some_and(|e| e == "csv") {
+        let accepted = |from: usize| levels.iter().skip(from).take(2).cloned().collect::<Vec<_>>();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers = reader.headers()?.clone();
+        let column = |name: &str| headers.iter().position(|h| h == name).with_context(|| format!("{} has no column {name:?}", path.display()));
+        let (subject, body, language, urgency) = (column("subject")?, column("body")?, column("language")?, column(&args.urgency_column)?);
+        let mut set = Vec::new();
+        for (index, record) in reader.records().enumerate() {
+            let record = record.with_context(|| at(index + 2))?;
+            let acceptable = match &record[urgency] {
+                "high" => accepted(0),
+                "medium" => accepted(1),
+                "low" => accepted(2),
+                other => anyhow::bail!("{}: urgency {other:?} is not high, medium or low", at(index + 2)),
+            };
+            let request = TicketRequest {
+                id: Some(format!("row-{}", index + 2)),
+                subject: Some(record[subject].to_string()),
+                body: Some(record[body].to_string()),
+                language: Some(record[language].to_string()),
+                ..TicketRequest::default()
+            };
+            let Ok(ticket) = request.validate() else { continue };
+            let case = Case { id: format!("row-{}", index + 2), language: record[language].to_string(), acceptable, context: false };
+            set.push((case, ticket));
+        }
+        return Ok(set);
+    }
+    let mut set = Vec::new();
+    for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        #[derive(serde::Deserialize)]
+        struct Line {
+            #[serde(flatten)]
+            case: Case,
+            request: TicketRequest,
+        }
+        let Line { mut case, request } = serde_json::from_str(line).with_context(|| at(index + 1))?;
+        case.context = request.customer.is_some() || !request.fields.is_empty();
+        let ticket = request.validate().map_err(|e| anyhow::anyhow!("{}: {e}", at(index + 1)))?;
+        set.push((case, ticket));
+    }
+    Ok(set)
+}
+
+fn check_priorities(args: CheckPrioritiesArgs) -> anyhow::Result<()> {
+    let classifier = Classifier::load(&args.model)?;
+    let policy = triage::policy_file::load(&args.policy)?;
+    let levels: Vec<String> = policy.levels().iter().map(|l| l.level.clone()).collect();
+    let set = read_labeled_set(&args, &levels)?;
+    let context = DecisionContext { model: &classifier, policy: &policy, now: chrono::Utc::now() };
+    let tickets: Vec<&Ticket> = set.iter().map(|(_, t)| t).collect();
+    let outcomes: Vec<Outcome> = answer(&classifier, &context, &tickets)?
+        .into_iter()
+        .map(|r| Outcome { level: r.priority.level, needs_review: r.needs_review })
+        .collect();
+    let high: Vec<String> = levels.iter().take(2).cloned().collect();
+    let report = Report::new(set.iter().map(|(c, _)| c).zip(&outcomes), &high);
+    println!("{} on {} with {} and {}\n", args.set.display(), set.len(), args.model.display(), args.policy.display());
+    print!("{report}");
+    if let Some(out) = &args.json {
+        std::fs::write(out, serde_json::to_string_pretty(&report)?).with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}
+
 fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
     let classifier = Classifier::load(&args.model)?;
     let policy = triage::policy_file::load(&args.policy)?;
@@ -146,14 +256,11 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
     for (chunk_index, chunk) in lines.chunks(CLASSIFY_CHUNK).enumerate() {
         let parsed: Vec<Result<Ticket, String>> = chunk.iter().map(|line| parse_line(line)).collect();
         let tickets: Vec<&Ticket> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
-        let owned: Vec<(String, usize)> = tickets.iter().map(|t| t.model_input()).collect();
-        let inputs: Vec<(&str, usize)> = owned.iter().map(|(text, body_start)| (text.as_str(), *body_start)).collect();
-        let mut analyses = classifier.analyse(&inputs)?.into_iter();
+        let mut responses = answer(&classifier, &context, &tickets)?.into_iter();
         for (offset, item) in parsed.iter().enumerate() {
             match item {
-                Ok(ticket) => {
-                    let analysis = analyses.next().context("model returned too few predictions")?;
-                    let response = assemble(uuid::Uuid::new_v4().to_string(), ticket, analysis, &context);
+                Ok(_) => {
+                    let response = responses.next().context("model returned too few predictions")?;
                     writeln!(out, "{}", serde_json::to_string(&response)?)?;
                 }
                 Err(error) => {
@@ -337,5 +444,6 @@ fn main() -> anyhow::Result<()> {
         Command::ExportFeedback(args) => export_feedback(args),
         Command::CheckPolicy(args) => exit_unless(check_policy(args)?),
         Command::Classify(args) => exit_unless(classify(args)?),
+        Command::CheckPriorities(args) => check_priorities(args),
     }
 }

@@ -103,7 +103,7 @@ fn never_matches(condition: &Condition, policy: &Policy, labels: &LabelSets) -> 
         }
         Condition::Always
         | Condition::Field { .. }
-        | Condition::Keywords { .. }
+        | Condition::Keywords(_)
         | Condition::Pattern { .. } => None,
     }
 }

@@ -11,10 +11,14 @@ use chrono::{NaiveDate, Weekday};
 use toml::Spanned;
 
 use super::condition::{Condition, FieldPath, PredictionTest};
+use super::examples::Examples;
 use super::file::{
-    AbstentionFile, CalendarFile, ConditionFile, MatrixFile, PlanFile, PolicyFile, RoutingFile, RuleFile,
-    RuleSetFile, SlaFile, WeekFile,
+    AbstentionFile, CalendarFile, ConditionFile, MatrixFile, PlanFile, PolicyFile, PriorityFile, ReviewFile,
+    RoutingFile, RuleFile, RuleSetFile, SeverityFile, SlaFile, WeekFile,
 };
+use super::phrases::Phrases;
+use super::review::ReviewBudget;
+use super::severity::{Severity, Signal};
 use super::matrix::{Abstention, AbstentionStart, Matrix};
 use super::plans::{Plan, Plans, Targets};
 use super::priority::{PriorityChange, PriorityLevel, Rank};
@@ -22,6 +26,10 @@ use super::routing::{Route, Routing};
 use super::rules::{Effects, Rule, RuleSet};
 use super::{content_version, Policy, PolicyError, Problem};
 use crate::sla::{Calendar, WeeklyHours};
+
+/// Share of decisions flagged for review when the policy states no `[review]` budget.
+const DEFAULT_REVIEW_BUDGET: f32 = 0.2;
+const DEFAULT_REVIEW_WINDOW: usize = 500;
 
 pub(super) fn compile(text: &str) -> Result<Policy, PolicyError> {
     let file: PolicyFile = toml::from_str(text).map_err(|e| {
@@ -32,6 +40,8 @@ pub(super) fn compile(text: &str) -> Result<Policy, PolicyError> {
     let levels = compiler.levels(&file.priorities);
     let plans = compiler.plans(&file.sla);
     let matrix = compiler.matrix(&file.matrix);
+    let severity = compiler.severity(file.severity.as_ref(), file.priorities.get_ref(), &matrix);
+    let review = compiler.review(file.review.as_ref());
     let abstention = compiler.abstention(&file.abstention, &matrix);
     let rule_sets = compiler.rule_sets(&file.rule_sets);
     let routing = compiler.routing(file.routing, &plans);
@@ -44,6 +54,8 @@ pub(super) fn compile(text: &str) -> Result<Policy, PolicyError> {
         plans,
         matrix,
         abstention,
+        severity,
+        review,
         rule_sets,
         routing,
         model_labels: file.model_labels,
@@ -243,6 +255,16 @@ impl Compiler<'_> {
                 ),
             }
         }
+        let impact_numbers = file
+            .impact_numbers
+            .iter()
+            .filter_map(|band| Some((band.up_to, self.impact_row(&impacts, &band.impact)?)))
+            .collect();
+        let impact_phrases = file
+            .impact_phrases
+            .iter()
+            .filter_map(|group| Some((self.impact_row(&impacts, &group.impact)?, self.phrases(&group.phrases)?)))
+            .collect();
         Matrix {
             head: file.head.clone(),
             impact_field: file.impact_field.clone(),
@@ -251,7 +273,96 @@ impl Compiler<'_> {
             urgencies,
             cells,
             column_of_label,
+            impact_numbers,
+            impact_phrases,
         }
+    }
+
+    fn impact_row(&mut self, impacts: &[String], name: &Spanned<String>) -> Option<usize> {
+        let row = impacts.iter().position(|i| *i == name.get_ref().to_lowercase());
+        if row.is_none() {
+            self.problem(name, format!("impact {:?} is not a row of [matrix.priority]", name.get_ref()));
+        }
+        row
+    }
+
+    fn phrases(&mut self, list: &Spanned<Vec<String>>) -> Option<Phrases> {
+        Phrases::new(list.get_ref().clone()).map_err(|e| self.problem(list, format!("phrases {e}"))).ok()
+    }
+
+    fn severity(&mut self, file: Option<&SeverityFile>, levels: &[PriorityFile], matrix: &Matrix) -> Severity {
+        let examples = Examples::new(
+            levels
+                .iter()
+                .enumerate()
+                .filter(|(_, level)| !level.examples.is_empty())
+                .map(|(rank, level)| (Rank(rank), level.examples.clone()))
+                .collect(),
+        );
+        let Some(file) = file else {
+            if !examples.is_empty() {
+                let first = levels.iter().find(|l| !l.examples.is_empty()).map(|l| &l.level);
+                if let Some(level) = first {
+                    self.problem(level, "level examples need a [severity] table saying which urgency each level stands for");
+                }
+            }
+            return Severity::none();
+        };
+        let mut column_of_rank = Vec::new();
+        for level in levels {
+            let code = level.level.get_ref();
+            match file.urgency.get_ref().get(code) {
+                Some(column) => match matrix.urgencies.iter().position(|u| u == column.get_ref()) {
+                    Some(index) => column_of_rank.push(index),
+                    None => {
+                        self.problem(column, format!("{:?} is not an urgency column of [matrix.priority]", column.get_ref()));
+                        column_of_rank.push(0);
+                    }
+                },
+                None => {
+                    self.problem(&file.urgency, format!("[severity.urgency] needs a column for level {code:?}"));
+                    column_of_rank.push(0);
+                }
+            }
+        }
+        let similarity = *file.example_similarity.get_ref();
+        if !(0.0..=1.0).contains(&similarity) {
+            self.problem(&file.example_similarity, "example_similarity must be between 0 and 1");
+        }
+        let mut names = BTreeSet::new();
+        let mut signals = Vec::new();
+        for signal in &file.signals {
+            if !names.insert(signal.name.get_ref().clone()) {
+                self.problem(&signal.name, format!("severity signal {:?} is declared twice", signal.name.get_ref()));
+            }
+            let rank = self.rank(&signal.level);
+            let impact = signal.impact.as_ref().and_then(|name| self.impact_row(&matrix.impacts, name));
+            if let Some(phrases) = self.phrases(&signal.phrases) {
+                signals.push(Signal {
+                    name: signal.name.get_ref().clone(),
+                    reason: signal.reason.clone().unwrap_or_else(|| signal.name.get_ref().clone()),
+                    rank,
+                    impact,
+                    lowers: signal.lowers,
+                    phrases,
+                });
+            }
+        }
+        // Raising signals before lowering ones, the most severe first: the first that matches
+        // speaks for the ticket.
+        signals.sort_by_key(|s| (s.lowers, s.rank));
+        Severity { signals, examples, example_similarity: similarity, column_of_rank }
+    }
+
+    fn review(&mut self, file: Option<&Spanned<ReviewFile>>) -> ReviewBudget {
+        let Some(file) = file else {
+            return ReviewBudget::new(DEFAULT_REVIEW_BUDGET, DEFAULT_REVIEW_WINDOW);
+        };
+        let review = file.get_ref();
+        if !(0.0..=1.0).contains(&review.budget) || review.window == 0 {
+            self.problem(file, "[review] budget must be between 0 and 1 and window at least 1");
+        }
+        ReviewBudget::new(review.budget, review.window)
     }
 
     fn abstention(&mut self, file: &Spanned<AbstentionFile>, matrix: &Matrix) -> Abstention {
@@ -367,10 +478,7 @@ impl Compiler<'_> {
         let compiled = if let Some(path) = &c.field {
             self.field_condition(spanned, path)
         } else if let Some(words) = &c.keywords {
-            if words.is_empty() || words.iter().any(|w| w.trim().is_empty()) {
-                self.problem(spanned, "keywords must be a non-empty list of non-blank words");
-            }
-            Condition::keywords(words.clone()).map_err(|e| self.problem(spanned, e.to_string())).ok()
+            Condition::keywords(words.clone()).map_err(|e| self.problem(spanned, format!("keywords {e}"))).ok()
         } else if let Some(source) = &c.regex {
             Condition::pattern(source.clone())
                 .map_err(|e| self.problem(spanned, format!("bad regex: {e}")))

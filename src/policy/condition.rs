@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use regex::Regex;
 
+use super::phrases::Phrases;
 use crate::model::prediction::{Band, HeadPrediction, Predictions};
 use crate::ticket::Ticket;
 
@@ -106,11 +107,8 @@ pub(super) enum Condition {
         path: FieldPath,
         values: Vec<String>,
     },
-    /// Whole words or phrases anywhere in subject + body, case-insensitive.
-    Keywords {
-        words: Vec<String>,
-        pattern: Regex,
-    },
+    /// Whole words or phrases anywhere in subject + body (`phrases` says how they match).
+    Keywords(Phrases),
     /// A case-insensitive regular expression over subject + body.
     Pattern {
         source: String,
@@ -136,11 +134,8 @@ impl Outcome {
 }
 
 impl Condition {
-    pub fn keywords(words: Vec<String>) -> Result<Self, regex::Error> {
-        let alternatives: Vec<String> = words.iter().map(|w| regex::escape(w.trim())).collect();
-        // Explicit non-word boundaries instead of \b so keywords may start or end with symbols.
-        let pattern = Regex::new(&format!(r"(?i)(?:^|\W)({})(?:\W|$)", alternatives.join("|")))?;
-        Ok(Self::Keywords { words, pattern })
+    pub fn keywords(words: Vec<String>) -> Result<Self, String> {
+        Phrases::new(words).map(Self::Keywords)
     }
 
     pub fn pattern(source: String) -> Result<Self, regex::Error> {
@@ -152,9 +147,9 @@ impl Condition {
         match self {
             Self::Always => Outcome::new(true, "always"),
             Self::Field { path, values } => field_outcome(path, values, facts),
-            Self::Keywords { words, pattern } => match pattern.captures(&facts.text).and_then(|c| c.get(1)) {
-                Some(found) => Outcome::new(true, format!("text contains {:?}", found.as_str())),
-                None => Outcome::new(false, format!("text contains none of {}", quoted(words))),
+            Self::Keywords(phrases) => match phrases.first_in(&facts.text) {
+                Some(found) => Outcome::new(true, format!("text contains {found:?}")),
+                None => Outcome::new(false, format!("text contains none of {}", quoted(&phrases.words))),
             },
             Self::Pattern { source, pattern } => match pattern.find(&facts.text) {
                 Some(found) => Outcome::new(true, format!("text matches /{source}/ at {:?}", found.as_str())),

@@ -2,6 +2,8 @@
 //! times, queue, tags, review flag and a trace of every step and rule considered. Pure: the
 //! only notion of time is the `now` argument (used when the ticket has no `created_at`).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -13,6 +15,7 @@ use super::priority::{PriorityLevel, Rank};
 use super::rules::{Mode, Rule, RuleSet};
 use super::summary::{summarize, Story};
 use super::Policy;
+use crate::explain::Evidence;
 use crate::model::prediction::Predictions;
 use crate::sla;
 use crate::ticket::Ticket;
@@ -47,9 +50,12 @@ pub struct TraceStep {
     pub hit: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision {
     pub priority: PriorityRef,
+    /// The words that drove severity and impact, keyed `severity` / `impact`, for the
+    /// explanation's evidence next to the model heads' own.
+    pub evidence: BTreeMap<String, Vec<Evidence>>,
     pub sla: SlaDue,
     pub queue: String,
     pub tags: Vec<String>,
@@ -72,7 +78,10 @@ struct Draft<'p> {
 pub fn decide(ticket: &Ticket, predictions: &Predictions, policy: &Policy, now: DateTime<Utc>) -> Decision {
     let choice = policy.plans.choose(ticket.customer.plan.as_deref());
     let facts = Facts::new(ticket, predictions, choice.name);
-    let start = policy.matrix.start(&policy.abstention, &facts);
+    let severity = policy.severity.assess(ticket, &facts.text);
+    let severity_level = severity.as_ref().map_or("", |s| policy.levels[s.rank.0].level.as_str());
+    let impact = policy.matrix.impact(&facts, severity.as_ref());
+    let start = policy.matrix.start(&policy.abstention, &facts, &impact, severity.as_ref(), severity_level);
     let (queue, routed_because) = policy.routing.route(&facts);
     let mut draft = Draft {
         policy,
@@ -83,13 +92,50 @@ pub fn decide(ticket: &Ticket, predictions: &Predictions, policy: &Policy, now: 
         priority_changes: Vec::new(),
         trace: Vec::new(),
     };
+    let severity_step = match &severity {
+        Some(s) => (s.describe(severity_level), Some(format!("urgency {}", policy.matrix.urgencies[s.column]))),
+        None => (policy.severity.no_signal(&facts.text, &policy.levels), None),
+    };
+    draft.trace.push(TraceStep {
+        rule: "severity".to_string(),
+        matched: severity_step.0,
+        hit: severity_step.1.is_some(),
+        effect: severity_step.1,
+    });
+    let impact_effect = impact.name.map(|name| format!("impact {name}"));
+    draft.trace.push(TraceStep {
+        rule: "impact".to_string(),
+        matched: impact.because.clone(),
+        hit: impact_effect.is_some(),
+        effect: impact_effect,
+    });
     draft.step(start.rule, start.because.clone(), Some(draft.level(start.rank).level.clone()));
     draft.step("routing", routed_because, Some(format!("queue {queue}")));
     for set in &policy.rule_sets {
         draft.run(set, &facts);
     }
+    draft.review(&start.plausible);
     let sla = draft.sla(&choice, ticket.created_at.unwrap_or(now));
-    draft.finish(&start, &choice, sla)
+    let mut evidence = BTreeMap::new();
+    let severity_words = severity.as_ref().map(|s| s.words().to_vec()).unwrap_or_default();
+    for (key, words) in [("severity", severity_words), ("impact", impact.words)] {
+        if !words.is_empty() {
+            evidence.insert(key.to_string(), words);
+        }
+    }
+    draft.finish(&start, &choice, sla, evidence)
+}
+
+/// Review score of a ticket whose plausible levels span `spread` levels: 0 when a person
+/// would change nothing, 2 or more when they could move it two levels, higher still when a
+/// possibly critical ticket is being placed low.
+fn review_score(spread: usize, possibly_critical_placed_low: bool) -> u8 {
+    let spread = spread.min(4) as u8;
+    match (possibly_critical_placed_low, spread) {
+        (true, _) => 2 + spread,
+        (false, s) if s >= 2 => s,
+        _ => 0,
+    }
 }
 
 impl Draft<'_> {
@@ -158,6 +204,30 @@ impl Draft<'_> {
         (!changes.is_empty()).then(|| changes.join("; "))
     }
 
+    /// Asks for a person where one could change the outcome, within the policy's budget:
+    /// the plausible levels (the model's likely labels, the text's severity, the decision)
+    /// lie two levels apart, or one of them is among the top two while the ticket is placed
+    /// below them.
+    fn review(&mut self, plausible: &[Rank]) {
+        let all = plausible.iter().copied().chain([self.rank]);
+        let (most, least) = (all.clone().min().unwrap_or(self.rank), all.max().unwrap_or(self.rank));
+        let critical = Rank(1.min(self.policy.levels.len() - 1));
+        let critical_low = most <= critical && self.rank > critical;
+        let score = review_score(least.0 - most.0, critical_low);
+        let must = !self.review_reasons.is_empty();
+        if !self.policy.review.admit(score, must) || must {
+            return;
+        }
+        let (from, to) = (&self.level(most).level, &self.level(least).level);
+        let reason = if critical_low {
+            format!("possibly {from} placed at {}", self.level(self.rank).level)
+        } else {
+            format!("could be anywhere from {from} to {to}")
+        };
+        self.step("review-budget", reason.clone(), Some("needs review".to_string()));
+        self.review_reasons.push(reason);
+    }
+
     fn sla(&mut self, choice: &PlanChoice, started_at: DateTime<Utc>) -> SlaDue {
         let plan = choice.plan;
         let level = self.level(self.rank).level.clone();
@@ -184,7 +254,7 @@ impl Draft<'_> {
         sla
     }
 
-    fn finish(self, start: &Start, choice: &PlanChoice, sla: SlaDue) -> Decision {
+    fn finish(self, start: &Start, choice: &PlanChoice, sla: SlaDue, evidence: BTreeMap<String, Vec<Evidence>>) -> Decision {
         let level = self.level(self.rank).clone();
         let summary = summarize(&Story {
             level: &level.level,
@@ -197,6 +267,7 @@ impl Draft<'_> {
         });
         Decision {
             priority: PriorityRef { level: level.level, name: level.name },
+            evidence,
             sla,
             queue: self.queue,
             tags: self.tags,

@@ -47,6 +47,10 @@ pub(super) struct PolicyFile {
     pub matrix: MatrixFile,
     pub abstention: Spanned<AbstentionFile>,
     #[serde(default)]
+    pub severity: Option<SeverityFile>,
+    #[serde(default)]
+    pub review: Option<Spanned<ReviewFile>>,
+    #[serde(default)]
     pub rule_sets: Vec<RuleSetFile>,
     pub routing: RoutingFile,
 }
@@ -57,6 +61,9 @@ pub(super) struct PriorityFile {
     pub level: Spanned<String>,
     pub name: String,
     pub description: String,
+    /// Example tickets of this level, in the languages the helpdesk serves.
+    #[serde(default)]
+    pub examples: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,6 +123,63 @@ pub(super) struct MatrixFile {
     pub default_impact: Spanned<String>,
     pub urgency: BTreeMap<String, Spanned<String>>,
     pub priority: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<String>>>,
+    #[serde(default)]
+    pub impact_numbers: Vec<ImpactBandFile>,
+    #[serde(default)]
+    pub impact_phrases: Vec<ImpactPhrasesFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ImpactBandFile {
+    pub up_to: Option<f64>,
+    pub impact: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ImpactPhrasesFile {
+    pub impact: Spanned<String>,
+    pub phrases: Spanned<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SeverityFile {
+    /// Level -> the matrix urgency column its guideline stands for.
+    pub urgency: Spanned<BTreeMap<String, Spanned<String>>>,
+    #[serde(default = "example_similarity")]
+    pub example_similarity: Spanned<f32>,
+    #[serde(default)]
+    pub signals: Vec<SignalFile>,
+}
+
+fn example_similarity() -> Spanned<f32> {
+    Spanned::new(0..0, 0.35)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SignalFile {
+    pub name: Spanned<String>,
+    pub reason: Option<String>,
+    pub level: Spanned<String>,
+    pub impact: Option<Spanned<String>>,
+    #[serde(default)]
+    pub lowers: bool,
+    pub phrases: Spanned<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ReviewFile {
+    pub budget: f32,
+    #[serde(default = "review_window")]
+    pub window: usize,
+}
+
+fn review_window() -> usize {
+    500
 }
 
 fn urgency_head() -> String {

@@ -1,12 +1,17 @@
-//! The starting priority: the impact × urgency matrix fed by the model's urgency head and an
-//! impact custom field, or the stated fallback when the urgency head abstains, is missing or
-//! gives a label the matrix does not map. It applies no rules: they adjust this start later
-//! (`decide`).
+//! The starting priority: the impact × urgency matrix. Impact comes from a custom field (a row
+//! name or a number in the policy's bands), else from phrases in the text, else from what a
+//! severity signal implies, else the default row. Urgency comes from the model's urgency head
+//! and the text's severity (`severity`): a severity more urgent than the model's raises it, a
+//! lowering signal may lower it, and when the model abstains the text alone decides; with
+//! neither, the stated fallback. It applies no rules: they adjust this start later (`decide`).
 
 use std::collections::BTreeMap;
 
 use super::condition::Facts;
+use super::phrases::Phrases;
 use super::priority::Rank;
+use super::severity::Assessment;
+use crate::explain::Evidence;
 
 /// Impact rows × urgency columns. Every row has every column (checked by `compile`), so
 /// lookups by index cannot miss.
@@ -24,7 +29,15 @@ pub(super) struct Matrix {
     pub cells: Vec<Vec<Rank>>,
     /// Model label -> urgency column.
     pub column_of_label: BTreeMap<String, usize>,
+    /// Numeric values of the impact field -> row: the first band whose bound holds (`None`:
+    /// no bound).
+    pub impact_numbers: Vec<(Option<f64>, usize)>,
+    /// Phrases that state an impact, tried in file order (largest impact first).
+    pub impact_phrases: Vec<(usize, Phrases)>,
 }
+
+/// A model label's calibrated score from which its level counts as plausible for review.
+const PLAUSIBLE_SCORE: f32 = 0.25;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum AbstentionStart {
@@ -39,6 +52,16 @@ pub(super) struct Abstention {
     pub needs_review: bool,
 }
 
+/// The matrix row for a ticket and how it was found.
+pub(super) struct Impact<'m> {
+    pub row: usize,
+    /// Set when the ticket's field or text chose the row, for the summary.
+    pub name: Option<&'m str>,
+    pub because: String,
+    /// The words that stated the impact, when the text did.
+    pub words: Vec<Evidence>,
+}
+
 /// Where the decision starts, and the words the trace and summary use for it.
 pub(super) struct Start {
     pub rank: Rank,
@@ -46,21 +69,99 @@ pub(super) struct Start {
     pub because: String,
     pub summary: String,
     pub review_reason: Option<String>,
+    /// The levels the model's plausible labels and the text's severity would each give at
+    /// this impact: how far apart a person might reasonably place the ticket.
+    pub plausible: Vec<Rank>,
 }
 
 impl Matrix {
-    pub fn start(&self, abstention: &Abstention, facts: &Facts) -> Start {
-        let impact = self.impact(facts);
+    pub fn impact(&self, facts: &Facts, severity: Option<&Assessment>) -> Impact<'_> {
+        let stated = |row: usize, because: String, words: Vec<Evidence>| Impact {
+            row,
+            name: Some(self.impacts[row].as_str()),
+            because,
+            words,
+        };
+        let field = self.impact_field.as_deref();
+        let value = field.and_then(|f| facts.ticket.fields.get(f)).map(|v| v.trim().to_lowercase());
+        let mut not_a_row = None;
+        if let (Some(field), Some(value)) = (field, value) {
+            if let Some(row) = self.impacts.iter().position(|row| *row == value) {
+                return stated(row, format!("impact {value} (fields.{field})"), Vec::new());
+            }
+            let band = value.parse::<f64>().ok().and_then(|n| {
+                self.impact_numbers.iter().find(|(bound, _)| bound.is_none_or(|b| n <= b)).map(|(_, row)| *row)
+            });
+            if let Some(row) = band {
+                return stated(row, format!("impact {} (fields.{field} = {value})", self.impacts[row]), Vec::new());
+            }
+            not_a_row = Some(format!("fields.{field} = {value} is not a matrix row or number"));
+        }
+        for (row, phrases) in &self.impact_phrases {
+            let words = phrases.spans(facts.ticket, 1.0);
+            if let Some(first) = words.first() {
+                let because = format!("impact {} inferred from the text: {:?}", self.impacts[*row], first.text);
+                return stated(*row, because, words);
+            }
+        }
+        if let Some(row) = severity.and_then(Assessment::implied_impact) {
+            return stated(row, format!("impact {} implied by the severity signal", self.impacts[row]), Vec::new());
+        }
+        let why = not_a_row.unwrap_or_else(|| match field {
+            Some(field) => format!("fields.{field} not set, no impact words"),
+            None => "no impact words".to_string(),
+        });
+        Impact { row: self.default_impact, name: None, because: format!("impact {} (default; {why})", self.impacts[self.default_impact]), words: Vec::new() }
+    }
+
+    pub fn start(&self, abstention: &Abstention, facts: &Facts, impact: &Impact, severity: Option<&Assessment>, severity_level: &str) -> Start {
         let head = &self.head;
+        let cells = &self.cells[impact.row];
         let prediction = facts.predictions.get(head);
-        let column = prediction.filter(|p| !p.abstained).and_then(|p| self.column_of_label.get(&p.label));
-        if let (Some(p), Some(&column)) = (prediction, column) {
+        let mut plausible: Vec<Rank> = prediction
+            .map(|p| {
+                p.top
+                    .iter()
+                    .filter(|l| l.score >= PLAUSIBLE_SCORE || l.label == p.label)
+                    .filter_map(|l| self.column_of_label.get(&l.label).map(|&c| cells[c]))
+                    .collect()
+            })
+            .unwrap_or_default();
+        plausible.extend(severity.map(|s| cells[s.column]));
+        let model = prediction.filter(|p| !p.abstained).and_then(|p| Some((p, *self.column_of_label.get(&p.label)?)));
+        let impact_words = impact.name.map(|name| format!(" with impact {name}")).unwrap_or_default();
+        let model_words = model.map(|(p, _)| format!("model {head} {} ({:.2}{})", p.label, p.score, p.recalled_note()));
+        let text_rank = severity.map(|s| cells[s.column]);
+        let text_decides = match (model, severity) {
+            (Some((_, column)), Some(s)) => cells[s.column] < cells[column] || (s.lowers && cells[s.column] > cells[column]),
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        if let (true, Some(s), Some(rank)) = (text_decides, severity, text_rank) {
+            let reason = s.reason(severity_level);
+            let over = model_words.as_ref().map(|m| format!(" over {m}")).unwrap_or_default();
+            let over_abstained = match prediction {
+                Some(p) if model.is_none() => format!("; {head} abstained (best guess {}, {:.2})", p.label, p.score),
+                _ => String::new(),
+            };
             return Start {
-                rank: self.cells[impact.row][column],
-                rule: "urgency-matrix",
-                because: format!("{head} = {} ({:.2}), {}", p.label, p.score, impact.because),
-                summary: format!("model {head} {} ({:.2}{}){}", p.label, p.score, p.recalled_note(), impact.summary()),
+                rank,
+                rule: "severity-matrix",
+                because: format!("urgency {} from the text ({reason}){over}{over_abstained}, {}", self.urgencies[s.column], impact.because),
+                summary: format!("text severity: {reason}{impact_words}{over}"),
                 review_reason: None,
+                plausible,
+            };
+        }
+        if let (Some((p, column)), Some(words)) = (model, model_words) {
+            let agrees = severity.map(|s| format!("; the text agrees ({})", s.reason(severity_level))).unwrap_or_default();
+            return Start {
+                rank: cells[column],
+                rule: "urgency-matrix",
+                because: format!("{head} = {} ({:.2}){agrees}, {}", p.label, p.score, impact.because),
+                summary: format!("{words}{impact_words}"),
+                review_reason: None,
+                plausible,
             };
         }
         let why = match prediction {
@@ -69,52 +170,19 @@ impl Matrix {
             Some(p) => format!("{head} label {} is not mapped in [matrix.urgency]", p.label),
         };
         let (rank, because) = match abstention.start {
-            AbstentionStart::Level(rank) => (rank, format!("{why}; fallback level")),
+            AbstentionStart::Level(rank) => (rank, format!("{why}; no severity words; fallback level")),
             AbstentionStart::Urgency(column) => (
-                self.cells[impact.row][column],
-                format!("{why}; fallback urgency {}, {}", self.urgencies[column], impact.because),
+                cells[column],
+                format!("{why}; no severity words; fallback urgency {}, {}", self.urgencies[column], impact.because),
             ),
         };
         Start {
             rank,
             rule: "abstention-fallback",
             because,
-            summary: format!("{why}, fallback start"),
+            summary: format!("{why}, fallback start{impact_words}"),
             review_reason: abstention.needs_review.then(|| why.clone()),
+            plausible,
         }
-    }
-
-    fn impact(&self, facts: &Facts) -> Impact<'_> {
-        let default_name = &self.impacts[self.default_impact];
-        let default = |because: String| Impact { row: self.default_impact, name: None, because };
-        let Some(field) = &self.impact_field else {
-            return default(format!("impact {default_name} (default)"));
-        };
-        let Some(value) = facts.ticket.fields.get(field) else {
-            return default(format!("impact {default_name} (default; fields.{field} not set)"));
-        };
-        match self.impacts.iter().position(|row| *row == value.trim().to_lowercase()) {
-            Some(row) => Impact {
-                row,
-                name: Some(&self.impacts[row]),
-                because: format!("impact {} (fields.{field})", self.impacts[row]),
-            },
-            None => default(format!(
-                "impact {default_name} (default; fields.{field} = {value} is not a matrix row)"
-            )),
-        }
-    }
-}
-
-/// The matrix row for a ticket; `name` is set only when the ticket's own field chose it.
-struct Impact<'m> {
-    row: usize,
-    name: Option<&'m str>,
-    because: String,
-}
-
-impl Impact<'_> {
-    fn summary(&self) -> String {
-        self.name.map(|name| format!(" with impact {name}")).unwrap_or_default()
     }
 }

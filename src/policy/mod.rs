@@ -7,6 +7,10 @@
 //! - `file`: the TOML schema (serde); `duration`: SLA target lengths; `compile`: file ->
 //!   `Policy`, collecting located problems
 //! - `priority`, `plans`, `matrix`, `rules`, `condition`, `routing`: the typed policy
+//! - `phrases`: phrase lists (keywords, severity signals, impact words) and where they occur
+//! - `severity`, `examples`: what the ticket's words say about severity, from signals and
+//!   the level guidelines' example tickets
+//! - `review`: the review budget over recent decisions
 //! - `decide`: the decision and its trace; `summary`: the one-line explanation
 //! - `check`: errors and warnings for a policy file
 //!
@@ -18,12 +22,16 @@ mod compile;
 mod condition;
 mod decide;
 mod duration;
+mod examples;
 mod file;
 mod matrix;
+mod phrases;
 mod plans;
 mod priority;
+mod review;
 mod routing;
 mod rules;
+mod severity;
 mod summary;
 #[cfg(test)]
 mod test_policy;
@@ -49,6 +57,8 @@ pub struct Policy {
     plans: plans::Plans,
     matrix: matrix::Matrix,
     abstention: matrix::Abstention,
+    severity: severity::Severity,
+    review: review::ReviewBudget,
     rule_sets: Vec<rules::RuleSet>,
     routing: routing::Routing,
     model_labels: LabelSets,

@@ -1,0 +1,126 @@
+//! What a ticket's own words say about how bad its problem is, independent of the trained
+//! urgency head (whose labels may barely reflect severity). Two sources, both from the policy
+//! file:
+//! - signals: phrase lists per kind of trouble (outage, data loss, security incident, ...),
+//!   each naming the level its guideline describes, in every language the helpdesk serves;
+//! - the level guidelines' example tickets: the nearest example's level, when the ticket is
+//!   similar enough to it.
+//!
+//! A signal outranks the examples (it names the words). The assessment says which source
+//! spoke and with which words; `matrix` decides how it combines with the model.
+
+use super::examples::{Examples, Nearest};
+use super::phrases::Phrases;
+use super::priority::{PriorityLevel, Rank};
+use crate::explain::Evidence;
+use crate::ticket::Ticket;
+
+#[derive(Debug, Clone)]
+pub(super) struct Signal {
+    pub name: String,
+    pub reason: String,
+    pub rank: Rank,
+    /// Impact row implied when the ticket states none (an outage concerns everyone).
+    pub impact: Option<usize>,
+    /// Whether this signal may make a ticket less urgent than the model says (praise, a
+    /// feature request); other signals only raise.
+    pub lowers: bool,
+    pub phrases: Phrases,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Severity {
+    /// Raising signals first (most severe first), then lowering ones; `compile` sorts them.
+    pub signals: Vec<Signal>,
+    pub examples: Examples,
+    /// Least cosine similarity for the nearest example to count.
+    pub example_similarity: f32,
+    /// Per level rank, the matrix urgency column that level's guideline stands for.
+    pub column_of_rank: Vec<usize>,
+}
+
+/// Where the text's severity came from.
+#[derive(Debug, Clone)]
+pub(super) enum Source<'s> {
+    Signal { signal: &'s Signal, words: Vec<Evidence> },
+    Example(Nearest<'s>),
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Assessment<'s> {
+    pub rank: Rank,
+    pub column: usize,
+    pub lowers: bool,
+    pub source: Source<'s>,
+}
+
+impl Severity {
+    /// Empty: no signals, no examples; every ticket's severity is unknown.
+    pub fn none() -> Self {
+        Self { signals: Vec::new(), examples: Examples::new(Vec::new()), example_similarity: 1.0, column_of_rank: Vec::new() }
+    }
+
+    /// The text's severity, if its words show one.
+    pub fn assess(&self, ticket: &Ticket, text: &str) -> Option<Assessment<'_>> {
+        if let Some(signal) = self.signals.iter().find(|s| s.phrases.first_in(text).is_some()) {
+            let words = signal.phrases.spans(ticket, 1.0);
+            return self.assessment(signal.rank, signal.lowers, Source::Signal { signal, words });
+        }
+        let nearest = self.examples.nearest(text).filter(|n| n.similarity >= self.example_similarity)?;
+        self.assessment(nearest.rank, false, Source::Example(nearest))
+    }
+
+    fn assessment<'s>(&'s self, rank: Rank, lowers: bool, source: Source<'s>) -> Option<Assessment<'s>> {
+        let column = *self.column_of_rank.get(rank.0)?;
+        Some(Assessment { rank, column, lowers, source })
+    }
+
+    /// The trace's words when the text shows no severity: which example came nearest.
+    pub fn no_signal(&self, text: &str, levels: &[PriorityLevel]) -> String {
+        match self.examples.nearest(text) {
+            Some(n) => format!(
+                "no severity signal; nearest example is {} ({:.2}, below {:.2})",
+                levels[n.rank.0].level, n.similarity, self.example_similarity
+            ),
+            None => "no severity signal".to_string(),
+        }
+    }
+}
+
+impl Assessment<'_> {
+    /// The words for the trace: `signal outage: "Datenbank ausgefallen"` or
+    /// `like the P1 example "..." (0.52)`.
+    pub fn describe(&self, level: &str) -> String {
+        match &self.source {
+            Source::Signal { signal, words } => {
+                let quoted: Vec<String> = words.iter().map(|w| format!("{:?}", w.text)).collect();
+                format!("signal {} ({level}): {}", signal.name, quoted.join(", "))
+            }
+            Source::Example(nearest) => {
+                format!("like the {level} example {:?} ({:.2})", nearest.example, nearest.similarity)
+            }
+        }
+    }
+
+    /// Short words for the summary: "an outage" or "like a P1 example".
+    pub fn reason(&self, level: &str) -> String {
+        match &self.source {
+            Source::Signal { signal, .. } => signal.reason.clone(),
+            Source::Example(_) => format!("text like a {level} example"),
+        }
+    }
+
+    pub fn words(&self) -> &[Evidence] {
+        match &self.source {
+            Source::Signal { words, .. } => words,
+            Source::Example(_) => &[],
+        }
+    }
+
+    pub fn implied_impact(&self) -> Option<usize> {
+        match &self.source {
+            Source::Signal { signal, .. } => signal.impact,
+            Source::Example(_) => None,
+        }
+    }
+}
