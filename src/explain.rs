@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use crate::model::features::Occurrences;
-use crate::text::Word;
+use crate::text::{Word, SENTENCE_ENDS};
 
 /// Phrases returned per head, strongest first.
 pub const EVIDENCE_PHRASES: usize = 5;
@@ -64,8 +64,8 @@ impl OccurrenceMap {
 }
 
 /// The strongest phrases: runs of up to `MAX_PHRASE_WORDS` adjacent words with the same
-/// sign (not crossing from subject to body, which starts at character `body_start` of the
-/// text whose characters are `chars`), ranked by |weight|.
+/// sign, within one sentence (not crossing from subject to body, which starts at character
+/// `body_start` of the text whose characters are `chars`), ranked by |weight|.
 pub fn phrases(chars: &[char], words: &[Word], scores: &[f32], body_start: usize) -> Vec<Evidence> {
     let mut runs: Vec<(usize, usize, f32)> = Vec::new();
     for (i, &score) in scores.iter().enumerate() {
@@ -73,12 +73,17 @@ pub fn phrases(chars: &[char], words: &[Word], scores: &[f32], body_start: usize
             continue;
         }
         let same_field = |a: usize, b: usize| (words[a].start >= body_start) == (words[b].start >= body_start);
+        let same_sentence = |a: usize, b: usize| {
+            let between = chars.get(words[a].end..words[b].start).unwrap_or_default();
+            !between.iter().any(|c| SENTENCE_ENDS.contains(c))
+        };
         match runs.last_mut() {
             Some((first, last, total))
                 if *last + 1 == i
                     && i - *first < MAX_PHRASE_WORDS
                     && (*total > 0.0) == (score > 0.0)
-                    && same_field(*last, i) =>
+                    && same_field(*last, i)
+                    && same_sentence(*last, i) =>
             {
                 *last = i;
                 *total += score;
@@ -133,6 +138,16 @@ mod tests {
         assert_eq!(evidence[1], Evidence { text: "Site down".into(), weight: 0.75, field: "subject", start: 0, end: 9 });
         assert_eq!(evidence[2].text, "please");
         assert_eq!(evidence.len(), 3);
+    }
+
+    #[test]
+    fn phrases_stay_within_a_sentence() {
+        let text = "x It is down. Please help";
+        let words = [word("It", 2), word("is", 5), word("down", 8), word("Please", 14), word("help", 21)];
+        let chars: Vec<char> = text.chars().collect();
+        let evidence = phrases(&chars, &words, &[0.5, 0.5, 0.5, 0.5, 0.5], 0);
+        let texts: Vec<&str> = evidence.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(texts, ["It is down", "Please help"]);
     }
 
     #[test]

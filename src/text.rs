@@ -34,6 +34,9 @@ fn tokenizer_error(e: impl std::fmt::Display) -> TextError {
     TextError::Tokenizer(e.to_string())
 }
 
+/// Characters that end a sentence: evidence phrases and word pairs do not reach across them.
+pub const SENTENCE_ENDS: [char; 4] = ['.', '!', '?', '\n'];
+
 /// One word of a text after normalisation, with the subword token ids the tokenizer gave it
 /// and its span in the original text as character offsets `[start, end)`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -61,6 +61,9 @@ struct CheckPrioritiesArgs {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also print each ticket placed outside its acceptable levels, with the summary.
+    #[arg(long)]
+    disagreements: bool,
 }
 
 #[derive(clap::Args)]
@@ -226,10 +229,15 @@ fn check_priorities(args: CheckPrioritiesArgs) -> anyhow::Result<()> {
     let set = read_labeled_set(&args, &levels)?;
     let context = DecisionContext { model: &classifier, policy: &policy, now: chrono::Utc::now() };
     let tickets: Vec<&Ticket> = set.iter().map(|(_, t)| t).collect();
-    let outcomes: Vec<Outcome> = answer(&classifier, &context, &tickets)?
-        .into_iter()
-        .map(|r| Outcome { level: r.priority.level, needs_review: r.needs_review })
-        .collect();
+    let responses = answer(&classifier, &context, &tickets)?;
+    if args.disagreements {
+        for ((case, _), response) in set.iter().zip(&responses).filter(|((c, _), r)| !c.acceptable.contains(&r.priority.level)) {
+            println!("{} [{}] got {}{}: {}", case.id, case.acceptable.join(","), response.priority.level,
+                if response.needs_review { " (review)" } else { "" }, response.explanation.summary);
+        }
+    }
+    let outcomes: Vec<Outcome> =
+        responses.into_iter().map(|r| Outcome { level: r.priority.level, needs_review: r.needs_review }).collect();
     let high: Vec<String> = levels.iter().take(2).cloned().collect();
     let report = Report::new(set.iter().map(|(c, _)| c).zip(&outcomes), &high);
     println!("{} on {} with {} and {}\n", args.set.display(), set.len(), args.model.display(), args.policy.display());

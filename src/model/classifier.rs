@@ -259,7 +259,13 @@ impl Classifier {
                 .heads
                 .iter()
                 .zip(self.network.label_shares(features, &labels)?)
-                .map(|(spec, shares)| (spec.name.clone(), phrases(&chars, words, &map.word_scores(&shares), *body_start)))
+                .map(|(spec, shares)| {
+                    // A recalled label came from the past ticket its prediction names, not from
+                    // these words: the text model's weights would explain a label it did not give.
+                    let recalled = predictions.get(&spec.name).is_some_and(|p| p.recalled.is_some());
+                    let found = if recalled { Vec::new() } else { phrases(&chars, words, &map.word_scores(&shares), *body_start) };
+                    (spec.name.clone(), found)
+                })
                 .collect();
             analyses.push(Analysis { predictions, evidence });
         }

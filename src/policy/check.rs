@@ -104,6 +104,8 @@ fn never_matches(condition: &Condition, policy: &Policy, labels: &LabelSets) -> 
         Condition::Always
         | Condition::Field { .. }
         | Condition::Keywords(_)
+        | Condition::Signal { .. }
+        | Condition::SeverityAtLeast { .. }
         | Condition::Pattern { .. } => None,
     }
 }
@@ -230,7 +232,7 @@ mod tests {
 
     #[test]
     fn a_typo_in_a_key_is_an_error_with_its_line() {
-        let text = DEFAULT_POLICY.replacen("needs_review = true", "need_review = true", 1);
+        let text = DEFAULT_POLICY.replacen("needs_review = false", "need_review = false", 1);
         let report = check(&text);
         let line = text.lines().position(|l| l.starts_with("need_review")).map(|i| i + 1);
         assert_eq!(report.errors.len(), 1);

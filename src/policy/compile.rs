@@ -16,7 +16,7 @@ use super::file::{
     AbstentionFile, CalendarFile, ConditionFile, MatrixFile, PlanFile, PolicyFile, PriorityFile, ReviewFile,
     RoutingFile, RuleFile, RuleSetFile, SeverityFile, SlaFile, WeekFile,
 };
-use super::phrases::Phrases;
+use super::phrases::{Cues, Near, Phrases};
 use super::review::ReviewBudget;
 use super::severity::{Severity, Signal};
 use super::matrix::{Abstention, AbstentionStart, Matrix};
@@ -27,6 +27,9 @@ use super::rules::{Effects, Rule, RuleSet};
 use super::{content_version, Policy, PolicyError, Problem};
 use crate::sla::{Calendar, WeeklyHours};
 
+/// Most words between the two halves of a `near` pair when the file does not say.
+const DEFAULT_NEAR_WITHIN: usize = 3;
+
 /// Share of decisions flagged for review when the policy states no `[review]` budget.
 const DEFAULT_REVIEW_BUDGET: f32 = 0.2;
 const DEFAULT_REVIEW_WINDOW: usize = 500;
@@ -36,7 +39,7 @@ pub(super) fn compile(text: &str) -> Result<Policy, PolicyError> {
         let offset = e.span().map_or(0, |span| span.start);
         PolicyError::Syntax(Problem::at(text, offset, e.message()))
     })?;
-    let mut compiler = Compiler { text, problems: Vec::new(), ranks: BTreeMap::new() };
+    let mut compiler = Compiler { text, problems: Vec::new(), ranks: BTreeMap::new(), signals: BTreeMap::new() };
     let levels = compiler.levels(&file.priorities);
     let plans = compiler.plans(&file.sla);
     let matrix = compiler.matrix(&file.matrix);
@@ -72,6 +75,8 @@ struct Compiler<'t> {
     text: &'t str,
     problems: Vec<Problem>,
     ranks: BTreeMap<String, Rank>,
+    /// Severity signals' words by name, for `signal` conditions.
+    signals: BTreeMap<String, Cues>,
 }
 
 impl Compiler<'_> {
@@ -263,7 +268,10 @@ impl Compiler<'_> {
         let impact_phrases = file
             .impact_phrases
             .iter()
-            .filter_map(|group| Some((self.impact_row(&impacts, &group.impact)?, self.phrases(&group.phrases)?)))
+            .filter_map(|group| {
+                let cues = self.cues(&group.impact, group.phrases.as_ref(), group.near.as_ref(), group.within);
+                Some((self.impact_row(&impacts, &group.impact)?, cues?))
+            })
             .collect();
         Matrix {
             head: file.head.clone(),
@@ -286,8 +294,39 @@ impl Compiler<'_> {
         row
     }
 
-    fn phrases(&mut self, list: &Spanned<Vec<String>>) -> Option<Phrases> {
-        Phrases::new(list.get_ref().clone()).map_err(|e| self.problem(list, format!("phrases {e}"))).ok()
+    fn phrases(&mut self, list: &Spanned<Vec<String>>, key: &str) -> Option<Phrases> {
+        Phrases::new(list.get_ref().clone()).map_err(|e| self.problem(list, format!("{key} {e}"))).ok()
+    }
+
+    /// `phrases` and / or `near` (two lists, words of each within `within` words of the other).
+    fn cues<T>(
+        &mut self,
+        owner: &Spanned<T>,
+        phrases: Option<&Spanned<Vec<String>>>,
+        near: Option<&Spanned<Vec<Vec<String>>>>,
+        within: Option<usize>,
+    ) -> Option<Cues> {
+        if phrases.is_none() && near.is_none() {
+            self.problem(owner, "needs `phrases`, `near` or both");
+            return None;
+        }
+        let phrases = match phrases {
+            Some(list) => Some(self.phrases(list, "phrases")?),
+            None => None,
+        };
+        let near = match near {
+            Some(lists) => {
+                let [these, those] = lists.get_ref().as_slice() else {
+                    self.problem(lists, "`near` takes exactly two lists: things, and what is wrong with them");
+                    return None;
+                };
+                let list = |words: &Vec<String>| Spanned::new(lists.span(), words.clone());
+                let (these, those) = (self.phrases(&list(these), "near")?, self.phrases(&list(those), "near")?);
+                Some(Near { these, those, within: within.unwrap_or(DEFAULT_NEAR_WITHIN) })
+            }
+            None => None,
+        };
+        Some(Cues { phrases, near })
     }
 
     fn severity(&mut self, file: Option<&SeverityFile>, levels: &[PriorityFile], matrix: &Matrix) -> Severity {
@@ -337,20 +376,21 @@ impl Compiler<'_> {
             }
             let rank = self.rank(&signal.level);
             let impact = signal.impact.as_ref().and_then(|name| self.impact_row(&matrix.impacts, name));
-            if let Some(phrases) = self.phrases(&signal.phrases) {
+            if let Some(cues) = self.cues(&signal.name, signal.phrases.as_ref(), signal.near.as_ref(), signal.within) {
                 signals.push(Signal {
                     name: signal.name.get_ref().clone(),
                     reason: signal.reason.clone().unwrap_or_else(|| signal.name.get_ref().clone()),
                     rank,
                     impact,
                     lowers: signal.lowers,
-                    phrases,
+                    cues,
                 });
             }
         }
         // Raising signals before lowering ones, the most severe first: the first that matches
         // speaks for the ticket.
         signals.sort_by_key(|s| (s.lowers, s.rank));
+        self.signals = signals.iter().map(|s| (s.name.clone(), s.cues.clone())).collect();
         Severity { signals, examples, example_similarity: similarity, column_of_rank }
     }
 
@@ -452,6 +492,8 @@ impl Compiler<'_> {
             ("field", c.field.is_some()),
             ("keywords", c.keywords.is_some()),
             ("regex", c.regex.is_some()),
+            ("signal", c.signal.is_some()),
+            ("severity_at_least", c.severity_at_least.is_some()),
             ("prediction", c.prediction.is_some()),
             ("all", c.all.is_some()),
             ("any", c.any.is_some()),
@@ -479,6 +521,17 @@ impl Compiler<'_> {
             self.field_condition(spanned, path)
         } else if let Some(words) = &c.keywords {
             Condition::keywords(words.clone()).map_err(|e| self.problem(spanned, format!("keywords {e}"))).ok()
+        } else if let Some(name) = &c.signal {
+            match self.signals.get(name) {
+                Some(cues) => Some(Condition::Signal { name: name.clone(), cues: cues.clone() }),
+                None => {
+                    let known = self.signals.keys().cloned().collect::<Vec<_>>().join(", ");
+                    self.problem(spanned, format!("unknown severity signal {name:?} (signals: {known})"));
+                    None
+                }
+            }
+        } else if let Some(level) = &c.severity_at_least {
+            Some(Condition::SeverityAtLeast { level: level.get_ref().clone(), rank: self.rank(level) })
         } else if let Some(source) = &c.regex {
             Condition::pattern(source.clone())
                 .map_err(|e| self.problem(spanned, format!("bad regex: {e}")))
@@ -589,19 +642,22 @@ mod tests {
     fn mistakes_in_the_default_policy_are_located() {
         // (original text, mistake, fragment of the message)
         let cases = [
-            ("raise = 2\n", "raize = 2\n", "unknown field `raize`"),
+            ("raise = 4\n", "raize = 4\n", "unknown field `raize`"),
             ("time_zone = \"Europe/Berlin\"", "time_zone = \"Europe/Berlinn\"", "Berlinn"),
             ("mon = [\"09:00-17:00\"]", "mon = [\"9-17\"]", "09:00-17:00"),
             ("\"2026-05-14\"", "\"2026-05-32\"", "2026-05-32"),
             ("first_response = \"1h\"", "first_response = \"1 hour\"", "not a duration"),
-            ("set_priority = \"P1\"", "set_priority = \"P0\"", "unknown priority level \"P0\""),
+            ("ceiling = \"P1\"\nqueue = \"security\"", "ceiling = \"P0\"\nqueue = \"security\"", "unknown priority level \"P0\""),
             ("calendar = \"always\"", "calendar = \"allways\"", "unknown calendar \"allways\""),
-            ("{ regex = \"(data", "{ regex = \"((data", "bad regex"),
+            ("example_similarity = 0.35", "example_similarity = 3.5", "between 0 and 1"),
+            ("{ signal = \"outage\"", "{ signal = \"outages\"", "unknown severity signal \"outages\""),
+            ("level = \"P4\"\n# May", "level = \"P5\"\n# May", "unknown priority level \"P5\""),
+            ("{ up_to = 25, impact = \"team\"", "{ up_to = 25, impact = \"teams\"", "impact \"teams\" is not a row"),
             ("{ field = \"customer.vip\"", "{ field = \"customer.vipp\"", "unknown field \"customer.vipp\""),
-            ("default_plan = \"free\"", "default_plan = \"gratis\"", "not a plan"),
-            ("mode = \"first_match\"", "mode = \"first\"", "unknown variant"),
+            ("default_plan = \"standard\"", "default_plan = \"gratis\"", "not a plan"),
+            ("mode = \"all_matches\"", "mode = \"all\"", "unknown variant"),
             ("min_score = 0.8", "min_score = 8", "outside 0..1"),
-            ("ceiling = \"P2\"\ntags", "floor = \"P2\"\ntags", "`floor` only applies together with `lower`"),
+            ("ceiling = \"P3\"\ntags", "floor = \"P3\"\ntags", "`floor` only applies together with `lower`"),
             (
                 "many = { high = \"P1\", medium = \"P2\", low = \"P3\" }",
                 "many = { high = \"P1\", low = \"P3\" }",
@@ -622,7 +678,7 @@ mod tests {
 
     #[test]
     fn all_validation_problems_are_reported_together() {
-        let text = edit_setting(DEFAULT_POLICY, "set_priority = \"P1\"", "set_priority = \"P9\"");
+        let text = edit_setting(DEFAULT_POLICY, "ceiling = \"P1\"\nqueue = \"security\"", "ceiling = \"P9\"\nqueue = \"security\"");
         let text = edit_setting(&text, "calendar = \"always\"", "calendar = \"nowhere\"");
         let found = problems(&text);
         assert_eq!(found.len(), 2, "{found:?}");

@@ -6,7 +6,8 @@ use std::borrow::Cow;
 
 use regex::Regex;
 
-use super::phrases::Phrases;
+use super::phrases::{Cues, Phrases};
+use super::priority::Rank;
 use crate::model::prediction::{Band, HeadPrediction, Predictions};
 use crate::ticket::Ticket;
 
@@ -17,11 +18,13 @@ pub(super) struct Facts<'a> {
     pub predictions: &'a Predictions,
     pub plan: &'a str,
     pub text: String,
+    /// The level the ticket's own words show (`severity`), once assessed.
+    pub severity: Option<Rank>,
 }
 
 impl<'a> Facts<'a> {
     pub fn new(ticket: &'a Ticket, predictions: &'a Predictions, plan: &'a str) -> Self {
-        Self { ticket, predictions, plan, text: ticket.model_text() }
+        Self { ticket, predictions, plan, text: ticket.model_text(), severity: None }
     }
 }
 
@@ -114,6 +117,16 @@ pub(super) enum Condition {
         source: String,
         pattern: Regex,
     },
+    /// A severity signal's phrases occur in the text (whichever signal set the severity).
+    Signal {
+        name: String,
+        cues: Cues,
+    },
+    /// The text's severity is this level or a more urgent one.
+    SeverityAtLeast {
+        level: String,
+        rank: Rank,
+    },
     Prediction(PredictionTest),
     All(Vec<Condition>),
     Any(Vec<Condition>),
@@ -154,6 +167,15 @@ impl Condition {
             Self::Pattern { source, pattern } => match pattern.find(&facts.text) {
                 Some(found) => Outcome::new(true, format!("text matches /{source}/ at {:?}", found.as_str())),
                 None => Outcome::new(false, format!("text does not match /{source}/")),
+            },
+            Self::Signal { name, cues } => match cues.first_in(&facts.text) {
+                Some(found) => Outcome::new(true, format!("signal {name}: text contains {found:?}")),
+                None => Outcome::new(false, format!("no words of signal {name}")),
+            },
+            Self::SeverityAtLeast { level, rank } => match facts.severity {
+                Some(severity) if severity <= *rank => Outcome::new(true, format!("text severity at least {level}")),
+                Some(_) => Outcome::new(false, format!("text severity below {level}")),
+                None => Outcome::new(false, "the text shows no severity"),
             },
             Self::Prediction(test) => prediction_outcome(test, facts.predictions.get(&test.head)),
             Self::All(parts) => {

@@ -140,7 +140,9 @@ pub(super) struct ImpactBandFile {
 #[serde(deny_unknown_fields)]
 pub(super) struct ImpactPhrasesFile {
     pub impact: Spanned<String>,
-    pub phrases: Spanned<Vec<String>>,
+    pub phrases: Option<Spanned<Vec<String>>>,
+    pub near: Option<Spanned<Vec<Vec<String>>>>,
+    pub within: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,7 +169,9 @@ pub(super) struct SignalFile {
     pub impact: Option<Spanned<String>>,
     #[serde(default)]
     pub lowers: bool,
-    pub phrases: Spanned<Vec<String>>,
+    pub phrases: Option<Spanned<Vec<String>>>,
+    pub near: Option<Spanned<Vec<Vec<String>>>>,
+    pub within: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -235,6 +239,8 @@ pub(super) struct ConditionFile {
     pub one_of: Option<Vec<Scalar>>,
     pub keywords: Option<Vec<String>>,
     pub regex: Option<String>,
+    pub signal: Option<String>,
+    pub severity_at_least: Option<Spanned<String>>,
     pub prediction: Option<String>,
     pub label: Option<String>,
     pub min_score: Option<f32>,

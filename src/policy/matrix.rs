@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::condition::Facts;
-use super::phrases::Phrases;
+use super::phrases::Cues;
 use super::priority::Rank;
 use super::severity::Assessment;
 use crate::explain::Evidence;
@@ -32,8 +32,8 @@ pub(super) struct Matrix {
     /// Numeric values of the impact field -> row: the first band whose bound holds (`None`:
     /// no bound).
     pub impact_numbers: Vec<(Option<f64>, usize)>,
-    /// Phrases that state an impact, tried in file order (largest impact first).
-    pub impact_phrases: Vec<(usize, Phrases)>,
+    /// Words that state an impact, tried in file order (largest impact first).
+    pub impact_phrases: Vec<(usize, Cues)>,
 }
 
 /// A model label's calibrated score from which its level counts as plausible for review.
@@ -71,7 +71,23 @@ pub(super) struct Start {
     pub review_reason: Option<String>,
     /// The levels the model's plausible labels and the text's severity would each give at
     /// this impact: how far apart a person might reasonably place the ticket.
-    pub plausible: Vec<Rank>,
+    pub plausible: Vec<Plausible>,
+}
+
+/// A level some source would give the ticket, and how strongly (a calibrated score, 1 for a
+/// severity signal, the example similarity relative to its threshold).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Plausible {
+    pub rank: Rank,
+    pub weight: f32,
+}
+
+/// What the text says about severity, for `Matrix::start`: the assessment (when a source
+/// spoke), its level's code, and the nearest example's column and weight as a review hint.
+pub(super) struct TextSeverity<'a, 's> {
+    pub assessment: Option<&'a Assessment<'s>>,
+    pub level: &'a str,
+    pub hint: Option<(usize, f32)>,
 }
 
 impl Matrix {
@@ -114,20 +130,25 @@ impl Matrix {
         Impact { row: self.default_impact, name: None, because: format!("impact {} (default; {why})", self.impacts[self.default_impact]), words: Vec::new() }
     }
 
-    pub fn start(&self, abstention: &Abstention, facts: &Facts, impact: &Impact, severity: Option<&Assessment>, severity_level: &str) -> Start {
+    pub fn start(&self, abstention: &Abstention, facts: &Facts, impact: &Impact, text: &TextSeverity) -> Start {
+        let (severity, severity_level) = (text.assessment, text.level);
         let head = &self.head;
         let cells = &self.cells[impact.row];
         let prediction = facts.predictions.get(head);
-        let mut plausible: Vec<Rank> = prediction
+        let mut plausible: Vec<Plausible> = prediction
             .map(|p| {
                 p.top
                     .iter()
                     .filter(|l| l.score >= PLAUSIBLE_SCORE || l.label == p.label)
-                    .filter_map(|l| self.column_of_label.get(&l.label).map(|&c| cells[c]))
+                    .filter_map(|l| {
+                        let column = *self.column_of_label.get(&l.label)?;
+                        Some(Plausible { rank: cells[column], weight: l.score })
+                    })
                     .collect()
             })
             .unwrap_or_default();
-        plausible.extend(severity.map(|s| cells[s.column]));
+        plausible.extend(severity.map(|s| Plausible { rank: cells[s.column], weight: 1.0 }));
+        plausible.extend(text.hint.map(|(column, weight)| Plausible { rank: cells[column], weight }));
         let model = prediction.filter(|p| !p.abstained).and_then(|p| Some((p, *self.column_of_label.get(&p.label)?)));
         let impact_words = impact.name.map(|name| format!(" with impact {name}")).unwrap_or_default();
         let model_words = model.map(|(p, _)| format!("model {head} {} ({:.2}{})", p.label, p.score, p.recalled_note()));

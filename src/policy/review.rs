@@ -30,8 +30,8 @@ impl ReviewBudget {
         Self { share, window: window.max(1), recent: Arc::default() }
     }
 
-    /// Whether this decision is flagged. `score` is 0 when a person would change nothing,
-    /// higher the more a person could change; `must` when a rule requires review.
+    /// Whether this decision is flagged. `score` (0 to 100) is 0 when a person would change
+    /// nothing, higher the more a person could change; `must` when a rule requires review.
     pub fn admit(&self, score: u8, must: bool) -> bool {
         // A poisoned lock only means another decision panicked mid-update; the window is
         // still a valid record.

@@ -10,7 +10,7 @@
 //! spoke and with which words; `matrix` decides how it combines with the model.
 
 use super::examples::{Examples, Nearest};
-use super::phrases::Phrases;
+use super::phrases::Cues;
 use super::priority::{PriorityLevel, Rank};
 use crate::explain::Evidence;
 use crate::ticket::Ticket;
@@ -25,7 +25,7 @@ pub(super) struct Signal {
     /// Whether this signal may make a ticket less urgent than the model says (praise, a
     /// feature request); other signals only raise.
     pub lowers: bool,
-    pub phrases: Phrases,
+    pub cues: Cues,
 }
 
 #[derive(Debug, Clone)]
@@ -60,14 +60,20 @@ impl Severity {
         Self { signals: Vec::new(), examples: Examples::new(Vec::new()), example_similarity: 1.0, column_of_rank: Vec::new() }
     }
 
-    /// The text's severity, if its words show one.
-    pub fn assess(&self, ticket: &Ticket, text: &str) -> Option<Assessment<'_>> {
-        if let Some(signal) = self.signals.iter().find(|s| s.phrases.first_in(text).is_some()) {
-            let words = signal.phrases.spans(ticket, 1.0);
-            return self.assessment(signal.rank, signal.lowers, Source::Signal { signal, words });
-        }
-        let nearest = self.examples.nearest(text).filter(|n| n.similarity >= self.example_similarity)?;
-        self.assessment(nearest.rank, false, Source::Example(nearest))
+    /// The text's severity, if its words show one, and the nearest example either way.
+    pub fn read(&self, ticket: &Ticket, text: &str) -> Reading<'_> {
+        let nearest = self.examples.nearest(text);
+        let assessment = match self.signals.iter().find(|s| s.cues.first_in(text).is_some()) {
+            Some(signal) => {
+                let words = signal.cues.spans(ticket, 1.0);
+                self.assessment(signal.rank, signal.lowers, Source::Signal { signal, words })
+            }
+            None => nearest
+                .clone()
+                .filter(|n| n.similarity >= self.example_similarity)
+                .and_then(|n| self.assessment(n.rank, false, Source::Example(n))),
+        };
+        Reading { assessment, nearest, threshold: self.example_similarity }
     }
 
     fn assessment<'s>(&'s self, rank: Rank, lowers: bool, source: Source<'s>) -> Option<Assessment<'s>> {
@@ -75,15 +81,37 @@ impl Severity {
         Some(Assessment { rank, column, lowers, source })
     }
 
+    pub fn column_of(&self, rank: Rank) -> Option<usize> {
+        self.column_of_rank.get(rank.0).copied()
+    }
+}
+
+/// What the text says: the assessment when a source spoke, and the nearest example (for the
+/// trace and the review score) whether or not it was near enough to speak.
+#[derive(Debug, Clone)]
+pub(super) struct Reading<'s> {
+    pub assessment: Option<Assessment<'s>>,
+    pub nearest: Option<Nearest<'s>>,
+    threshold: f32,
+}
+
+impl Reading<'_> {
     /// The trace's words when the text shows no severity: which example came nearest.
-    pub fn no_signal(&self, text: &str, levels: &[PriorityLevel]) -> String {
-        match self.examples.nearest(text) {
+    pub fn no_signal(&self, levels: &[PriorityLevel]) -> String {
+        match &self.nearest {
             Some(n) => format!(
                 "no severity signal; nearest example is {} ({:.2}, below {:.2})",
-                levels[n.rank.0].level, n.similarity, self.example_similarity
+                levels[n.rank.0].level, n.similarity, self.threshold
             ),
             None => "no severity signal".to_string(),
         }
+    }
+
+    /// How strongly the text points at the nearest example's level, 1 at the threshold:
+    /// a hint for review even when it was too weak to decide.
+    pub fn example_hint(&self) -> Option<(Rank, f32)> {
+        let nearest = self.nearest.as_ref()?;
+        Some((nearest.rank, (nearest.similarity / self.threshold.max(f32::EPSILON)).min(1.0)))
     }
 }
 

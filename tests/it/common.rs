@@ -52,3 +52,27 @@ pub fn bundle_copy() -> tempfile::TempDir {
     }
     dir
 }
+
+/// One request through the router; the body parsed as JSON (or kept as a JSON string when it
+/// is not JSON).
+pub async fn call(
+    state: &triage::server::AppState,
+    method: &str,
+    uri: &str,
+    body: impl Into<axum::body::Body>,
+) -> (axum::http::StatusCode, serde_json::Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(body.into())
+        .expect("request");
+    let response = triage::server::app(state.clone()).oneshot(request).await.expect("response");
+    let status = response.status();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, value)
+}

@@ -14,16 +14,9 @@ use crate::common::app_state;
 use crate::process::{answer, ServerProcess};
 
 async fn call(state: &AppState, method: &str, uri: &str, body: Value) -> (StatusCode, Value) {
-    let request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json")
-        .body(if body.is_null() { Body::empty() } else { Body::from(body.to_string()) })
-        .expect("request");
-    let response = app(state.clone()).oneshot(request).await.expect("response");
-    let status = response.status();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    let body = if body.is_null() { Body::empty() } else { Body::from(body.to_string()) };
+    let (status, value) = crate::common::call(state, method, uri, body).await;
+    (status, if value.is_string() { Value::Null } else { value })
 }
 
 async fn classify(state: &AppState, ticket: Value) -> Value {

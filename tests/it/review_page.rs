@@ -214,6 +214,9 @@ async fn drawn_evidence(client: &Client) -> Result<Vec<Value>> {
 
 /// The page's highlighting of `head` agrees with the API: same phrases, each at its character
 /// offsets (text taken with `chars()`, as the server counts), coloured by sign.
+/// Evidence keys the policy adds after the model heads, when it read such words.
+const POLICY_EVIDENCE: [&str; 2] = ["severity", "impact"];
+
 fn check_evidence(decision: &Value, head: &str, drawn: &[Value]) -> Result<()> {
     let api = decision["response"]["explanation"]["evidence"][head].as_array().cloned().unwrap_or_default();
     ensure!(drawn.len() == api.len(), "{head}: {} spans drawn, the API has {} phrases: {drawn:?} vs {api:?}", drawn.len(), api.len());
@@ -230,14 +233,16 @@ fn check_evidence(decision: &Value, head: &str, drawn: &[Value]) -> Result<()> {
             .with_context(|| format!("{head}: no span for {phrase} in {drawn:?}"))?;
         ensure!(span["text"].as_str() == Some(slice.as_str()), "{head}: span text {} is not {slice:?}", span["text"]);
         let weight = phrase["weight"].as_f64().context("weight")?;
-        let sign = if weight >= 0.0 { "pos" } else { "neg" };
+        // Severity and impact words are the policy's, drawn in their own colour.
+        let cue = POLICY_EVIDENCE.contains(&head);
+        let sign = if cue { "cue" } else if weight >= 0.0 { "pos" } else { "neg" };
         let classes = span["classes"].as_str().unwrap_or_default();
         ensure!(classes.split(' ').any(|c| c == sign), "{head}: {phrase} drawn with classes {classes:?}, expected {sign}");
         let drawn_weight = span["weight"].as_f64().unwrap_or(f64::NAN);
         ensure!((drawn_weight - weight).abs() < 1e-4, "{head}: data-weight {drawn_weight} vs {weight}");
         ensure!(span["title"].as_str().unwrap_or_default().contains(head), "the tooltip names the head: {}", span["title"]);
         // The colour comes from the stylesheet (allowed by the CSP): green or red, never none.
-        let rgb = if weight >= 0.0 { "22, 163, 74" } else { "220, 38, 38" };
+        let rgb = if cue { "217, 119, 6" } else if weight >= 0.0 { "22, 163, 74" } else { "220, 38, 38" };
         let background = span["background"].as_str().unwrap_or_default();
         ensure!(background.contains(rgb), "{head}: background {background:?} is not the {sign} colour");
     }
@@ -368,7 +373,15 @@ async fn scenario(client: &Client, address: SocketAddr) -> Result<()> {
         ensure!(text_of(client, "#ticket-body").await? == request["body"].as_str().unwrap_or_default(), "{id}: body text");
         let heads = js(client, "return Array.from(document.querySelectorAll('[data-testid=evidence-head]')).map(b => b.dataset.head)", vec![]).await?;
         let heads: Vec<String> = serde_json::from_value(heads)?;
-        ensure!(heads == ["urgency", "sentiment", "category"], "{id}: head buttons {heads:?}");
+        let mut expected = vec!["urgency".to_string(), "sentiment".to_string(), "category".to_string()];
+        let api_evidence = &decision["response"]["explanation"]["evidence"];
+        expected.extend(
+            POLICY_EVIDENCE
+                .iter()
+                .filter(|k| api_evidence[**k].as_array().is_some_and(|a| !a.is_empty()))
+                .map(|k| k.to_string()),
+        );
+        ensure!(heads == expected, "{id}: head buttons {heads:?}, expected {expected:?}");
         let mut spans = 0;
         for (index, head) in heads.iter().enumerate() {
             press(client, &(index + 1).to_string()).await?;

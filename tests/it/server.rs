@@ -9,7 +9,7 @@ use tower::ServiceExt;
 use triage::server::auth::Auth;
 use triage::server::{app, AppState, ServerConfig};
 
-use crate::common::app_state;
+use crate::common::{app_state, call};
 
 fn state_with(config: ServerConfig) -> AppState {
     app_state(config, Auth::Disabled)
@@ -17,20 +17,6 @@ fn state_with(config: ServerConfig) -> AppState {
 
 fn state() -> AppState {
     state_with(ServerConfig { max_batch: 4, max_body_bytes: 64 * 1024, ..ServerConfig::default() })
-}
-
-async fn call(state: &AppState, method: &str, uri: &str, body: impl Into<Body>) -> (StatusCode, Value) {
-    let request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json")
-        .body(body.into())
-        .expect("request");
-    let response = app(state.clone()).oneshot(request).await.expect("response");
-    let status = response.status();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
-    let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    (status, value)
 }
 
 fn assert_error(body: &Value, code: &str, field: Option<&str>) {

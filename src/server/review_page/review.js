@@ -16,6 +16,8 @@
   // Rows per page: 50, or `?limit=N` on the page's address (1 to 500, as the API allows).
   const PAGE = Math.min(500, Math.max(1, Number(new URLSearchParams(location.search).get('limit')) || 50));
   const HEAD_ORDER = ['urgency', 'sentiment', 'category'];
+  // Evidence the policy adds next to the model heads: the words that set severity and impact.
+  const POLICY_EVIDENCE = ['severity', 'impact'];
   const FORM_FIELDS = ['priority', 'urgency', 'sentiment', 'category'];
 
   const state = {
@@ -26,7 +28,8 @@
     openId: null,        // decision shown
     decision: null,      // GET /v1/decisions/{id}
     heads: [],           // heads of the shown decision, in shortcut order
-    head: null,          // head whose evidence is highlighted
+    head: null,          // head (or policy evidence) whose evidence is highlighted
+    tabs: [],            // model heads, then severity / impact when the policy read such words
     queueNames: new Set(),
   };
   let queueSeq = 0;      // answers to stale requests are dropped
@@ -336,15 +339,19 @@
     metaItem(meta, 'Model', [model.name || decision.model_name, model.version || decision.model_version].filter(Boolean).join(' '));
     metaItem(meta, 'Policy', (response.policy || {}).version || decision.policy_version);
     metaItem(meta, 'Decision', decision.decision_id);
+    const reviewReason = ((response.explanation || {}).summary || '').split('; needs review: ')[1];
+    if (response.needs_review && reviewReason) metaItem(meta, 'In review because', reviewReason);
 
     $('ticket-summary').textContent = (response.explanation || {}).summary || '';
 
     const known = Object.keys(predictions);
     state.heads = HEAD_ORDER.filter((h) => known.includes(h)).concat(known.filter((h) => !HEAD_ORDER.includes(h)).sort());
-    if (!state.heads.includes(state.head)) state.head = state.heads[0] || null;
+    const evidence = (response.explanation || {}).evidence || {};
+    state.tabs = state.heads.concat(POLICY_EVIDENCE.filter((k) => (evidence[k] || []).length > 0 && !known.includes(k)));
+    if (!state.tabs.includes(state.head)) state.head = state.tabs[0] || null;
     const tabs = $('evidence-heads');
     tabs.replaceChildren();
-    state.heads.forEach((head, i) => {
+    state.tabs.forEach((head, i) => {
       const button = el('button', { type: 'button', 'data-testid': 'evidence-head', 'data-head': head, title: 'Shortcut: ' + (i + 1) },
         el('kbd', { text: String(i + 1) }), ' ' + head);
       button.addEventListener('click', () => showHead(head));
@@ -359,7 +366,7 @@
   }
 
   function showHead(head) {
-    if (!state.decision || !state.heads.includes(head)) return;
+    if (!state.decision || !state.tabs.includes(head)) return;
     state.head = head;
     renderEvidence();
   }
@@ -371,12 +378,28 @@
     const evidence = ((response.explanation || {}).evidence || {})[state.head] || [];
     const prediction = (response.predictions || {})[state.head] || {};
     const max = evidence.reduce((m, e) => Math.max(m, Math.abs(Number(e.weight) || 0)), 0);
-    const context = { head: state.head, label: prediction.label, max };
+    const cue = POLICY_EVIDENCE.includes(state.head) && !(state.head in (response.predictions || {}));
+    const context = { head: state.head, label: cue ? state.head + ' words' : prediction.label, max, cue };
     fillField($('ticket-subject'), request.subject || '', evidence.filter((e) => e.field === 'subject'), context);
     fillField($('ticket-body'), request.body || '', evidence.filter((e) => e.field === 'body'), context);
+    $('evidence-note').textContent = evidenceNote(response, prediction, cue);
     for (const button of $('evidence-heads').children) {
       button.setAttribute('aria-pressed', button.dataset.head === state.head ? 'true' : 'false');
     }
+  }
+
+  /** What the highlighted words are: a label recalled from a past ticket came from that ticket,
+   * not from these words; severity and impact words say which rule step read them. */
+  function evidenceNote(response, prediction, cue) {
+    if (cue) {
+      const step = (((response.explanation || {}).rules) || []).find((r) => r.rule === state.head) || {};
+      return 'Highlighted: the words that set the ' + state.head + ' (' + (step.matched || '') + ').';
+    }
+    if (prediction.recalled) {
+      return 'This label was taken from past ticket ' + prediction.recalled.ticket + ' (' + score(prediction.recalled.similarity) +
+        ' similar), not from the words of this ticket.';
+    }
+    return '';
   }
 
   /** Writes `text` into `node` as text nodes, wrapping each evidence phrase in a span. Spans
@@ -401,13 +424,13 @@
       const strength = context.max > 0 ? Math.abs(span.weight) / context.max : 0;
       const direction = positive ? 'towards' : 'away from';
       const mark = el('span', {
-        class: 'evidence ' + (positive ? 'pos' : 'neg'),
+        class: 'evidence ' + (context.cue ? 'cue' : positive ? 'pos' : 'neg'),
         'data-testid': 'evidence',
         'data-head': context.head,
         'data-weight': String(span.weight),
         'data-start': span.start,
         'data-end': span.end,
-        title: context.head + ': ' + signed(span.weight) + ' (' + direction + ' ' + (context.label || 'the label') + ')',
+        title: context.cue ? context.label : context.head + ': ' + signed(span.weight) + ' (' + direction + ' ' + (context.label || 'the label') + ')',
         text: chars.slice(span.start, span.end).join(''),
       });
       // CSSOM, not a style attribute: allowed under `style-src 'self'`.
@@ -626,7 +649,7 @@
       case '3':
       case '4':
       case '5': {
-        const head = state.heads[Number(event.key) - 1];
+        const head = state.tabs[Number(event.key) - 1];
         if (!head) return;
         showHead(head);
         break;
