@@ -10,6 +10,8 @@ import sys
 
 import numpy as np
 
+import priorities
+
 out = pathlib.Path(sys.argv[1])
 seconds_taken = int(sys.argv[2])
 HEADS = ["urgency", "sentiment", "category"]
@@ -297,3 +299,6 @@ print("|---|---|---|---|---|---|")
 for name, label in (("triage-tickets.json", "tickets-multilang"), ("triage-sentiment.json", "support-sentiment")):
     for head, f in load(name)["faithfulness"].items():
         print(f"| {label} | {head} | {f['tickets']} | {f['top_phrase_drop']:.3f} | {f['random_phrase_drop']:.3f} | {100 * f['top_wins']:.0f}% |")
+
+print()
+print(priorities.section(str(out)))

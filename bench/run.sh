@@ -61,6 +61,9 @@ for size in $DEFAULT_RECIPE_SIZES; do
   rm -rf "$OUT/scale-default-model-$size" "$OUT/train-$size.csv"
 done
 
+log "priorities: the common-sense set and the dev split, the policy before and now"
+OUT="$OUT" TRIAGE=target/release/triage DATA="$DATA" SPLICE= bash bench/priorities.sh
+
 log "writing BENCHMARKS.md"
 DEFAULT_RECIPE_SIZES="$DEFAULT_RECIPE_SIZES" $PY bench/compose.py "$OUT" "$(( $(date +%s) - STARTED ))" >BENCHMARKS.md
 log "done in $(( $(date +%s) - STARTED ))s; raw results in $OUT"

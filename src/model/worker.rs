@@ -90,6 +90,12 @@ impl ModelWorker {
         Self { sender }
     }
 
+    /// Whether the model thread is still taking jobs (it drops its end of the channel when it
+    /// stops, for example after a panic).
+    pub fn is_running(&self) -> bool {
+        !self.sender.is_closed()
+    }
+
     /// Requests waiting for the model thread.
     pub fn queue_depth(&self) -> usize {
         self.sender.max_capacity() - self.sender.capacity()

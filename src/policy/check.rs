@@ -106,6 +106,7 @@ fn never_matches(condition: &Condition, policy: &Policy, labels: &LabelSets) -> 
         | Condition::Keywords(_)
         | Condition::Signal { .. }
         | Condition::SeverityAtLeast { .. }
+        | Condition::PriorityIn { .. }
         | Condition::Pattern { .. } => None,
     }
 }

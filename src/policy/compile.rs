@@ -196,9 +196,9 @@ impl Compiler<'_> {
         for (level, target) in &file.targets {
             let rank = self.rank(level);
             let target = Targets {
-                first_response: target.first_response,
-                next_response: target.next_response,
-                resolution: target.resolution,
+                first_response: target.first_response.clone(),
+                next_response: target.next_response.clone(),
+                resolution: target.resolution.clone(),
             };
             targets.insert(rank, target);
         }
@@ -283,6 +283,7 @@ impl Compiler<'_> {
             column_of_label,
             impact_numbers,
             impact_phrases,
+            levels: self.ranks.len(),
         }
     }
 
@@ -494,6 +495,7 @@ impl Compiler<'_> {
             ("regex", c.regex.is_some()),
             ("signal", c.signal.is_some()),
             ("severity_at_least", c.severity_at_least.is_some()),
+            ("priority_in", c.priority_in.is_some()),
             ("prediction", c.prediction.is_some()),
             ("all", c.all.is_some()),
             ("any", c.any.is_some()),
@@ -532,6 +534,9 @@ impl Compiler<'_> {
             }
         } else if let Some(level) = &c.severity_at_least {
             Some(Condition::SeverityAtLeast { level: level.get_ref().clone(), rank: self.rank(level) })
+        } else if let Some(levels) = &c.priority_in {
+            let ranks = levels.iter().map(|level| self.rank(level)).collect();
+            Some(Condition::PriorityIn { levels: levels.iter().map(|l| l.get_ref().clone()).collect(), ranks })
         } else if let Some(source) = &c.regex {
             Condition::pattern(source.clone())
                 .map_err(|e| self.problem(spanned, format!("bad regex: {e}")))
@@ -649,7 +654,7 @@ mod tests {
             ("first_response = \"1h\"", "first_response = \"1 hour\"", "not a duration"),
             ("ceiling = \"P1\"\nqueue = \"security\"", "ceiling = \"P0\"\nqueue = \"security\"", "unknown priority level \"P0\""),
             ("calendar = \"always\"", "calendar = \"allways\"", "unknown calendar \"allways\""),
-            ("example_similarity = 0.35", "example_similarity = 3.5", "between 0 and 1"),
+            ("example_similarity = 0.4", "example_similarity = 3.5", "between 0 and 1"),
             ("{ signal = \"outage\"", "{ signal = \"outages\"", "unknown severity signal \"outages\""),
             ("level = \"P4\"\n# May", "level = \"P5\"\n# May", "unknown priority level \"P5\""),
             ("{ up_to = 25, impact = \"team\"", "{ up_to = 25, impact = \"teams\"", "impact \"teams\" is not a row"),

@@ -20,11 +20,14 @@ pub(super) struct Facts<'a> {
     pub text: String,
     /// The level the ticket's own words show (`severity`), once assessed.
     pub severity: Option<Rank>,
+    /// The level the decision has reached when a rule is evaluated (rules see earlier rules'
+    /// changes).
+    pub priority: Rank,
 }
 
 impl<'a> Facts<'a> {
     pub fn new(ticket: &'a Ticket, predictions: &'a Predictions, plan: &'a str) -> Self {
-        Self { ticket, predictions, plan, text: ticket.model_text(), severity: None }
+        Self { ticket, predictions, plan, text: ticket.model_text(), severity: None, priority: Rank(0) }
     }
 }
 
@@ -127,6 +130,11 @@ pub(super) enum Condition {
         level: String,
         rank: Rank,
     },
+    /// The decision's level so far is one of these.
+    PriorityIn {
+        levels: Vec<String>,
+        ranks: Vec<Rank>,
+    },
     Prediction(PredictionTest),
     All(Vec<Condition>),
     Any(Vec<Condition>),
@@ -177,6 +185,10 @@ impl Condition {
                 Some(_) => Outcome::new(false, format!("text severity below {level}")),
                 None => Outcome::new(false, "the text shows no severity"),
             },
+            Self::PriorityIn { levels, ranks } => {
+                let at = if ranks.contains(&facts.priority) { "is" } else { "is not" };
+                Outcome::new(ranks.contains(&facts.priority), format!("the priority so far {at} one of {}", levels.join(", ")))
+            }
             Self::Prediction(test) => prediction_outcome(test, facts.predictions.get(&test.head)),
             Self::All(parts) => {
                 let outcomes: Vec<Outcome> = parts.iter().map(|c| c.evaluate(facts)).collect();

@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::Serialize;
 
 use super::condition::Facts;
-use super::duration::TargetDuration;
 use super::matrix::{Plausible, Start, TextSeverity};
 use super::plans::{PlanChoice, Targets};
 use super::priority::{PriorityLevel, Rank};
@@ -116,10 +115,12 @@ pub fn decide(ticket: &Ticket, predictions: &Predictions, policy: &Policy, now: 
     draft.step(start.rule, start.because.clone(), Some(draft.level(start.rank).level.clone()));
     draft.step("routing", routed_because, Some(format!("queue {queue}")));
     for set in &policy.rule_sets {
-        draft.run(set, &facts);
+        draft.run(set, &mut facts);
     }
     draft.review(&start.plausible);
-    let sla = draft.sla(&choice, ticket.created_at.unwrap_or(now));
+    // Due times to the second: a client reads "due 10:00:00", not nanoseconds after it.
+    let started_at = ticket.created_at.unwrap_or(now);
+    let sla = draft.sla(&choice, started_at.duration_trunc(TimeDelta::seconds(1)).unwrap_or(started_at));
     let mut evidence = BTreeMap::new();
     let severity_words = severity.map(|s| s.words().to_vec()).unwrap_or_default();
     for (key, words) in [("severity", severity_words), ("impact", impact.words)] {
@@ -150,7 +151,7 @@ impl Draft<'_> {
         self.trace.push(TraceStep { rule: rule.to_string(), matched, effect, hit: true });
     }
 
-    fn run(&mut self, set: &RuleSet, facts: &Facts) {
+    fn run(&mut self, set: &RuleSet, facts: &mut Facts) {
         let mut first_hit: Option<&str> = None;
         for rule in &set.rules {
             if let Some(winner) = first_hit {
@@ -164,6 +165,7 @@ impl Draft<'_> {
                 });
                 continue;
             }
+            facts.priority = self.rank;
             let outcome = rule.condition.evaluate(facts);
             let effect = outcome.hit.then(|| self.apply(rule)).flatten();
             self.trace.push(TraceStep {
@@ -238,16 +240,14 @@ impl Draft<'_> {
         let plan = choice.plan;
         let level = self.level(self.rank).level.clone();
         let targets = plan.targets.get(&self.rank);
-        let due = |pick: fn(&Targets) -> TargetDuration| {
-            targets.map(|t| sla::due(&plan.calendar, started_at, pick(t).0))
-        };
+        let due = |pick: fn(&Targets) -> TimeDelta| targets.map(|t| sla::due(&plan.calendar, started_at, pick(t)));
         let sla = SlaDue {
             policy: choice.name.to_string(),
             calendar: plan.calendar_name.clone(),
             started_at,
-            first_response_due: due(|t| t.first_response),
-            next_response_due: due(|t| t.next_response),
-            resolution_due: due(|t| t.resolution),
+            first_response_due: due(|t| t.first_response.0),
+            next_response_due: due(|t| t.next_response.0),
+            resolution_due: due(|t| t.resolution.0),
         };
         let effect = match targets {
             Some(t) => format!(
@@ -286,7 +286,7 @@ impl Draft<'_> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{Datelike, TimeDelta, Timelike, Weekday};
+    use chrono::{Datelike, Timelike, Weekday};
     use proptest::prelude::*;
 
     use super::super::test_policy::{berlin, head, policy_with, ticket, urgency};
@@ -721,12 +721,13 @@ mod tests {
         fn impact_is_read_from_the_text_in_every_language() {
             let policy = default_policy();
             let cases = [
-                ("en", "All of our users are affected and cannot open the reports.", "many"),
-                ("de", "Alle Mitarbeiter sind betroffen und können keine Berichte öffnen.", "many"),
-                ("es", "Todos los usuarios están afectados y no pueden abrir los informes.", "many"),
-                ("fr", "Tous nos utilisateurs sont touchés et ne peuvent pas ouvrir les rapports.", "many"),
-                ("pt", "Todos os usuários estão afetados e não conseguem abrir os relatórios.", "many"),
-                ("en", "Only me: my own account cannot open the reports.", "one"),
+                ("en", "All of our users are affected: the report export is not working.", "many"),
+                ("de", "Alle Mitarbeiter sind betroffen: der Export funktioniert nicht.", "many"),
+                ("es", "Todos los usuarios están afectados: la exportación no funciona.", "many"),
+                ("fr", "Tous nos utilisateurs sont touchés : l'export ne fonctionne pas.", "many"),
+                ("pt", "Todos os usuários estão afetados: a exportação não funciona.", "many"),
+                ("de", "Die ganze Abteilung ist betroffen: der Export funktioniert nicht.", "team"),
+                ("en", "Only me: the export is not working on my own account.", "one"),
             ];
             for (language, body, impact) in cases {
                 let (_, decision) = rank_for(&policy, "Reports", body);
@@ -735,6 +736,10 @@ mod tests {
                 assert!(step.matched.contains("inferred from the text"), "{language}: {step:?}");
                 assert!(decision.evidence.contains_key("impact"), "{language}");
             }
+            // In a question the same words tell nothing about the scope of a problem.
+            let (_, question) = rank_for(&policy, "Question", "How can all of our users see the monthly report?");
+            let step = step(&question, "impact");
+            assert!(step.effect.is_none() && step.matched.contains("no problem described"), "{step:?}");
         }
 
         #[test]

@@ -13,26 +13,24 @@ use serde::Deserialize;
 /// Longest accepted target: beyond a year an SLA is a typo, and it bounds due-time searches.
 const MAX_MINUTES: i64 = 366 * 24 * 60;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct TargetDuration(pub TimeDelta);
+/// A target's length and the way the file wrote it ("24h" stays "24h" in the trace rather than
+/// becoming "1d", which would read as a calendar day).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct TargetDuration(pub TimeDelta, String);
 
 impl TargetDuration {
-    fn from_minutes(minutes: i64) -> Result<Self, String> {
+    fn from_minutes(minutes: i64, written: String) -> Result<Self, String> {
         if !(0..=MAX_MINUTES).contains(&minutes) {
             return Err(format!("a target must be between 0 and {MAX_MINUTES} minutes (366 days)"));
         }
-        Ok(Self(TimeDelta::minutes(minutes)))
+        Ok(Self(TimeDelta::minutes(minutes), written))
     }
 }
 
-/// Writes the shortest `d`/`h`/`m` form, as the file would: "4h", "1h30m", "2d".
+/// As the file wrote it: "4h", "1h30m", "24h"; a bare number of minutes as "90m".
 impl fmt::Display for TargetDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let minutes = self.0.num_minutes();
-        let parts = [(minutes / 1440, 'd'), (minutes % 1440 / 60, 'h'), (minutes % 60, 'm')];
-        let text: String =
-            parts.iter().filter(|(n, _)| *n > 0).map(|(n, unit)| format!("{n}{unit}")).collect();
-        f.write_str(if text.is_empty() { "0m" } else { &text })
+        f.write_str(&self.1)
     }
 }
 
@@ -61,7 +59,7 @@ impl FromStr for TargetDuration {
         if !digits.is_empty() || text.trim().is_empty() {
             return Err(syntax());
         }
-        Self::from_minutes(minutes)
+        Self::from_minutes(minutes, text.trim().to_string())
     }
 }
 
@@ -74,7 +72,7 @@ impl<'de> Deserialize<'de> for TargetDuration {
                 f.write_str("minutes as an integer, or a duration string such as \"4h\"")
             }
             fn visit_i64<E: serde::de::Error>(self, minutes: i64) -> Result<TargetDuration, E> {
-                TargetDuration::from_minutes(minutes).map_err(E::custom)
+                TargetDuration::from_minutes(minutes, format!("{minutes}m")).map_err(E::custom)
             }
             fn visit_u64<E: serde::de::Error>(self, minutes: u64) -> Result<TargetDuration, E> {
                 self.visit_i64(i64::try_from(minutes).unwrap_or(i64::MAX))
@@ -98,6 +96,17 @@ mod tests {
             assert_eq!(parsed.0, TimeDelta::minutes(minutes), "{text}");
             assert_eq!(parsed.to_string().parse::<TargetDuration>(), Ok(parsed), "{text} round-trips");
         }
+    }
+
+    #[test]
+    fn targets_are_shown_as_written() {
+        let day_of_hours: TargetDuration = "24h".parse().unwrap();
+        assert_eq!((day_of_hours.0, day_of_hours.to_string()), (TimeDelta::hours(24), "24h".to_string()));
+        let minutes: TargetDuration = toml::from_str::<std::collections::BTreeMap<String, TargetDuration>>("t = 90")
+            .unwrap()
+            .remove("t")
+            .unwrap();
+        assert_eq!(minutes.to_string(), "90m");
     }
 
     #[test]

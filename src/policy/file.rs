@@ -241,6 +241,7 @@ pub(super) struct ConditionFile {
     pub regex: Option<String>,
     pub signal: Option<String>,
     pub severity_at_least: Option<Spanned<String>>,
+    pub priority_in: Option<Vec<Spanned<String>>>,
     pub prediction: Option<String>,
     pub label: Option<String>,
     pub min_score: Option<f32>,

@@ -34,6 +34,8 @@ pub(super) struct Matrix {
     pub impact_numbers: Vec<(Option<f64>, usize)>,
     /// Words that state an impact, tried in file order (largest impact first).
     pub impact_phrases: Vec<(usize, Cues)>,
+    /// How many priority levels the policy has (the last is the least urgent).
+    pub levels: usize,
 }
 
 /// A model label's calibrated score from which its level counts as plausible for review.
@@ -100,7 +102,7 @@ impl Matrix {
         };
         let field = self.impact_field.as_deref();
         let value = field.and_then(|f| facts.ticket.fields.get(f)).map(|v| v.trim().to_lowercase());
-        let mut not_a_row = None;
+        let mut why_default = None;
         if let (Some(field), Some(value)) = (field, value) {
             if let Some(row) = self.impacts.iter().position(|row| *row == value) {
                 return stated(row, format!("impact {value} (fields.{field})"), Vec::new());
@@ -111,19 +113,25 @@ impl Matrix {
             if let Some(row) = band {
                 return stated(row, format!("impact {} (fields.{field} = {value})", self.impacts[row]), Vec::new());
             }
-            not_a_row = Some(format!("fields.{field} = {value} is not a matrix row or number"));
+            why_default = Some(format!("fields.{field} = {value} is not a matrix row or number"));
         }
+        // Words like "all our customers" tell the scope of a problem; in a question or a
+        // thank-you they tell nothing, so they count only where the text shows a problem.
+        let problem = severity.is_some_and(|s| !s.lowers && s.rank.0 + 1 < self.levels);
         for (row, phrases) in &self.impact_phrases {
             let words = phrases.spans(facts.ticket, 1.0);
-            if let Some(first) = words.first() {
-                let because = format!("impact {} inferred from the text: {:?}", self.impacts[*row], first.text);
-                return stated(*row, because, words);
+            let Some(first) = words.first() else { continue };
+            if !problem {
+                why_default = Some(format!("impact words {:?} but no problem described", first.text));
+                break;
             }
+            let because = format!("impact {} inferred from the text: {:?}", self.impacts[*row], first.text);
+            return stated(*row, because, words);
         }
         if let Some(row) = severity.and_then(Assessment::implied_impact) {
             return stated(row, format!("impact {} implied by the severity signal", self.impacts[row]), Vec::new());
         }
-        let why = not_a_row.unwrap_or_else(|| match field {
+        let why = why_default.unwrap_or_else(|| match field {
             Some(field) => format!("fields.{field} not set, no impact words"),
             None => "no impact words".to_string(),
         });

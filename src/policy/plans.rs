@@ -8,7 +8,7 @@ use super::duration::TargetDuration;
 use super::priority::Rank;
 use crate::sla::Calendar;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Targets {
     pub first_response: TargetDuration,
     pub next_response: TargetDuration,

@@ -94,11 +94,16 @@ pub struct Ready {
     versions: Versions,
 }
 
-/// Ready means a verified model and a validated policy are loaded; names both versions.
+/// Ready means a verified model and a validated policy are loaded and the model thread is
+/// running to use them; names both versions.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "Model and policy loaded", body = Ready)))]
-async fn readyz(State(state): State<AppState>) -> Json<Ready> {
-    Json(Ready { status: "ready", versions: state.served.snapshot().versions() })
+    responses((status = 200, description = "Model and policy loaded, model thread running", body = Ready),
+        (status = 503, description = "The model thread has stopped", body = error::ErrorEnvelope)))]
+async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
+    if !state.worker.is_running() {
+        return Err(ApiError::Unavailable("the model thread has stopped; restart the server".to_string()));
+    }
+    Ok(Json(Ready { status: "ready", versions: state.served.snapshot().versions() }))
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

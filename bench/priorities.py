@@ -1,0 +1,77 @@
+"""The "Priorities" section of BENCHMARKS.md from `triage check-priorities` reports.
+
+`section(out)` is what bench/compose.py prints for a whole run; run as a script,
+`python3 bench/priorities.py OUT BENCHMARKS.md` rewrites only that section in place (between
+its markers), so the priorities can be re-measured without the whole benchmark.
+"""
+import json
+import os
+import sys
+
+START, END = "<!-- priorities:start -->", "<!-- priorities:end -->"
+TARGETS = "dangerous misses at most 5%, over-escalation at most 10%, review rate at most 25%, at least 80% of the remaining dangerous misses in the review queue"
+
+
+def rate(part, whole):
+    return f"{100 * part / whole:.1f}% ({part}/{whole})" if whole else "n/a"
+
+
+def row(label, t):
+    in_review = f"{100 * t['dangerous_misses_reviewed'] / t['dangerous_misses']:.0f}% ({t['dangerous_misses_reviewed']}/{t['dangerous_misses']})" if t["dangerous_misses"] else "no misses"
+    return (f"| {label} | {t['tickets']} | {100 * t['agreed'] / t['tickets']:.1f}% | {rate(t['dangerous_misses'], t['belong_high'])} | "
+            f"{rate(t['over_escalations'], t['belong_low'])} | {100 * t['reviewed'] / t['tickets']:.1f}% | {in_review} |")
+
+
+def table(out, data_set):
+    before = json.load(open(os.path.join(out, f"priorities-{data_set}-baseline.json")))
+    after = json.load(open(os.path.join(out, f"priorities-{data_set}-current.json")))
+    lines = ["| policy, slice | tickets | agreement | dangerous misses | over-escalation | review rate | misses in review |",
+             "|---|---|---|---|---|---|---|"]
+    for name, report in (("before", before), ("now", after)):
+        lines.append(row(f"**{name}**, all", report["overall"]))
+        for key, slice_ in list(report["by_language"].items()) + list(report["by_context"].items()):
+            lines.append(row(f"{name}, {key}", slice_))
+    return "\n".join(lines)
+
+
+def section(out):
+    return f"""{START}
+## Priorities a support lead would trust
+
+`triage check-priorities` (the README's "How a priority is reached") on the committed default
+model, with the default policy before this work (`bench/baseline-policy.toml`: English keyword
+rules, no plan meant the free plan, every urgency abstention flagged for review) and now
+(`config/policy.toml`). A dangerous miss is a ticket that belongs at P1/P2 placed at P3/P4; an
+over-escalation a ticket that belongs at P3/P4 placed at P1/P2; "misses in review" is the share
+of dangerous misses that are in the review queue. Targets: {TARGETS}. Produced by
+`bash bench/priorities.sh` (also run by `bench/run.sh`); raw reports in `{out}`.
+
+### The common-sense set (`data/commonsense/`, 160 tickets written for this project)
+
+Acceptable levels per ticket written down before triage ran on them, by the rubric in
+`data/commonsense/README.md`.
+
+{table(out, "commonsense")}
+
+### The tickets-multilang dev split (522 tickets, no customer context)
+
+Its urgency labels are machine-generated: high accepts P1/P2, medium P2/P3, low P3/P4. They
+are often not about severity (tickets reporting a data breach or unauthorised access are
+labeled low), so these rates measure agreement with those labels, not with the guidelines.
+
+{table(out, "dev")}
+{END}"""
+
+
+def splice(out, path):
+    text = open(path).read()
+    new = section(out)
+    if START in text:
+        text = text[:text.index(START)] + new + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + new + "\n"
+    open(path, "w").write(text)
+
+
+if __name__ == "__main__":
+    splice(sys.argv[1], sys.argv[2])

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Priorities a support lead would trust: `triage check-priorities` on the common-sense set
+# (data/commonsense/) and on the tickets-multilang dev split, with the default policy before
+# this work (bench/baseline-policy.toml) and now (config/policy.toml), both on the committed
+# default model. Writes the raw reports to OUT and the "Priorities" section of BENCHMARKS.md.
+#   bash bench/priorities.sh              # DATA=../shared/data OUT=bench/out/<now> TRIAGE=target/release/triage
+# bench/run.sh calls it with its own OUT and TRIAGE and SPLICE= (compose.py then writes the
+# section with the rest); alone, the section of SPLICE (BENCHMARKS.md) is rewritten in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${DATA:-../shared/data}
+OUT=${OUT:-bench/out/$(date -u +%Y%m%dT%H%M%SZ)}
+TRIAGE=${TRIAGE:-target/release/triage}
+SPLICE=${SPLICE-BENCHMARKS.md}
+mkdir -p "$OUT"
+[ -x "$TRIAGE" ] || cargo build --release --quiet --bin triage
+for policy in baseline:bench/baseline-policy.toml current:config/policy.toml; do
+  name=${policy%%:*} file=${policy#*:}
+  "$TRIAGE" check-priorities --policy "$file" data/commonsense/tickets.jsonl --json "$OUT/priorities-commonsense-$name.json" \
+    --disagreements >"$OUT/priorities-commonsense-$name.txt"
+  "$TRIAGE" check-priorities --policy "$file" "$DATA/tickets-multilang/dev.csv" --json "$OUT/priorities-dev-$name.json" \
+    >"$OUT/priorities-dev-$name.txt"
+done
+[ -z "$SPLICE" ] || python3 bench/priorities.py "$OUT" "$SPLICE"
