@@ -16,9 +16,7 @@ fn prediction(c: &mut Criterion) {
     c.bench_function("featurize_only", |b| b.iter(|| classifier.features(TICKET).expect("features")));
     c.bench_function("predict_single_ticket", |b| b.iter(|| classifier.predict(&[TICKET]).expect("predict")));
     let body_start = TICKET.find('\n').map_or(0, |i| TICKET[..i].chars().count() + 1);
-    c.bench_function("analyse_single_ticket", |b| {
-        b.iter(|| classifier.analyse(&[(TICKET, body_start)]).expect("analyse"))
-    });
+    c.bench_function("analyse_single_ticket", |b| b.iter(|| classifier.analyse(&[(TICKET, body_start)]).expect("analyse")));
     let batch = vec![TICKET; 32];
     c.bench_function("predict_batch_32", |b| b.iter(|| classifier.predict(&batch).expect("predict")));
 }

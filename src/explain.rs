@@ -119,10 +119,8 @@ mod tests {
     #[test]
     fn shares_follow_spans_and_repeat_counts() {
         let words = [word("site", 0), word("down", 5), word("down", 10)];
-        let occurrences = Occurrences {
-            word_level: vec![(7, (0, 0)), (8, (1, 1)), (8, (2, 2)), (9, (0, 1))],
-            char_level: vec![(4, (2, 2))],
-        };
+        let occurrences =
+            Occurrences { word_level: vec![(7, (0, 0)), (8, (1, 1)), (8, (2, 2)), (9, (0, 1))], char_level: vec![(4, (2, 2))] };
         let landed = [Some(0), Some(1), Some(1), Some(2), None];
         let scores = OccurrenceMap::new(&occurrences, &landed, 3, words.len()).word_scores(&[1.0, 2.0, 0.5]);
         assert_eq!(scores, vec![1.25, 1.25, 1.0]);

@@ -14,11 +14,9 @@ pub enum PolicyFileError {
 }
 
 pub fn read_text(path: &Path) -> Result<String, PolicyFileError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| PolicyFileError::Read { path: path.display().to_string(), message: e.to_string() })
+    std::fs::read_to_string(path).map_err(|e| PolicyFileError::Read { path: path.display().to_string(), message: e.to_string() })
 }
 
 pub fn load(path: &Path) -> Result<Policy, PolicyFileError> {
-    Policy::from_toml(&read_text(path)?)
-        .map_err(|source| PolicyFileError::Invalid { path: path.display().to_string(), source })
+    Policy::from_toml(&read_text(path)?).map_err(|source| PolicyFileError::Invalid { path: path.display().to_string(), source })
 }

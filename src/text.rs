@@ -55,9 +55,7 @@ pub struct TextPipeline {
 
 fn normaliser() -> Result<NormalizerWrapper, TextError> {
     let replace = |pattern: &str, with: &str| -> Result<NormalizerWrapper, TextError> {
-        Ok(Replace::new(ReplacePattern::Regex(pattern.to_string()), with)
-            .map_err(tokenizer_error)?
-            .into())
+        Ok(Replace::new(ReplacePattern::Regex(pattern.to_string()), with).map_err(tokenizer_error)?.into())
     };
     Ok(Sequence::new(vec![
         NFKC.into(),
@@ -92,10 +90,8 @@ impl TextPipeline {
     }
 
     pub fn load(path: &Path) -> Result<Self, TextError> {
-        let tokenizer = Tokenizer::from_file(path).map_err(|e| TextError::Load {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let tokenizer = Tokenizer::from_file(path)
+            .map_err(|e| TextError::Load { path: path.display().to_string(), message: e.to_string() })?;
         Ok(Self { tokenizer })
     }
 
@@ -113,12 +109,8 @@ impl TextPipeline {
         let encoding = self.tokenizer.encode_char_offsets(text, false).map_err(tokenizer_error)?;
         let mut words: Vec<Word> = Vec::new();
         let mut current: Option<u32> = None;
-        let pieces = encoding
-            .get_ids()
-            .iter()
-            .zip(encoding.get_tokens())
-            .zip(encoding.get_offsets())
-            .zip(encoding.get_word_ids());
+        let pieces =
+            encoding.get_ids().iter().zip(encoding.get_tokens()).zip(encoding.get_offsets()).zip(encoding.get_word_ids());
         for (((&id, token), &(start, end)), word_id) in pieces {
             let continues = word_id.is_some() && *word_id == current;
             current = *word_id;

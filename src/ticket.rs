@@ -30,9 +30,21 @@ pub struct TicketRequest {
     /// RFC 3339 instant; kept as text here so a bad value is reported by field name.
     #[serde(default)]
     pub created_at: Option<String>,
-    /// Custom fields; scalar values of any JSON type, compared as text by the policy.
+    /// Custom fields: strings, numbers or booleans (anything else is a 422), compared as text
+    /// by the policy; a number in the impact field picks the policy's impact band.
     #[serde(default)]
+    #[schema(value_type = BTreeMap<String, FieldValue>)]
     pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// What a custom field may hold, for the API document (the request keeps the JSON value and
+/// `validate` checks it).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum FieldValue {
+    Text(String),
+    Number(f64),
+    Flag(bool),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -88,18 +100,13 @@ impl TicketRequest {
         }
         let chars = subject.chars().count() + body.chars().count();
         if chars > MAX_TEXT_CHARS {
-            return Err(TicketError::new(
-                "body",
-                format!("subject + body is {chars} characters; the limit is {MAX_TEXT_CHARS}"),
-            ));
+            return Err(TicketError::new("body", format!("subject + body is {chars} characters; the limit is {MAX_TEXT_CHARS}")));
         }
         let created_at = match self.created_at {
             None => None,
             Some(text) => Some(
                 DateTime::parse_from_rfc3339(&text)
-                    .map_err(|e| {
-                        TicketError::new("created_at", format!("not an RFC 3339 time ({e}): {text:?}"))
-                    })?
+                    .map_err(|e| TicketError::new("created_at", format!("not an RFC 3339 time ({e}): {text:?}")))?
                     .with_timezone(&Utc),
             ),
         };

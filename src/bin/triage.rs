@@ -8,9 +8,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use triage::classify::{classify_now, read_ticket, RequestError};
 use triage::model::Classifier;
 use triage::priority_check::{Case, Outcome, Report};
-use triage::response::{assemble, ClassifyResponse, DecisionContext};
 use triage::server::auth::Auth;
 use triage::server::state::{Decisions, Loaded, Sources};
 use triage::server::{AppState, ServerConfig};
@@ -145,33 +145,20 @@ struct ClassifyArgs {
     file: Option<PathBuf>,
 }
 
-/// One JSONL line as a ticket, or the error object (contract shape) that stands in its place.
+/// One JSONL line as a ticket, or the error object (contract shape, the server's codes) that
+/// stands in its place.
 fn parse_line(line: &str) -> Result<Ticket, String> {
-    let error = |code: &str, message: String, field: Option<String>| {
-        serde_json::json!({"error": {"code": code, "message": message, "field": field}}).to_string()
-    };
-    let request: TicketRequest =
-        serde_json::from_str(line).map_err(|e| error("invalid_json", e.to_string(), None))?;
-    request.validate().map_err(|e| error("invalid_field", e.message, Some(e.field)))
+    read_ticket(line.as_bytes()).map_err(|e| {
+        let (message, field) = match &e {
+            RequestError::MalformedJson(message) => (message.clone(), None),
+            RequestError::Invalid { field, message } => (message.clone(), Some(field.clone())),
+        };
+        serde_json::json!({"error": {"code": e.code(), "message": message, "field": field}}).to_string()
+    })
 }
 
-/// Tickets run through the network at once by `classify`.
+/// Lines parsed and answered at a time by `classify`.
 const CLASSIFY_CHUNK: usize = 256;
-
-/// The classify response for each ticket, in order, through the network a chunk at a time.
-fn answer(classifier: &Classifier, context: &DecisionContext, tickets: &[&Ticket]) -> anyhow::Result<Vec<ClassifyResponse>> {
-    let mut responses = Vec::with_capacity(tickets.len());
-    for chunk in tickets.chunks(CLASSIFY_CHUNK) {
-        let owned: Vec<(String, usize)> = chunk.iter().map(|t| t.model_input()).collect();
-        let inputs: Vec<(&str, usize)> = owned.iter().map(|(text, body_start)| (text.as_str(), *body_start)).collect();
-        let analyses = classifier.analyse(&inputs)?;
-        anyhow::ensure!(analyses.len() == chunk.len(), "model returned {} predictions for {} tickets", analyses.len(), chunk.len());
-        for (ticket, analysis) in chunk.iter().zip(analyses) {
-            responses.push(assemble(uuid::Uuid::new_v4().to_string(), ticket, analysis, context));
-        }
-    }
-    Ok(responses)
-}
 
 /// A labeled set as (case, ticket) pairs; see `CheckPrioritiesArgs::set`.
 fn read_labeled_set(args: &CheckPrioritiesArgs, levels: &[String]) -> anyhow::Result<Vec<(Case, Ticket)>> {
@@ -182,8 +169,11 @@ fn read_labeled_set(args: &CheckPrioritiesArgs, levels: &[String]) -> anyhow::Re
         let accepted = |from: usize| levels.iter().skip(from).take(2).cloned().collect::<Vec<_>>();
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let headers = reader.headers()?.clone();
-        let column = |name: &str| headers.iter().position(|h| h == name).with_context(|| format!("{} has no column {name:?}", path.display()));
-        let (subject, body, language, urgency) = (column("subject")?, column("body")?, column("language")?, column(&args.urgency_column)?);
+        let column = |name: &str| {
+            headers.iter().position(|h| h == name).with_context(|| format!("{} has no column {name:?}", path.display()))
+        };
+        let (subject, body, language, urgency) =
+            (column("subject")?, column("body")?, column("language")?, column(&args.urgency_column)?);
         let mut set = Vec::new();
         for (index, record) in reader.records().enumerate() {
             let record = record.with_context(|| at(index + 2))?;
@@ -201,7 +191,8 @@ fn read_labeled_set(args: &CheckPrioritiesArgs, levels: &[String]) -> anyhow::Re
                 ..TicketRequest::default()
             };
             let Ok(ticket) = request.validate() else { continue };
-            let case = Case { id: format!("row-{}", index + 2), language: record[language].to_string(), acceptable, context: false };
+            let case =
+                Case { id: format!("row-{}", index + 2), language: record[language].to_string(), acceptable, context: false };
             set.push((case, ticket));
         }
         return Ok(set);
@@ -227,13 +218,18 @@ fn check_priorities(args: CheckPrioritiesArgs) -> anyhow::Result<()> {
     let policy = triage::policy_file::load(&args.policy)?;
     let levels: Vec<String> = policy.levels().iter().map(|l| l.level.clone()).collect();
     let set = read_labeled_set(&args, &levels)?;
-    let context = DecisionContext { model: &classifier, policy: &policy, now: chrono::Utc::now() };
     let tickets: Vec<&Ticket> = set.iter().map(|(_, t)| t).collect();
-    let responses = answer(&classifier, &context, &tickets)?;
+    let responses = classify_now(&classifier, &policy, &tickets, chrono::Utc::now())?;
     if args.disagreements {
         for ((case, _), response) in set.iter().zip(&responses).filter(|((c, _), r)| !c.acceptable.contains(&r.priority.level)) {
-            println!("{} [{}] got {}{}: {}", case.id, case.acceptable.join(","), response.priority.level,
-                if response.needs_review { " (review)" } else { "" }, response.explanation.summary);
+            println!(
+                "{} [{}] got {}{}: {}",
+                case.id,
+                case.acceptable.join(","),
+                response.priority.level,
+                if response.needs_review { " (review)" } else { "" },
+                response.explanation.summary
+            );
         }
     }
     let outcomes: Vec<Outcome> =
@@ -251,11 +247,11 @@ fn check_priorities(args: CheckPrioritiesArgs) -> anyhow::Result<()> {
 fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
     let classifier = Classifier::load(&args.model)?;
     let policy = triage::policy_file::load(&args.policy)?;
-    let context = DecisionContext { model: &classifier, policy: &policy, now: chrono::Utc::now() };
+    let now = chrono::Utc::now();
     let input: Box<dyn BufRead> = match &args.file {
-        Some(path) => Box::new(std::io::BufReader::new(
-            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
-        )),
+        Some(path) => {
+            Box::new(std::io::BufReader::new(std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?))
+        }
         None => Box::new(std::io::stdin().lock()),
     };
     let lines: Vec<String> = input.lines().collect::<Result<_, _>>().context("reading tickets")?;
@@ -264,7 +260,7 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
     for (chunk_index, chunk) in lines.chunks(CLASSIFY_CHUNK).enumerate() {
         let parsed: Vec<Result<Ticket, String>> = chunk.iter().map(|line| parse_line(line)).collect();
         let tickets: Vec<&Ticket> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
-        let mut responses = answer(&classifier, &context, &tickets)?.into_iter();
+        let mut responses = classify_now(&classifier, &policy, &tickets, now)?.into_iter();
         for (offset, item) in parsed.iter().enumerate() {
             match item {
                 Ok(_) => {
@@ -300,12 +296,7 @@ fn check_policy(args: CheckPolicyArgs) -> anyhow::Result<bool> {
     for warning in &report.warnings {
         println!("warning: {}: {warning}", args.file.display());
     }
-    println!(
-        "{}: {} error(s), {} warning(s)",
-        args.file.display(),
-        report.errors.len(),
-        report.warnings.len()
-    );
+    println!("{}: {} error(s), {} warning(s)", args.file.display(), report.errors.len(), report.warnings.len());
     Ok(report.is_ok())
 }
 

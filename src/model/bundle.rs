@@ -114,10 +114,8 @@ impl Manifest {
             ));
         }
         for file in BUNDLE_FILES {
-            let expected = manifest
-                .files
-                .get(file)
-                .ok_or_else(|| bundle_error(dir, MANIFEST, format!("lists no sha256 for {file}")))?;
+            let expected =
+                manifest.files.get(file).ok_or_else(|| bundle_error(dir, MANIFEST, format!("lists no sha256 for {file}")))?;
             let actual = file_sha256(dir, file)?;
             if &actual != expected {
                 return Err(bundle_error(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::prediction::{Band, HeadPrediction, LabelScore};
+use crate::prediction::{Band, HeadPrediction, LabelScore};
 
 /// How many alternatives a prediction lists in `top`.
 pub const TOP_LABELS: usize = 3;
@@ -59,11 +59,8 @@ impl HeadCalibration {
     /// `labels` and `logits` are parallel, in the manifest's order.
     pub fn predict(&self, labels: &[String], logits: &[f32]) -> HeadPrediction {
         let probabilities = calibrated_probabilities(logits, self.temperature);
-        let mut ranked: Vec<LabelScore> = labels
-            .iter()
-            .zip(&probabilities)
-            .map(|(label, &score)| LabelScore { label: label.clone(), score })
-            .collect();
+        let mut ranked: Vec<LabelScore> =
+            labels.iter().zip(&probabilities).map(|(label, &score)| LabelScore { label: label.clone(), score }).collect();
         ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
         ranked.truncate(TOP_LABELS);
         let best = ranked[0].clone();

@@ -12,7 +12,7 @@ use candle_nn::VarBuilder;
 use super::bundle::{self, HeadSpec, Manifest, MemorySpec};
 use super::calibration::{Calibration, HeadCalibration};
 use super::features::{weigh_traced, TicketFeatures};
-use super::memory::{prefer_recalled, Memory, MemoryArrays};
+use super::nearest_ticket::{prefer_recalled, Memory, MemoryArrays};
 use super::network::{Batch, TextNetwork};
 use super::{ModelError, Predictions, Recalled};
 use crate::explain::{phrases, Evidence, OccurrenceMap};
@@ -178,7 +178,8 @@ impl Classifier {
         let mut logits = Vec::with_capacity(tickets.len());
         for pass in passes(tickets, ENTRIES_PER_PASS) {
             let batch = Batch::new(pass, &self.device)?;
-            let per_head: Vec<Vec<Vec<f32>>> = self.network.forward(&batch)?.iter().map(Tensor::to_vec2).collect::<Result<_, _>>()?;
+            let per_head: Vec<Vec<Vec<f32>>> =
+                self.network.forward(&batch)?.iter().map(Tensor::to_vec2).collect::<Result<_, _>>()?;
             logits.extend((0..pass.len()).map(|i| per_head.iter().map(|head| head[i].clone()).collect()));
         }
         Ok(logits)
@@ -263,7 +264,8 @@ impl Classifier {
                     // A recalled label came from the past ticket its prediction names, not from
                     // these words: the text model's weights would explain a label it did not give.
                     let recalled = predictions.get(&spec.name).is_some_and(|p| p.recalled.is_some());
-                    let found = if recalled { Vec::new() } else { phrases(&chars, words, &map.word_scores(&shares), *body_start) };
+                    let found =
+                        if recalled { Vec::new() } else { phrases(&chars, words, &map.word_scores(&shares), *body_start) };
                     (spec.name.clone(), found)
                 })
                 .collect();

@@ -203,10 +203,7 @@ impl Occurrences {
 /// seen once can only be memorised, not learned.
 pub fn inverse_document_frequency(document_frequency: &[u32], documents: usize, min_df: u32) -> Vec<f32> {
     let n = documents as f32;
-    document_frequency
-        .iter()
-        .map(|&df| if df < min_df { 0.0 } else { ((1.0 + n) / (1.0 + df as f32)).ln() + 1.0 })
-        .collect()
+    document_frequency.iter().map(|&df| if df < min_df { 0.0 } else { ((1.0 + n) / (1.0 + df as f32)).ln() + 1.0 }).collect()
 }
 
 #[cfg(test)]

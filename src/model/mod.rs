@@ -6,13 +6,12 @@ pub mod bundle;
 pub mod calibration;
 pub mod classifier;
 pub mod features;
-pub mod memory;
+pub mod nearest_ticket;
 pub mod network;
-pub mod prediction;
 pub mod worker;
 
+pub use crate::prediction::{Band, HeadPrediction, LabelScore, Predictions, Recalled};
 pub use classifier::{Analysis, Classifier};
-pub use prediction::{Band, HeadPrediction, LabelScore, Predictions, Recalled};
 
 /// Errors of the model layer. Bundle errors name the file at fault.
 #[derive(Debug, thiserror::Error)]

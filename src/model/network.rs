@@ -65,10 +65,7 @@ impl Batch {
         let mut unique: Vec<u32> = tickets.iter().flat_map(|t| t.ids.iter().copied()).collect();
         unique.sort_unstable();
         unique.dedup();
-        let local = tickets
-            .iter()
-            .flat_map(|t| t.ids.iter().map(|id| unique.binary_search(id).unwrap_or(0) as u32))
-            .collect();
+        let local = tickets.iter().flat_map(|t| t.ids.iter().map(|id| unique.binary_search(id).unwrap_or(0) as u32)).collect();
         Ok((Self::build(tickets, local, device)?, unique))
     }
 
@@ -114,11 +111,7 @@ impl Heads {
 
     /// Logits per head, each `[batch, classes]`, in the order the heads were declared.
     pub fn forward(&self, encoded: &Tensor) -> candle_core::Result<Vec<Tensor>> {
-        self.layers
-            .iter()
-            .enumerate()
-            .map(|(i, head)| head.forward(&self.config.head_input(encoded, i)?))
-            .collect()
+        self.layers.iter().enumerate().map(|(i, head)| head.forward(&self.config.head_input(encoded, i)?)).collect()
     }
 }
 
@@ -195,7 +188,10 @@ mod tests {
         let table: Vec<f32> = (0..5 * 4).map(|i| ((i * 37 % 11) as f32 - 5.0) / 7.0).collect();
         let tensors = HashMap::from([
             (EMBEDDING.to_string(), Tensor::from_vec(table, (5, 4), &device)?),
-            (format!("{HEAD_PREFIX}.a.weight"), Tensor::new(&[[0.5f32, -1.0, 0.3], [2.0, 0.25, -0.6], [-0.75, 1.5, 0.9]], &device)?),
+            (
+                format!("{HEAD_PREFIX}.a.weight"),
+                Tensor::new(&[[0.5f32, -1.0, 0.3], [2.0, 0.25, -0.6], [-0.75, 1.5, 0.9]], &device)?,
+            ),
             (format!("{HEAD_PREFIX}.a.bias"), Tensor::new(&[0.1f32, -0.2, 0.3], &device)?),
             (format!("{HEAD_PREFIX}.b.weight"), Tensor::new(&[[1.0f32], [-1.0]], &device)?),
             (format!("{HEAD_PREFIX}.b.bias"), Tensor::new(&[0.0f32, 0.4], &device)?),
@@ -204,8 +200,11 @@ mod tests {
         let heads = [("a".to_string(), 3), ("b".to_string(), 2)];
         let network = TextNetwork::new(vb, 5, NetworkConfig { head_widths: vec![3, 1] }, &heads)?;
         let ticket = TicketFeatures { ids: vec![0, 3, 4], weights: vec![0.5, 1.0, 0.25], ..TicketFeatures::default() };
-        let logits: Vec<Vec<f32>> =
-            network.forward(&Batch::new(&[&ticket], &device)?)?.iter().map(|t| t.to_vec2::<f32>().map(|v| v[0].clone())).collect::<Result<_, _>>()?;
+        let logits: Vec<Vec<f32>> = network
+            .forward(&Batch::new(&[&ticket], &device)?)?
+            .iter()
+            .map(|t| t.to_vec2::<f32>().map(|v| v[0].clone()))
+            .collect::<Result<_, _>>()?;
         let labels = [2, 0];
         let shares = network.label_shares(&ticket, &labels)?;
         let biases = [vec![0.1f32, -0.2, 0.3], vec![0.0, 0.4]];

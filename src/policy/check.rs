@@ -48,8 +48,7 @@ fn warnings(policy: &Policy, labels: &LabelSets) -> Vec<String> {
         let mut catch_all: Option<&str> = None;
         for rule in &set.rules {
             if let Some(earlier) = catch_all {
-                found
-                    .push(format!("rule {:?} is never reached: {earlier:?} always matches first", rule.name));
+                found.push(format!("rule {:?} is never reached: {earlier:?} always matches first", rule.name));
             }
             if let Some(why) = never_matches(&rule.condition, policy, labels) {
                 found.push(format!("rule {:?} can never match: {why}", rule.name));
@@ -86,21 +85,16 @@ fn never_matches(condition: &Condition, policy: &Policy, labels: &LabelSets) -> 
             let label = test.label.as_ref().filter(|l| !known.contains(l))?;
             Some(format!("{} has no label {label:?} (labels: {})", test.head, known.join(", ")))
         }
-        Condition::All(parts) => {
-            parts.iter().find_map(|p| never_matches(p, policy, labels)).or_else(|| contradiction(parts))
-        }
+        Condition::All(parts) => parts.iter().find_map(|p| never_matches(p, policy, labels)).or_else(|| contradiction(parts)),
         Condition::Any(parts) => {
-            let reasons: Option<Vec<String>> =
-                parts.iter().map(|p| never_matches(p, policy, labels)).collect();
+            let reasons: Option<Vec<String>> = parts.iter().map(|p| never_matches(p, policy, labels)).collect();
             match reasons {
                 Some(reasons) if reasons.is_empty() => Some("`any` of an empty list".to_string()),
                 Some(reasons) => Some(reasons.join("; ")),
                 None => None,
             }
         }
-        Condition::Not(inner) => {
-            always_matches(inner).then(|| "`not` of a condition that always holds".to_string())
-        }
+        Condition::Not(inner) => always_matches(inner).then(|| "`not` of a condition that always holds".to_string()),
         Condition::Always
         | Condition::Field { .. }
         | Condition::Keywords(_)
@@ -120,12 +114,7 @@ fn contradiction(parts: &[Condition]) -> Option<String> {
                 (Condition::Field { path: a, values: x }, Condition::Field { path: b, values: y })
                     if a == b && !x.iter().any(|v| y.contains(v)) =>
                 {
-                    return Some(format!(
-                        "{} cannot be {} and {} at once",
-                        a.name(),
-                        x.join("/"),
-                        y.join("/")
-                    ));
+                    return Some(format!("{} cannot be {} and {} at once", a.name(), x.join("/"), y.join("/")));
                 }
                 (Condition::Prediction(a), Condition::Prediction(b)) if a.head == b.head => {
                     if let (Some(x), Some(y)) = (&a.label, &b.label) {
@@ -148,16 +137,12 @@ fn ineffective_change(rule: &Rule, policy: &Policy) -> Option<String> {
         PriorityChange::Raise { by: 0, .. } | PriorityChange::Lower { by: 0, .. } => {
             Some(format!("rule {:?} raises or lowers by 0 levels", rule.name))
         }
-        PriorityChange::Raise { ceiling, .. } if ceiling == lowest => Some(format!(
-            "rule {:?} can never raise: its ceiling {} is already the lowest level",
-            rule.name,
-            level(ceiling)
-        )),
-        PriorityChange::Lower { floor, .. } if floor == Rank(0) => Some(format!(
-            "rule {:?} can never lower: its floor {} is already the highest level",
-            rule.name,
-            level(floor)
-        )),
+        PriorityChange::Raise { ceiling, .. } if ceiling == lowest => {
+            Some(format!("rule {:?} can never raise: its ceiling {} is already the lowest level", rule.name, level(ceiling)))
+        }
+        PriorityChange::Lower { floor, .. } if floor == Rank(0) => {
+            Some(format!("rule {:?} can never lower: its floor {} is already the highest level", rule.name, level(floor)))
+        }
         _ => None,
     }
 }
@@ -182,10 +167,7 @@ fn unknown_labels(policy: &Policy, labels: &LabelSets) -> Vec<String> {
     let routing = &policy.routing;
     if let Some(known) = labels.get(&routing.head) {
         for route in routing.routes.iter().filter(|r| !known.contains(&r.category)) {
-            found.push(format!(
-                "route for {:?} never applies: {} has no such label",
-                route.category, routing.head
-            ));
+            found.push(format!("route for {:?} never applies: {} has no such label", route.category, routing.head));
         }
     }
     found
@@ -282,9 +264,8 @@ mod tests {
 
     #[test]
     fn overlapping_routes_are_warned_about_unless_narrow_comes_first() {
-        let route = |language: &str, queue: &str| {
-            format!("[[routing.routes]]\ncategory = \"billing\"\n{language}queue = \"{queue}\"\n")
-        };
+        let route =
+            |language: &str, queue: &str| format!("[[routing.routes]]\ncategory = \"billing\"\n{language}queue = \"{queue}\"\n");
         let general_first = format!("{BASE}{}", route("language = \"de\"\n", "billing-de"));
         let narrow_first = BASE.replacen(
             "[[routing.routes]]\ncategory = \"billing\"\nqueue = \"billing\"",

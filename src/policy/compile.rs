@@ -12,18 +12,18 @@ use toml::Spanned;
 
 use super::condition::{Condition, FieldPath, PredictionTest};
 use super::examples::Examples;
-use super::file::{
-    AbstentionFile, CalendarFile, ConditionFile, MatrixFile, PlanFile, PolicyFile, PriorityFile, ReviewFile,
-    RoutingFile, RuleFile, RuleSetFile, SeverityFile, SlaFile, WeekFile,
-};
-use super::phrases::{Cues, Near, Phrases};
-use super::review::ReviewBudget;
-use super::severity::{Severity, Signal};
 use super::matrix::{Abstention, AbstentionStart, Matrix};
+use super::phrases::{Cues, Near, Phrases};
 use super::plans::{Plan, Plans, Targets};
 use super::priority::{PriorityChange, PriorityLevel, Rank};
+use super::review::ReviewBudget;
 use super::routing::{Route, Routing};
 use super::rules::{Effects, Rule, RuleSet};
+use super::schema::{
+    AbstentionFile, CalendarFile, ConditionFile, MatrixFile, PlanFile, PolicyFile, PriorityFile, ReviewFile, RoutingFile,
+    RuleFile, RuleSetFile, SeverityFile, SlaFile, WeekFile,
+};
+use super::severity::{Severity, Signal};
 use super::{content_version, Policy, PolicyError, Problem};
 use crate::sla::{Calendar, WeeklyHours};
 
@@ -106,7 +106,7 @@ impl Compiler<'_> {
         Rank(self.ranks.len().saturating_sub(1))
     }
 
-    fn levels(&mut self, file: &Spanned<Vec<super::file::PriorityFile>>) -> Vec<PriorityLevel> {
+    fn levels(&mut self, file: &Spanned<Vec<super::schema::PriorityFile>>) -> Vec<PriorityLevel> {
         if file.get_ref().is_empty() {
             self.problem(file, "at least one priority level is needed");
         }
@@ -116,38 +116,25 @@ impl Compiler<'_> {
             if self.ranks.insert(code.clone(), Rank(index)).is_some() {
                 self.problem(&level.level, format!("priority level {code:?} is declared twice"));
             }
-            levels.push(PriorityLevel {
-                level: code,
-                name: level.name.clone(),
-                description: level.description.clone(),
-            });
+            levels.push(PriorityLevel { level: code, name: level.name.clone(), description: level.description.clone() });
         }
         levels
     }
 
     fn plans(&mut self, file: &SlaFile) -> Plans {
-        let calendars: BTreeMap<&str, Calendar> = file
-            .calendars
-            .iter()
-            .filter_map(|(name, cal)| Some((name.get_ref().as_str(), self.calendar(name, cal)?)))
-            .collect();
+        let calendars: BTreeMap<&str, Calendar> =
+            file.calendars.iter().filter_map(|(name, cal)| Some((name.get_ref().as_str(), self.calendar(name, cal)?))).collect();
         let mut by_name = BTreeMap::new();
         for (name, plan) in &file.plans {
             let key = name.get_ref().to_lowercase();
             let plan = self.plan(plan, &calendars);
             if by_name.insert(key, plan).is_some() {
-                self.problem(
-                    name,
-                    format!("plan {:?} is declared twice (names ignore case)", name.get_ref()),
-                );
+                self.problem(name, format!("plan {:?} is declared twice (names ignore case)", name.get_ref()));
             }
         }
         let default_name = file.default_plan.get_ref().to_lowercase();
         let default = by_name.get(&default_name).cloned().unwrap_or_else(|| {
-            self.problem(
-                &file.default_plan,
-                format!("default_plan {:?} is not a plan", file.default_plan.get_ref()),
-            );
+            self.problem(&file.default_plan, format!("default_plan {:?} is not a plan", file.default_plan.get_ref()));
             Plan { calendar_name: String::new(), calendar: placeholder_calendar(), targets: BTreeMap::new() }
         });
         Plans { by_name, default_name, default }
@@ -227,10 +214,7 @@ impl Compiler<'_> {
                 match row.iter().find(|(column, _)| column.get_ref() == urgency) {
                     Some((_, level)) => ranks.push(self.rank(level)),
                     None => {
-                        self.problem(
-                            impact,
-                            format!("matrix row {:?} has no {urgency:?} column", impact.get_ref()),
-                        );
+                        self.problem(impact, format!("matrix row {:?} has no {urgency:?} column", impact.get_ref()));
                         ranks.push(Rank(0));
                     }
                 }
@@ -242,10 +226,7 @@ impl Compiler<'_> {
         }
         let default_impact = impacts.iter().position(|i| *i == file.default_impact.get_ref().to_lowercase());
         let default_impact = default_impact.unwrap_or_else(|| {
-            self.problem(
-                &file.default_impact,
-                format!("default_impact {:?} is not a matrix row", file.default_impact.get_ref()),
-            );
+            self.problem(&file.default_impact, format!("default_impact {:?} is not a matrix row", file.default_impact.get_ref()));
             0
         });
         let mut column_of_label = BTreeMap::new();
@@ -254,17 +235,11 @@ impl Compiler<'_> {
                 Some(index) => {
                     column_of_label.insert(label.clone(), index);
                 }
-                None => self.problem(
-                    column,
-                    format!("{:?} is not an urgency column of [matrix.priority]", column.get_ref()),
-                ),
+                None => self.problem(column, format!("{:?} is not an urgency column of [matrix.priority]", column.get_ref())),
             }
         }
-        let impact_numbers = file
-            .impact_numbers
-            .iter()
-            .filter_map(|band| Some((band.up_to, self.impact_row(&impacts, &band.impact)?)))
-            .collect();
+        let impact_numbers =
+            file.impact_numbers.iter().filter_map(|band| Some((band.up_to, self.impact_row(&impacts, &band.impact)?))).collect();
         let impact_phrases = file
             .impact_phrases
             .iter()
@@ -413,10 +388,7 @@ impl Compiler<'_> {
             (None, Some(urgency)) => match matrix.urgencies.iter().position(|u| u == urgency.get_ref()) {
                 Some(column) => AbstentionStart::Urgency(column),
                 None => {
-                    self.problem(
-                        urgency,
-                        format!("{:?} is not an urgency column of [matrix.priority]", urgency.get_ref()),
-                    );
+                    self.problem(urgency, format!("{:?} is not an urgency column of [matrix.priority]", urgency.get_ref()));
                     AbstentionStart::Level(Rank(0))
                 }
             },
@@ -450,14 +422,9 @@ impl Compiler<'_> {
             None => Condition::Always,
         };
         let priority = self.priority_change(file);
-        let effects =
-            Effects { priority, queue: file.queue.clone(), tags: file.tags.clone(), review: file.review };
-        if effects.priority.is_none() && effects.queue.is_none() && effects.tags.is_empty() && !effects.review
-        {
-            self.problem(
-                &file.name,
-                "a rule needs an effect: set_priority, raise, lower, queue, tags or review",
-            );
+        let effects = Effects { priority, queue: file.queue.clone(), tags: file.tags.clone(), review: file.review };
+        if effects.priority.is_none() && effects.queue.is_none() && effects.tags.is_empty() && !effects.review {
+            self.problem(&file.name, "a rule needs an effect: set_priority, raise, lower, queue, tags or review");
         }
         Rule { name: file.name.get_ref().clone(), reason: file.reason.clone(), condition, effects }
     }
@@ -504,20 +471,13 @@ impl Compiler<'_> {
         let present: Vec<&str> = kinds.iter().filter(|(_, on)| *on).map(|(name, _)| *name).collect();
         if present.len() != 1 {
             let listed = kinds.map(|(name, _)| name).join(", ");
-            self.problem(
-                spanned,
-                format!("a condition needs exactly one of {listed}; found {}", present.len()),
-            );
+            self.problem(spanned, format!("a condition needs exactly one of {listed}; found {}", present.len()));
             return Condition::Always;
         }
         let field_parts = c.equals.is_some() || c.one_of.is_some();
-        let prediction_parts =
-            c.label.is_some() || c.min_score.is_some() || c.band.is_some() || c.abstained.is_some();
+        let prediction_parts = c.label.is_some() || c.min_score.is_some() || c.band.is_some() || c.abstained.is_some();
         if (field_parts && c.field.is_none()) || (prediction_parts && c.prediction.is_none()) {
-            self.problem(
-                spanned,
-                "`equals`/`in` go with `field`; `label`/`min_score`/`band`/`abstained` go with `prediction`",
-            );
+            self.problem(spanned, "`equals`/`in` go with `field`; `label`/`min_score`/`band`/`abstained` go with `prediction`");
         }
         let compiled = if let Some(path) = &c.field {
             self.field_condition(spanned, path)
@@ -538,9 +498,7 @@ impl Compiler<'_> {
             let ranks = levels.iter().map(|level| self.rank(level)).collect();
             Some(Condition::PriorityIn { levels: levels.iter().map(|l| l.get_ref().clone()).collect(), ranks })
         } else if let Some(source) = &c.regex {
-            Condition::pattern(source.clone())
-                .map_err(|e| self.problem(spanned, format!("bad regex: {e}")))
-                .ok()
+            Condition::pattern(source.clone()).map_err(|e| self.problem(spanned, format!("bad regex: {e}"))).ok()
         } else if let Some(head) = &c.prediction {
             self.prediction_condition(spanned, head)
         } else if let Some(parts) = &c.all {
@@ -674,8 +632,10 @@ mod tests {
             let found = problems(&text);
             let expected_line = line_of(&text, mistake);
             assert!(
-                found.iter().any(|p| p.message.contains(message)
-                    && (expected_line..expected_line + mistake.lines().count()).contains(&p.line)),
+                found
+                    .iter()
+                    .any(|p| p.message.contains(message)
+                        && (expected_line..expected_line + mistake.lines().count()).contains(&p.line)),
                 "{mistake:?}: wanted {message:?} near line {expected_line}, got {found:?}"
             );
         }
@@ -683,7 +643,8 @@ mod tests {
 
     #[test]
     fn all_validation_problems_are_reported_together() {
-        let text = edit_setting(DEFAULT_POLICY, "ceiling = \"P1\"\nqueue = \"security\"", "ceiling = \"P9\"\nqueue = \"security\"");
+        let text =
+            edit_setting(DEFAULT_POLICY, "ceiling = \"P1\"\nqueue = \"security\"", "ceiling = \"P9\"\nqueue = \"security\"");
         let text = edit_setting(&text, "calendar = \"always\"", "calendar = \"nowhere\"");
         let found = problems(&text);
         assert_eq!(found.len(), 2, "{found:?}");
@@ -699,24 +660,12 @@ mod tests {
         let cases = [
             ("no effect", "when = { keywords = [\"x\"] }", "needs an effect"),
             ("two kinds", "when = { keywords = [\"x\"], regex = \"y\" }\nreview = true", "exactly one of"),
-            (
-                "stray part",
-                "when = { keywords = [\"x\"], label = \"y\" }\nreview = true",
-                "go with `prediction`",
-            ),
+            ("stray part", "when = { keywords = [\"x\"], label = \"y\" }\nreview = true", "go with `prediction`"),
             ("empty keywords", "when = { keywords = [] }\nreview = true", "non-empty list"),
-            (
-                "field without test",
-                "when = { field = \"channel\" }\nreview = true",
-                "exactly one of `equals`",
-            ),
+            ("field without test", "when = { field = \"channel\" }\nreview = true", "exactly one of `equals`"),
             ("bare prediction", "when = { prediction = \"urgency\" }\nreview = true", "needs label"),
             ("two priority effects", "raise = 1\nlower = 1", "only one of"),
-            (
-                "nested",
-                "when = { not = { all = [{ field = \"nope\", equals = 1 }] } }\nreview = true",
-                "unknown field \"nope\"",
-            ),
+            ("nested", "when = { not = { all = [{ field = \"nope\", equals = 1 }] } }\nreview = true", "unknown field \"nope\""),
         ];
         for (why, rule, message) in cases {
             let found = problems(&rule_set(rule));

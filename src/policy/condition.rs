@@ -6,9 +6,9 @@ use std::borrow::Cow;
 
 use regex::Regex;
 
-use super::phrases::{Cues, Phrases};
+use super::phrases::{Cues, Phrases, TicketWords};
 use super::priority::Rank;
-use crate::model::prediction::{Band, HeadPrediction, Predictions};
+use crate::prediction::{Band, HeadPrediction, Predictions};
 use crate::ticket::Ticket;
 
 /// The ticket facts a condition can look at. `plan` is the plan the policy resolved (the
@@ -18,6 +18,8 @@ pub(super) struct Facts<'a> {
     pub predictions: &'a Predictions,
     pub plan: &'a str,
     pub text: String,
+    /// Subject and body split into words once, for every phrase list.
+    pub words: TicketWords<'a>,
     /// The level the ticket's own words show (`severity`), once assessed.
     pub severity: Option<Rank>,
     /// The level the decision has reached when a rule is evaluated (rules see earlier rules'
@@ -27,7 +29,15 @@ pub(super) struct Facts<'a> {
 
 impl<'a> Facts<'a> {
     pub fn new(ticket: &'a Ticket, predictions: &'a Predictions, plan: &'a str) -> Self {
-        Self { ticket, predictions, plan, text: ticket.model_text(), severity: None, priority: Rank(0) }
+        Self {
+            ticket,
+            predictions,
+            plan,
+            text: ticket.model_text(),
+            words: TicketWords::new(ticket),
+            severity: None,
+            priority: Rank(0),
+        }
     }
 }
 
@@ -168,7 +178,7 @@ impl Condition {
         match self {
             Self::Always => Outcome::new(true, "always"),
             Self::Field { path, values } => field_outcome(path, values, facts),
-            Self::Keywords(phrases) => match phrases.first_in(&facts.text) {
+            Self::Keywords(phrases) => match phrases.first(&facts.words) {
                 Some(found) => Outcome::new(true, format!("text contains {found:?}")),
                 None => Outcome::new(false, format!("text contains none of {}", quoted(&phrases.words))),
             },
@@ -176,7 +186,7 @@ impl Condition {
                 Some(found) => Outcome::new(true, format!("text matches /{source}/ at {:?}", found.as_str())),
                 None => Outcome::new(false, format!("text does not match /{source}/")),
             },
-            Self::Signal { name, cues } => match cues.first_in(&facts.text) {
+            Self::Signal { name, cues } => match cues.first(&facts.words) {
                 Some(found) => Outcome::new(true, format!("signal {name}: text contains {found:?}")),
                 None => Outcome::new(false, format!("no words of signal {name}")),
             },
@@ -227,9 +237,7 @@ fn field_outcome(path: &FieldPath, values: &[String], facts: &Facts) -> Outcome 
     let wanted = values.join(" or ");
     match path.value(facts) {
         None => Outcome::new(false, format!("{name} is missing, not {wanted}")),
-        Some(actual) if values.contains(&actual.to_lowercase()) => {
-            Outcome::new(true, format!("{name} = {actual}"))
-        }
+        Some(actual) if values.contains(&actual.to_lowercase()) => Outcome::new(true, format!("{name} = {actual}")),
         Some(actual) => Outcome::new(false, format!("{name} = {actual}, not {wanted}")),
     }
 }
@@ -277,7 +285,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::model::prediction::HeadPrediction;
+    use crate::prediction::HeadPrediction;
     use crate::ticket::Customer;
 
     fn ticket() -> Ticket {
@@ -309,12 +317,7 @@ mod tests {
         Condition::Field { path: FieldPath::parse(path).unwrap(), values }
     }
 
-    fn predicted(
-        head: &str,
-        label: Option<&str>,
-        min_score: Option<f32>,
-        abstained: Option<bool>,
-    ) -> Condition {
+    fn predicted(head: &str, label: Option<&str>, min_score: Option<f32>, abstained: Option<bool>) -> Condition {
         Condition::Prediction(PredictionTest {
             head: head.to_string(),
             label: label.map(str::to_string),
@@ -370,10 +373,7 @@ mod tests {
         assert_eq!(field("customer.vip", &["true"]).evaluate(&facts).because, "customer.vip = true");
         assert_eq!(field("channel", &["chat"]).evaluate(&facts).because, "channel = email, not chat");
         assert_eq!(words(&["outage", "down"]).evaluate(&facts).because, "text contains \"DOWN\"");
-        let both = Condition::All(vec![
-            field("customer.vip", &["true"]),
-            predicted("urgency", Some("high"), None, None),
-        ]);
+        let both = Condition::All(vec![field("customer.vip", &["true"]), predicted("urgency", Some("high"), None, None)]);
         assert_eq!(both.evaluate(&facts).because, "customer.vip = true and urgency = high (0.91)");
     }
 }

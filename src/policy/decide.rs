@@ -15,7 +15,7 @@ use super::rules::{Mode, Rule, RuleSet};
 use super::summary::{summarize, Story};
 use super::Policy;
 use crate::explain::Evidence;
-use crate::model::prediction::Predictions;
+use crate::prediction::Predictions;
 use crate::sla;
 use crate::ticket::Ticket;
 
@@ -77,7 +77,7 @@ struct Draft<'p> {
 pub fn decide(ticket: &Ticket, predictions: &Predictions, policy: &Policy, now: DateTime<Utc>) -> Decision {
     let choice = policy.plans.choose(ticket.customer.plan.as_deref());
     let mut facts = Facts::new(ticket, predictions, choice.name);
-    let reading = policy.severity.read(ticket, &facts.text);
+    let reading = policy.severity.read(&facts.words, &facts.text);
     let severity = reading.assessment.as_ref();
     facts.severity = severity.map(|s| s.rank);
     let severity_level = severity.map_or("", |s| policy.levels[s.rank.0].level.as_str());
@@ -155,25 +155,14 @@ impl Draft<'_> {
         let mut first_hit: Option<&str> = None;
         for rule in &set.rules {
             if let Some(winner) = first_hit {
-                let skipped =
-                    format!("not evaluated: rule set {:?} stops at its first match ({winner})", set.name);
-                self.trace.push(TraceStep {
-                    rule: rule.name.clone(),
-                    matched: skipped,
-                    effect: None,
-                    hit: false,
-                });
+                let skipped = format!("not evaluated: rule set {:?} stops at its first match ({winner})", set.name);
+                self.trace.push(TraceStep { rule: rule.name.clone(), matched: skipped, effect: None, hit: false });
                 continue;
             }
             facts.priority = self.rank;
             let outcome = rule.condition.evaluate(facts);
             let effect = outcome.hit.then(|| self.apply(rule)).flatten();
-            self.trace.push(TraceStep {
-                rule: rule.name.clone(),
-                matched: outcome.because,
-                effect,
-                hit: outcome.hit,
-            });
+            self.trace.push(TraceStep { rule: rule.name.clone(), matched: outcome.because, effect, hit: outcome.hit });
             if outcome.hit && set.mode == Mode::FirstMatch {
                 first_hit = Some(&rule.name);
             }
@@ -196,8 +185,7 @@ impl Draft<'_> {
             changes.push(format!("queue {} -> {queue}", self.queue));
             self.queue = queue.clone();
         }
-        let new_tags: Vec<String> =
-            rule.effects.tags.iter().filter(|t| !self.tags.contains(t)).cloned().collect();
+        let new_tags: Vec<String> = rule.effects.tags.iter().filter(|t| !self.tags.contains(t)).cloned().collect();
         if !new_tags.is_empty() {
             changes.push(format!("tags +{}", new_tags.join(" +")));
             self.tags.extend(new_tags);
@@ -291,7 +279,7 @@ mod tests {
 
     use super::super::test_policy::{berlin, head, policy_with, ticket, urgency};
     use super::*;
-    use crate::model::prediction::LabelScore;
+    use crate::prediction::LabelScore;
 
     fn now() -> DateTime<Utc> {
         berlin(2026, 6, 3, 10, 0)
@@ -351,11 +339,7 @@ mod tests {
             ("band", r#"{ prediction = "sentiment", band = "high" }"#, true),
             ("abstained", r#"{ prediction = "category", abstained = true }"#, true),
             ("abstained label", r#"{ prediction = "category", label = "billing" }"#, false),
-            (
-                "all",
-                r#"{ all = [{ keywords = ["outage"] }, { field = "customer.vip", equals = true }] }"#,
-                true,
-            ),
+            ("all", r#"{ all = [{ keywords = ["outage"] }, { field = "customer.vip", equals = true }] }"#, true),
             ("any", r#"{ any = [{ keywords = ["refund"] }, { field = "language", equals = "de" }] }"#, true),
             ("not", r#"{ not = { field = "channel", equals = "phone" } }"#, false),
         ];
@@ -398,8 +382,7 @@ mod tests {
     fn tags_accumulate_without_duplicates() {
         let rules = "[[rule_sets.rules]]\nname = \"a\"\ntags = [\"x\", \"y\"]\n\
                      [[rule_sets.rules]]\nname = \"b\"\ntags = [\"y\", \"z\"]\n";
-        let decision =
-            decide(&ticket("s", "b"), &urgency("low"), &policy_with(&rule_set("all_matches", rules)), now());
+        let decision = decide(&ticket("s", "b"), &urgency("low"), &policy_with(&rule_set("all_matches", rules)), now());
         assert_eq!(decision.tags, ["x", "y", "z"]);
         assert_eq!(step(&decision, "b").effect.as_deref(), Some("tags +z"));
     }
@@ -407,10 +390,8 @@ mod tests {
     #[test]
     fn first_match_stops_and_all_matches_goes_on() {
         let rules = "[[rule_sets.rules]]\nname = \"one\"\nraise = 1\n[[rule_sets.rules]]\nname = \"two\"\nraise = 1\n";
-        let first =
-            decide(&ticket("s", "b"), &urgency("low"), &policy_with(&rule_set("first_match", rules)), now());
-        let all =
-            decide(&ticket("s", "b"), &urgency("low"), &policy_with(&rule_set("all_matches", rules)), now());
+        let first = decide(&ticket("s", "b"), &urgency("low"), &policy_with(&rule_set("first_match", rules)), now());
+        let all = decide(&ticket("s", "b"), &urgency("low"), &policy_with(&rule_set("all_matches", rules)), now());
         assert_eq!((first.priority.level.as_str(), all.priority.level.as_str()), ("P3", "P2"));
         let skipped = step(&first, "two");
         assert!(!skipped.hit && skipped.matched.contains("not evaluated"), "{skipped:?}");
@@ -444,8 +425,7 @@ mod tests {
 
     #[test]
     fn vip_raise_never_goes_above_its_ceiling() {
-        let vip =
-            "[[rule_sets.rules]]\nname = \"vip-raise\"\nwhen = { field = \"customer.vip\", equals = true }\n\
+        let vip = "[[rule_sets.rules]]\nname = \"vip-raise\"\nwhen = { field = \"customer.vip\", equals = true }\n\
                    raise = 1\nceiling = \"P2\"\n";
         let policy = policy_with(&rule_set("all_matches", vip));
         // (urgency, impact, vip) -> level
@@ -477,9 +457,7 @@ mod tests {
         let unmapped = urgency("critical");
         let missing = Predictions::new();
         let policy = policy_with("");
-        for (why, predictions) in
-            [("abstained", &abstained), ("unmapped label", &unmapped), ("missing", &missing)]
-        {
+        for (why, predictions) in [("abstained", &abstained), ("unmapped label", &unmapped), ("missing", &missing)] {
             let decision = decide(&ticket("s", "b"), predictions, &policy, now());
             assert_eq!(decision.priority.level, "P3", "{why}");
             assert!(decision.needs_review, "{why}");
@@ -491,10 +469,8 @@ mod tests {
 
     #[test]
     fn abstention_can_fall_back_to_a_matrix_column_without_review() {
-        let text = super::super::test_policy::BASE.replace(
-            "[abstention]\npriority = \"P3\"",
-            "[abstention]\nurgency = \"high\"\nneeds_review = false",
-        );
+        let text = super::super::test_policy::BASE
+            .replace("[abstention]\npriority = \"P3\"", "[abstention]\nurgency = \"high\"\nneeds_review = false");
         let policy = Policy::from_toml(&text).unwrap();
         let mut t = ticket("s", "b");
         t.fields.insert("affected_users".to_string(), "many".to_string());
@@ -625,19 +601,12 @@ mod tests {
                     vip.customer.vip = true;
                     let free_decision = decide(&free, &predictions, &policy, now());
                     let vip_decision = decide(&vip, &predictions, &policy, now());
-                    let (free_rank, vip_rank) =
-                        (rank_of(&policy, &free_decision), rank_of(&policy, &vip_decision));
-                    assert!(
-                        vip_rank <= free_rank,
-                        "{subject} / {label}: {vip_decision:#?} vs {free_decision:#?}"
-                    );
+                    let (free_rank, vip_rank) = (rank_of(&policy, &free_decision), rank_of(&policy, &vip_decision));
+                    assert!(vip_rank <= free_rank, "{subject} / {label}: {vip_decision:#?} vs {free_decision:#?}");
 
                     let (free_hits, vip_hits) = (hits(&free_decision), hits(&vip_decision));
-                    let differing: Vec<&&str> = vip_hits
-                        .iter()
-                        .chain(&free_hits)
-                        .filter(|r| vip_hits.contains(r) != free_hits.contains(r))
-                        .collect();
+                    let differing: Vec<&&str> =
+                        vip_hits.iter().chain(&free_hits).filter(|r| vip_hits.contains(r) != free_hits.contains(r)).collect();
                     if vip_rank < free_rank {
                         assert!(!differing.is_empty(), "{subject} / {label}: the trace must show why");
                     }
@@ -652,8 +621,7 @@ mod tests {
         fn a_saturday_ticket_on_the_standard_plan_is_answered_the_next_business_day() {
             let policy = default_policy();
             // (Saturday, next business day): a plain weekend, and Easter (Monday a holiday).
-            let weekends =
-                [((2026, 5, 9), (2026, 5, 11)), ((2026, 4, 4), (2026, 4, 7)), ((2027, 3, 27), (2027, 3, 30))];
+            let weekends = [((2026, 5, 9), (2026, 5, 11)), ((2026, 4, 4), (2026, 4, 7)), ((2027, 3, 27), (2027, 3, 30))];
             for ((y, m, d), (ny, nm, nd)) in weekends {
                 for label in ["low", "medium", "high"] {
                     let mut t = ticket("Login problem", "I cannot log in since this morning.");
@@ -664,11 +632,7 @@ mod tests {
                     let due = decision.sla.first_response_due.expect("standard has targets for every level");
                     let local = due.with_timezone(&chrono_tz::Europe::Berlin);
                     assert_ne!(local.weekday(), Weekday::Sat);
-                    assert_eq!(
-                        local.date_naive(),
-                        chrono::NaiveDate::from_ymd_opt(ny, nm, nd).unwrap(),
-                        "{label}"
-                    );
+                    assert_eq!(local.date_naive(), chrono::NaiveDate::from_ymd_opt(ny, nm, nd).unwrap(), "{label}");
                     assert!((9..=17).contains(&local.hour()), "{local}");
                 }
             }
@@ -695,7 +659,12 @@ mod tests {
                 ("en", "Records gone", "After last night's sync all our contacts were deleted.", "data loss"),
                 ("en", "Account hacked", "Someone logged into our admin account and changed the passwords.", "security"),
                 ("de", "Server ausgefallen", "Der Server ist seit einer Stunde nicht erreichbar.", "outage"),
-                ("de", "Daten weg", "Nach dem Update ist unser kompletter Datenverlust bestätigt, alle Aufträge fehlen.", "data loss"),
+                (
+                    "de",
+                    "Daten weg",
+                    "Nach dem Update ist unser kompletter Datenverlust bestätigt, alle Aufträge fehlen.",
+                    "data loss",
+                ),
                 ("de", "Gehackt", "Unser Konto wurde gehackt, jemand hat sich unbefugt angemeldet.", "security"),
                 ("es", "Servidor caído", "El servidor está caído y nadie puede trabajar.", "outage"),
                 ("es", "Pérdida de datos", "Hemos sufrido una pérdida de datos tras la migración.", "data loss"),
@@ -796,10 +765,8 @@ mod tests {
                 // Alternating unsure and torn predictions: urgency high 0.45 vs low 0.40.
                 let mut p = predictions("low", "neutral", "General Inquiry");
                 let mut torn = head("high", 0.45, true);
-                torn.top = vec![
-                    LabelScore { label: "high".into(), score: 0.45 },
-                    LabelScore { label: "low".into(), score: 0.40 },
-                ];
+                torn.top =
+                    vec![LabelScore { label: "high".into(), score: 0.45 }, LabelScore { label: "low".into(), score: 0.40 }];
                 p.insert("urgency".to_string(), if i % 2 == 0 { torn } else { head("medium", 0.41, true) });
                 let decision = decide(&ticket(subject, body), &p, &policy, now());
                 if decision.needs_review {
@@ -820,11 +787,7 @@ mod tests {
             let decision = decide(&t, &predictions("medium", "negative", "IT Support"), &policy, now());
             assert_eq!((decision.priority.level.as_str(), decision.queue.as_str()), ("P1", "security"));
             assert!(decision.tags.contains(&"security".to_string()));
-            assert!(
-                decision.summary.starts_with("P1: text severity: a possible security incident"),
-                "{}",
-                decision.summary
-            );
+            assert!(decision.summary.starts_with("P1: text severity: a possible security incident"), "{}", decision.summary);
             assert!(!step(&decision, "outage").hit, "no outage words in a security incident");
         }
     }

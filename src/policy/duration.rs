@@ -102,10 +102,8 @@ mod tests {
     fn targets_are_shown_as_written() {
         let day_of_hours: TargetDuration = "24h".parse().unwrap();
         assert_eq!((day_of_hours.0, day_of_hours.to_string()), (TimeDelta::hours(24), "24h".to_string()));
-        let minutes: TargetDuration = toml::from_str::<std::collections::BTreeMap<String, TargetDuration>>("t = 90")
-            .unwrap()
-            .remove("t")
-            .unwrap();
+        let minutes: TargetDuration =
+            toml::from_str::<std::collections::BTreeMap<String, TargetDuration>>("t = 90").unwrap().remove("t").unwrap();
         assert_eq!(minutes.to_string(), "90m");
     }
 

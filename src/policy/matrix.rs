@@ -107,9 +107,10 @@ impl Matrix {
             if let Some(row) = self.impacts.iter().position(|row| *row == value) {
                 return stated(row, format!("impact {value} (fields.{field})"), Vec::new());
             }
-            let band = value.parse::<f64>().ok().and_then(|n| {
-                self.impact_numbers.iter().find(|(bound, _)| bound.is_none_or(|b| n <= b)).map(|(_, row)| *row)
-            });
+            let band = value
+                .parse::<f64>()
+                .ok()
+                .and_then(|n| self.impact_numbers.iter().find(|(bound, _)| bound.is_none_or(|b| n <= b)).map(|(_, row)| *row));
             if let Some(row) = band {
                 return stated(row, format!("impact {} (fields.{field} = {value})", self.impacts[row]), Vec::new());
             }
@@ -119,7 +120,7 @@ impl Matrix {
         // thank-you they tell nothing, so they count only where the text shows a problem.
         let problem = severity.is_some_and(|s| !s.lowers && s.rank.0 + 1 < self.levels);
         for (row, phrases) in &self.impact_phrases {
-            let words = phrases.spans(facts.ticket, 1.0);
+            let words = phrases.spans(&facts.words, 1.0);
             let Some(first) = words.first() else { continue };
             if !problem {
                 why_default = Some(format!("impact words {:?} but no problem described", first.text));
@@ -135,7 +136,12 @@ impl Matrix {
             Some(field) => format!("fields.{field} not set, no impact words"),
             None => "no impact words".to_string(),
         });
-        Impact { row: self.default_impact, name: None, because: format!("impact {} (default; {why})", self.impacts[self.default_impact]), words: Vec::new() }
+        Impact {
+            row: self.default_impact,
+            name: None,
+            because: format!("impact {} (default; {why})", self.impacts[self.default_impact]),
+            words: Vec::new(),
+        }
     }
 
     pub fn start(&self, abstention: &Abstention, facts: &Facts, impact: &Impact, text: &TextSeverity) -> Start {
@@ -176,7 +182,10 @@ impl Matrix {
             return Start {
                 rank,
                 rule: "severity-matrix",
-                because: format!("urgency {} from the text ({reason}){over}{over_abstained}, {}", self.urgencies[s.column], impact.because),
+                because: format!(
+                    "urgency {} from the text ({reason}){over}{over_abstained}, {}",
+                    self.urgencies[s.column], impact.because
+                ),
                 summary: format!("text severity: {reason}{impact_words}{over}"),
                 review_reason: None,
                 plausible,

@@ -4,7 +4,7 @@
 //! policy file for `triage check-policy`.
 //!
 //! # Layout
-//! - `file`: the TOML schema (serde); `duration`: SLA target lengths; `compile`: file ->
+//! - `schema`: the TOML schema (serde); `duration`: SLA target lengths; `compile`: file ->
 //!   `Policy`, collecting located problems
 //! - `priority`, `plans`, `matrix`, `rules`, `condition`, `routing`: the typed policy
 //! - `phrases`: phrase lists (keywords, severity signals, impact words) and where they occur
@@ -23,7 +23,6 @@ mod condition;
 mod decide;
 mod duration;
 mod examples;
-mod file;
 mod matrix;
 mod phrases;
 mod plans;
@@ -31,6 +30,7 @@ mod priority;
 mod review;
 mod routing;
 mod rules;
+mod schema;
 mod severity;
 mod summary;
 #[cfg(test)]

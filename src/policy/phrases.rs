@@ -36,7 +36,7 @@ fn folded(word: &str) -> String {
 
 /// The words of a text (runs of letters and digits; everything else separates them), folded,
 /// with their byte ranges in the text.
-fn words(text: &str) -> Vec<(String, usize, usize)> {
+fn words(text: &str) -> Vec<Word> {
     let mut words = Vec::new();
     let mut start = None;
     for (at, c) in text.char_indices().chain([(text.len(), ' ')]) {
@@ -91,12 +91,12 @@ fn parse(phrase: &str) -> Option<Vec<Part>> {
 }
 
 /// Length in words of the match of `parts` starting at `words[at]`, if it matches there.
-fn match_at(parts: &[Part], words: &[(String, usize, usize)], at: usize) -> Option<usize> {
+fn match_at(parts: &[Part], words: &[Word], at: usize) -> Option<usize> {
     let Some((part, rest)) = parts.split_first() else { return Some(0) };
     match part {
-        Part::Gap => (0..=GAP_WORDS).filter(|skip| at + skip <= words.len()).find_map(|skip| {
-            match_at(rest, words, at + skip).map(|n| n + skip)
-        }),
+        Part::Gap => (0..=GAP_WORDS)
+            .filter(|skip| at + skip <= words.len())
+            .find_map(|skip| match_at(rest, words, at + skip).map(|n| n + skip)),
         Part::Word(w) | Part::Stem(w) => {
             let word = &words.get(at)?.0;
             let fits = if matches!(part, Part::Word(_)) { word == w } else { word.starts_with(w.as_str()) };
@@ -137,14 +137,9 @@ impl Phrases {
         Ok(Self { words, parsed, by_first_word, by_first_letter })
     }
 
-    /// Byte ranges of the non-overlapping occurrences in `text`, leftmost and longest first.
-    fn find(&self, text: &str) -> Vec<(usize, usize)> {
-        let words = words(text);
-        self.find_words(&words).into_iter().map(|(first, last)| (words[first].1, words[last].2)).collect()
-    }
-
-    /// The non-overlapping occurrences as (first word, last word) indices into `words`.
-    fn find_words(&self, words: &[(String, usize, usize)]) -> Vec<(usize, usize)> {
+    /// The non-overlapping occurrences as (first word, last word) indices, leftmost and
+    /// longest first.
+    fn find_words(&self, words: &[Word]) -> Vec<(usize, usize)> {
         let mut found = Vec::new();
         let mut at = 0;
         while at < words.len() {
@@ -163,15 +158,13 @@ impl Phrases {
         found
     }
 
-    /// The first occurrence in `text`, as it is written there.
-    pub fn first_in<'t>(&self, text: &'t str) -> Option<&'t str> {
-        self.find(text).first().map(|&(start, end)| &text[start..end])
+    fn find(&self, field: &Field) -> Vec<(usize, usize)> {
+        self.find_words(&field.words).into_iter().map(|(first, last)| (field.words[first].1, field.words[last].2)).collect()
     }
 
-    /// Every occurrence in the ticket's subject and body, with character offsets into the
-    /// field it is in, subject first.
-    pub fn spans(&self, ticket: &Ticket, weight: f32) -> Vec<Evidence> {
-        evidence(ticket, weight, |text| self.find(text))
+    /// The first occurrence in the ticket, as it is written there.
+    pub fn first(&self, ticket: &TicketWords) -> Option<String> {
+        ticket.first(|field| self.find(field))
     }
 }
 
@@ -188,9 +181,9 @@ pub(super) struct Near {
 
 impl Near {
     /// Byte ranges from the first to the last word of each close pair, in text order.
-    fn find(&self, text: &str) -> Vec<(usize, usize)> {
-        let words = words(text);
-        let (these, those) = (self.these.find_words(&words), self.those.find_words(&words));
+    fn find(&self, field: &Field) -> Vec<(usize, usize)> {
+        let (text, words) = (field.text, &field.words);
+        let (these, those) = (self.these.find_words(words), self.those.find_words(words));
         let mut found: Vec<(usize, usize)> = Vec::new();
         for &(a_first, a_last) in &these {
             for &(b_first, b_last) in &those {
@@ -211,14 +204,6 @@ impl Near {
         found.sort_unstable();
         found
     }
-
-    pub fn first_in<'t>(&self, text: &'t str) -> Option<&'t str> {
-        self.find(text).first().map(|&(start, end)| &text[start..end])
-    }
-
-    pub fn spans(&self, ticket: &Ticket, weight: f32) -> Vec<Evidence> {
-        evidence(ticket, weight, |text| self.find(text))
-    }
 }
 
 /// What a severity signal or an impact group looks for: phrases, close pairs, or both.
@@ -229,41 +214,66 @@ pub(super) struct Cues {
 }
 
 impl Cues {
-    pub fn first_in<'t>(&self, text: &'t str) -> Option<&'t str> {
-        let phrase = self.phrases.as_ref().and_then(|p| p.first_in(text));
-        phrase.or_else(|| self.near.as_ref().and_then(|n| n.first_in(text)))
-    }
-
-    /// Every occurrence in the ticket, phrases and pairs together, without overlaps.
-    pub fn spans(&self, ticket: &Ticket, weight: f32) -> Vec<Evidence> {
-        let mut spans: Vec<Evidence> = self.phrases.iter().flat_map(|p| p.spans(ticket, weight)).collect();
-        for pair in self.near.iter().flat_map(|n| n.spans(ticket, weight)) {
-            let overlaps = spans.iter().any(|s| s.field == pair.field && pair.start < s.end && s.start < pair.end);
-            if !overlaps {
-                spans.push(pair);
+    /// Byte ranges in one field, phrases and pairs together, without overlaps, in text order.
+    fn find(&self, field: &Field) -> Vec<(usize, usize)> {
+        let mut found: Vec<(usize, usize)> = self.phrases.iter().flat_map(|p| p.find(field)).collect();
+        for pair in self.near.iter().flat_map(|n| n.find(field)) {
+            if !found.iter().any(|&(start, end)| pair.0 < end && start < pair.1) {
+                found.push(pair);
             }
         }
-        spans.sort_by_key(|s| (s.field != "subject", s.start));
-        spans
+        found.sort_unstable();
+        found
+    }
+
+    /// The first occurrence in the ticket, as it is written there.
+    pub fn first(&self, ticket: &TicketWords) -> Option<String> {
+        ticket.first(|field| self.find(field))
+    }
+
+    /// Every occurrence, with character offsets into the field it is in, subject first.
+    pub fn spans(&self, ticket: &TicketWords, weight: f32) -> Vec<Evidence> {
+        ticket
+            .fields
+            .iter()
+            .flat_map(|field| {
+                self.find(field).into_iter().map(move |(start, end)| Evidence {
+                    text: field.text[start..end].to_string(),
+                    weight,
+                    field: field.name,
+                    start: field.text[..start].chars().count(),
+                    end: field.text[..end].chars().count(),
+                })
+            })
+            .collect()
     }
 }
 
-/// Occurrences in the ticket's subject and body as evidence, with character offsets into the
-/// field they are in, subject first.
-fn evidence(ticket: &Ticket, weight: f32, find: impl Fn(&str) -> Vec<(usize, usize)>) -> Vec<Evidence> {
-    let fields = [("subject", ticket.subject.as_str()), ("body", ticket.body.as_str())];
-    fields
-        .into_iter()
-        .flat_map(|(field, text)| {
-            find(text).into_iter().map(move |(start, end)| Evidence {
-                text: text[start..end].to_string(),
-                weight,
-                field,
-                start: text[..start].chars().count(),
-                end: text[..end].chars().count(),
-            })
-        })
-        .collect()
+/// A word of a field as phrases compare it (folded), and its byte range in the field.
+type Word = (String, usize, usize);
+
+/// One field of a ticket and its words.
+pub(super) struct Field<'t> {
+    name: &'static str,
+    text: &'t str,
+    words: Vec<Word>,
+}
+
+/// A ticket's subject and body split into words once, for every phrase list of the policy to
+/// read: a phrase never reaches from the subject into the body.
+pub(super) struct TicketWords<'t> {
+    fields: [Field<'t>; 2],
+}
+
+impl<'t> TicketWords<'t> {
+    pub fn new(ticket: &'t Ticket) -> Self {
+        let field = |name, text: &'t str| Field { name, text, words: words(text) };
+        Self { fields: [field("subject", &ticket.subject), field("body", &ticket.body)] }
+    }
+
+    fn first(&self, find: impl Fn(&Field) -> Vec<(usize, usize)>) -> Option<String> {
+        self.fields.iter().find_map(|field| find(field).first().map(|&(start, end)| field.text[start..end].to_string()))
+    }
 }
 
 #[cfg(test)]
@@ -273,7 +283,11 @@ mod tests {
 
     fn finds(phrases: &[&str], text: &str) -> Option<String> {
         let phrases = Phrases::new(phrases.iter().map(|p| p.to_string()).collect()).unwrap();
-        phrases.first_in(text).map(str::to_string)
+        phrases.first(&TicketWords::new(&ticket("", text)))
+    }
+
+    fn cues(phrases: Option<Phrases>, near: Option<Near>) -> Cues {
+        Cues { phrases, near }
     }
 
     #[test]
@@ -315,7 +329,8 @@ mod tests {
     #[test]
     fn spans_name_the_field_and_character_offsets() {
         let phrases = Phrases::new(vec!["caído".to_string(), "todos".to_string()]).unwrap();
-        let spans = phrases.spans(&ticket("Sistema caído", "ñandú: todos sin acceso"), 1.0);
+        let ticket = ticket("Sistema caído", "ñandú: todos sin acceso");
+        let spans = cues(Some(phrases), None).spans(&TicketWords::new(&ticket), 1.0);
         let found: Vec<_> = spans.iter().map(|e| (e.field, e.start, e.end, e.text.as_str())).collect();
         assert_eq!(found, [("subject", 8, 13, "caído"), ("body", 7, 12, "todos")]);
     }
@@ -324,11 +339,13 @@ mod tests {
     fn near_pairs_match_in_either_order_within_a_sentence() {
         let list = |words: &[&str]| Phrases::new(words.iter().map(|w| w.to_string()).collect()).unwrap();
         let near = Near { these: list(&["portal", "datenbank"]), those: list(&["unreachable", "ausgefall*"]), within: 3 };
-        assert_eq!(near.first_in("the portal is unreachable"), Some("portal is unreachable"));
-        assert_eq!(near.first_in("Ausgefallen ist die Datenbank"), Some("Ausgefallen ist die Datenbank"));
-        assert_eq!(near.first_in("the portal works. Unreachable is the printer"), None, "not across sentences");
-        assert_eq!(near.first_in("portal a b c d unreachable"), None, "at most three words between");
-        let spans = near.spans(&ticket("Portal unreachable", "Datenbank: ausgefallen"), 1.0);
+        let near = cues(None, Some(near));
+        let first = |text: &str| near.first(&TicketWords::new(&ticket("", text)));
+        assert_eq!(first("the portal is unreachable").as_deref(), Some("portal is unreachable"));
+        assert_eq!(first("Ausgefallen ist die Datenbank").as_deref(), Some("Ausgefallen ist die Datenbank"));
+        assert_eq!(first("the portal works. Unreachable is the printer"), None, "not across sentences");
+        assert_eq!(first("portal a b c d unreachable"), None, "at most three words between");
+        let spans = near.spans(&TicketWords::new(&ticket("Portal unreachable", "Datenbank: ausgefallen")), 1.0);
         let found: Vec<_> = spans.iter().map(|e| (e.field, e.start, e.end)).collect();
         assert_eq!(found, [("subject", 0, 18), ("body", 0, 22)]);
     }

@@ -32,12 +32,8 @@ impl PriorityChange {
     pub fn apply(self, current: Rank) -> Rank {
         match self {
             PriorityChange::Set(rank) => rank,
-            PriorityChange::Raise { by, ceiling } => {
-                Rank(current.0.saturating_sub(by).max(ceiling.0).min(current.0))
-            }
-            PriorityChange::Lower { by, floor } => {
-                Rank(current.0.saturating_add(by).min(floor.0).max(current.0))
-            }
+            PriorityChange::Raise { by, ceiling } => Rank(current.0.saturating_sub(by).max(ceiling.0).min(current.0)),
+            PriorityChange::Lower { by, floor } => Rank(current.0.saturating_add(by).min(floor.0).max(current.0)),
         }
     }
 

@@ -10,10 +10,9 @@
 //! spoke and with which words; `matrix` decides how it combines with the model.
 
 use super::examples::{Examples, Nearest};
-use super::phrases::Cues;
+use super::phrases::{Cues, TicketWords};
 use super::priority::{PriorityLevel, Rank};
 use crate::explain::Evidence;
-use crate::ticket::Ticket;
 
 #[derive(Debug, Clone)]
 pub(super) struct Signal {
@@ -61,11 +60,11 @@ impl Severity {
     }
 
     /// The text's severity, if its words show one, and the nearest example either way.
-    pub fn read(&self, ticket: &Ticket, text: &str) -> Reading<'_> {
+    pub fn read(&self, words: &TicketWords, text: &str) -> Reading<'_> {
         let nearest = self.examples.nearest(text);
-        let assessment = match self.signals.iter().find(|s| s.cues.first_in(text).is_some()) {
+        let assessment = match self.signals.iter().find(|s| s.cues.first(words).is_some()) {
             Some(signal) => {
-                let words = signal.cues.spans(ticket, 1.0);
+                let words = signal.cues.spans(words, 1.0);
                 self.assessment(signal.rank, signal.lowers, Source::Signal { signal, words })
             }
             None => nearest

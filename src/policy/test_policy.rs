@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::Policy;
-use crate::model::prediction::{Band, HeadPrediction, Predictions};
+use crate::prediction::{Band, HeadPrediction, Predictions};
 use crate::ticket::{Customer, Ticket};
 
 /// Levels P1-P4; plan `basic` (Berlin office hours, all levels) is the default, plan `gold` is
@@ -102,9 +102,5 @@ pub fn urgency(label: &str) -> Predictions {
 
 /// A local Berlin wall-clock time.
 pub fn berlin(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    chrono_tz::Europe::Berlin
-        .with_ymd_and_hms(y, mo, d, h, mi, 0)
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap()
+    chrono_tz::Europe::Berlin.with_ymd_and_hms(y, mo, d, h, mi, 0).single().map(|t| t.with_timezone(&Utc)).unwrap()
 }

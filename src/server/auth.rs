@@ -116,8 +116,7 @@ impl Auth {
 
     pub fn load(path: &Path) -> Result<Self, AuthError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| AuthError::File { path: shown.clone(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| AuthError::File { path: shown.clone(), message: e.to_string() })?;
         Self::from_toml(&text, &shown)
     }
 

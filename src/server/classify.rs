@@ -9,12 +9,11 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::error::{ApiError, ErrorEnvelope};
 use super::AppState;
-use crate::response::{assemble, ClassifyResponse, DecisionContext};
+use crate::classify::{assemble, parse_request, read_ticket, ClassifyResponse, DecisionContext};
 use crate::store::DecisionRecord;
 use crate::ticket::{Ticket, TicketRequest};
 
@@ -34,21 +33,6 @@ pub(super) fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, A
     body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(rejection.body_text()),
         _ => ApiError::MalformedJson(rejection.body_text()),
-    })
-}
-
-/// Parses JSON, telling a syntax error (400) from a value of the wrong type (422 naming the
-/// field by its path).
-pub(super) fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let field = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::MalformedJson(inner.to_string())
-        } else {
-            ApiError::Invalid { field, message: inner.to_string() }
-        }
     })
 }
 
@@ -92,7 +76,7 @@ pub async fn classify(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ClassifyResponse>, ApiError> {
-    let ticket = parse::<TicketRequest>(&body_bytes(body)?)?.validate()?;
+    let ticket = read_ticket(&body_bytes(body)?)?;
     let mut responses = classify_tickets(&state, vec![ticket]).await?;
     responses.pop().map(Json).ok_or_else(|| ApiError::Unavailable("the model returned no prediction".into()))
 }
@@ -108,7 +92,7 @@ pub async fn classify_batch(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<BatchResponse>, ApiError> {
-    let request: BatchRequest = parse(&body_bytes(body)?)?;
+    let request: BatchRequest = parse_request(&body_bytes(body)?)?;
     if request.tickets.len() > state.config.max_batch {
         return Err(ApiError::TooLarge(format!(
             "{} tickets in one batch; the limit is {}",

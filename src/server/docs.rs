@@ -25,7 +25,11 @@ impl Modify for BearerKeys {
         super::review::get,
         super::review::feedback,
         super::review::labels,
+        super::healthz,
         super::readyz,
+        super::metrics,
+        openapi,
+        super::review_page::index,
         super::admin::reload
     ),
     modifiers(&BearerKeys),
@@ -37,6 +41,9 @@ impl Modify for BearerKeys {
 )]
 pub struct ApiDoc;
 
+/// This document.
+#[utoipa::path(get, path = "/docs", tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this server")))]
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }

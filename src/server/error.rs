@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::auth::AuthError;
 use super::state::LoadError;
+use crate::classify::RequestError;
 use crate::model::worker::WorkerError;
 use crate::store::StoreError;
 use crate::ticket::TicketError;
@@ -67,6 +68,15 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::ReloadFailed(_) => (StatusCode::CONFLICT, "reload_failed"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+        }
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::MalformedJson(message) => ApiError::MalformedJson(message),
+            RequestError::Invalid { field, message } => ApiError::Invalid { field, message },
         }
     }
 }

@@ -82,6 +82,9 @@ impl AppState {
     }
 }
 
+/// Alive: the process answers. Says nothing of the model (see `/readyz`).
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "`ok` while the process is alive", body = String, content_type = "text/plain")))]
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -106,6 +109,10 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> 
     Ok(Json(Ready { status: "ready", versions: state.served.snapshot().versions() }))
 }
 
+/// Prometheus / OpenMetrics text: requests, latency, predictions, priorities, rule hits,
+/// review flags, batch sizes, queue depth and reloads (prefix `triage_`).
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text")))]
 async fn metrics(State(state): State<AppState>) -> Response {
     let text = state.metrics.render(state.worker.queue_depth());
     ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
@@ -117,12 +124,8 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     let started = Instant::now();
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_string();
     let method = request.method().clone();
-    let request_id = request
-        .extensions()
-        .get::<RequestId>()
-        .and_then(|id| id.header_value().to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let request_id =
+        request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or_default().to_string();
     let response = next.run(request).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
@@ -148,9 +151,8 @@ fn guarded(routes: Router<AppState>, state: &AppState, role: Role) -> Router<App
 
 pub fn app(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
-    let classify_routes = Router::new()
-        .route("/v1/classify", post(classify::classify))
-        .route("/v1/classify/batch", post(classify::classify_batch));
+    let classify_routes =
+        Router::new().route("/v1/classify", post(classify::classify)).route("/v1/classify/batch", post(classify::classify_batch));
     let review_routes = Router::new()
         .route("/v1/decisions", get(review::list))
         .route("/v1/decisions/{id}", get(review::get))
@@ -176,6 +178,10 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests.
-pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
 }

@@ -29,6 +29,8 @@ async fn with_store<T: Send + 'static>(
     params(DecisionFilter),
     responses(
         (status = 200, description = "Newest first; `next` pages on with `before=`", body = DecisionPage),
+        (status = 401, description = "No or unknown API key", body = ErrorEnvelope),
+        (status = 403, description = "The key lacks the review role", body = ErrorEnvelope),
         (status = 422, description = "A query parameter is invalid; `field` names it", body = ErrorEnvelope)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -42,6 +44,8 @@ pub async fn list(
     params(("id" = String, Path, description = "The decision_id of a classify response")),
     responses(
         (status = 200, description = "The request, the full response and every feedback version", body = StoredDecision),
+        (status = 401, description = "No or unknown API key", body = ErrorEnvelope),
+        (status = 403, description = "The key lacks the review role", body = ErrorEnvelope),
         (status = 404, description = "No such decision", body = ErrorEnvelope)))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<StoredDecision>, ApiError> {
     let lookup = id.clone();
@@ -56,6 +60,8 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
     request_body = FeedbackInput,
     responses(
         (status = 201, description = "Stored as a new version; earlier versions are kept", body = Feedback),
+        (status = 401, description = "No or unknown API key", body = ErrorEnvelope),
+        (status = 403, description = "The key lacks the review role", body = ErrorEnvelope),
         (status = 404, description = "No such decision", body = ErrorEnvelope),
         (status = 422, description = "Missing reviewer, nothing to record, or a label the model or policy does not know", body = ErrorEnvelope)))]
 pub async fn feedback(
@@ -63,7 +69,7 @@ pub async fn feedback(
     Path(id): Path<String>,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, Json<Feedback>), ApiError> {
-    let input: FeedbackInput = super::classify::parse(&super::classify::body_bytes(body)?)?;
+    let input: FeedbackInput = crate::classify::parse_request(&super::classify::body_bytes(body)?)?;
     check_labels(&state, &input)?;
     let stored = with_store(&state, move |store| store.add_feedback(&id, input)).await?;
     Ok((StatusCode::CREATED, Json(stored)))
@@ -120,7 +126,9 @@ fn labels_of(served: &super::state::Loaded) -> Labels {
 }
 
 #[utoipa::path(get, path = "/v1/labels", tag = "review", security(("api_key" = [])),
-    responses((status = 200, description = "What a correction may say: the model's labels and the policy's levels", body = Labels)))]
+    responses((status = 200, description = "What a correction may say: the model's labels and the policy's levels", body = Labels),
+        (status = 401, description = "No or unknown API key", body = ErrorEnvelope),
+        (status = 403, description = "The key lacks the review role", body = ErrorEnvelope)))]
 pub async fn labels(State(state): State<AppState>) -> Json<Labels> {
     Json(labels_of(&state.served.snapshot()))
 }

@@ -9,7 +9,9 @@
 //! origin alone (no inline `<script>`, no event-handler attributes, no `style=` attributes),
 //! so markup smuggled into a ticket could not run even if escaping were ever missed.
 
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -42,6 +44,8 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// `GET /review`: the page shell.
+#[utoipa::path(get, path = "/review", tag = "review",
+    responses((status = 200, description = "The reviewer page (HTML); it asks for a key with the `review` role", body = String, content_type = "text/html")))]
 pub async fn index() -> Response {
     asset("text/html; charset=utf-8", INDEX_HTML)
 }
@@ -58,10 +62,7 @@ pub async fn style() -> Response {
 
 /// The three routes, for `Router::merge`; unguarded (the page holds no data).
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route("/review", get(index))
-        .route("/review/review.js", get(script))
-        .route("/review/review.css", get(style))
+    Router::new().route("/review", get(index)).route("/review/review.js", get(script)).route("/review/review.css", get(style))
 }
 
 #[cfg(test)]

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use serde::Serialize;
 
+use crate::classify::{classify_now, ModelRef, PolicyRef};
 use crate::model::{Classifier, ModelError};
-use crate::policy::{decide, Policy};
+use crate::policy::Policy;
 use crate::policy_file::PolicyFileError;
-use crate::response::{ModelRef, PolicyRef};
 use crate::store::{DecisionLog, DecisionStore, StoreError};
 use crate::ticket::TicketRequest;
 
@@ -63,6 +63,8 @@ impl Loaded {
         Ok(loaded)
     }
 
+    /// One ticket through the new pair, as a request would go: the model answers for every
+    /// head and the policy decides.
     fn trial(&self) -> Result<(), LoadError> {
         let request = TicketRequest {
             subject: Some("Reload check".into()),
@@ -70,22 +72,13 @@ impl Loaded {
             ..TicketRequest::default()
         };
         let ticket = request.validate().map_err(|e| LoadError::Trial(e.message))?;
-        let (text, body_start) = ticket.model_input();
-        let analysis = self
-            .classifier
-            .analyse(&[(text.as_str(), body_start)])
-            .map_err(|e| LoadError::Trial(e.to_string()))?
-            .pop()
-            .ok_or_else(|| LoadError::Trial("the model returned no prediction".into()))?;
+        let responses = classify_now(&self.classifier, &self.policy, &[&ticket], chrono::Utc::now())
+            .map_err(|e| LoadError::Trial(e.to_string()))?;
+        let response = responses.first().ok_or_else(|| LoadError::Trial("the model returned no prediction".into()))?;
         let heads = &self.classifier.manifest().heads;
-        if analysis.predictions.len() != heads.len() {
-            return Err(LoadError::Trial(format!(
-                "{} predictions for {} heads",
-                analysis.predictions.len(),
-                heads.len()
-            )));
+        if response.predictions.len() != heads.len() {
+            return Err(LoadError::Trial(format!("{} predictions for {} heads", response.predictions.len(), heads.len())));
         }
-        decide(&ticket, &analysis.predictions, &self.policy, chrono::Utc::now());
         Ok(())
     }
 

@@ -64,39 +64,14 @@ mod tests {
         let cases = [
             // (why, start, target, expected due), all local Berlin times
             ("same day", local(Berlin, 2026, 5, 4, 10, 0), hours(2), local(Berlin, 2026, 5, 4, 12, 0)),
-            (
-                "ends exactly at closing",
-                local(Berlin, 2026, 5, 4, 9, 0),
-                hours(8),
-                local(Berlin, 2026, 5, 4, 17, 0),
-            ),
+            ("ends exactly at closing", local(Berlin, 2026, 5, 4, 9, 0), hours(8), local(Berlin, 2026, 5, 4, 17, 0)),
             ("day ends first", local(Berlin, 2026, 5, 4, 9, 0), hours(20), local(Berlin, 2026, 5, 6, 13, 0)),
             ("over a weekend", local(Berlin, 2026, 5, 8, 16, 0), hours(2), local(Berlin, 2026, 5, 11, 10, 0)),
-            (
-                "start on Saturday",
-                local(Berlin, 2026, 5, 9, 11, 0),
-                hours(1),
-                local(Berlin, 2026, 5, 11, 10, 0),
-            ),
+            ("start on Saturday", local(Berlin, 2026, 5, 9, 11, 0), hours(1), local(Berlin, 2026, 5, 11, 10, 0)),
             ("before opening", local(Berlin, 2026, 5, 5, 6, 0), hours(1), local(Berlin, 2026, 5, 5, 10, 0)),
-            (
-                "over Ascension Day",
-                local(Berlin, 2026, 5, 13, 16, 0),
-                hours(2),
-                local(Berlin, 2026, 5, 15, 10, 0),
-            ),
-            (
-                "over spring DST",
-                local(Berlin, 2026, 3, 27, 16, 0),
-                hours(2),
-                local(Berlin, 2026, 3, 30, 10, 0),
-            ),
-            (
-                "over autumn DST",
-                local(Berlin, 2026, 10, 23, 16, 0),
-                hours(2),
-                local(Berlin, 2026, 10, 26, 10, 0),
-            ),
+            ("over Ascension Day", local(Berlin, 2026, 5, 13, 16, 0), hours(2), local(Berlin, 2026, 5, 15, 10, 0)),
+            ("over spring DST", local(Berlin, 2026, 3, 27, 16, 0), hours(2), local(Berlin, 2026, 3, 30, 10, 0)),
+            ("over autumn DST", local(Berlin, 2026, 10, 23, 16, 0), hours(2), local(Berlin, 2026, 10, 26, 10, 0)),
         ];
         for (why, start, target, expected) in cases {
             assert_eq!(due(&office, start, target), expected, "{why}");
@@ -109,18 +84,8 @@ mod tests {
         let shift = new_york_split_shift();
         let cases = [
             ("lunch break", local(New_York, 2026, 6, 1, 11, 0), hours(2), local(New_York, 2026, 6, 1, 14, 0)),
-            (
-                "spring DST weekend",
-                local(New_York, 2026, 3, 6, 16, 0),
-                hours(2),
-                local(New_York, 2026, 3, 9, 10, 0),
-            ),
-            (
-                "autumn DST weekend",
-                local(New_York, 2026, 10, 30, 16, 0),
-                hours(2),
-                local(New_York, 2026, 11, 2, 10, 0),
-            ),
+            ("spring DST weekend", local(New_York, 2026, 3, 6, 16, 0), hours(2), local(New_York, 2026, 3, 9, 10, 0)),
+            ("autumn DST weekend", local(New_York, 2026, 10, 30, 16, 0), hours(2), local(New_York, 2026, 11, 2, 10, 0)),
         ];
         for (why, start, target, expected) in cases {
             assert_eq!(due(&shift, start, target), expected, "{why}");

@@ -216,10 +216,7 @@ mod tests {
         let morning = "09:00-12:00".parse().unwrap();
         let overlapping = "11:00-14:00".parse().unwrap();
         assert!(week.set(Weekday::Mon, vec![overlapping, morning]).is_err());
-        assert_eq!(
-            Calendar::business_hours(chrono_tz::UTC, WeeklyHours::default(), []),
-            Err(SlaError::NeverOpen)
-        );
+        assert_eq!(Calendar::business_hours(chrono_tz::UTC, WeeklyHours::default(), []), Err(SlaError::NeverOpen));
     }
 
     #[test]

@@ -99,16 +99,10 @@ impl SlaClock {
     }
 
     /// The periods before `now` during which the clock ran.
-    fn running_periods(
-        &self,
-        now: DateTime<Utc>,
-    ) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
+    fn running_periods(&self, now: DateTime<Utc>) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
         let starts = std::iter::once(Some(self.started_at)).chain(self.pauses.iter().map(|p| p.until));
         let ends = self.pauses.iter().map(|p| p.from).chain(std::iter::once(now));
-        starts
-            .zip(ends)
-            .filter_map(move |(from, to)| Some((from?, to.min(now))))
-            .filter(|(from, to)| from < to)
+        starts.zip(ends).filter_map(move |(from, to)| Some((from?, to.min(now)))).filter(|(from, to)| from < to)
     }
 }
 

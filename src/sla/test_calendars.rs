@@ -6,8 +6,7 @@ use chrono_tz::{America::New_York, Europe::Berlin, Tz};
 use super::{Calendar, OpenInterval, WeeklyHours};
 
 const WORKDAYS: [Weekday; 5] = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri];
-const ALL_DAYS: [Weekday; 7] =
-    [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
+const ALL_DAYS: [Weekday; 7] = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
 
 fn week(days: &[Weekday], intervals: &[&str]) -> WeeklyHours {
     let intervals: Vec<OpenInterval> = intervals.iter().map(|i| i.parse().unwrap()).collect();

@@ -9,8 +9,8 @@ use rusqlite::{params, params_from_iter, Connection, Row, TransactionBehavior};
 
 use super::feedback;
 use super::records::{
-    format_time, parse_time, Cursor, DecisionFilter, DecisionMeta, DecisionPage, DecisionRecord, DecisionSummary,
-    StoredDecision, MAX_PAGE,
+    format_time, parse_time, Cursor, DecisionFilter, DecisionMeta, DecisionPage, DecisionRecord, DecisionSummary, StoredDecision,
+    MAX_PAGE,
 };
 use super::StoreError;
 
@@ -75,9 +75,8 @@ fn meta_from_row(row: &Row) -> Result<DecisionMeta, StoreError> {
 }
 
 pub(super) fn get(connection: &Connection, decision_id: &str) -> Result<Option<StoredDecision>, StoreError> {
-    let mut statement = connection.prepare_cached(&format!(
-        "SELECT {META_COLUMNS}, d.request, d.response FROM decisions d WHERE d.decision_id = ?1"
-    ))?;
+    let mut statement = connection
+        .prepare_cached(&format!("SELECT {META_COLUMNS}, d.request, d.response FROM decisions d WHERE d.decision_id = ?1"))?;
     let mut rows = statement.query([decision_id])?;
     let Some(row) = rows.next()? else {
         return Ok(None);
@@ -124,8 +123,7 @@ pub(super) fn list(connection: &Connection, filter: &DecisionFilter) -> Result<D
         values.push(Value::Text(format_time(&cursor.decided_at)));
         values.push(Value::Text(cursor.decision_id.clone()));
     }
-    let where_clause =
-        if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+    let where_clause = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
     // One row more than the page tells whether another page follows.
     values.push(Value::Integer(filter.limit as i64 + 1));
     let sql = format!(
@@ -144,8 +142,7 @@ pub(super) fn list(connection: &Connection, filter: &DecisionFilter) -> Result<D
         let feedback_start = META_WIDTH + 1;
         // The outer join leaves the feedback columns NULL for a decision nobody reviewed.
         let reviewed = row.get::<_, Option<u32>>(feedback_start)?.is_some();
-        let latest_feedback =
-            if reviewed { Some(feedback::from_row(row, feedback_start, &meta.decision_id)?) } else { None };
+        let latest_feedback = if reviewed { Some(feedback::from_row(row, feedback_start, &meta.decision_id)?) } else { None };
         items.push(DecisionSummary { reviewed, latest_feedback, subject, meta });
     }
     let next = if items.len() > filter.limit {
@@ -210,10 +207,7 @@ mod tests {
         raw.execute("UPDATE decisions SET response = '{not json' WHERE decision_id = 'd-1'", []).unwrap();
         assert!(matches!(store.get("d-1"), Err(StoreError::Corrupt { column: "response", .. })));
         raw.execute("UPDATE decisions SET decided_at = 'noon' WHERE decision_id = 'd-1'", []).unwrap();
-        assert!(matches!(
-            store.list(&DecisionFilter::default()),
-            Err(StoreError::Corrupt { column: "decided_at", .. })
-        ));
+        assert!(matches!(store.list(&DecisionFilter::default()), Err(StoreError::Corrupt { column: "decided_at", .. })));
     }
 
     #[test]
@@ -233,10 +227,7 @@ mod tests {
         let filter = |f: DecisionFilter| list_ids(&store, f);
         assert_eq!(filter(DecisionFilter { priority: Some("P1".into()), ..Default::default() }), ["c", "a"]);
         assert_eq!(filter(DecisionFilter { queue: Some("payments".into()), ..Default::default() }), ["d", "a"]);
-        assert_eq!(
-            filter(DecisionFilter { since: Some(at("2026-11-24T09:00:00Z")), ..Default::default() }),
-            ["d", "c", "b"]
-        );
+        assert_eq!(filter(DecisionFilter { since: Some(at("2026-11-24T09:00:00Z")), ..Default::default() }), ["d", "c", "b"]);
         // `d` is flagged but reviewed: it leaves the queue and counts as not needing review.
         assert_eq!(filter(DecisionFilter { needs_review: Some(true), ..Default::default() }), ["c", "a"]);
         assert_eq!(filter(DecisionFilter { needs_review: Some(false), ..Default::default() }), ["d", "b"]);
@@ -320,8 +311,7 @@ mod tests {
         assert!(store.get("edge").unwrap().is_some());
         assert_eq!(store.get("new").unwrap().unwrap().feedback.len(), 1);
         let raw = Connection::open(dir.path().join("decisions.db")).unwrap();
-        let orphans: i64 =
-            raw.query_row("SELECT COUNT(*) FROM feedback WHERE decision_id = 'old'", [], |r| r.get(0)).unwrap();
+        let orphans: i64 = raw.query_row("SELECT COUNT(*) FROM feedback WHERE decision_id = 'old'", [], |r| r.get(0)).unwrap();
         assert_eq!(orphans, 0);
         assert_eq!(store.prune(at("2026-02-01T00:00:00Z")).unwrap(), 0);
     }

@@ -10,8 +10,19 @@ use std::io::Write;
 use super::{Correction, StoreError};
 
 /// The header of the corrections file; the label columns are named after the model's heads.
-pub const COLUMNS: [&str; 11] =
-    ["id", "subject", "body", "language", "urgency", "sentiment", "category", "final_priority", "reviewer", "reviewed_at", "decision_id"];
+pub const COLUMNS: [&str; 11] = [
+    "id",
+    "subject",
+    "body",
+    "language",
+    "urgency",
+    "sentiment",
+    "category",
+    "final_priority",
+    "reviewer",
+    "reviewed_at",
+    "decision_id",
+];
 
 /// How many reviewed decisions became rows, and how many carried no label correction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,8 +11,7 @@ use super::records::{format_time, parse_time, Correction, Feedback, FeedbackInpu
 use super::StoreError;
 
 /// The columns `from_row` reads, in its order.
-pub(super) const COLUMNS: &str =
-    "f.version, f.created_at, f.reviewer, f.note, f.priority, f.urgency, f.sentiment, f.category";
+pub(super) const COLUMNS: &str = "f.version, f.created_at, f.reviewer, f.note, f.priority, f.urgency, f.sentiment, f.category";
 const WIDTH: usize = 8;
 
 /// The feedback whose columns (`COLUMNS`) start at `start`.
@@ -44,11 +43,9 @@ pub(super) fn add(
     // IMMEDIATE: the write lock is held from the version read to the insert, so two reviewers
     // posting at once get versions n and n + 1; the primary key backs this up.
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let exists: bool = transaction.query_row(
-        "SELECT EXISTS (SELECT 1 FROM decisions WHERE decision_id = ?1)",
-        [decision_id],
-        |row| row.get(0),
-    )?;
+    let exists: bool =
+        transaction
+            .query_row("SELECT EXISTS (SELECT 1 FROM decisions WHERE decision_id = ?1)", [decision_id], |row| row.get(0))?;
     if !exists {
         return Err(StoreError::NotFound(decision_id.to_string()));
     }
@@ -78,8 +75,8 @@ pub(super) fn add(
 
 /// Every feedback version of one decision, oldest first.
 pub(super) fn versions(connection: &Connection, decision_id: &str) -> Result<Vec<Feedback>, StoreError> {
-    let mut statement = connection
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM feedback f WHERE f.decision_id = ?1 ORDER BY f.version"))?;
+    let mut statement =
+        connection.prepare_cached(&format!("SELECT {COLUMNS} FROM feedback f WHERE f.decision_id = ?1 ORDER BY f.version"))?;
     let mut rows = statement.query([decision_id])?;
     let mut versions = Vec::new();
     while let Some(row) = rows.next()? {
@@ -121,8 +118,7 @@ pub(super) fn corrections(connection: &Connection) -> Result<Vec<Correction>, St
             }
             _ => {
                 let request: String = row.get(WIDTH + 2)?;
-                let ticket: TicketText =
-                    serde_json::from_str(&request).map_err(|e| corrupt(&decision_id, "request", e))?;
+                let ticket: TicketText = serde_json::from_str(&request).map_err(|e| corrupt(&decision_id, "request", e))?;
                 corrections.push(Correction {
                     ticket_id: row.get(WIDTH + 1)?,
                     subject: ticket.subject.unwrap_or_default(),
@@ -203,9 +199,7 @@ mod tests {
             ])
             .unwrap();
         store.add_feedback("late", correction("ana", Some("P2"), Some("billing"))).unwrap();
-        store
-            .add_feedback("late", FeedbackInput { urgency: Some("low".into()), ..correction("bo", Some("P3"), None) })
-            .unwrap();
+        store.add_feedback("late", FeedbackInput { urgency: Some("low".into()), ..correction("bo", Some("P3"), None) }).unwrap();
         store.add_feedback("early", correction("cy", None, Some("outage"))).unwrap();
 
         let corrections = store.corrections().unwrap();

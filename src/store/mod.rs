@@ -40,8 +40,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 pub use records::{
-    Correction, Cursor, DecisionFilter, DecisionMeta, DecisionPage, DecisionRecord, DecisionSummary, Feedback,
-    FeedbackInput, StoredDecision, DEFAULT_PAGE, MAX_LABEL_CHARS, MAX_NOTE_CHARS, MAX_PAGE,
+    Correction, Cursor, DecisionFilter, DecisionMeta, DecisionPage, DecisionRecord, DecisionSummary, Feedback, FeedbackInput,
+    StoredDecision, DEFAULT_PAGE, MAX_LABEL_CHARS, MAX_NOTE_CHARS, MAX_PAGE,
 };
 pub use writer::DecisionLog;
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::response::ClassifyResponse;
+use crate::classify::ClassifyResponse;
 
 /// Rows per page when a filter names no limit.
 pub const DEFAULT_PAGE: usize = 50;
@@ -61,11 +61,7 @@ pub struct DecisionRecord {
 impl DecisionRecord {
     /// `request` is what the helpdesk sent (a `TicketRequest`, a validated `Ticket` or the raw
     /// JSON); `decided_at` is kept to the microsecond, the precision the log stores.
-    pub fn new(
-        request: &impl Serialize,
-        response: &ClassifyResponse,
-        decided_at: DateTime<Utc>,
-    ) -> Result<Self, StoreError> {
+    pub fn new(request: &impl Serialize, response: &ClassifyResponse, decided_at: DateTime<Utc>) -> Result<Self, StoreError> {
         Ok(Self {
             meta: DecisionMeta {
                 decision_id: response.decision_id.clone(),
@@ -118,8 +114,8 @@ impl FeedbackInput {
     /// The trimmed input, or an error naming the first field that is wrong: a reviewer is
     /// required, and feedback must say something (a note or at least one correction).
     pub(super) fn validated(self) -> Result<Self, StoreError> {
-        let reviewer = present("reviewer", Some(self.reviewer), MAX_LABEL_CHARS)?
-            .ok_or_else(|| invalid("reviewer", "must not be empty"))?;
+        let reviewer =
+            present("reviewer", Some(self.reviewer), MAX_LABEL_CHARS)?.ok_or_else(|| invalid("reviewer", "must not be empty"))?;
         let input = Self {
             reviewer,
             note: present("note", self.note, MAX_NOTE_CHARS)?,
@@ -128,9 +124,8 @@ impl FeedbackInput {
             sentiment: present("sentiment", self.sentiment, MAX_LABEL_CHARS)?,
             category: present("category", self.category, MAX_LABEL_CHARS)?,
         };
-        let says_something = [&input.note, &input.priority, &input.urgency, &input.sentiment, &input.category]
-            .iter()
-            .any(|value| value.is_some());
+        let says_something =
+            [&input.note, &input.priority, &input.urgency, &input.sentiment, &input.category].iter().any(|value| value.is_some());
         if !says_something {
             return Err(invalid("note", "give a note or at least one of priority, urgency, sentiment, category"));
         }

@@ -67,10 +67,7 @@ pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
     // killed; only power loss or an OS crash can lose the last commits before a checkpoint.
     let mode: String = connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Open {
-            path: path.into(),
-            message: format!("journal mode is {mode}, WAL is required"),
-        });
+        return Err(StoreError::Open { path: path.into(), message: format!("journal mode is {mode}, WAL is required") });
     }
     connection.pragma_update(None, "synchronous", "NORMAL")?;
     connection.pragma_update(None, "foreign_keys", true)?;
@@ -107,8 +104,7 @@ mod tests {
     }
 
     fn tables(connection: &Connection) -> Vec<String> {
-        let mut statement =
-            connection.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").unwrap();
+        let mut statement = connection.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").unwrap();
         statement.query_map([], |row| row.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
     }
 

@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::records::parse_time;
 use super::{DecisionRecord, DecisionStore};
+use crate::classify::{ClassifyResponse, Explanation, ModelRef, PolicyRef};
 use crate::policy::{PriorityRef, SlaDue, TraceStep};
-use crate::response::{ClassifyResponse, Explanation, ModelRef, PolicyRef};
 
 pub(super) fn at(text: &str) -> DateTime<Utc> {
     parse_time(text).expect("test times are RFC 3339")

@@ -117,9 +117,8 @@ mod tests {
             let path = store_dir.path().join("decisions.db");
             let mut connection = schema::open(&path).unwrap();
             let before = wal_frames(&connection);
-            let jobs: Vec<_> = (0..8)
-                .map(|i| job(vec![record(&format!("d-{i}"), "2026-11-24T09:00:00Z", "P2", "general", false)]))
-                .collect();
+            let jobs: Vec<_> =
+                (0..8).map(|i| job(vec![record(&format!("d-{i}"), "2026-11-24T09:00:00Z", "P2", "general", false)])).collect();
             let (jobs, answers): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
             if grouped {
                 commit_group(&mut connection, jobs);
@@ -162,8 +161,7 @@ mod tests {
                 let (log, store) = (log.clone(), store.clone());
                 tokio::spawn(async move {
                     let ids = [format!("d-{i}-a"), format!("d-{i}-b")];
-                    let records =
-                        ids.iter().map(|id| record(id, "2026-11-24T09:00:00Z", "P2", "general", false)).collect();
+                    let records = ids.iter().map(|id| record(id, "2026-11-24T09:00:00Z", "P2", "general", false)).collect();
                     log.record(records).await.unwrap();
                     for id in &ids {
                         assert!(store.get(id).unwrap().is_some(), "{id} not visible after record returned");

@@ -53,7 +53,7 @@ fn a_bad_line_is_reported_in_place_and_the_rest_still_answered() {
     assert_eq!(code, 1);
     assert_eq!(lines.len(), 4);
     assert!(lines[0]["predictions"].is_object());
-    assert_eq!(lines[1]["error"]["code"], "invalid_json");
+    assert_eq!(lines[1]["error"]["code"], "malformed_json");
     assert_eq!(lines[2]["error"]["field"], "body");
     assert!(lines[3]["predictions"].is_object());
     assert!(stderr.contains("line 2") && stderr.contains("line 3"), "{stderr}");

@@ -2,12 +2,10 @@
 //! read and corrected (versioned); and nothing acknowledged is lost when the server is killed.
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 use triage::server::auth::Auth;
-use triage::server::{app, AppState, ServerConfig};
+use triage::server::{AppState, ServerConfig};
 use triage::store::DecisionStore;
 
 use crate::common::app_state;
@@ -33,7 +31,8 @@ async fn decisions_are_logged_listed_read_and_corrected_in_versions() {
 
     let (status, page) = call(&state, "GET", "/v1/decisions?limit=10", Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    let ids: Vec<&str> = page["items"].as_array().expect("items").iter().map(|i| i["decision_id"].as_str().expect("id")).collect();
+    let ids: Vec<&str> =
+        page["items"].as_array().expect("items").iter().map(|i| i["decision_id"].as_str().expect("id")).collect();
     assert_eq!(ids, [second["decision_id"].as_str().expect("id"), first["decision_id"].as_str().expect("id")], "newest first");
     assert_eq!(page["items"][0]["subject"], "Outage");
     assert_eq!(page["items"][0]["priority"], second["priority"]["level"]);
@@ -112,7 +111,8 @@ async fn the_review_queue_holds_flagged_decisions_until_reviewed() {
     let (_, queue) = call(&state, "GET", "/v1/decisions?needs_review=true", Value::Null).await;
     assert!(queue_ids(&queue).contains(&id.to_string()));
     assert!(queue["items"].as_array().expect("items").iter().all(|i| i["needs_review"] == true && i["reviewed"] == false));
-    let (status, _) = call(&state, "POST", &format!("/v1/decisions/{id}/feedback"), json!({"reviewer": "ana", "note": "fine as is"})).await;
+    let (status, _) =
+        call(&state, "POST", &format!("/v1/decisions/{id}/feedback"), json!({"reviewer": "ana", "note": "fine as is"})).await;
     assert_eq!(status, StatusCode::CREATED);
     let (_, queue) = call(&state, "GET", "/v1/decisions?needs_review=true", Value::Null).await;
     assert!(!queue_ids(&queue).contains(&id.to_string()), "a reviewed decision leaves the queue");
@@ -124,7 +124,9 @@ fn sigkill_right_after_answers_loses_no_acknowledged_decision() {
     let db = dir.path().join("decisions.db");
     let server = ServerProcess::start(&db, &[]);
     let streams: Vec<_> = (0..48)
-        .map(|i| server.post("/v1/classify", &json!({"id": format!("K-{i}"), "body": format!("order {i} never arrived")}).to_string()))
+        .map(|i| {
+            server.post("/v1/classify", &json!({"id": format!("K-{i}"), "body": format!("order {i} never arrived")}).to_string())
+        })
         .collect();
     let mut acknowledged = Vec::new();
     for stream in streams {

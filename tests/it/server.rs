@@ -3,7 +3,6 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 use triage::server::auth::Auth;
@@ -111,7 +110,8 @@ async fn batch_answers_in_order_and_respects_its_limit() {
     let tickets: Vec<Value> = (0..3).map(|i| json!({"id": format!("B-{i}"), "body": format!("printer {i} broken")})).collect();
     let (status, body) = call(&state, "POST", "/v1/classify/batch", json!({"tickets": tickets}).to_string()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let ids: Vec<&str> = body["results"].as_array().expect("results").iter().map(|r| r["ticket_id"].as_str().expect("id")).collect();
+    let ids: Vec<&str> =
+        body["results"].as_array().expect("results").iter().map(|r| r["ticket_id"].as_str().expect("id")).collect();
     assert_eq!(ids, ["B-0", "B-1", "B-2"]);
     let too_many: Vec<Value> = (0..5).map(|_| json!({"body": "x"})).collect();
     let (status, body) = call(&state, "POST", "/v1/classify/batch", json!({"tickets": too_many}).to_string()).await;
@@ -130,9 +130,24 @@ async fn bad_requests_get_json_errors_naming_the_field() {
         ("{not json".into(), StatusCode::BAD_REQUEST, "malformed_json", None),
         (json!({"subject": "", "body": "  "}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some("body")),
         (json!({"body": 42}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some("body")),
-        (json!({"body": "x", "customer": {"vip": "yes"}}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some("customer.vip")),
-        (json!({"body": "x", "created_at": "yesterday"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some("created_at")),
-        (json!({"body": "x", "fields": {"tags": [1]}}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", Some("fields.tags")),
+        (
+            json!({"body": "x", "customer": {"vip": "yes"}}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            Some("customer.vip"),
+        ),
+        (
+            json!({"body": "x", "created_at": "yesterday"}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            Some("created_at"),
+        ),
+        (
+            json!({"body": "x", "fields": {"tags": [1]}}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            Some("fields.tags"),
+        ),
         (json!({"body": "x".repeat(100_001)}).to_string(), StatusCode::PAYLOAD_TOO_LARGE, "too_large", None),
     ];
     for (body, status, code, field) in cases {

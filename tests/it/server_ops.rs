@@ -18,7 +18,8 @@ async fn send(state: &AppState, method: &str, uri: &str, key: Option<&str>, body
     if let Some(key) = key {
         request = request.header("authorization", format!("Bearer {key}"));
     }
-    let response = app(state.clone()).oneshot(request.body(Body::from(body.to_string())).expect("request")).await.expect("response");
+    let response =
+        app(state.clone()).oneshot(request.body(Body::from(body.to_string())).expect("request")).await.expect("response");
     let status = response.status();
     let bytes = response.into_body().collect().await.expect("body").to_bytes();
     (status, String::from_utf8_lossy(&bytes).into_owned())
@@ -106,9 +107,17 @@ async fn docs_describe_every_route_and_its_types() {
     assert_eq!(status, StatusCode::OK);
     let spec = json_of(&body);
     assert!(spec["openapi"].as_str().is_some_and(|v| v.starts_with('3')), "{spec}");
-    for path in ["/v1/classify", "/v1/classify/batch", "/readyz", "/admin/reload"] {
+    for path in ["/v1/classify", "/v1/classify/batch", "/readyz", "/healthz", "/metrics", "/docs", "/review", "/admin/reload"] {
         assert!(spec["paths"][path].is_object(), "{path} missing");
     }
+    for path in ["/v1/decisions", "/v1/decisions/{id}", "/v1/decisions/{id}/feedback", "/v1/labels"] {
+        let operation = spec["paths"][path].as_object().and_then(|ops| ops.values().next()).expect(path);
+        for status in ["401", "403"] {
+            assert!(operation["responses"][status].is_object(), "{path} documents no {status}");
+        }
+    }
+    let field = &spec["components"]["schemas"]["FieldValue"];
+    assert!(field["oneOf"].as_array().is_some_and(|kinds| kinds.len() == 3), "fields hold a string, number or boolean: {field}");
     for schema in ["TicketRequest", "ClassifyResponse", "HeadPrediction", "Recalled", "Evidence", "ErrorEnvelope"] {
         assert!(spec["components"]["schemas"][schema].is_object(), "{schema} missing");
     }
@@ -159,7 +168,8 @@ async fn reloading_under_load_fails_no_request() {
             seen_versions.insert(json_of(&body)["policy"]["version"].as_str().expect("version").to_string());
         }
     }
-    let known: std::collections::BTreeSet<String> = std::iter::once(first_version).chain(reloaded_versions.iter().cloned()).collect();
+    let known: std::collections::BTreeSet<String> =
+        std::iter::once(first_version).chain(reloaded_versions.iter().cloned()).collect();
     assert_eq!(known.len(), 4, "each edit is a new version");
     assert!(seen_versions.is_subset(&known), "responses name only served versions: {seen_versions:?}");
     let (_, ready) = send(&state, "GET", "/readyz", None, "").await;
@@ -213,13 +223,15 @@ fn sighup_reloads_the_policy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_model_queue_answers_429_at_once() {
     let state = app_state(ServerConfig { queue: 1, ..ServerConfig::default() }, Auth::Disabled);
-    let tickets: Vec<Value> = (0..64).map(|i| json!({"body": format!("ticket {i}: the export keeps failing again. ").repeat(100)})).collect();
+    let tickets: Vec<Value> =
+        (0..64).map(|i| json!({"body": format!("ticket {i}: the export keeps failing again. ").repeat(100)})).collect();
     let body = json!({ "tickets": tickets }).to_string();
     let requests: Vec<_> = (0..8)
         .map(|_| {
             let (state, body) = (state.clone(), body.clone());
             tokio::spawn(async move {
-                let request = Request::builder().method("POST").uri("/v1/classify/batch").body(Body::from(body)).expect("request");
+                let request =
+                    Request::builder().method("POST").uri("/v1/classify/batch").body(Body::from(body)).expect("request");
                 let response = app(state).oneshot(request).await.expect("response");
                 let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap_or_default().to_string());
                 let status = response.status();
@@ -249,8 +261,9 @@ fn sigterm_during_a_request_still_answers_it() {
     let db = tempfile::tempdir().expect("tempdir");
     let mut server = ServerProcess::start(&db.path().join("decisions.db"), &["--max-body-bytes", "50000000"]);
     // A batch big enough to still be running when the signal lands.
-    let tickets: Vec<Value> =
-        (0..256).map(|i| json!({"id": format!("S-{i}"), "body": format!("ticket {i}: the export keeps failing. ").repeat(400)})).collect();
+    let tickets: Vec<Value> = (0..256)
+        .map(|i| json!({"id": format!("S-{i}"), "body": format!("ticket {i}: the export keeps failing. ").repeat(400)}))
+        .collect();
     let stream = server.post("/v1/classify/batch", &json!({ "tickets": tickets }).to_string());
     std::thread::sleep(std::time::Duration::from_millis(100));
     server.signal("-TERM");

@@ -10,11 +10,8 @@ pub const REVIEW_ACCURACY: f32 = 0.6;
 const MIN_SUPPORT: usize = 10;
 
 fn mean_nll(logits: &[Vec<f32>], truth: &[usize], temperature: f32) -> f64 {
-    let total: f64 = logits
-        .iter()
-        .zip(truth)
-        .map(|(l, &t)| -f64::from(calibrated_probabilities(l, temperature)[t].max(1e-12)).ln())
-        .sum();
+    let total: f64 =
+        logits.iter().zip(truth).map(|(l, &t)| -f64::from(calibrated_probabilities(l, temperature)[t].max(1e-12)).ln()).sum();
     total / logits.len().max(1) as f64
 }
 
@@ -83,13 +80,7 @@ pub fn fit_head_calibration(logits: &[Vec<f32>], truth: &[usize], target_accurac
     let temperature = fit_temperature(logits, truth);
     let scored = scored_rows(logits, truth, temperature);
     let (medium_from, high_from) = band_cuts(&scored, target_accuracy);
-    HeadCalibration {
-        temperature,
-        high_from,
-        medium_from,
-        abstain_below: medium_from,
-        target_accuracy,
-    }
+    HeadCalibration { temperature, high_from, medium_from, abstain_below: medium_from, target_accuracy }
 }
 
 #[cfg(test)]
@@ -110,8 +101,7 @@ mod tests {
     #[test]
     fn cut_holds_the_target_on_rows_above_it() {
         // Scores 1.00, 0.99, ... : the top 20 are right, the rest alternate.
-        let scored: Vec<(f32, bool)> =
-            (0..60).map(|i| (1.0 - i as f32 / 100.0, i < 20 || i % 2 == 0)).collect();
+        let scored: Vec<(f32, bool)> = (0..60).map(|i| (1.0 - i as f32 / 100.0, i < 20 || i % 2 == 0)).collect();
         let cut = cut_for_accuracy(&scored, 0.9);
         let (coverage, accuracy) = coverage_at(&scored, cut);
         assert!(accuracy >= 0.9);

@@ -103,10 +103,12 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
     }
     let _ = writeln!(card, "Tokenizer: {TOKENIZER_NOTE}\n");
     let _ = writeln!(card, "Training command:\n\n```\n{}\n```\n", run.command);
-    let _ = writeln!(card, "## Held-out metrics\n");
     let sources: Vec<String> = run.evaluated_on.iter().map(|p| format!("`{}`", p.display())).collect();
+    let heading = if run.held_out { "Held-out metrics" } else { "In-sample metrics (not held out)" };
+    let _ = writeln!(card, "## {heading}\n");
     if run.held_out {
-        let _ = writeln!(card, "Evaluated on {} (never used for training, epoch selection or calibration).\n", sources.join(", "));
+        let _ =
+            writeln!(card, "Evaluated on {} (never used for training, epoch selection or calibration).\n", sources.join(", "));
     } else {
         let _ = writeln!(
             card,

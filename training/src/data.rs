@@ -116,9 +116,7 @@ fn read_frame(path: &Path) -> Result<DataFrame, DataError> {
             .try_into_reader_with_file_path(Some(path.to_path_buf()))
             .and_then(|reader| reader.finish())
             .map_err(read_error)?,
-        "jsonl" | "ndjson" => {
-            JsonReader::new(open()?).with_json_format(JsonFormat::JsonLines).finish().map_err(read_error)?
-        }
+        "jsonl" | "ndjson" => JsonReader::new(open()?).with_json_format(JsonFormat::JsonLines).finish().map_err(read_error)?,
         "parquet" => ParquetReader::new(open()?).finish().map_err(read_error)?,
         _ => return Err(DataError::Format { path: shown }),
     };
@@ -163,8 +161,8 @@ pub fn load(paths: &[PathBuf], map: &ColumnMap) -> Result<Dataset, DataError> {
     let mut label_seen: BTreeMap<&str, bool> = map.labels.keys().map(|h| (h.as_str(), false)).collect();
     for path in paths {
         let frame = read_frame(path)?;
-        let bytes = std::fs::read(path)
-            .map_err(|e| DataError::Read { path: path.display().to_string(), message: e.to_string() })?;
+        let bytes =
+            std::fs::read(path).map_err(|e| DataError::Read { path: path.display().to_string(), message: e.to_string() })?;
         let file_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         let texts = map
             .text
@@ -241,8 +239,7 @@ impl Dataset {
         heads
             .iter()
             .map(|head| {
-                let mut labels: Vec<String> =
-                    self.examples.iter().filter_map(|e| e.labels.get(head).cloned()).collect();
+                let mut labels: Vec<String> = self.examples.iter().filter_map(|e| e.labels.get(head).cloned()).collect();
                 labels.sort();
                 labels.dedup();
                 match labels.len() {

@@ -37,10 +37,34 @@ async fn call(state: &AppState, method: &str, uri: &str, body: Value) -> Value {
 fn train_args(out: &Path, corrections: &Path) -> super::TrainArgs {
     let sample = repo("data/sample/tickets.csv");
     let argv = [
-        "triage-train", "train", "--data", sample.to_str().expect("utf-8"), "--corrections", corrections.to_str().expect("utf-8"),
-        "--out", out.to_str().expect("utf-8"), "--text", "subject,body", "--urgency", "urgency", "--sentiment", "sentiment",
-        "--category", "category", "--language", "language", "--id", "id", "--epochs", "3", "--ensemble", "1",
-        "--vocab-size", "800", "--buckets", "4096",
+        "triage-train",
+        "train",
+        "--data",
+        sample.to_str().expect("utf-8"),
+        "--corrections",
+        corrections.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--text",
+        "subject,body",
+        "--urgency",
+        "urgency",
+        "--sentiment",
+        "sentiment",
+        "--category",
+        "category",
+        "--language",
+        "language",
+        "--id",
+        "id",
+        "--epochs",
+        "3",
+        "--ensemble",
+        "1",
+        "--vocab-size",
+        "800",
+        "--buckets",
+        "4096",
     ];
     match Cli::try_parse_from(argv).expect("valid flags").command {
         Command::Train(args) => args,
@@ -86,4 +110,14 @@ async fn a_reviewer_correction_reaches_the_next_model() {
     let manifest = classifier.manifest();
     assert_eq!(manifest.corrections_used, 1);
     assert!(manifest.data.iter().any(|source| source.path.ends_with("corrections.csv")), "the export is fingerprinted");
+}
+
+#[test]
+fn an_existing_output_directory_is_refused_before_any_work() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut args = train_args(work.path(), &work.path().join("no-corrections.csv"));
+    // Data that does not exist: the refusal must come first, naming the directory.
+    args.data = vec![work.path().join("missing.csv")];
+    let error = run_train(args).expect_err("the directory exists").to_string();
+    assert!(error.contains("already exists") && error.contains(&work.path().display().to_string()), "{error}");
 }

@@ -106,7 +106,12 @@ pub fn evaluate(classifier: &Classifier, examples: &[Example]) -> Result<EvalRep
             confidence.push(head.score);
             abstained.push(head.abstained);
             languages.push(example.language.as_deref());
-            rows.push(RowPrediction { id: example.id.clone(), truth: label.clone(), predicted: head.label.clone(), score: head.score });
+            rows.push(RowPrediction {
+                id: example.id.clone(),
+                truth: label.clone(),
+                predicted: head.label.clone(),
+                score: head.score,
+            });
         }
         if truth.is_empty() {
             continue;
@@ -159,7 +164,8 @@ pub fn render(report: &EvalReport) -> String {
         if let Some(sweep) = report.sweeps.get(head) {
             let _ = writeln!(out, "  coverage / accuracy by score threshold:");
             for p in sweep {
-                let _ = writeln!(out, "    >= {:.2}: coverage {:5.1}%, accuracy {:.3}", p.threshold, p.coverage * 100.0, p.accuracy);
+                let _ =
+                    writeln!(out, "    >= {:.2}: coverage {:5.1}%, accuracy {:.3}", p.threshold, p.coverage * 100.0, p.accuracy);
             }
         }
         if let Some(a) = report.abstention.get(head) {
@@ -217,7 +223,8 @@ mod tests {
         let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         let classifier = Classifier::load(&root.join("models/default")).expect("default model");
         let labels = ["urgency", "category"].iter().map(|h| (h.to_string(), h.to_string())).collect();
-        let map = crate::data::ColumnMap { id: Some("id".into()), text: vec!["subject".into(), "body".into()], language: None, labels };
+        let map =
+            crate::data::ColumnMap { id: Some("id".into()), text: vec!["subject".into(), "body".into()], language: None, labels };
         let examples = crate::data::load(&[root.join("data/sample/tickets.csv")], &map).expect("sample").examples;
         let report = evaluate(&classifier, &examples).expect("evaluates");
         for (head, metrics) in &report.heads {

@@ -65,7 +65,13 @@ pub fn measure(classifier: &Classifier, texts: &[&str], seed: u64) -> Result<BTr
             let first = rng.random_range(0..=words.len() - length);
             let random = (words[first].0, words[first + length - 1].1);
             let prediction = &analysis.predictions[head];
-            trials.push((head.clone(), prediction.label.clone(), prediction.score, without(text, (top.start, top.end)), without(text, random)));
+            trials.push((
+                head.clone(),
+                prediction.label.clone(),
+                prediction.score,
+                without(text, (top.start, top.end)),
+                without(text, random),
+            ));
         }
     }
     let edited: Vec<&str> = trials.iter().flat_map(|t| [t.3.as_str(), t.4.as_str()]).collect();
@@ -88,7 +94,15 @@ pub fn measure(classifier: &Classifier, texts: &[&str], seed: u64) -> Result<BTr
         .into_iter()
         .map(|(head, (n, top, random, wins))| {
             let n_f = n as f64;
-            (head, Faithfulness { tickets: n, top_phrase_drop: top / n_f, random_phrase_drop: random / n_f, top_wins: wins as f64 / n_f })
+            (
+                head,
+                Faithfulness {
+                    tickets: n,
+                    top_phrase_drop: top / n_f,
+                    random_phrase_drop: random / n_f,
+                    top_wins: wins as f64 / n_f,
+                },
+            )
         })
         .collect())
 }

@@ -370,12 +370,7 @@ pub fn fit_path(
 /// the previous solution (a warm-started regularisation path: from small to large `C` the
 /// optimum moves little, so later solves need far fewer iterations than from zero); the
 /// first starts from `start` (a head with as many logits, over any features), or from zero.
-pub fn fit_path_on(
-    design: &Design,
-    objective: Objective,
-    solves: &[Solve],
-    start: Option<&LinearHead>,
-) -> Vec<LinearHead> {
+pub fn fit_path_on(design: &Design, objective: Objective, solves: &[Solve], start: Option<&LinearHead>) -> Vec<LinearHead> {
     let k = objective.link.logits_per_row();
     let feature_ids = design.feature_ids();
     let split = feature_ids.len() * k;

@@ -85,10 +85,11 @@ struct Columns {
 
 impl Columns {
     fn to_map(&self) -> anyhow::Result<ColumnMap> {
-        let labels: BTreeMap<String, String> = [("urgency", &self.urgency), ("sentiment", &self.sentiment), ("category", &self.category)]
-            .into_iter()
-            .filter_map(|(head, column)| column.clone().map(|c| (head.to_string(), c)))
-            .collect();
+        let labels: BTreeMap<String, String> =
+            [("urgency", &self.urgency), ("sentiment", &self.sentiment), ("category", &self.category)]
+                .into_iter()
+                .filter_map(|(head, column)| column.clone().map(|c| (head.to_string(), c)))
+                .collect();
         if labels.is_empty() {
             bail!("map at least one label column: --urgency, --sentiment or --category");
         }
@@ -287,6 +288,12 @@ fn recall_similarities(values: &[String]) -> anyhow::Result<Vec<f32>> {
 }
 
 fn run_train(args: TrainArgs) -> anyhow::Result<()> {
+    // Before minutes of training, not after: a bundle is immutable and never written over.
+    anyhow::ensure!(
+        !args.out.exists(),
+        "{} already exists; a bundle is immutable, so train into a new directory",
+        args.out.display()
+    );
     let config = TrainConfig {
         vocab_size: args.vocab_size,
         buckets: args.buckets,
@@ -418,6 +425,7 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
             data: args.data.iter().map(|p| p.display().to_string()).collect(),
             rows: dataset.examples.len(),
             calibration: calibration.heads,
+            faithfulness: faithful.clone(),
         };
         let index = report::write(&dir, &report, &info)?;
         println!("wrote {}", index.display());

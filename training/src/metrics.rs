@@ -89,10 +89,7 @@ pub fn expected_calibration_error(confidence: &[f32], correct: &[bool]) -> f64 {
         confidence_sum[bin] += c as f64;
         correct_sum[bin] += if ok { 1.0 } else { 0.0 };
     }
-    (0..CALIBRATION_BINS)
-        .filter(|&b| count[b] > 0.0)
-        .map(|b| (correct_sum[b] - confidence_sum[b]).abs() / n as f64)
-        .sum()
+    (0..CALIBRATION_BINS).filter(|&b| count[b] > 0.0).map(|b| (correct_sum[b] - confidence_sum[b]).abs() / n as f64).sum()
 }
 
 /// The `CALIBRATION_BINS` equal-width bins the expected calibration error is computed over,
@@ -121,7 +118,12 @@ pub fn reliability_bins(confidence: &[f32], correct: &[bool]) -> Vec<Reliability
 /// Accuracy and macro-F1 per group (`groups[i]` is row i's group, e.g. its language), keyed
 /// by group name; rows without a group are left out. Macro-F1 averages over the classes that
 /// occur in the group's truth, as `head_metrics` does.
-pub fn group_metrics(labels: &[String], truth: &[usize], predicted: &[usize], groups: &[Option<&str>]) -> BTreeMap<String, GroupMetrics> {
+pub fn group_metrics(
+    labels: &[String],
+    truth: &[usize],
+    predicted: &[usize],
+    groups: &[Option<&str>],
+) -> BTreeMap<String, GroupMetrics> {
     let mut rows: BTreeMap<&str, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
     for ((&t, &p), group) in truth.iter().zip(predicted).zip(groups) {
         if let Some(group) = group {
@@ -209,10 +211,7 @@ mod tests {
     /// 1.0 lands in the last bin; 0.72, 0.78, 0.75 (right, wrong, right) in bin 7.
     #[test]
     fn reliability_bins_match_hand_computed_values() {
-        let bins = reliability_bins(
-            &[0.05, 0.15, 0.12, 1.0, 0.72, 0.78, 0.75],
-            &[false, true, true, true, true, false, true],
-        );
+        let bins = reliability_bins(&[0.05, 0.15, 0.12, 1.0, 0.72, 0.78, 0.75], &[false, true, true, true, true, false, true]);
         assert_eq!(bins.len(), CALIBRATION_BINS);
         assert_eq!(bins.iter().map(|b| b.count).collect::<Vec<_>>(), vec![1, 2, 0, 0, 0, 0, 0, 3, 0, 1]);
         assert!((bins[0].mean_confidence - 0.05).abs() < 1e-6 && bins[0].accuracy == 0.0);

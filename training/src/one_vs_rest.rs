@@ -84,8 +84,7 @@ pub fn fit_path(
 /// otherwise.
 fn unfold(head: &LinearHead) -> Option<LinearHead> {
     let scale = head.fitted_scale.as_ref()?;
-    let coefficients =
-        head.coefficients.iter().zip(scale).map(|(w, s)| if *s == 0.0 { 0.0 } else { w / s }).collect();
+    let coefficients = head.coefficients.iter().zip(scale).map(|(w, s)| if *s == 0.0 { 0.0 } else { w / s }).collect();
     Some(LinearHead { coefficients, fitted_scale: None, ..head.clone() })
 }
 

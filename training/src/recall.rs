@@ -1,11 +1,11 @@
 //! Choosing from what similarity a head recalls a remembered ticket's label (see
-//! `triage::model::memory`): on rows each scored by a fit that never saw them, each recalling
+//! `triage::model::nearest_ticket`): on rows each scored by a fit that never saw them, each recalling
 //! the most similar other row, the threshold that most raises macro-F1 over the fit alone,
 //! or none when no threshold raises it. Pure: no fitting and no I/O.
 
 use rayon::prelude::*;
 use serde::Serialize;
-use triage::model::memory::{Memory, MemoryArrays};
+use triage::model::nearest_ticket::{Memory, MemoryArrays};
 
 use crate::metrics::head_metrics;
 use crate::train::argmax;

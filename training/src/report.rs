@@ -13,6 +13,7 @@ use anyhow::Context;
 use triage::model::calibration::HeadCalibration;
 
 use crate::eval::EvalReport;
+use crate::faithfulness::Faithfulness;
 use crate::metrics::HeadMetrics;
 
 /// What the page says about where the numbers come from.
@@ -24,6 +25,8 @@ pub struct ReportInfo {
     pub rows: usize,
     /// The bundle's calibration per head, when it could be read (for the abstain threshold).
     pub calibration: BTreeMap<String, HeadCalibration>,
+    /// The evidence deletion check per head (`faithfulness`).
+    pub faithfulness: BTreeMap<String, Faithfulness>,
 }
 
 /// The page and its charts as separate files (file name, SVG text).
@@ -80,8 +83,10 @@ fn summary_table(out: &mut String, report: &EvalReport, info: &ReportInfo) {
     out.push_str("<th>abstain below</th><th>coverage</th><th>accuracy when answering</th></tr>\n");
     for (head, m) in &report.heads {
         let threshold = info.calibration.get(head).map_or("–".to_string(), |c| format!("{:.3}", c.abstain_below));
-        let (coverage, accuracy) =
-            report.abstention.get(head).map_or(("–".into(), "–".into()), |a| (percent(a.coverage), format!("{:.3}", a.accuracy)));
+        let (coverage, accuracy) = report
+            .abstention
+            .get(head)
+            .map_or(("–".into(), "–".into()), |a| (percent(a.coverage), format!("{:.3}", a.accuracy)));
         let _ = writeln!(
             out,
             "<tr><td class=\"label\"><a href=\"#head-{}\">{}</a></td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{threshold}</td><td>{coverage}</td><td>{accuracy}</td></tr>",
@@ -91,6 +96,28 @@ fn summary_table(out: &mut String, report: &EvalReport, info: &ReportInfo) {
             m.accuracy,
             m.macro_f1,
             m.expected_calibration_error
+        );
+    }
+    out.push_str("</table>\n");
+}
+
+/// Does the evidence point at what the model uses: the score drop when the top phrase is
+/// deleted against a random phrase of the same length.
+fn faithfulness_table(out: &mut String, info: &ReportInfo) {
+    if info.faithfulness.is_empty() {
+        return;
+    }
+    out.push_str("<h2>Evidence faithfulness</h2>\n<p class=\"meta\">Score drop of the predicted label when the top evidence phrase is deleted, against a random phrase of as many words.</p>\n");
+    out.push_str("<table><tr><th class=\"label\">head</th><th>tickets</th><th>drop, top phrase</th><th>drop, random phrase</th><th>top hurts more</th></tr>\n");
+    for (head, f) in &info.faithfulness {
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"label\">{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td></tr>",
+            escape(head),
+            f.tickets,
+            f.top_phrase_drop,
+            f.random_phrase_drop,
+            percent(f.top_wins)
         );
     }
     out.push_str("</table>\n");
@@ -112,7 +139,14 @@ fn class_table(out: &mut String, m: &HeadMetrics) {
     out.push_str("</table>\n");
 }
 
-fn head_section(out: &mut String, charts: &mut Vec<(String, String)>, head: &str, m: &HeadMetrics, report: &EvalReport, info: &ReportInfo) -> anyhow::Result<()> {
+fn head_section(
+    out: &mut String,
+    charts: &mut Vec<(String, String)>,
+    head: &str,
+    m: &HeadMetrics,
+    report: &EvalReport,
+    info: &ReportInfo,
+) -> anyhow::Result<()> {
     let id = slug(head);
     let mut figure = |out: &mut String, name: &str, svg: String| {
         let _ = writeln!(out, "<figure>{svg}</figure>");
@@ -125,7 +159,8 @@ fn head_section(out: &mut String, charts: &mut Vec<(String, String)>, head: &str
         m.examples, m.accuracy, m.macro_f1, m.expected_calibration_error
     );
     if let Some(n) = report.unknown_labels.get(head) {
-        let _ = writeln!(out, "<p class=\"note\">{n} rows had a {} label this model does not know; not scored.</p>", escape(head));
+        let _ =
+            writeln!(out, "<p class=\"note\">{n} rows had a {} label this model does not know; not scored.</p>", escape(head));
     }
     out.push_str("<h3>Per class</h3>\n<div class=\"row\">\n");
     class_table(out, m);
@@ -183,6 +218,7 @@ pub fn render(report: &EvalReport, info: &ReportInfo) -> anyhow::Result<Page> {
     let files: Vec<String> = info.data.iter().map(|d| format!("<code>{}</code>", escape(d))).collect();
     let _ = writeln!(out, "<p class=\"meta\">{} rows from {}</p>", info.rows, files.join(", "));
     summary_table(&mut out, report, info);
+    faithfulness_table(&mut out, info);
     for (head, m) in &report.heads {
         head_section(&mut out, &mut charts, head, m, report, info)?;
     }
@@ -194,6 +230,14 @@ pub fn render(report: &EvalReport, info: &ReportInfo) -> anyhow::Result<Page> {
 pub fn write(dir: &Path, report: &EvalReport, info: &ReportInfo) -> anyhow::Result<PathBuf> {
     let page = render(report, info)?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // Charts of an earlier run (a head or chart this run lacks) would sit beside the page as
+    // if they belonged to it.
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "svg") {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
     for (name, svg) in &page.charts {
         let path = dir.join(name);
         std::fs::write(&path, svg).with_context(|| format!("writing {}", path.display()))?;
@@ -235,7 +279,13 @@ mod tests {
 
     #[test]
     fn page_has_each_head_charts_and_escaped_labels() {
-        let info = ReportInfo { model: "m<1>".into(), version: "v1".into(), data: vec!["dev.csv".into()], rows: 4, ..ReportInfo::default() };
+        let info = ReportInfo {
+            model: "m<1>".into(),
+            version: "v1".into(),
+            data: vec!["dev.csv".into()],
+            rows: 4,
+            ..ReportInfo::default()
+        };
         let page = render(&sample(), &info).expect("renders");
         let html = &page.html;
         assert!(html.contains("<section id=\"head-category\">") && html.contains("<section id=\"head-urgency\">"));
@@ -249,6 +299,23 @@ mod tests {
         // Four charts per head.
         assert_eq!(page.charts.len(), 8);
         assert!(page.charts.iter().all(|(name, svg)| name.ends_with(".svg") && svg.starts_with("<svg")));
+    }
+
+    #[test]
+    fn the_page_shows_the_faithfulness_check() {
+        let faithful = Faithfulness { tickets: 12, top_phrase_drop: 0.31, random_phrase_drop: 0.02, top_wins: 0.75 };
+        let info = ReportInfo { faithfulness: BTreeMap::from([("urgency".to_string(), faithful)]), ..ReportInfo::default() };
+        let html = render(&sample(), &info).expect("renders").html;
+        assert!(html.contains("Evidence faithfulness") && html.contains("<td>0.310</td><td>0.020</td><td>75.0%</td>"), "{html}");
+    }
+
+    #[test]
+    fn a_rerun_leaves_no_chart_of_the_earlier_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("sentiment-f1.svg"), "<svg/>").expect("stale chart");
+        write(dir.path(), &sample(), &ReportInfo::default()).expect("writes");
+        assert!(!dir.path().join("sentiment-f1.svg").exists(), "the stale chart is gone");
+        assert!(dir.path().join("urgency-f1.svg").exists());
     }
 
     #[test]

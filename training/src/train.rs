@@ -15,9 +15,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 use triage::model::bundle::{HeadSpec, Manifest, MemorySpec, FORMAT_VERSION};
 use triage::model::calibration::Calibration;
-use triage::model::features::{inverse_document_frequency, FeatureConfig, TicketFeatures};
 use triage::model::classifier::recalling_memory;
-use triage::model::memory::{prefer_recalled, Memory, MemoryArrays, Recall, NO_LABEL};
+use triage::model::features::{inverse_document_frequency, FeatureConfig, TicketFeatures};
+use triage::model::nearest_ticket::{prefer_recalled, Memory, MemoryArrays, Recall, NO_LABEL};
 use triage::model::network::{encode, Batch, Heads, NetworkConfig, TextNetwork, EMBEDDING, HEAD_PREFIX};
 use triage::model::Classifier;
 use triage::text::TextPipeline;
@@ -592,7 +592,8 @@ pub fn train(
         .iter()
         .filter_map(|(name, record)| record.recall.as_ref().and_then(|c| c.threshold).map(|t| (name.clone(), t)))
         .collect();
-    let memory = (!thresholds.is_empty()).then(|| remember(&[(train, &train_set), (validation, &validation_set)], &heads, thresholds));
+    let memory =
+        (!thresholds.is_empty()).then(|| remember(&[(train, &train_set), (validation, &validation_set)], &heads, thresholds));
     if let Some((memory, places)) = &memory {
         // Scores and calibration must see what serving does: each validation row recalls the
         // most similar remembered ticket other than itself.
@@ -655,7 +656,8 @@ fn remember(
 /// `logits[head][row]` of `rows` with each recalling head preferring the label of the most
 /// similar remembered ticket other than the row itself (`own[row]`), as serving does.
 fn recall_into(logits: &mut [Vec<Vec<f32>>], memory: &Memory, rows: &[TicketFeatures], own: &[Option<usize>]) {
-    let recalls: Vec<Vec<Option<Recall>>> = rows.par_iter().zip(own).map(|(features, &own)| memory.recall(features, own)).collect();
+    let recalls: Vec<Vec<Option<Recall>>> =
+        rows.par_iter().zip(own).map(|(features, &own)| memory.recall(features, own)).collect();
     for (row, recalled) in recalls.iter().enumerate() {
         prefer_recalled(logits.iter_mut().map(|head| &mut head[row]), recalled);
     }

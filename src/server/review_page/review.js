@@ -220,8 +220,14 @@
     all[index].scrollIntoView({ block: 'nearest' });
   }
 
+  /** Marks the open decision's row and moves the keyboard cursor onto it, so `j` / `k` go on
+   * from the ticket shown (also when it was opened by its #id). */
   function markOpenRow() {
-    for (const row of rows()) row.classList.toggle('open', row.dataset.decisionId === state.openId);
+    Array.from(rows()).forEach((row, index) => {
+      const open = row.dataset.decisionId === state.openId;
+      row.classList.toggle('open', open);
+      if (open && state.selected !== index) select(index);
+    });
   }
 
   async function loadQueue(append) {
@@ -582,6 +588,10 @@
       const saved = await api('/v1/decisions/' + encodeURIComponent(id) + '/feedback', { method: 'POST', body });
       setStatus('Saved as version ' + saved.version, 'ok');
       $('fb-note').value = '';
+      // Back to the queue's keys: j / k must move the cursor, not type into the note.
+      if (document.activeElement instanceof HTMLElement && $('fb-form').contains(document.activeElement)) {
+        document.activeElement.blur();
+      }
       markReviewed(id);
       const fresh = await api('/v1/decisions/' + encodeURIComponent(id));
       if (state.openId === id) renderDecision(fresh);
@@ -654,11 +664,14 @@
         showHead(head);
         break;
       }
-      case 's':
+      case 's': {
         if (!state.decision) return;
-        $('fb-submit').focus();
-        $('fb-submit').scrollIntoView({ block: 'nearest' });
+        // The form's first field still to fill: the reviewer's name, else the first label.
+        const first = $('fb-reviewer').value.trim() ? $('fb-priority') : $('fb-reviewer');
+        first.focus();
+        first.scrollIntoView({ block: 'nearest' });
         break;
+      }
       case '/':
         $('filter-queue').focus();
         break;

@@ -131,11 +131,23 @@ pub fn confusion_heatmap(labels: &[String], confusion: &[Vec<usize>]) -> anyhow:
                 root.draw(&Rectangle::new([(x, y), (x + cell, y + cell)], fill.filled()))?;
                 root.draw(&Rectangle::new([(x, y), (x + cell, y + cell)], WHITE.stroke_width(1)))?;
                 let ink = if share > 0.55 { WHITE } else { INK };
-                let text = if r == c { bold(count_size, ink, HPos::Center, VPos::Center) } else { style(count_size, ink, HPos::Center, VPos::Center) };
+                let text = if r == c {
+                    bold(count_size, ink, HPos::Center, VPos::Center)
+                } else {
+                    style(count_size, ink, HPos::Center, VPos::Center)
+                };
                 root.draw(&Text::new(count.to_string(), (x + cell / 2, y + cell / 2), text))?;
             }
-            root.draw(&Text::new(short(&labels[r]), (left - 8, y + cell / 2), style(label_size, INK, HPos::Right, VPos::Center)))?;
-            root.draw(&Text::new(format!("n={total}"), (left + n * cell + 8, y + cell / 2), style(11.0, MUTED, HPos::Left, VPos::Center)))?;
+            root.draw(&Text::new(
+                short(&labels[r]),
+                (left - 8, y + cell / 2),
+                style(label_size, INK, HPos::Right, VPos::Center),
+            ))?;
+            root.draw(&Text::new(
+                format!("n={total}"),
+                (left + n * cell + 8, y + cell / 2),
+                style(11.0, MUTED, HPos::Left, VPos::Center),
+            ))?;
         }
         // The diagonal framed, so the correct cells stand out whatever their colour.
         for d in 0..confusion.len() as i32 {
@@ -213,10 +225,15 @@ pub fn reliability_diagram(bins: &[ReliabilityBin], ece: f64) -> anyhow::Result<
             .draw()?;
         let filled: Vec<&ReliabilityBin> = bins.iter().filter(|b| b.count > 0).collect();
         chart.draw_series(
-            filled.iter().map(|b| Rectangle::new([(b.lower + 0.008, 0.0), (b.upper - 0.008, b.accuracy)], BAR.mix(0.85).filled())),
+            filled
+                .iter()
+                .map(|b| Rectangle::new([(b.lower + 0.008, 0.0), (b.upper - 0.008, b.accuracy)], BAR.mix(0.85).filled())),
         )?;
         chart.draw_series(filled.iter().map(|b| {
-            PathElement::new(vec![(b.lower + 0.008, b.mean_confidence), (b.upper - 0.008, b.mean_confidence)], GAP.stroke_width(3))
+            PathElement::new(
+                vec![(b.lower + 0.008, b.mean_confidence), (b.upper - 0.008, b.mean_confidence)],
+                GAP.stroke_width(3),
+            )
         }))?;
         chart.draw_series(std::iter::once(DashedPathElement::new(vec![(0.0, 0.0), (1.0, 1.0)], 5, 4, MUTED)))?;
         chart.draw_series(filled.iter().map(|b| {

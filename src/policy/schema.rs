@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use super::duration::TargetDuration;
 use super::rules::Mode;
-use crate::model::prediction::Band;
+use crate::prediction::Band;
 
 /// A scalar compared as text (`equals = true`, `equals = 3`, `equals = "email"`).
 #[derive(Debug, Clone)]
