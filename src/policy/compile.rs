@@ -485,7 +485,7 @@ impl Compiler<'_> {
             Condition::keywords(words.clone()).map_err(|e| self.problem(spanned, format!("keywords {e}"))).ok()
         } else if let Some(name) = &c.signal {
             match self.signals.get(name) {
-                Some(cues) => Some(Condition::Signal { name: name.clone(), cues: cues.clone() }),
+                Some(cues) => Some(Condition::Signal { name: name.clone(), cues: Box::new(cues.clone()) }),
                 None => {
                     let known = self.signals.keys().cloned().collect::<Vec<_>>().join(", ");
                     self.problem(spanned, format!("unknown severity signal {name:?} (signals: {known})"));

@@ -133,7 +133,7 @@ pub(super) enum Condition {
     /// A severity signal's phrases occur in the text (whichever signal set the severity).
     Signal {
         name: String,
-        cues: Cues,
+        cues: Box<Cues>,
     },
     /// The text's severity is this level or a more urgent one.
     SeverityAtLeast {
