@@ -121,3 +121,56 @@ fn an_existing_output_directory_is_refused_before_any_work() {
     let error = run_train(args).expect_err("the directory exists").to_string();
     assert!(error.contains("already exists") && error.contains(&work.path().display().to_string()), "{error}");
 }
+
+/// Flags for a small run on the sample with the given label mappings.
+fn label_args(out: &Path, labels: &[&str]) -> Result<super::TrainArgs, clap::Error> {
+    let sample = repo("data/sample/tickets.csv");
+    let mut argv = vec![
+        "triage-train",
+        "train",
+        "--data",
+        sample.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--text",
+        "subject,body",
+        "--id",
+        "id",
+        "--vocab-size",
+        "800",
+        "--buckets",
+        "4096",
+    ];
+    for label in labels {
+        argv.extend(["--label", label]);
+    }
+    Cli::try_parse_from(argv).map(|cli| match cli.command {
+        Command::Train(args) => args,
+        Command::Eval(_) => unreachable!("parsed a train command"),
+    })
+}
+
+#[test]
+fn a_head_mapped_with_label_is_trained_like_the_usual_ones() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = work.path().join("bundle");
+    // Any head name a helpdesk labels: here `topic`, read from the sample's category column.
+    run_train(label_args(&out, &["topic=category", "urgency=urgency"]).expect("flags")).expect("trains");
+    let classifier = Classifier::load(&out).expect("the bundle loads");
+    let heads: Vec<&str> = classifier.manifest().heads.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(heads, ["topic", "urgency"]);
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).expect("manifest")).expect("json");
+    let linear = &manifest["training"]["linear_heads"];
+    assert!(linear["topic"].is_object() && linear["urgency"].is_object(), "every head is linear by default: {linear}");
+}
+
+#[test]
+fn a_malformed_or_repeated_label_is_refused_by_name() {
+    let work = tempfile::tempdir().expect("tempdir");
+    for (labels, says) in [(vec!["topic"], "HEAD=COLUMN"), (vec!["topic=category", "topic=urgency"], "mapped twice")] {
+        let args = label_args(&work.path().join("never"), &labels).expect("flags parse");
+        let error = run_train(args).expect_err("refused").to_string();
+        assert!(error.contains(says), "{labels:?}: {error}");
+    }
+}

@@ -75,6 +75,11 @@ struct Columns {
     /// Column holding the category label.
     #[arg(long)]
     category: Option<String>,
+    /// A head and the column holding its label, e.g. `product=product_area`; repeatable. Any
+    /// head a helpdesk labels can be trained this way; --urgency, --sentiment and --category
+    /// are shorthands for the usual three.
+    #[arg(long = "label", value_name = "HEAD=COLUMN")]
+    label: Vec<String>,
     /// Column holding the ticket language (used in reports).
     #[arg(long)]
     language: Option<String>,
@@ -85,13 +90,19 @@ struct Columns {
 
 impl Columns {
     fn to_map(&self) -> anyhow::Result<ColumnMap> {
-        let labels: BTreeMap<String, String> =
-            [("urgency", &self.urgency), ("sentiment", &self.sentiment), ("category", &self.category)]
-                .into_iter()
-                .filter_map(|(head, column)| column.clone().map(|c| (head.to_string(), c)))
-                .collect();
+        let shorthands = [("urgency", &self.urgency), ("sentiment", &self.sentiment), ("category", &self.category)];
+        let mut labels: BTreeMap<String, String> =
+            shorthands.into_iter().filter_map(|(head, column)| column.clone().map(|c| (head.to_string(), c))).collect();
+        for pair in &self.label {
+            let Some((head, column)) = pair.split_once('=').filter(|(h, c)| !h.trim().is_empty() && !c.trim().is_empty()) else {
+                bail!("--label {pair:?}: write HEAD=COLUMN, e.g. --label product=product_area");
+            };
+            if labels.insert(head.trim().to_string(), column.trim().to_string()).is_some() {
+                bail!("--label {pair:?}: head `{}` is mapped twice", head.trim());
+            }
+        }
         if labels.is_empty() {
-            bail!("map at least one label column: --urgency, --sentiment or --category");
+            bail!("map at least one label column: --label HEAD=COLUMN, --urgency, --sentiment or --category");
         }
         Ok(ColumnMap { id: self.id.clone(), text: self.text.clone(), language: self.language.clone(), labels })
     }
@@ -167,8 +178,8 @@ struct TrainArgs {
     #[arg(long, default_value_t = TrainConfig::default().target_accuracy)]
     target_accuracy: f32,
     /// Heads fitted as logistic regression on the features (convex, L-BFGS) in place of the
-    /// embedding ensemble's head; `none` for none.
-    #[arg(long, value_delimiter = ',', default_values_t = TrainConfig::default().linear_heads)]
+    /// embedding ensemble's head: `all` (every head of this run), `none`, or head names.
+    #[arg(long, value_delimiter = ',', default_value = "all")]
     linear_heads: Vec<String>,
     /// Candidate inverse regularisation strengths (scikit-learn's C) for --linear-heads;
     /// the best macro-F1 on rows its fit did not see is kept (see --linear-folds and
@@ -265,12 +276,14 @@ fn training_data(args: &TrainArgs) -> anyhow::Result<(Dataset, Vec<String>, usiz
     Ok((dataset, head_names, report.used()))
 }
 
-/// The --linear-heads names, checked: `none` clears the list; a head that is not mapped in
-/// this run is simply not trained, but a name that is no head at all is a typo.
-fn linear_heads(names: &[String]) -> anyhow::Result<Vec<String>> {
-    let known = ["urgency", "sentiment", "category"];
-    if let Some(unknown) = names.iter().find(|n| n.as_str() != "none" && !known.contains(&n.as_str())) {
-        bail!("--linear-heads: `{unknown}` is not a head (use urgency, sentiment, category or none)");
+/// The --linear-heads names, checked against this run's heads: `all` is every head, `none`
+/// none; any other name must be a head the columns map (otherwise it is a typo).
+fn linear_heads(names: &[String], heads: &[String]) -> anyhow::Result<Vec<String>> {
+    if names.iter().any(|n| n == "all") {
+        return Ok(heads.to_vec());
+    }
+    if let Some(unknown) = names.iter().find(|n| n.as_str() != "none" && !heads.contains(n)) {
+        bail!("--linear-heads: `{unknown}` is not a head of this run (heads: {}; or all, none)", heads.join(", "));
     }
     Ok(names.iter().filter(|n| n.as_str() != "none").cloned().collect())
 }
@@ -294,6 +307,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         "{} already exists; a bundle is immutable, so train into a new directory",
         args.out.display()
     );
+    let (dataset, head_names, corrections_used) = training_data(&args)?;
     let config = TrainConfig {
         vocab_size: args.vocab_size,
         buckets: args.buckets,
@@ -311,7 +325,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         seed: args.seed,
         ensemble: args.ensemble,
         target_accuracy: args.target_accuracy,
-        linear_heads: linear_heads(&args.linear_heads)?,
+        linear_heads: linear_heads(&args.linear_heads, &head_names)?,
         linear_inverse_regularisation: args.linear_c.clone(),
         linear_forms: args.linear_forms.clone(),
         linear_max_iterations: args.linear_max_iterations,
@@ -323,7 +337,6 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         recall_rows: args.recall_rows,
         ..TrainConfig::default()
     };
-    let (dataset, head_names, corrections_used) = training_data(&args)?;
     let heads: Vec<HeadSpec> =
         dataset.label_sets(&head_names)?.into_iter().map(|(name, labels)| HeadSpec { name, labels }).collect();
     let (train_rows, validation_rows) = if args.dev.is_empty() {
