@@ -3,7 +3,9 @@
 //!
 //! # Layout
 //! - `data`: polars loading, column mapping, skipped-row report
-//! - `train`: tokenizer, idf, the training loop, early stopping, calibration fitting
+//! - `train`: the one orchestration: tokenizer, features, each head's fit, memory,
+//!   calibration; `linear_fit` fits the logistic-regression heads, `ensemble` the AdamW
+//!   network members for the heads left out of `--linear-heads`
 //! - `calibrate`: temperature and threshold fitting (pure)
 //! - `metrics`: accuracy, F1, confusion, ECE (ndarray, pure)
 //! - `eval`: metrics of a classifier on examples, and the printed report
@@ -20,8 +22,10 @@ mod calibrate;
 mod card;
 mod corrections;
 mod data;
+mod ensemble;
 mod eval;
 mod faithfulness;
+mod linear_fit;
 mod linear_head;
 mod metrics;
 mod minimise;
@@ -42,7 +46,8 @@ use triage::model::classifier::Classifier;
 
 use crate::bundle_writer::{write_bundle, RunRecord};
 use crate::data::{ColumnMap, Dataset};
-use crate::train::{progress_style, train, LinearForm, TrainConfig};
+use crate::linear_fit::LinearForm;
+use crate::train::{progress_style, train, TrainConfig};
 
 #[derive(Parser)]
 #[command(name = "triage-train", version, about = "Train and evaluate triage's ticket classifier")]

@@ -1,16 +1,14 @@
-//! Fitting the model: tokenizer, idf, the candle network with AdamW and a masked,
-//! class-weighted loss per head, early stopping on validation macro-F1, and the calibration
-//! fitted on the same validation rows. Returns an in-memory `Classifier` plus what the
-//! bundle writer needs; writes no files itself.
+//! Fitting the model, in one orchestration that reads top to bottom (`train`): the tokenizer,
+//! idf and features; each head fitted as logistic regression (`linear_fit`) or by the AdamW
+//! ensemble (`ensemble`); the memory of past tickets and each head's recall threshold; the
+//! calibration on the validation rows. Returns an in-memory `Classifier` plus what the bundle
+//! writer needs; writes no files itself.
 
 use std::collections::{BTreeMap, HashMap};
 
-use candle_core::{DType, Device, Tensor, Var, D};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::Serialize;
 use triage::model::bundle::{HeadSpec, Manifest, MemorySpec, FORMAT_VERSION};
@@ -18,17 +16,16 @@ use triage::model::calibration::Calibration;
 use triage::model::classifier::recalling_memory;
 use triage::model::features::{inverse_document_frequency, FeatureConfig, TicketFeatures};
 use triage::model::nearest_ticket::{prefer_recalled, Memory, MemoryArrays, Recall, NO_LABEL};
-use triage::model::network::{encode, Batch, Heads, NetworkConfig, TextNetwork, EMBEDDING, HEAD_PREFIX};
+use triage::model::network::{Batch, NetworkConfig, TextNetwork, EMBEDDING, HEAD_PREFIX};
 use triage::model::Classifier;
 use triage::text::TextPipeline;
 
 use crate::calibrate::fit_head_calibration;
 use crate::data::Example;
-use crate::linear_head::{self, balanced_class_weights, LinearHead, Solve};
+use crate::ensemble::{fit_member, merge_members};
+use crate::linear_fit::{fit_linear, install_linear_head, FittedLinear};
+use crate::linear_fit::{LinearForm, LinearRecord};
 use crate::metrics::head_metrics;
-use crate::one_vs_rest;
-use crate::recall::{choose_threshold, RecallChoice};
-use crate::sparse_sgd::SparseSgd;
 
 /// Hyper-parameters, recorded verbatim in the manifest.
 #[derive(Debug, Clone, Serialize)]
@@ -162,123 +159,6 @@ pub struct TrainedMemory {
     pub spec: MemorySpec,
 }
 
-/// How a linear head models its classes from the features.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum LinearForm {
-    /// One multinomial logistic regression over all classes.
-    Multinomial,
-    /// One binary logistic regression per class on naive-Bayes-scaled features (`one_vs_rest`).
-    #[value(name = "nb-one-vs-rest")]
-    NaiveBayesOneVsRest,
-}
-
-impl std::fmt::Display for LinearForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            LinearForm::Multinomial => "multinomial logistic regression",
-            LinearForm::NaiveBayesOneVsRest => "one-vs-rest logistic regression with naive-Bayes feature scaling",
-        })
-    }
-}
-
-impl LinearForm {
-    /// The name `--linear-forms` takes, as clap derives it.
-    pub fn short_name(self) -> String {
-        clap::ValueEnum::to_possible_value(&self).map(|value| value.get_name().to_string()).unwrap_or_default()
-    }
-
-    /// Fits `rows` in this form once per solve, as a warm-started path.
-    fn fit_path(
-        self,
-        rows: &[(&TicketFeatures, usize)],
-        classes: usize,
-        solves: &[Solve],
-        start: Option<&LinearHead>,
-    ) -> Vec<LinearHead> {
-        match self {
-            LinearForm::Multinomial => {
-                let weights = balanced_class_weights(rows.iter().map(|(_, t)| *t), classes);
-                linear_head::fit_path(rows, classes, &weights, solves, start)
-            }
-            LinearForm::NaiveBayesOneVsRest => one_vs_rest::fit_path(rows, classes, solves, start),
-        }
-    }
-}
-
-/// How a linear head was chosen: every candidate form and `C` with its macro-F1 on rows its
-/// fit did not see, and the rows the shipped fit learned from.
-#[derive(Debug, Clone, Serialize)]
-pub struct LinearRecord {
-    pub form: LinearForm,
-    pub inverse_regularisation: f64,
-    pub iterations: u64,
-    pub selection: Selection,
-    /// Training rows that no fit scoring `C` learned from (beyond `--linear-selection-rows`).
-    pub selection_set_aside: usize,
-    /// Of `rows`, those from the training split.
-    pub training_rows: usize,
-    /// Macro-F1 of the chosen form and `C` on the rows that scored the candidates.
-    pub selection_macro_f1: f64,
-    pub candidates: Vec<Candidate>,
-    /// Rows of the shipped fit: training plus validation rows.
-    pub rows: usize,
-    /// How the similarity from which the head recalls remembered tickets was chosen, on the
-    /// same rows that scored `C`; `None` where recall was off or the head had too many rows.
-    pub recall: Option<RecallChoice>,
-}
-
-impl LinearRecord {
-    /// Names the training rows left out of choosing `C`, if any.
-    pub fn set_aside_note(&self) -> String {
-        match self.selection_set_aside {
-            0 => String::new(),
-            rows => format!("; C scored by fits on {} of {} training rows", self.training_rows - rows, self.training_rows),
-        }
-    }
-
-    /// Says whether the head recalls remembered tickets, and what that did on the scoring rows.
-    pub fn recall_note(&self) -> String {
-        match &self.recall {
-            None => "remembers no tickets".into(),
-            Some(RecallChoice { threshold: None, without_macro_f1, .. }) => {
-                format!("recalls no tickets: no similarity raised macro-F1 above {without_macro_f1:.3}")
-            }
-            Some(RecallChoice { threshold: Some(t), without_macro_f1, with_macro_f1, .. }) => format!(
-                "recalls a remembered ticket's label from similarity {t:.2} (macro-F1 {without_macro_f1:.3} -> {with_macro_f1:.3})"
-            ),
-        }
-    }
-}
-
-/// One candidate form and `C` with its macro-F1 on the rows that scored the candidates.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Candidate {
-    pub form: LinearForm,
-    pub inverse_regularisation: f64,
-    pub macro_f1: f64,
-}
-
-/// Which rows scored the candidate values of `C`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Selection {
-    /// Every training and validation row, each by the fit on the other folds.
-    CrossValidation { folds: usize },
-    /// The validation rows, by the fit on the training rows: enough of them to score `C`
-    /// steadily, at a third of cross-validation's solves.
-    HeldOut { rows: usize },
-}
-
-impl std::fmt::Display for Selection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Selection::CrossValidation { folds } => write!(f, "{folds}-fold cross-validated macro-F1"),
-            Selection::HeldOut { rows } => write!(f, "macro-F1 on {rows} held-out validation rows"),
-        }
-    }
-}
-
 /// Label index per head for one example (`None` where the example lacks that label).
 fn targets(example: &Example, heads: &[HeadSpec]) -> Vec<Option<u32>> {
     heads
@@ -287,29 +167,17 @@ fn targets(example: &Example, heads: &[HeadSpec]) -> Vec<Option<u32>> {
         .collect()
 }
 
-/// Sum of `-weight * log p(target)` over the rows that carry the label, divided by the
-/// number of rows in the batch (not by the rows carrying the label: that would give each
-/// ticket of a head with few labeled rows a far larger step, which measurably overfits it).
-fn masked_loss(logits: &Tensor, rows: &[Option<u32>], weights: &[f32]) -> candle_core::Result<Option<Tensor>> {
-    let row_weights: Vec<f32> = rows.iter().map(|t| t.map_or(0.0, |t| weights[t as usize])).collect();
-    if row_weights.iter().all(|w| *w <= 0.0) {
-        return Ok(None);
-    }
-    let total = rows.len() as f32;
-    let device = logits.device();
-    let indices: Vec<u32> = rows.iter().map(|t| t.unwrap_or(0)).collect();
-    let indices = Tensor::from_vec(indices, (rows.len(), 1), device)?;
-    let log_probs = candle_nn::ops::log_softmax(logits, D::Minus1)?.gather(&indices, 1)?.squeeze(1)?;
-    let row_weights = Tensor::from_vec(row_weights, rows.len(), device)?;
-    Ok(Some((log_probs.mul(&row_weights)?.sum_all()? / f64::from(-total))?))
+/// Head `h`'s rows of `prepared`: features and target class.
+pub(crate) fn labeled_rows(prepared: &Prepared, h: usize) -> Vec<(&TicketFeatures, usize)> {
+    prepared.features.iter().zip(&prepared.targets).filter_map(|(f, t)| t[h].map(|t| (f, t as usize))).collect()
 }
 
-struct Prepared {
-    features: Vec<TicketFeatures>,
-    targets: Vec<Vec<Option<u32>>>,
+pub(crate) struct Prepared {
+    pub features: Vec<TicketFeatures>,
+    pub targets: Vec<Vec<Option<u32>>>,
 }
 
-fn featurize(
+pub(crate) fn featurize(
     examples: &[Example],
     text: &TextPipeline,
     config: &FeatureConfig,
@@ -330,7 +198,11 @@ fn featurize(
 }
 
 /// Logits of every validation example: `[head][example][class]`.
-fn all_logits(network: &TextNetwork, features: &[TicketFeatures], batch: usize) -> Result<Vec<Vec<Vec<f32>>>, TrainError> {
+pub(crate) fn all_logits(
+    network: &TextNetwork,
+    features: &[TicketFeatures],
+    batch: usize,
+) -> Result<Vec<Vec<Vec<f32>>>, TrainError> {
     let mut per_head: Vec<Vec<Vec<f32>>> = Vec::new();
     for chunk in features.chunks(batch.max(1) * 8) {
         let refs: Vec<&TicketFeatures> = chunk.iter().collect();
@@ -348,7 +220,7 @@ pub(crate) fn argmax(values: &[f32]) -> usize {
 }
 
 /// Macro-F1 per head on the rows that carry that head's label.
-fn validation_scores(logits: &[Vec<Vec<f32>>], prepared: &Prepared, heads: &[HeadSpec]) -> BTreeMap<String, f64> {
+pub(crate) fn validation_scores(logits: &[Vec<Vec<f32>>], prepared: &Prepared, heads: &[HeadSpec]) -> BTreeMap<String, f64> {
     heads
         .iter()
         .enumerate()
@@ -361,139 +233,8 @@ fn validation_scores(logits: &[Vec<Vec<f32>>], prepared: &Prepared, heads: &[Hea
 }
 
 /// Macro-F1 of hard predictions (the confidence `head_metrics` also takes plays no part in it).
-fn macro_f1(labels: &[String], truth: &[usize], predicted: &[usize]) -> f64 {
+pub(crate) fn macro_f1(labels: &[String], truth: &[usize], predicted: &[usize]) -> f64 {
     head_metrics(labels, truth, predicted, &vec![1.0; truth.len()]).macro_f1
-}
-
-/// All network weights by name: the heads' current values and the embedding table.
-fn weights_of(varmap: &VarMap, table: &SparseSgd, rows: usize, dim: usize) -> candle_core::Result<HashMap<String, Tensor>> {
-    let data = varmap.data().lock().map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-    let mut weights: HashMap<String, Tensor> =
-        data.iter().map(|(name, var)| Ok((name.clone(), var.as_tensor().copy()?))).collect::<candle_core::Result<_>>()?;
-    weights.insert(EMBEDDING.to_string(), Tensor::from_slice(table.table(), (rows, dim), &Device::Cpu)?);
-    Ok(weights)
-}
-
-/// `features` with each feature dropped with probability `rate`, re-normalised: a cheap
-/// augmentation that stops the model leaning on any single n-gram.
-fn drop_features(features: &TicketFeatures, rate: f32, rng: &mut StdRng) -> TicketFeatures {
-    if rate <= 0.0 {
-        return features.clone();
-    }
-    let mut kept = TicketFeatures::default();
-    for (i, (&id, &weight)) in features.ids.iter().zip(&features.weights).enumerate() {
-        if rng.random::<f32>() >= rate {
-            kept.ids.push(id);
-            kept.weights.push(weight);
-            kept.word_level += usize::from(i < features.word_level);
-        }
-    }
-    let norm = kept.weights.iter().map(|w| w * w).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        kept.weights.iter_mut().for_each(|w| *w /= norm);
-    }
-    kept
-}
-
-/// One trained member of the ensemble: its weights (each head from its own best epoch),
-/// those epochs, and the per-epoch log.
-struct Member {
-    weights: HashMap<String, Tensor>,
-    best_epoch: BTreeMap<String, usize>,
-    epochs: Vec<EpochLog>,
-}
-
-/// Trains member `member` (0-based; seed `config.seed + member`) on prepared features.
-fn fit_member(
-    train_set: &Prepared,
-    validation_set: &Prepared,
-    heads: &[HeadSpec],
-    feature_dimension: usize,
-    config: &TrainConfig,
-    member: usize,
-    progress: &ProgressBar,
-) -> Result<Member, TrainError> {
-    let seed = config.seed + member as u64;
-    let device = Device::Cpu;
-    let varmap = VarMap::new();
-    let network_config = NetworkConfig::uniform(heads.len(), config.head_dim);
-    let embedding_dim = network_config.embedding_dim();
-    let head_sizes: Vec<(String, usize)> = heads.iter().map(|h| (h.name.clone(), h.labels.len())).collect();
-    let output_heads = Heads::new(VarBuilder::from_varmap(&varmap, DType::F32, &device), network_config.clone(), &head_sizes)?;
-    let mut table = SparseSgd::new(feature_dimension, embedding_dim, config.embedding_learning_rate, config.weight_decay);
-    let mut head_optimizer = AdamW::new(
-        varmap.all_vars(),
-        ParamsAdamW { lr: config.learning_rate, weight_decay: config.weight_decay, ..ParamsAdamW::default() },
-    )?;
-    let weights: Vec<Vec<f32>> = heads
-        .iter()
-        .enumerate()
-        .map(|(h, spec)| balanced_class_weights(labeled_rows(train_set, h).into_iter().map(|(_, t)| t), spec.labels.len()))
-        .collect();
-
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut order: Vec<usize> = (0..train_set.features.len()).collect();
-    let steps_total = (config.epochs * order.len().div_ceil(config.batch_size)).max(1);
-    let mut steps_done = 0usize;
-    let mut epochs = Vec::new();
-    let mut best: Vec<Option<HeadBest>> = heads.iter().map(|_| None).collect();
-    for epoch in 1..=config.epochs {
-        order.shuffle(&mut rng);
-        let mut loss_sum = 0.0;
-        let mut steps = 0usize;
-        for chunk in order.chunks(config.batch_size) {
-            // Linear decay to zero over the planned run, as fastText does.
-            let remaining = 1.0 - steps_done as f64 / steps_total as f64;
-            table.set_learning_rate(config.embedding_learning_rate * remaining);
-            head_optimizer.set_learning_rate(config.learning_rate * remaining);
-            let dropped: Vec<TicketFeatures> =
-                chunk.iter().map(|&i| drop_features(&train_set.features[i], config.feature_dropout, &mut rng)).collect();
-            let refs: Vec<&TicketFeatures> = dropped.iter().collect();
-            let (batch, unique) = Batch::compact(&refs, &device)?;
-            let rows = Var::from_vec(table.gather(&unique), (unique.len(), embedding_dim), &device)?;
-            let logits = output_heads.forward(&encode(rows.as_tensor(), &batch)?)?;
-            let mut losses = Vec::new();
-            for (h, head_logits) in logits.iter().enumerate() {
-                let targets: Vec<Option<u32>> = chunk.iter().map(|&i| train_set.targets[i][h]).collect();
-                if let Some(loss) = masked_loss(head_logits, &targets, &weights[h])? {
-                    losses.push(loss);
-                }
-            }
-            let loss = Tensor::stack(&losses, 0)?.sum_all()?;
-            let grads = loss.backward()?;
-            head_optimizer.step(&grads)?;
-            if let Some(grad) = grads.get(rows.as_tensor()) {
-                table.step(&unique, &grad.flatten_all()?.to_vec1::<f32>()?);
-            }
-            loss_sum += f64::from(loss.to_scalar::<f32>()?);
-            steps += 1;
-            steps_done += 1;
-        }
-        let current = weights_of(&varmap, &table, feature_dimension, embedding_dim)?;
-        let network = restore_network(&current, feature_dimension, &network_config, heads)?;
-        let logits = all_logits(&network, &validation_set.features, config.batch_size)?;
-        let scores = validation_scores(&logits, validation_set, heads);
-        let loss = loss_sum / steps.max(1) as f64;
-        progress.set_message(format!(
-            "member {}, epoch {epoch}: loss {loss:.4}, validation macro-F1 {}",
-            member + 1,
-            scores.iter().map(|(h, f)| format!("{h} {f:.3}")).collect::<Vec<_>>().join(", ")
-        ));
-        progress.inc(1);
-        for (slot, spec) in best.iter_mut().zip(heads) {
-            let score = scores[&spec.name];
-            if slot.as_ref().is_none_or(|b| score > b.score) {
-                *slot = Some(HeadBest { score, epoch, weights: current.clone() });
-            }
-        }
-        epochs.push(EpochLog { epoch, loss, validation_macro_f1: scores });
-        if best.iter().all(|b| b.as_ref().is_some_and(|b| epoch - b.epoch >= config.patience)) {
-            break;
-        }
-    }
-    let best: Vec<HeadBest> = best.into_iter().collect::<Option<_>>().ok_or_else(|| TrainError::Data("no epoch ran".into()))?;
-    let best_epoch = heads.iter().zip(&best).map(|(spec, b)| (spec.name.clone(), b.epoch)).collect();
-    Ok(Member { weights: combine_head_bests(&best, heads, &network_config)?, best_epoch, epochs })
 }
 
 /// Fits the model on `train`, selecting the epoch and the calibration on `validation`.
@@ -626,7 +367,7 @@ pub fn train(
 
 /// Every ticket of `sets` labeled for a head that recalls: its word-level vector, its class
 /// per head and its id. Also, per set, each row's place in the memory (if remembered).
-fn remember(
+pub(crate) fn remember(
     sets: &[(&[Example], &Prepared)],
     heads: &[HeadSpec],
     thresholds: BTreeMap<String, f32>,
@@ -655,7 +396,7 @@ fn remember(
 
 /// `logits[head][row]` of `rows` with each recalling head preferring the label of the most
 /// similar remembered ticket other than the row itself (`own[row]`), as serving does.
-fn recall_into(logits: &mut [Vec<Vec<f32>>], memory: &Memory, rows: &[TicketFeatures], own: &[Option<usize>]) {
+pub(crate) fn recall_into(logits: &mut [Vec<Vec<f32>>], memory: &Memory, rows: &[TicketFeatures], own: &[Option<usize>]) {
     let recalls: Vec<Vec<Option<Recall>>> =
         rows.par_iter().zip(own).map(|(features, &own)| memory.recall(features, own)).collect();
     for (row, recalled) in recalls.iter().enumerate() {
@@ -663,279 +404,9 @@ fn recall_into(logits: &mut [Vec<Vec<f32>>], memory: &Memory, rows: &[TicketFeat
     }
 }
 
-/// A linear head as fitted: the fit shipped (on training plus validation rows) and the
-/// validation rows' out-of-fold logits (what scores and calibrates it).
-struct FittedLinear {
-    shipped: LinearHead,
-    validation_logits: Vec<Vec<f32>>,
-    record: LinearRecord,
-}
-
-/// Head `h`'s rows of `prepared`: features and target class.
-fn labeled_rows(prepared: &Prepared, h: usize) -> Vec<(&TicketFeatures, usize)> {
-    prepared.features.iter().zip(&prepared.targets).filter_map(|(f, t)| t[h].map(|t| (f, t as usize))).collect()
-}
-
-/// Which of `folds` folds each row belongs to: rows dealt out round-robin within each class,
-/// so every fold holds each class in proportion.
-fn stratified_folds(targets: &[usize], folds: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..targets.len()).collect();
-    order.sort_by_key(|&i| targets[i]);
-    let mut fold = vec![0; targets.len()];
-    for (position, &i) in order.iter().enumerate() {
-        fold[i] = position % folds;
-    }
-    fold
-}
-
-/// The fold of a row that no fit scoring `C` learns from or scores.
-const SET_ASIDE: usize = usize::MAX;
-
-/// Per solve, per row, the logits (empty for a row no fit held out).
-type PerSolveLogits = Vec<Vec<Vec<f32>>>;
-
-/// Per solve, the logits of each row of a held-out fold from the fit on the rows of every
-/// other fold except rows `SET_ASIDE` (each fit's solves run as one warm-started path); rows
-/// of other folds get no logits. Also the last fit's path, a warm start for the shipped fit.
-fn out_of_fold_logits(
-    rows: &[(&TicketFeatures, usize)],
-    fold: &[usize],
-    held_out_folds: &[usize],
-    classes: usize,
-    form: LinearForm,
-    solves: &[Solve],
-) -> (PerSolveLogits, Vec<LinearHead>) {
-    // The folds' fits are independent; side by side they keep both cores busy through each
-    // other's serial L-BFGS steps.
-    let paths: Vec<Vec<LinearHead>> = held_out_folds
-        .par_iter()
-        .map(|&held_out| {
-            let training: Vec<(&TicketFeatures, usize)> =
-                rows.iter().zip(fold).filter(|(_, &f)| f != held_out && f != SET_ASIDE).map(|(row, _)| *row).collect();
-            form.fit_path(&training, classes, solves, None)
-        })
-        .collect();
-    let mut logits = vec![vec![Vec::new(); rows.len()]; solves.len()];
-    let mut last_path = Vec::new();
-    for (&held_out, path) in held_out_folds.iter().zip(paths) {
-        for (head, per_row) in path.iter().zip(logits.iter_mut()) {
-            for ((features, _), (slot, _)) in rows.iter().zip(per_row.iter_mut().zip(fold)).filter(|(_, (_, &f))| f == held_out) {
-                *slot = head.logits(features).iter().map(|&l| l as f32).collect();
-            }
-        }
-        last_path = path;
-    }
-    (logits, last_path)
-}
-
-/// Fits head `h` as logistic regression on its training and validation rows together. Each
-/// candidate `C` is scored by stratified k-fold cross-validated macro-F1 over all those rows
-/// (far steadier than one small validation split), or, once the validation rows alone are
-/// many, by the fit on the training rows scored on them; past `linear_selection_rows`
-/// training rows, a stratified sample of at most that many stands in for them in those fits.
-/// The best is fitted on every row, starting from its last out-of-fold fit, and shipped. The
-/// validation rows keep their out-of-fold logits, which score and calibrate the head.
-fn fit_linear(
-    train_set: &Prepared,
-    validation_set: &Prepared,
-    h: usize,
-    spec: &HeadSpec,
-    config: &TrainConfig,
-) -> Result<FittedLinear, TrainError> {
-    let mut rows = labeled_rows(train_set, h);
-    let training_rows = rows.len();
-    rows.extend(labeled_rows(validation_set, h));
-    let targets: Vec<usize> = rows.iter().map(|(_, t)| *t).collect();
-    let validation_rows = rows.len() - training_rows;
-    // Past the cap, the training rows are dealt into `stride` stratified parts and the first
-    // part alone is kept for scoring C; the folds are dealt over the kept rows only.
-    // Validation rows are always kept: their out-of-fold logits calibrate the head.
-    let stride = training_rows.div_ceil(config.linear_selection_rows.max(1)).max(1);
-    let part = stratified_folds(&targets[..training_rows], stride);
-    let mut used: Vec<usize> = (0..training_rows).filter(|&i| part[i] == 0).collect();
-    let selection_set_aside = training_rows - used.len();
-    used.extend(training_rows..rows.len());
-    let mut fold = vec![SET_ASIDE; rows.len()];
-    let (selection, held_out_folds) = if validation_rows >= config.linear_holdout_rows {
-        used.iter().for_each(|&i| fold[i] = usize::from(i < training_rows));
-        (Selection::HeldOut { rows: validation_rows }, vec![0])
-    } else {
-        let folds = config.linear_folds.max(2);
-        let used_targets: Vec<usize> = used.iter().map(|&i| targets[i]).collect();
-        used.iter().zip(stratified_folds(&used_targets, folds)).for_each(|(&i, f)| fold[i] = f);
-        (Selection::CrossValidation { folds }, (0..folds).collect())
-    };
-    let scored_rows: Vec<usize> = (0..rows.len()).filter(|&i| held_out_folds.contains(&fold[i])).collect();
-    let scored: Vec<usize> = scored_rows.iter().map(|&i| targets[i]).collect();
-    let classes = spec.labels.len();
-    let mut values = config.linear_inverse_regularisation.clone();
-    values.sort_by(f64::total_cmp);
-    let solves: Vec<Solve> = values
-        .iter()
-        .map(|&c| Solve {
-            inverse_regularisation: c,
-            max_iterations: config.linear_max_iterations,
-            gradient_tolerance: config.linear_tolerance,
-        })
-        .collect();
-    // Per candidate: its out-of-fold logits, and its fold's fit as a warm start.
-    let mut best: Option<(Candidate, Vec<Vec<f32>>, LinearHead)> = None;
-    let mut candidates = Vec::new();
-    for &form in &config.linear_forms {
-        let (out_of_fold, last_path) = out_of_fold_logits(&rows, &fold, &held_out_folds, classes, form, &solves);
-        for ((solve, logits), start) in solves.iter().zip(out_of_fold).zip(last_path) {
-            let predicted: Vec<usize> = scored_rows.iter().map(|&i| argmax(&logits[i])).collect();
-            let macro_f1 = macro_f1(&spec.labels, &scored, &predicted);
-            let candidate = Candidate { form, inverse_regularisation: solve.inverse_regularisation, macro_f1 };
-            candidates.push(candidate);
-            if best.as_ref().is_none_or(|(b, _, _)| macro_f1 > b.macro_f1) {
-                best = Some((candidate, logits, start));
-            }
-        }
-    }
-    let (chosen, out_of_fold, start) =
-        best.ok_or_else(|| TrainError::Data("--linear-c and --linear-forms need at least one value each".into()))?;
-    let solve = Solve { inverse_regularisation: chosen.inverse_regularisation, ..solves[0] };
-    let shipped = chosen.form.fit_path(&rows, classes, &[solve], Some(&start)).pop();
-    let shipped = shipped.ok_or_else(|| TrainError::Data(format!("{}: logistic regression returned no fit", spec.name)))?;
-    let recall = choose_recall(&rows, &used, &scored_rows, &out_of_fold, spec, config);
-    // Validation rows without this head's label are never scored; the shipped fit fills them.
-    let mut held_out = out_of_fold.into_iter().skip(training_rows);
-    let validation_logits = validation_set
-        .features
-        .iter()
-        .zip(&validation_set.targets)
-        .map(|(f, t)| match t[h] {
-            Some(_) => held_out.next().unwrap_or_default(),
-            None => shipped.logits(f).iter().map(|&l| l as f32).collect(),
-        })
-        .collect();
-    let record = LinearRecord {
-        form: chosen.form,
-        inverse_regularisation: chosen.inverse_regularisation,
-        iterations: shipped.iterations,
-        selection,
-        selection_set_aside,
-        training_rows,
-        selection_macro_f1: chosen.macro_f1,
-        candidates,
-        rows: rows.len(),
-        recall,
-    };
-    Ok(FittedLinear { shipped, validation_logits, record })
-}
-
-/// The head's recall threshold (see `recall`), chosen on the rows that scored `C`, each
-/// recalling the most similar other row kept for that scoring. `None` without candidate
-/// similarities or past `recall_rows` rows.
-fn choose_recall(
-    rows: &[(&TicketFeatures, usize)],
-    used: &[usize],
-    scored_rows: &[usize],
-    out_of_fold: &[Vec<f32>],
-    spec: &HeadSpec,
-    config: &TrainConfig,
-) -> Option<RecallChoice> {
-    if config.recall_similarities.is_empty() || rows.len() > config.recall_rows {
-        return None;
-    }
-    let vectors: Vec<(&[u32], &[f32])> = used.iter().map(|&i| rows[i].0.word_level_part()).collect();
-    let targets: Vec<usize> = used.iter().map(|&i| rows[i].1).collect();
-    let mut position = vec![None; rows.len()];
-    used.iter().enumerate().for_each(|(p, &i)| position[i] = Some(p));
-    let scored: Vec<(usize, &[f32])> =
-        scored_rows.iter().filter_map(|&i| position[i].map(|p| (p, out_of_fold[i].as_slice()))).collect();
-    Some(choose_threshold(&vectors, &targets, &scored, &spec.labels, &config.recall_similarities))
-}
-
-/// Writes a linear head into the merged network in place of the ensemble's head: its
-/// coefficients become the head's slice of the embedding, one column per class, read through
-/// the identity. Logits stay linear in the features, so the per-feature evidence stays exact.
-fn install_linear_head(
-    weights: &mut HashMap<String, Tensor>,
-    config: &mut NetworkConfig,
-    h: usize,
-    spec: &HeadSpec,
-    head: &LinearHead,
-) -> Result<(), TrainError> {
-    let classes = head.classes();
-    let device = Device::Cpu;
-    let embedding = weights.get(EMBEDDING).cloned().ok_or_else(|| TrainError::Data(format!("no weights named {EMBEDDING}")))?;
-    let rows = embedding.dim(0)?;
-    let mut block = vec![0.0f32; rows * classes];
-    for (id, coefficients) in head.feature_ids.iter().zip(head.coefficients.chunks(classes)) {
-        let slot = block
-            .get_mut(*id as usize * classes..(*id as usize + 1) * classes)
-            .ok_or_else(|| TrainError::Data(format!("{}: feature {id} lies outside the embedding's {rows} rows", spec.name)))?;
-        slot.iter_mut().zip(coefficients).for_each(|(v, &c)| *v = c as f32);
-    }
-    let block = Tensor::from_vec(block, (rows, classes), &device)?;
-    let slices = (0..config.head_widths.len())
-        .map(|i| if i == h { Ok(block.clone()) } else { config.head_input(&embedding, i) })
-        .collect::<candle_core::Result<Vec<_>>>()?;
-    weights.insert(EMBEDDING.to_string(), Tensor::cat(&slices, 1)?);
-    config.head_widths[h] = classes;
-    weights.insert(format!("{HEAD_PREFIX}.{}.weight", spec.name), Tensor::eye(classes, DType::F32, &device)?);
-    let intercepts: Vec<f32> = head.intercepts.iter().map(|&b| b as f32).collect();
-    weights.insert(format!("{HEAD_PREFIX}.{}.bias", spec.name), Tensor::from_vec(intercepts, classes, &device)?);
-    Ok(())
-}
-
-/// One head's best epoch so far: its validation macro-F1, the epoch, all weights then.
-struct HeadBest {
-    score: f64,
-    epoch: usize,
-    weights: HashMap<String, Tensor>,
-}
-
-/// The final weights: each head's columns of the embedding and its layer, from its own best
-/// epoch. Heads read disjoint columns, so the pieces fit together exactly.
-fn combine_head_bests(
-    best: &[HeadBest],
-    heads: &[HeadSpec],
-    config: &NetworkConfig,
-) -> Result<HashMap<String, Tensor>, TrainError> {
-    let mut combined = HashMap::new();
-    let mut columns = Vec::with_capacity(best.len());
-    for (h, (head_best, spec)) in best.iter().zip(heads).enumerate() {
-        let embedding = head_best.weights.get(EMBEDDING).ok_or_else(|| TrainError::Data("no embedding weights".into()))?;
-        columns.push(config.head_input(embedding, h)?);
-        let prefix = format!("{HEAD_PREFIX}.{}.", spec.name);
-        combined
-            .extend(head_best.weights.iter().filter(|(name, _)| name.starts_with(&prefix)).map(|(n, t)| (n.clone(), t.clone())));
-    }
-    combined.insert(EMBEDDING.to_string(), Tensor::cat(&columns, 1)?);
-    Ok(combined)
-}
-
-/// Averages members into one network exactly: logits are linear in the weights, so a head
-/// that reads every member's columns with every member's weights scaled by 1/K computes the
-/// mean of the members' logits. Columns are grouped by head, then member.
-fn merge_members(members: &[Member], heads: &[HeadSpec], head_dim: usize) -> Result<HashMap<String, Tensor>, TrainError> {
-    let single = NetworkConfig::uniform(heads.len(), head_dim);
-    let scale = 1.0 / members.len() as f64;
-    let mut merged = HashMap::new();
-    let mut columns = Vec::new();
-    for (h, spec) in heads.iter().enumerate() {
-        let mut head_weights = Vec::new();
-        let mut biases = Vec::new();
-        for member in members {
-            let weight =
-                |name: &str| member.weights.get(name).cloned().ok_or_else(|| TrainError::Data(format!("member lacks {name}")));
-            columns.push(single.head_input(&weight(EMBEDDING)?, h)?);
-            head_weights.push(weight(&format!("{HEAD_PREFIX}.{}.weight", spec.name))?);
-            biases.push(weight(&format!("{HEAD_PREFIX}.{}.bias", spec.name))?);
-        }
-        merged.insert(format!("{HEAD_PREFIX}.{}.weight", spec.name), (Tensor::cat(&head_weights, 1)? * scale)?);
-        merged.insert(format!("{HEAD_PREFIX}.{}.bias", spec.name), (Tensor::stack(&biases, 0)?.sum(0)? * scale)?);
-    }
-    merged.insert(EMBEDDING.to_string(), Tensor::cat(&columns, 1)?);
-    Ok(merged)
-}
-
 /// A network of one zero column per head, for runs where every head is then replaced by a
 /// linear fit (no ensemble member is trained, since none of its heads would be kept).
-fn placeholder_network(
+pub(crate) fn placeholder_network(
     heads: &[HeadSpec],
     feature_dimension: usize,
 ) -> Result<(NetworkConfig, HashMap<String, Tensor>), TrainError> {
@@ -950,7 +421,7 @@ fn placeholder_network(
     Ok((NetworkConfig::uniform(heads.len(), 1), weights))
 }
 
-fn restore_network(
+pub(crate) fn restore_network(
     weights: &HashMap<String, Tensor>,
     feature_dimension: usize,
     config: &NetworkConfig,
@@ -1004,6 +475,7 @@ mod tests {
     use super::*;
     use crate::data::{load, split, ColumnMap};
     use crate::eval::evaluate;
+    use crate::linear_fit::{stratified_folds, Selection};
 
     fn sample() -> Vec<Example> {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/sample/tickets.csv");
