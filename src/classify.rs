@@ -22,6 +22,12 @@ pub struct ModelRef {
     pub version: String,
 }
 
+impl ModelRef {
+    pub fn of(classifier: &Classifier) -> Self {
+        Self { name: classifier.name().to_string(), version: classifier.version().to_string() }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PolicyRef {
     pub version: String,
@@ -53,9 +59,10 @@ pub struct ClassifyResponse {
     pub policy: PolicyRef,
 }
 
-/// What one classification used: the model and policy versions and the time it ran at.
+/// What one classification used: the model's name and version, the policy, and the time it
+/// ran at.
 pub struct DecisionContext<'a> {
-    pub model: &'a Classifier,
+    pub model: ModelRef,
     pub policy: &'a Policy,
     pub now: chrono::DateTime<chrono::Utc>,
 }
@@ -77,7 +84,7 @@ pub fn assemble(decision_id: String, ticket: &Ticket, analysis: Analysis, contex
         predictions,
         explanation: Explanation { summary, evidence, rules: trace },
         needs_review,
-        model: ModelRef { name: context.model.name().to_string(), version: context.model.version().to_string() },
+        model: context.model.clone(),
         policy: PolicyRef { version: context.policy.version().to_string() },
     }
 }
@@ -139,7 +146,7 @@ pub fn classify_now(
     tickets: &[&Ticket],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<ClassifyResponse>, ModelError> {
-    let context = DecisionContext { model: classifier, policy, now };
+    let context = DecisionContext { model: ModelRef::of(classifier), policy, now };
     let mut responses = Vec::with_capacity(tickets.len());
     for chunk in tickets.chunks(CHUNK) {
         let owned: Vec<(String, usize)> = chunk.iter().map(|t| t.model_input()).collect();

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::error::{ApiError, ErrorEnvelope};
 use super::AppState;
-use crate::classify::{assemble, parse_request, read_ticket, ClassifyResponse, DecisionContext};
+use crate::classify::{assemble, parse_request, read_ticket, ClassifyResponse, DecisionContext, ModelRef};
 use crate::store::DecisionRecord;
 use crate::ticket::{Ticket, TicketRequest};
 
@@ -45,7 +45,7 @@ async fn classify_tickets(state: &AppState, tickets: Vec<Ticket>) -> Result<Vec<
     let texts = tickets.iter().map(Ticket::model_input).collect();
     let analyses = state.worker.analyse(Arc::clone(&served.classifier), texts).await?;
     let now = chrono::Utc::now();
-    let context = DecisionContext { model: &served.classifier, policy: &served.policy, now };
+    let context = DecisionContext { model: ModelRef::of(&served.classifier), policy: &served.policy, now };
     let responses: Vec<ClassifyResponse> = tickets
         .iter()
         .zip(analyses)

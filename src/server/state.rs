@@ -83,10 +83,7 @@ impl Loaded {
     }
 
     pub fn versions(&self) -> Versions {
-        Versions {
-            model: ModelRef { name: self.classifier.name().to_string(), version: self.classifier.version().to_string() },
-            policy: PolicyRef { version: self.policy.version().to_string() },
-        }
+        Versions { model: ModelRef::of(&self.classifier), policy: PolicyRef { version: self.policy.version().to_string() } }
     }
 }
 
