@@ -113,3 +113,28 @@ impl ModelWorker {
         answer.await.map_err(|_| WorkerError::Stopped)?.map_err(WorkerError::Failed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_worker_whose_thread_died_says_so_and_refuses_jobs() {
+        let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
+        let classifier = Arc::new(Classifier::load(&model).expect("default model"));
+        let running = ModelWorker::spawn(4, 8, |_| {});
+        assert!(running.is_running());
+        let analysed = running.analyse(Arc::clone(&classifier), vec![("printer on fire".into(), 0)]).await;
+        assert!(analysed.is_ok_and(|a| a.len() == 1));
+
+        // A panic on the model thread (here in the batch callback) ends it.
+        let dying = ModelWorker::spawn(4, 8, |_| panic!("the model thread fails"));
+        let first = dying.analyse(Arc::clone(&classifier), vec![("printer on fire".into(), 0)]).await;
+        assert!(matches!(first, Err(WorkerError::Stopped)), "{first:?}");
+        assert!(!dying.is_running(), "/readyz reads this to stop answering ready");
+        let later = dying.analyse(classifier, vec![("another".into(), 0)]).await;
+        assert!(matches!(later, Err(WorkerError::Stopped)), "{later:?}");
+    }
+}
