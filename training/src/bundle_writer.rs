@@ -122,7 +122,7 @@ pub fn write_bundle(out: &Path, trained: &Trained, run: &RunRecord) -> Result<Ma
         features: trained.features,
         network: trained.network.clone(),
         training: json!({
-            "config": run.config,
+            "config": run.config.used(&trained.heads),
             "best_epoch": trained.best_epoch,
             "linear_heads": trained.linear_heads,
             "validation_macro_f1": trained.validation_macro_f1,

@@ -113,6 +113,56 @@ impl Default for TrainConfig {
     }
 }
 
+/// Settings only the embedding ensemble reads.
+const ENSEMBLE_SETTINGS: [&str; 10] = [
+    "head_dim",
+    "epochs",
+    "patience",
+    "batch_size",
+    "learning_rate",
+    "embedding_learning_rate",
+    "weight_decay",
+    "feature_dropout",
+    "seed",
+    "ensemble",
+];
+/// Settings only the logistic-regression heads read.
+const LINEAR_SETTINGS: [&str; 7] = [
+    "linear_inverse_regularisation",
+    "linear_forms",
+    "linear_max_iterations",
+    "linear_tolerance",
+    "linear_folds",
+    "linear_holdout_rows",
+    "linear_selection_rows",
+];
+
+impl TrainConfig {
+    /// The settings this run used, for the manifest: the ensemble's only when some head went
+    /// through it, the linear fits' only when some head was linear, the memory's only when it
+    /// was on. A reader of the bundle then sees what shaped the model, not every flag's default.
+    pub fn used(&self, heads: &[HeadSpec]) -> serde_json::Value {
+        let mut used = serde_json::to_value(self).unwrap_or_default();
+        let linear = heads.iter().filter(|h| self.linear_heads.contains(&h.name)).count();
+        let fields = used.as_object_mut().expect("a struct serialises to an object");
+        let mut unused: Vec<&str> = Vec::new();
+        if linear == heads.len() {
+            unused.extend(ENSEMBLE_SETTINGS);
+        }
+        if linear == 0 {
+            unused.extend(LINEAR_SETTINGS);
+            unused.extend(["recall_similarities", "recall_rows"]);
+        }
+        if self.recall_similarities.is_empty() {
+            unused.push("recall_rows");
+        }
+        unused.iter().for_each(|key| {
+            fields.remove(*key);
+        });
+        used
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error(transparent)]
@@ -515,6 +565,24 @@ mod tests {
     }
 
     /// A config that trains on the sample in seconds.
+    #[test]
+    fn the_manifest_records_only_the_settings_a_run_used() {
+        let heads = |names: &[&str]| -> Vec<HeadSpec> {
+            names.iter().map(|n| HeadSpec { name: n.to_string(), labels: vec!["a".into(), "b".into()] }).collect()
+        };
+        let linear = TrainConfig { linear_heads: vec!["urgency".into(), "topic".into()], ..TrainConfig::default() };
+        let all_linear = linear.used(&heads(&["urgency", "topic"]));
+        assert!(all_linear.get("epochs").is_none() && all_linear.get("ensemble").is_none(), "{all_linear}");
+        assert!(all_linear.get("linear_folds").is_some() && all_linear.get("recall_rows").is_some());
+        let network = TrainConfig { linear_heads: Vec::new(), ..TrainConfig::default() }.used(&heads(&["urgency"]));
+        assert!(network.get("epochs").is_some() && network.get("linear_folds").is_none(), "{network}");
+        assert!(network.get("recall_similarities").is_none());
+        let mixed = linear.used(&heads(&["urgency", "sentiment"]));
+        assert!(mixed.get("epochs").is_some() && mixed.get("linear_folds").is_some(), "{mixed}");
+        let forgetful = TrainConfig { recall_similarities: Vec::new(), ..linear }.used(&heads(&["urgency"]));
+        assert!(forgetful.get("recall_rows").is_none() && forgetful.get("vocab_size").is_some());
+    }
+
     fn small() -> TrainConfig {
         TrainConfig { vocab_size: 2000, buckets: 1 << 14, epochs: 20, patience: 6, ensemble: 2, ..TrainConfig::default() }
     }
