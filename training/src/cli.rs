@@ -13,7 +13,6 @@ use triage::model::classifier::Classifier;
 
 use crate::bundle_writer::{write_bundle, RunRecord};
 use crate::data::{ColumnMap, Dataset};
-use crate::linear_fit::LinearForm;
 use crate::train::{progress_style, train, TrainConfig};
 use crate::{corrections, data, eval, faithfulness, report};
 
@@ -112,84 +111,8 @@ struct TrainArgs {
     /// seeds are compared on the same validation rows.
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     split_seed: u64,
-    #[arg(long, default_value_t = TrainConfig::default().epochs)]
-    epochs: usize,
-    /// Epochs without a better validation macro-F1 before training stops.
-    #[arg(long, default_value_t = TrainConfig::default().patience)]
-    patience: usize,
-    /// Embedding columns per head.
-    #[arg(long, default_value_t = TrainConfig::default().head_dim)]
-    head_dim: usize,
-    #[arg(long, default_value_t = TrainConfig::default().buckets)]
-    buckets: usize,
-    #[arg(long, default_value_t = TrainConfig::default().vocab_size)]
-    vocab_size: usize,
-    #[arg(long, default_value_t = TrainConfig::default().learning_rate)]
-    learning_rate: f64,
-    #[arg(long, default_value_t = TrainConfig::default().embedding_learning_rate)]
-    embedding_learning_rate: f64,
-    #[arg(long, default_value_t = TrainConfig::default().weight_decay)]
-    weight_decay: f64,
-    /// Shortest character n-gram.
-    #[arg(long, default_value_t = TrainConfig::default().char_ngram_min)]
-    char_ngram_min: usize,
-    /// Longest character n-gram (below --char-ngram-min: no character n-grams).
-    #[arg(long, default_value_t = TrainConfig::default().char_ngram_max)]
-    char_ngram_max: usize,
-    #[arg(long, default_value_t = TrainConfig::default().min_df)]
-    min_df: u32,
-    #[arg(long, default_value_t = TrainConfig::default().feature_dropout)]
-    feature_dropout: f32,
-    #[arg(long, default_value_t = TrainConfig::default().batch_size)]
-    batch_size: usize,
-    #[arg(long, default_value_t = TrainConfig::default().seed)]
-    seed: u64,
-    /// Members trained with seeds seed, seed+1, ... and averaged into one network.
-    #[arg(long, default_value_t = TrainConfig::default().ensemble)]
-    ensemble: usize,
-    /// Accuracy the `high` band must hold on validation rows.
-    #[arg(long, default_value_t = TrainConfig::default().target_accuracy)]
-    target_accuracy: f32,
-    /// Heads fitted as logistic regression on the features (convex, L-BFGS) in place of the
-    /// embedding ensemble's head: `all` (every head of this run), `none`, or head names.
-    #[arg(long, value_delimiter = ',', default_value = "all")]
-    linear_heads: Vec<String>,
-    /// Candidate inverse regularisation strengths (scikit-learn's C) for --linear-heads;
-    /// the best macro-F1 on rows its fit did not see is kept (see --linear-folds and
-    /// --linear-holdout-rows).
-    #[arg(long, value_delimiter = ',', default_values_t = TrainConfig::default().linear_inverse_regularisation)]
-    linear_c: Vec<f64>,
-    /// Candidate forms of a linear head, each scored with every --linear-c:
-    /// `multinomial` (one logistic regression over all classes) and `nb-one-vs-rest` (one
-    /// binary logistic regression per class on naive-Bayes-scaled features).
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = TrainConfig::default().linear_forms)]
-    linear_forms: Vec<LinearForm>,
-    /// Most L-BFGS iterations per linear-head fit.
-    #[arg(long, default_value_t = TrainConfig::default().linear_max_iterations)]
-    linear_max_iterations: u64,
-    /// A linear-head solve stops once the L2 norm of its objective's gradient is below this.
-    #[arg(long, default_value_t = TrainConfig::default().linear_tolerance)]
-    linear_tolerance: f64,
-    /// Folds of the cross-validation (over training plus validation rows, the training rows
-    /// capped by --linear-selection-rows) that chooses C; at least 2.
-    #[arg(long, default_value_t = TrainConfig::default().linear_folds)]
-    linear_folds: usize,
-    /// From this many validation rows carrying a head's label, C is chosen on those rows
-    /// alone (scored by the fit on the training rows) instead of by cross-validation.
-    #[arg(long, default_value_t = TrainConfig::default().linear_holdout_rows)]
-    linear_holdout_rows: usize,
-    /// Most training rows per head that the fits choosing C learn from (when there are more,
-    /// every n-th row of each class; at least 1); the shipped fit always learns from every row.
-    #[arg(long, default_value_t = TrainConfig::default().linear_selection_rows)]
-    linear_selection_rows: usize,
-    /// Candidate similarities (cosine of the word-level features, 0 to 1) from which a linear
-    /// head takes the label of the most similar remembered ticket; each head keeps the one that
-    /// most raises macro-F1 on the rows that scored C, or none. `none`: remember no tickets.
-    #[arg(long, value_delimiter = ',', default_values_t = TrainConfig::default().recall_similarities.iter().map(f32::to_string).collect::<Vec<_>>())]
-    recall_similarity: Vec<String>,
-    /// A head with more labeled rows than this remembers no tickets.
-    #[arg(long, default_value_t = TrainConfig::default().recall_rows)]
-    recall_rows: usize,
+    #[command(flatten)]
+    config: TrainConfig,
     #[command(flatten)]
     columns: Columns,
 }
@@ -261,18 +184,6 @@ fn linear_heads(names: &[String], heads: &[String]) -> anyhow::Result<Vec<String
     Ok(names.iter().filter(|n| n.as_str() != "none").cloned().collect())
 }
 
-/// The `--recall-similarity` values: similarities between 0 and 1, or `none` for none.
-fn recall_similarities(values: &[String]) -> anyhow::Result<Vec<f32>> {
-    values
-        .iter()
-        .filter(|v| v.as_str() != "none")
-        .map(|v| match v.parse::<f32>() {
-            Ok(s) if (0.0..=1.0).contains(&s) => Ok(s),
-            _ => bail!("--recall-similarity: `{v}` is not a similarity between 0 and 1 (or `none`)"),
-        })
-        .collect()
-}
-
 fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     // Before minutes of training, not after: a bundle is immutable and never written over.
     anyhow::ensure!(
@@ -281,35 +192,8 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         args.out.display()
     );
     let (dataset, head_names, corrections_used) = training_data(&args)?;
-    let config = TrainConfig {
-        vocab_size: args.vocab_size,
-        buckets: args.buckets,
-        head_dim: args.head_dim,
-        epochs: args.epochs,
-        patience: args.patience,
-        batch_size: args.batch_size,
-        learning_rate: args.learning_rate,
-        embedding_learning_rate: args.embedding_learning_rate,
-        weight_decay: args.weight_decay,
-        feature_dropout: args.feature_dropout,
-        min_df: args.min_df,
-        char_ngram_min: args.char_ngram_min,
-        char_ngram_max: args.char_ngram_max,
-        seed: args.seed,
-        ensemble: args.ensemble,
-        target_accuracy: args.target_accuracy,
-        linear_heads: linear_heads(&args.linear_heads, &head_names)?,
-        linear_inverse_regularisation: args.linear_c.clone(),
-        linear_forms: args.linear_forms.clone(),
-        linear_max_iterations: args.linear_max_iterations,
-        linear_tolerance: args.linear_tolerance,
-        linear_folds: args.linear_folds,
-        linear_holdout_rows: args.linear_holdout_rows,
-        linear_selection_rows: args.linear_selection_rows,
-        recall_similarities: recall_similarities(&args.recall_similarity)?,
-        recall_rows: args.recall_rows,
-        ..TrainConfig::default()
-    };
+    let mut config = args.config.clone();
+    config.linear_heads = linear_heads(&config.linear_heads, &head_names)?;
     let heads: Vec<HeadSpec> =
         dataset.label_sets(&head_names)?.into_iter().map(|(name, labels)| HeadSpec { name, labels }).collect();
     let (train_rows, validation_rows) = if args.dev.is_empty() {

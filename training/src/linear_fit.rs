@@ -302,7 +302,7 @@ pub(crate) fn choose_recall(
     spec: &HeadSpec,
     config: &TrainConfig,
 ) -> Option<RecallChoice> {
-    if config.recall_similarities.is_empty() || rows.len() > config.recall_rows {
+    if config.recall_similarities.0.is_empty() || rows.len() > config.recall_rows {
         return None;
     }
     let vectors: Vec<(&[u32], &[f32])> = used.iter().map(|&i| rows[i].0.word_level_part()).collect();
@@ -311,7 +311,7 @@ pub(crate) fn choose_recall(
     used.iter().enumerate().for_each(|(p, &i)| position[i] = Some(p));
     let scored: Vec<(usize, &[f32])> =
         scored_rows.iter().filter_map(|&i| position[i].map(|p| (p, out_of_fold[i].as_slice()))).collect();
-    Some(choose_threshold(&vectors, &targets, &scored, &spec.labels, &config.recall_similarities))
+    Some(choose_threshold(&vectors, &targets, &scored, &spec.labels, &config.recall_similarities.0))
 }
 
 /// Writes a linear head into the merged network in place of the ensemble's head: its

@@ -27,55 +27,95 @@ use crate::linear_fit::{fit_linear, install_linear_head, FittedLinear};
 use crate::linear_fit::{LinearForm, LinearRecord};
 use crate::metrics::head_metrics;
 
-/// Hyper-parameters, recorded verbatim in the manifest.
-#[derive(Debug, Clone, Serialize)]
+/// Hyper-parameters: parsed from `triage-train train`'s flags (clap) and recorded in the
+/// manifest as far as the run used them (`used`).
+#[derive(Debug, Clone, Serialize, clap::Args)]
 pub struct TrainConfig {
+    #[arg(long, default_value_t = TrainConfig::default().vocab_size)]
     pub vocab_size: usize,
+    #[arg(long, default_value_t = TrainConfig::default().buckets)]
     pub buckets: usize,
+    /// Shortest character n-gram.
+    #[arg(long, default_value_t = TrainConfig::default().char_ngram_min)]
     pub char_ngram_min: usize,
+    /// Longest character n-gram (below --char-ngram-min: no character n-grams).
+    #[arg(long, default_value_t = TrainConfig::default().char_ngram_max)]
     pub char_ngram_max: usize,
+    #[arg(skip = TrainConfig::default().word_bigrams)]
     pub word_bigrams: bool,
     /// Features seen in fewer training tickets than this are switched off.
+    #[arg(long, default_value_t = TrainConfig::default().min_df)]
     pub min_df: u32,
+    /// Embedding columns per head.
+    #[arg(long, default_value_t = TrainConfig::default().head_dim)]
     pub head_dim: usize,
+    #[arg(long, default_value_t = TrainConfig::default().epochs)]
     pub epochs: usize,
+    /// Epochs without a better validation macro-F1 before training stops.
+    #[arg(long, default_value_t = TrainConfig::default().patience)]
     pub patience: usize,
+    #[arg(long, default_value_t = TrainConfig::default().batch_size)]
     pub batch_size: usize,
     /// AdamW learning rate of the heads.
+    #[arg(long, default_value_t = TrainConfig::default().learning_rate)]
     pub learning_rate: f64,
     /// SGD learning rate of the embedding table.
+    #[arg(long, default_value_t = TrainConfig::default().embedding_learning_rate)]
     pub embedding_learning_rate: f64,
+    #[arg(long, default_value_t = TrainConfig::default().weight_decay)]
     pub weight_decay: f64,
     /// Probability of dropping each feature of a training ticket at each step.
+    #[arg(long, default_value_t = TrainConfig::default().feature_dropout)]
     pub feature_dropout: f32,
+    #[arg(long, default_value_t = TrainConfig::default().seed)]
     pub seed: u64,
     /// Members trained with seeds `seed, seed + 1, ...` and averaged.
+    #[arg(long, default_value_t = TrainConfig::default().ensemble)]
     pub ensemble: usize,
+    /// Accuracy the `high` band must hold on validation rows.
+    #[arg(long, default_value_t = TrainConfig::default().target_accuracy)]
     pub target_accuracy: f32,
     /// Heads fitted as convex logistic regression on the features (see `linear_head`)
     /// instead of through the embedding.
+    /// `all` (every head of this run), `none`, or head names; resolved against the run's heads
+    /// before training.
+    #[arg(long, value_delimiter = ',', default_value = "all")]
     pub linear_heads: Vec<String>,
     /// Candidate values of the inverse regularisation `C` for linear heads; the one with the
     /// best cross-validated macro-F1 is kept.
+    /// (`--linear-c`, scikit-learn's C; see --linear-folds and --linear-holdout-rows.)
+    #[arg(long = "linear-c", value_delimiter = ',', default_values_t = TrainConfig::default().linear_inverse_regularisation)]
     pub linear_inverse_regularisation: Vec<f64>,
     /// Candidate forms of a linear head, scored with each `C` by the same cross-validation.
+    /// `multinomial` (one logistic regression over all classes) and `nb-one-vs-rest` (one
+    /// binary logistic regression per class on naive-Bayes-scaled features).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = TrainConfig::default().linear_forms)]
     pub linear_forms: Vec<LinearForm>,
+    /// Most L-BFGS iterations per linear-head fit.
+    #[arg(long, default_value_t = TrainConfig::default().linear_max_iterations)]
     pub linear_max_iterations: u64,
     /// A linear-head solve stops once its gradient's L2 norm is below this.
+    #[arg(long, default_value_t = TrainConfig::default().linear_tolerance)]
     pub linear_tolerance: f64,
     /// Folds of the cross-validation that chooses `C` (fewer than 2 count as 2).
+    #[arg(long, default_value_t = TrainConfig::default().linear_folds)]
     pub linear_folds: usize,
     /// From this many validation rows carrying a head's label, `C` is chosen on those rows
     /// alone (fits on the training rows) instead of by cross-validation.
+    #[arg(long, default_value_t = TrainConfig::default().linear_holdout_rows)]
     pub linear_holdout_rows: usize,
     /// Most training rows a fit that scores `C` learns from (when there are more, every n-th
     /// row of each class); the shipped fit always learns from every row.
+    #[arg(long, default_value_t = TrainConfig::default().linear_selection_rows)]
     pub linear_selection_rows: usize,
     /// Candidate similarities from which a linear head recalls the label of the most similar
     /// remembered ticket (see `recall`); empty: the model remembers no tickets.
-    pub recall_similarities: Vec<f32>,
+    /// (`--recall-similarity 0.3,0.35,...` cosines of the word-level features, or `none`.)
+    #[arg(long = "recall-similarity", default_value_t = TrainConfig::default().recall_similarities)]
+    pub recall_similarities: Similarities,
     /// A head with more labeled rows than this remembers none (the memory is searched on
     /// every request and stored in the bundle).
+    #[arg(long, default_value_t = TrainConfig::default().recall_rows)]
     pub recall_rows: usize,
 }
 
@@ -107,9 +147,40 @@ impl Default for TrainConfig {
             linear_folds: 3,
             linear_holdout_rows: 5000,
             linear_selection_rows: 20000,
-            recall_similarities: (6..=18).map(|step| step as f32 / 20.0).collect(),
+            recall_similarities: Similarities((6..=18).map(|step| step as f32 / 20.0).collect()),
             recall_rows: 50000,
         }
+    }
+}
+
+/// Candidate recall similarities as a flag writes them: `0.3,0.35,0.4` or `none`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Similarities(pub Vec<f32>);
+
+impl std::str::FromStr for Similarities {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text.trim() == "none" {
+            return Ok(Self(Vec::new()));
+        }
+        text.split(',')
+            .map(|value| match value.trim().parse::<f32>() {
+                Ok(s) if (0.0..=1.0).contains(&s) => Ok(s),
+                _ => Err(format!("`{value}` is not a similarity between 0 and 1 (or `none`)")),
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+}
+
+impl std::fmt::Display for Similarities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("none");
+        }
+        f.write_str(&self.0.iter().map(f32::to_string).collect::<Vec<_>>().join(","))
     }
 }
 
@@ -153,7 +224,7 @@ impl TrainConfig {
             unused.extend(LINEAR_SETTINGS);
             unused.extend(["recall_similarities", "recall_rows"]);
         }
-        if self.recall_similarities.is_empty() {
+        if self.recall_similarities.0.is_empty() {
             unused.push("recall_rows");
         }
         unused.iter().for_each(|key| {
@@ -566,6 +637,15 @@ mod tests {
 
     /// A config that trains on the sample in seconds.
     #[test]
+    fn recall_similarities_parse_as_a_flag_writes_them() {
+        assert_eq!("0.3,0.5".parse::<Similarities>(), Ok(Similarities(vec![0.3, 0.5])));
+        assert_eq!("none".parse::<Similarities>(), Ok(Similarities(Vec::new())));
+        assert!("0.3,1.5".parse::<Similarities>().unwrap_err().contains("`1.5`"));
+        let round_trip = TrainConfig::default().recall_similarities;
+        assert_eq!(round_trip.to_string().parse::<Similarities>(), Ok(round_trip), "the default shown in --help parses back");
+    }
+
+    #[test]
     fn the_manifest_records_only_the_settings_a_run_used() {
         let heads = |names: &[&str]| -> Vec<HeadSpec> {
             names.iter().map(|n| HeadSpec { name: n.to_string(), labels: vec!["a".into(), "b".into()] }).collect()
@@ -579,7 +659,7 @@ mod tests {
         assert!(network.get("recall_similarities").is_none());
         let mixed = linear.used(&heads(&["urgency", "sentiment"]));
         assert!(mixed.get("epochs").is_some() && mixed.get("linear_folds").is_some(), "{mixed}");
-        let forgetful = TrainConfig { recall_similarities: Vec::new(), ..linear }.used(&heads(&["urgency"]));
+        let forgetful = TrainConfig { recall_similarities: Similarities(Vec::new()), ..linear }.used(&heads(&["urgency"]));
         assert!(forgetful.get("recall_rows").is_none() && forgetful.get("vocab_size").is_some());
     }
 
