@@ -13,7 +13,7 @@ use triage::model::classifier::Classifier;
 
 use crate::bundle_writer::{write_bundle, RunRecord};
 use crate::data::{ColumnMap, Dataset};
-use crate::train::{progress_style, train, TrainConfig};
+use crate::train::{progress_style, train, TrainConfig, ALL_HEADS};
 use crate::{corrections, data, eval, faithfulness, report};
 
 #[derive(Parser)]
@@ -175,7 +175,7 @@ fn training_data(args: &TrainArgs) -> anyhow::Result<(Dataset, Vec<String>, usiz
 /// The --linear-heads names, checked against this run's heads: `all` is every head, `none`
 /// none; any other name must be a head the columns map (otherwise it is a typo).
 fn linear_heads(names: &[String], heads: &[String]) -> anyhow::Result<Vec<String>> {
-    if names.iter().any(|n| n == "all") {
+    if names.iter().any(|n| n == ALL_HEADS) {
         return Ok(heads.to_vec());
     }
     if let Some(unknown) = names.iter().find(|n| n.as_str() != "none" && !heads.contains(n)) {

@@ -79,7 +79,7 @@ pub struct TrainConfig {
     /// instead of through the embedding.
     /// `all` (every head of this run), `none`, or head names; resolved against the run's heads
     /// before training.
-    #[arg(long, value_delimiter = ',', default_value = "all")]
+    #[arg(long, value_delimiter = ',', default_values_t = TrainConfig::default().linear_heads)]
     pub linear_heads: Vec<String>,
     /// Candidate values of the inverse regularisation `C` for linear heads; the one with the
     /// best cross-validated macro-F1 is kept.
@@ -139,7 +139,7 @@ impl Default for TrainConfig {
             seed: 17,
             ensemble: 3,
             target_accuracy: 0.8,
-            linear_heads: vec!["urgency".into(), "sentiment".into(), "category".into()],
+            linear_heads: vec![ALL_HEADS.into()],
             linear_inverse_regularisation: vec![1.0, 4.0, 16.0],
             linear_forms: vec![LinearForm::Multinomial, LinearForm::NaiveBayesOneVsRest],
             linear_max_iterations: 300,
@@ -208,13 +208,21 @@ const LINEAR_SETTINGS: [&str; 7] = [
     "linear_selection_rows",
 ];
 
+/// `--linear-heads` value naming every head of the run.
+pub const ALL_HEADS: &str = "all";
+
 impl TrainConfig {
+    /// Whether head `name` is fitted as logistic regression (`all` names every head).
+    pub fn is_linear(&self, name: &str) -> bool {
+        self.linear_heads.iter().any(|h| h == ALL_HEADS || h == name)
+    }
+
     /// The settings this run used, for the manifest: the ensemble's only when some head went
     /// through it, the linear fits' only when some head was linear, the memory's only when it
     /// was on. A reader of the bundle then sees what shaped the model, not every flag's default.
     pub fn used(&self, heads: &[HeadSpec]) -> serde_json::Value {
         let mut used = serde_json::to_value(self).unwrap_or_default();
-        let linear = heads.iter().filter(|h| self.linear_heads.contains(&h.name)).count();
+        let linear = heads.iter().filter(|h| self.is_linear(&h.name)).count();
         let fields = used.as_object_mut().expect("a struct serialises to an object");
         let mut unused: Vec<&str> = Vec::new();
         if linear == heads.len() {
@@ -401,7 +409,7 @@ pub fn train(
     let train_set = featurize(train, &text, &features, &idf, &heads)?;
     let validation_set = featurize(validation, &text, &features, &idf, &heads)?;
 
-    let every_head_linear = heads.iter().all(|spec| config.linear_heads.contains(&spec.name));
+    let every_head_linear = heads.iter().all(|spec| config.is_linear(&spec.name));
     let members = if every_head_linear {
         Vec::new()
     } else {
@@ -418,8 +426,7 @@ pub fn train(
     let mut linear_heads = BTreeMap::new();
     let mut held_out_logits = HashMap::new();
     // The heads' fits are independent, like the folds' within each (see `out_of_fold_logits`).
-    let linear: Vec<(usize, &HeadSpec)> =
-        heads.iter().enumerate().filter(|(_, spec)| config.linear_heads.contains(&spec.name)).collect();
+    let linear: Vec<(usize, &HeadSpec)> = heads.iter().enumerate().filter(|(_, spec)| config.is_linear(&spec.name)).collect();
     let fits: Vec<FittedLinear> =
         linear.par_iter().map(|&(h, spec)| fit_linear(&train_set, &validation_set, h, spec, config)).collect::<Result<_, _>>()?;
     for ((h, spec), fitted) in linear.into_iter().zip(fits) {
