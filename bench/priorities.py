@@ -34,6 +34,18 @@ def table(out, data_set):
     return "\n".join(lines)
 
 
+def cost(out):
+    """The policy's median time per ticket under both policies, when criterion measured it."""
+    paths = [os.path.join(out, f"criterion-decide-{p}.json") for p in ("default", "baseline")]
+    if not all(os.path.exists(p) for p in paths):
+        return "The policy's time per ticket was not measured in this run."
+    now, before = (json.load(open(p))["median"]["point_estimate"] / 1e3 for p in paths)
+    return (f"The policy's decision for one ticket (severity signals, impact words, level examples, matrix, rules, "
+            f"review budget, SLA; `decide_single_ticket` in `benches/predict.rs`, criterion, same run) takes "
+            f"{now:.1f} µs now against {before:.1f} µs before; the model's prediction with evidence "
+            f"(`analyse_single_ticket`) is in the speed table above.")
+
+
 def section(out):
     return f"""{START}
 ## Priorities a support lead would trust
@@ -45,6 +57,8 @@ rules, no plan meant the free plan, every urgency abstention flagged for review)
 over-escalation a ticket that belongs at P3/P4 placed at P1/P2; "misses in review" is the share
 of dangerous misses that are in the review queue. Targets: {TARGETS}. Produced by
 `bash bench/priorities.sh` (also run by `bench/run.sh`); raw reports in `{out}`.
+
+{cost(out)}
 
 ### The common-sense set (`data/commonsense/tickets.jsonl`, 160 tickets written for this project)
 

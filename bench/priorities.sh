@@ -24,4 +24,13 @@ for policy in baseline:bench/baseline-policy.toml current:config/policy.toml; do
   "$TRIAGE" check-priorities --policy "$file" "$DATA/tickets-multilang/dev.csv" --json "$OUT/priorities-dev-$name.json" \
     >"$OUT/priorities-dev-$name.txt"
 done
+# The policy's own cost per ticket, both policies in one criterion run (bench/run.sh's
+# criterion run measures them too and copies the same files).
+if [ -n "$SPLICE" ]; then
+  cargo bench --quiet -p triage --bench predict -- decide_single_ticket --warm-up-time 1 --measurement-time 3 >"$OUT/criterion-decide.txt" 2>&1
+fi
+for policy in default baseline; do
+  src=target/criterion/decide_single_ticket_${policy}_policy/new/estimates.json
+  [ -f "$src" ] && cp "$src" "$OUT/criterion-decide-$policy.json"
+done
 [ -z "$SPLICE" ] || python3 bench/priorities.py "$OUT" "$SPLICE"

@@ -48,6 +48,8 @@ log "single-ticket latency (criterion)"
 cargo bench --quiet -p triage --bench predict -- --warm-up-time 1 --measurement-time 3 >"$OUT/criterion.txt" 2>&1
 cp target/criterion/predict_single_ticket/new/estimates.json "$OUT/criterion-predict.json"
 cp target/criterion/analyse_single_ticket/new/estimates.json "$OUT/criterion-analyse.json"
+cp target/criterion/decide_single_ticket_default_policy/new/estimates.json "$OUT/criterion-decide-default.json"
+cp target/criterion/decide_single_ticket_baseline_policy/new/estimates.json "$OUT/criterion-decide-baseline.json"
 
 log "server load: triage vs the peer service"
 bash bench/load.sh --json >"$OUT/load-triage.jsonl"

@@ -1,11 +1,14 @@
 //! Single-ticket prediction latency of the committed default model, next to its parts
 //! (tokenize + featurize alone), prediction with evidence (`analyse`, what the server runs)
-//! and a batch of 32 per ticket, all in one criterion run.
+//! and a batch of 32 per ticket; and the policy's decision for one ticket (severity, impact,
+//! matrix, rules, review, SLA) under the default policy and under the policy before severity
+//! signals (`bench/baseline-policy.toml`), all in one criterion run.
 
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use triage::model::Classifier;
+use triage::ticket::TicketRequest;
 
 const TICKET: &str = "Checkout down\nSince 9:00 every payment fails with error 502 for all our users. \
 We lose orders every minute, please escalate. Order 48213, account ops@example.com.";
@@ -21,5 +24,22 @@ fn prediction(c: &mut Criterion) {
     c.bench_function("predict_batch_32", |b| b.iter(|| classifier.predict(&batch).expect("predict")));
 }
 
-criterion_group!(benches, prediction);
+fn decision(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let classifier = Classifier::load(&root.join("models/default")).expect("the committed default model loads");
+    let (subject, body) = TICKET.split_once('\n').expect("subject and body");
+    let request = TicketRequest { subject: Some(subject.into()), body: Some(body.into()), ..TicketRequest::default() };
+    let ticket = request.validate().expect("a valid ticket");
+    let (text, body_start) = ticket.model_input();
+    let predictions = classifier.analyse(&[(text.as_str(), body_start)]).expect("analyse").remove(0).predictions;
+    let now = chrono::Utc::now();
+    for (name, path) in [("default_policy", "config/policy.toml"), ("baseline_policy", "bench/baseline-policy.toml")] {
+        let policy = triage::policy_file::load(&root.join(path)).expect("the policy loads");
+        c.bench_function(&format!("decide_single_ticket/{name}"), |b| {
+            b.iter(|| triage::policy::decide(&ticket, &predictions, &policy, now))
+        });
+    }
+}
+
+criterion_group!(benches, prediction, decision);
 criterion_main!(benches);
