@@ -69,12 +69,20 @@ it flatters the policy; the holdout below does not.
 
 {table(out, "tickets")}
 
+### The tuning set (`data/commonsense/tuning.jsonl`, 100 symptom-phrased tickets)
+
+Severe problems told by their symptoms ("every page is blank", "the tills can't ring anything
+up"), written to extend the phrase lists where they missed; the lists were then grown looking
+at its misses, so it flatters the policy too (`data/commonsense/TUNING.md`).
+
+{table(out, "tuning")}
+
 ### The holdout (`data/commonsense/holdout.jsonl`, 100 tickets written independently)
 
 Written by another author with the same rubric, without seeing the set above or the policy's
 phrase lists, with severe problems mostly described by their symptoms rather than stock
-phrases ("nobody can get in", "the numbers vanished"); run once the policy was settled and not
-used to tune it (`data/commonsense/HOLDOUT.md`).
+phrases; only measured, never used to tune, and its texts were not read while the policy was
+written (`data/commonsense/HOLDOUT.md`).
 
 {table(out, "holdout")}
 
