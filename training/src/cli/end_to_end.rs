@@ -34,19 +34,24 @@ async fn call(state: &AppState, method: &str, uri: &str, body: Value) -> Value {
     serde_json::from_slice(&bytes).expect("JSON")
 }
 
-fn train_args(out: &Path, corrections: &Path) -> super::TrainArgs {
+/// `triage-train train` on the sample with a small vocabulary, into `out`, plus `flags`.
+fn sample_run(out: &Path, flags: &[&str]) -> Result<super::TrainArgs, clap::Error> {
     let sample = repo("data/sample/tickets.csv");
-    let argv = [
-        "triage-train",
-        "train",
-        "--data",
-        sample.to_str().expect("utf-8"),
+    let (sample, out) = (sample.to_str().expect("utf-8"), out.to_str().expect("utf-8"));
+    let common =
+        ["--data", sample, "--out", out, "--text", "subject,body", "--id", "id", "--vocab-size", "800", "--buckets", "4096"];
+    let argv = ["triage-train", "train"].into_iter().chain(common).chain(flags.iter().copied());
+    Cli::try_parse_from(argv).map(|cli| match cli.command {
+        Command::Train(args) => args,
+        Command::Eval(_) => unreachable!("parsed a train command"),
+    })
+}
+
+fn train_args(out: &Path, corrections: &Path) -> super::TrainArgs {
+    let corrections = corrections.to_str().expect("utf-8");
+    let flags = [
         "--corrections",
-        corrections.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--text",
-        "subject,body",
+        corrections,
         "--urgency",
         "urgency",
         "--sentiment",
@@ -55,21 +60,12 @@ fn train_args(out: &Path, corrections: &Path) -> super::TrainArgs {
         "category",
         "--language",
         "language",
-        "--id",
-        "id",
         "--epochs",
         "3",
         "--ensemble",
         "1",
-        "--vocab-size",
-        "800",
-        "--buckets",
-        "4096",
     ];
-    match Cli::try_parse_from(argv).expect("valid flags").command {
-        Command::Train(args) => args,
-        Command::Eval(_) => unreachable!("parsed a train command"),
-    }
+    sample_run(out, &flags).expect("valid flags")
 }
 
 #[tokio::test]
@@ -124,30 +120,8 @@ fn an_existing_output_directory_is_refused_before_any_work() {
 
 /// Flags for a small run on the sample with the given label mappings.
 fn label_args(out: &Path, labels: &[&str]) -> Result<super::TrainArgs, clap::Error> {
-    let sample = repo("data/sample/tickets.csv");
-    let mut argv = vec![
-        "triage-train",
-        "train",
-        "--data",
-        sample.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--text",
-        "subject,body",
-        "--id",
-        "id",
-        "--vocab-size",
-        "800",
-        "--buckets",
-        "4096",
-    ];
-    for label in labels {
-        argv.extend(["--label", label]);
-    }
-    Cli::try_parse_from(argv).map(|cli| match cli.command {
-        Command::Train(args) => args,
-        Command::Eval(_) => unreachable!("parsed a train command"),
-    })
+    let flags: Vec<&str> = labels.iter().flat_map(|label| ["--label", label]).collect();
+    sample_run(out, &flags)
 }
 
 #[test]
