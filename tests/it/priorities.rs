@@ -50,6 +50,8 @@ async fn a_how_to_question_stays_low_in_every_language() {
     let questions = [
         ("en", "How do I add a colleague?", "Where in the settings can I invite a new team member?"),
         ("de", "Frage zum Export", "Wie kann ich meine Kontakte als CSV exportieren?"),
+        // A sign-off is no blocked team.
+        ("de", "Frage zur Rechnung", "Wo finde ich die Rechnung vom März? Unser Team steht Ihnen gerne zur Verfügung."),
         ("es", "Duda sobre informes", "¿Cómo puedo cambiar el idioma de los informes mensuales?"),
         ("fr", "Question sur les factures", "Comment puis-je télécharger mes anciennes factures ?"),
         ("pt", "Dúvida sobre o perfil", "Como faço para mudar a foto do meu perfil?"),
