@@ -175,6 +175,7 @@ fn read_labeled_set(args: &CheckPrioritiesArgs, levels: &[String]) -> anyhow::Re
         let (subject, body, language, urgency) =
             (column("subject")?, column("body")?, column("language")?, column(&args.urgency_column)?);
         let mut set = Vec::new();
+        let mut skipped = 0;
         for (index, record) in reader.records().enumerate() {
             let record = record.with_context(|| at(index + 2))?;
             let acceptable = match &record[urgency] {
@@ -190,10 +191,20 @@ fn read_labeled_set(args: &CheckPrioritiesArgs, levels: &[String]) -> anyhow::Re
                 language: Some(record[language].to_string()),
                 ..TicketRequest::default()
             };
-            let Ok(ticket) = request.validate() else { continue };
+            let ticket = match request.validate() {
+                Ok(ticket) => ticket,
+                Err(e) => {
+                    eprintln!("{}: skipped: {e}", at(index + 2));
+                    skipped += 1;
+                    continue;
+                }
+            };
             let case =
                 Case { id: format!("row-{}", index + 2), language: record[language].to_string(), acceptable, context: false };
             set.push((case, ticket));
+        }
+        if skipped > 0 {
+            eprintln!("{}: {skipped} row(s) skipped (not a valid ticket), {} scored", path.display(), set.len());
         }
         return Ok(set);
     }

@@ -258,7 +258,6 @@ impl Compiler<'_> {
             column_of_label,
             impact_numbers,
             impact_phrases,
-            levels: self.ranks.len(),
         }
     }
 

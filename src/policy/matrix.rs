@@ -34,8 +34,6 @@ pub(super) struct Matrix {
     pub impact_numbers: Vec<(Option<f64>, usize)>,
     /// Words that state an impact, tried in file order (largest impact first).
     pub impact_phrases: Vec<(usize, Cues)>,
-    /// How many priority levels the policy has (the last is the least urgent).
-    pub levels: usize,
 }
 
 /// A model label's calibrated score from which its level counts as plausible for review.
@@ -118,7 +116,7 @@ impl Matrix {
         }
         // Words like "all our customers" tell the scope of a problem; in a question or a
         // thank-you they tell nothing, so they count only where the text shows a problem.
-        let problem = severity.is_some_and(|s| !s.lowers && s.rank.0 + 1 < self.levels);
+        let problem = severity.is_some_and(Assessment::shows_problem);
         for (row, phrases) in &self.impact_phrases {
             let words = phrases.spans(&facts.words, 1.0);
             let Some(first) = words.first() else { continue };

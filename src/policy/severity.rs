@@ -50,6 +50,8 @@ pub(super) struct Assessment<'s> {
     pub rank: Rank,
     pub column: usize,
     pub lowers: bool,
+    /// Whether the level is above the least urgent one: the words describe a problem.
+    above_lowest: bool,
     pub source: Source<'s>,
 }
 
@@ -77,7 +79,8 @@ impl Severity {
 
     fn assessment<'s>(&'s self, rank: Rank, lowers: bool, source: Source<'s>) -> Option<Assessment<'s>> {
         let column = *self.column_of_rank.get(rank.0)?;
-        Some(Assessment { rank, column, lowers, source })
+        let above_lowest = rank.0 + 1 < self.column_of_rank.len();
+        Some(Assessment { rank, column, lowers, above_lowest, source })
     }
 
     pub fn column_of(&self, rank: Rank) -> Option<usize> {
@@ -142,6 +145,12 @@ impl Assessment<'_> {
             Source::Signal { words, .. } => words,
             Source::Example(_) => &[],
         }
+    }
+
+    /// Whether the text describes a problem (a level above the least urgent, from a signal
+    /// that does not lower): only then do its impact words tell the scope of something.
+    pub fn shows_problem(&self) -> bool {
+        !self.lowers && self.above_lowest
     }
 
     pub fn implied_impact(&self) -> Option<usize> {
