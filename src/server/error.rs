@@ -115,7 +115,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(id) => ApiError::NotFound(format!("no decision {id}")),
-            StoreError::Invalid { field, message } => ApiError::Invalid { field: field.to_string(), message },
+            StoreError::Invalid { field, message } => ApiError::Invalid { field, message },
             other => ApiError::Unavailable(other.to_string()),
         }
     }

@@ -80,17 +80,22 @@ pub async fn feedback(
 fn check_labels(state: &AppState, input: &FeedbackInput) -> Result<(), ApiError> {
     let served = state.served.snapshot();
     let labels = labels_of(&served);
-    let corrections = [("urgency", &input.urgency), ("sentiment", &input.sentiment), ("category", &input.category)];
-    for (head, value) in corrections {
-        let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) else { continue };
-        match labels.heads.get(head) {
-            Some(known) if !known.iter().any(|label| label == value) => {
-                return Err(ApiError::Invalid {
-                    field: head.into(),
-                    message: format!("`{value}` is not a {head} label of the model; one of: {}", known.join(", ")),
-                })
-            }
-            _ => {}
+    for (head, value) in &input.labels {
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        let Some(known) = labels.heads.get(head) else {
+            return Err(ApiError::Invalid {
+                field: head.clone(),
+                message: format!("`{head}` is not a head of the model; its heads: {}", labels.head_order.join(", ")),
+            });
+        };
+        if !known.iter().any(|label| label == value) {
+            return Err(ApiError::Invalid {
+                field: head.clone(),
+                message: format!("`{value}` is not a {head} label of the model; one of: {}", known.join(", ")),
+            });
         }
     }
     if let Some(level) = input.priority.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
@@ -107,15 +112,19 @@ fn check_labels(state: &AppState, input: &FeedbackInput) -> Result<(), ApiError>
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Labels {
-    /// Each head's labels, in the model's order.
+    /// Each head's labels, in the order the model lists them.
     heads: BTreeMap<String, Vec<String>>,
+    /// The model's heads in its order: the order a correction form lists them in.
+    head_order: Vec<String>,
     /// The policy's levels, most urgent first.
     priorities: Vec<crate::policy::PriorityRef>,
 }
 
 fn labels_of(served: &super::state::Loaded) -> Labels {
+    let heads = &served.classifier.manifest().heads;
     Labels {
-        heads: served.classifier.manifest().heads.iter().map(|h| (h.name.clone(), h.labels.clone())).collect(),
+        heads: heads.iter().map(|h| (h.name.clone(), h.labels.clone())).collect(),
+        head_order: heads.iter().map(|h| h.name.clone()).collect(),
         priorities: served
             .policy
             .levels()

@@ -11,12 +11,13 @@ use super::records::{format_time, parse_time, Correction, Feedback, FeedbackInpu
 use super::StoreError;
 
 /// The columns `from_row` reads, in its order.
-pub(super) const COLUMNS: &str = "f.version, f.created_at, f.reviewer, f.note, f.priority, f.urgency, f.sentiment, f.category";
-const WIDTH: usize = 8;
+pub(super) const COLUMNS: &str = "f.version, f.created_at, f.reviewer, f.note, f.priority, f.labels";
+const WIDTH: usize = 6;
 
 /// The feedback whose columns (`COLUMNS`) start at `start`.
 pub(super) fn from_row(row: &Row, start: usize, decision_id: &str) -> Result<Feedback, StoreError> {
     let created_at: String = row.get(start + 1)?;
+    let labels: String = row.get(start + 5)?;
     Ok(Feedback {
         version: row.get(start)?,
         created_at: parse_time(&created_at).map_err(|e| corrupt(decision_id, "created_at", e))?,
@@ -24,9 +25,7 @@ pub(super) fn from_row(row: &Row, start: usize, decision_id: &str) -> Result<Fee
             reviewer: row.get(start + 2)?,
             note: row.get(start + 3)?,
             priority: row.get(start + 4)?,
-            urgency: row.get(start + 5)?,
-            sentiment: row.get(start + 6)?,
-            category: row.get(start + 7)?,
+            labels: serde_json::from_str(&labels).map_err(|e| corrupt(decision_id, "labels", e))?,
         },
     })
 }
@@ -55,8 +54,8 @@ pub(super) fn add(
         |row| row.get(0),
     )?;
     transaction.execute(
-        "INSERT INTO feedback (decision_id, version, created_at, reviewer, note, priority, urgency, sentiment, category) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO feedback (decision_id, version, created_at, reviewer, note, priority, labels) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             decision_id,
             version,
@@ -64,9 +63,7 @@ pub(super) fn add(
             fields.reviewer,
             fields.note,
             fields.priority,
-            fields.urgency,
-            fields.sentiment,
-            fields.category,
+            serde_json::to_string(&fields.labels).map_err(StoreError::Encode)?,
         ],
     )?;
     transaction.commit()?;
@@ -144,9 +141,13 @@ mod tests {
         FeedbackInput {
             reviewer: reviewer.into(),
             priority: priority.map(Into::into),
-            category: category.map(Into::into),
+            labels: category.map(|c| ("category".to_string(), c.to_string())).into_iter().collect(),
             ..FeedbackInput::default()
         }
+    }
+
+    fn label<'a>(feedback: &'a FeedbackInput, head: &str) -> Option<&'a str> {
+        feedback.labels.get(head).map(String::as_str)
     }
 
     #[test]
@@ -179,11 +180,11 @@ mod tests {
         store.record(&[record("d-1", "2026-11-24T09:30:00Z", "P1", "payments", true)]).unwrap();
         assert!(matches!(
             store.add_feedback("d-1", correction("", Some("P2"), None)),
-            Err(StoreError::Invalid { field: "reviewer", .. })
+            Err(StoreError::Invalid { field, .. }) if field == "reviewer"
         ));
         assert!(matches!(
             store.add_feedback("d-1", correction("ana", None, None)),
-            Err(StoreError::Invalid { field: "note", .. })
+            Err(StoreError::Invalid { field, .. }) if field == "note"
         ));
         assert!(store.get("d-1").unwrap().unwrap().feedback.is_empty());
     }
@@ -199,7 +200,12 @@ mod tests {
             ])
             .unwrap();
         store.add_feedback("late", correction("ana", Some("P2"), Some("billing"))).unwrap();
-        store.add_feedback("late", FeedbackInput { urgency: Some("low".into()), ..correction("bo", Some("P3"), None) }).unwrap();
+        store
+            .add_feedback(
+                "late",
+                FeedbackInput { labels: [("urgency".into(), "low".into())].into(), ..correction("bo", Some("P3"), None) },
+            )
+            .unwrap();
         store.add_feedback("early", correction("cy", None, Some("outage"))).unwrap();
 
         let corrections = store.corrections().unwrap();
@@ -210,13 +216,13 @@ mod tests {
         assert_eq!(late.version, 2);
         assert_eq!(late.feedback.reviewer, "bo");
         assert_eq!(late.feedback.priority.as_deref(), Some("P3"));
-        assert_eq!(late.feedback.category.as_deref(), Some("billing"), "kept from version 1");
-        assert_eq!(late.feedback.urgency.as_deref(), Some("low"));
-        assert_eq!(late.feedback.sentiment, None);
+        assert_eq!(label(&late.feedback, "category"), Some("billing"), "kept from version 1");
+        assert_eq!(label(&late.feedback, "urgency"), Some("low"));
+        assert_eq!(label(&late.feedback, "sentiment"), None);
         assert_eq!(late.ticket_id.as_deref(), Some("T-late"));
         assert_eq!(late.subject, "Checkout down late");
         assert_eq!(late.body, "Every payment fails since 9:00");
         assert_eq!(late.language.as_deref(), Some("en"));
-        assert_eq!(corrections[0].feedback.category.as_deref(), Some("outage"));
+        assert_eq!(label(&corrections[0].feedback, "category"), Some("outage"));
     }
 }

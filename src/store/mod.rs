@@ -51,7 +51,7 @@ pub enum StoreError {
     NotFound(String),
     /// Bad input from the caller; `field` names it.
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid { field: String, message: String },
     #[error("{path} was written by a newer triage (schema version {found}; this build knows up to {known})")]
     NewerSchema { path: PathBuf, found: i64, known: i64 },
     #[error("cannot use {path} as a decision log: {message}")]

@@ -3,6 +3,7 @@
 //! `Correction`), with the validation and merge rules that belong to the data itself. Plain
 //! serde types so the server can return them as JSON; no SQL and no HTTP types here.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -85,24 +86,61 @@ impl DecisionRecord {
 }
 
 /// A reviewer's correction of one decision. Blank values count as absent, so a form may send
-/// every field. `priority` is a level name (`P2`); the labels are the model's label names.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
+/// every field. `priority` is a level name (`P2`); every other key names one of the model's
+/// heads and carries its corrected label (`"category": "billing"`), so a head a helpdesk adds
+/// to its model (say `product`) is corrected like the built-in ones. Which heads and labels
+/// exist is the served model's to say (the server checks); this layer keeps whatever it is given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FeedbackInput {
     pub reviewer: String,
     pub note: Option<String>,
     pub priority: Option<String>,
-    pub urgency: Option<String>,
-    pub sentiment: Option<String>,
-    pub category: Option<String>,
+    /// Corrected labels by head name, written beside the fields above. `null` counts as absent.
+    #[serde(flatten)]
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub labels: BTreeMap<String, String>,
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> StoreError {
-    StoreError::Invalid { field, message: message.into() }
+/// Read key by key (not through serde's `flatten`, which buffers the object and loses the
+/// key), so a label that is not text is reported under its head's name.
+impl<'de> Deserialize<'de> for FeedbackInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = FeedbackInput;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("an object with reviewer, note, priority and corrected labels by head")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<FeedbackInput, A::Error> {
+                let mut input = FeedbackInput::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value: Option<String> = map.next_value()?;
+                    match key.as_str() {
+                        "reviewer" => input.reviewer = value.unwrap_or_default(),
+                        "note" => input.note = value,
+                        "priority" => input.priority = value,
+                        _ => {
+                            if let Some(label) = value {
+                                input.labels.insert(key, label);
+                            }
+                        }
+                    }
+                }
+                Ok(input)
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> StoreError {
+    StoreError::Invalid { field: field.to_string(), message: message.into() }
 }
 
 /// The trimmed value, `None` when blank, or an error naming `field` when it is too long.
-fn present(field: &'static str, value: Option<String>, max_chars: usize) -> Result<Option<String>, StoreError> {
+fn present(field: &str, value: Option<String>, max_chars: usize) -> Result<Option<String>, StoreError> {
     let value = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
     match value {
         Some(v) if v.chars().count() > max_chars => Err(invalid(field, format!("longer than {max_chars} characters"))),
@@ -116,18 +154,23 @@ impl FeedbackInput {
     pub(super) fn validated(self) -> Result<Self, StoreError> {
         let reviewer =
             present("reviewer", Some(self.reviewer), MAX_LABEL_CHARS)?.ok_or_else(|| invalid("reviewer", "must not be empty"))?;
+        let mut labels = BTreeMap::new();
+        for (head, label) in self.labels {
+            if head.chars().count() > MAX_LABEL_CHARS {
+                return Err(invalid("labels", format!("a head name is longer than {MAX_LABEL_CHARS} characters")));
+            }
+            if let Some(label) = present(&head, Some(label), MAX_LABEL_CHARS)? {
+                labels.insert(head, label);
+            }
+        }
         let input = Self {
             reviewer,
             note: present("note", self.note, MAX_NOTE_CHARS)?,
             priority: present("priority", self.priority, MAX_LABEL_CHARS)?,
-            urgency: present("urgency", self.urgency, MAX_LABEL_CHARS)?,
-            sentiment: present("sentiment", self.sentiment, MAX_LABEL_CHARS)?,
-            category: present("category", self.category, MAX_LABEL_CHARS)?,
+            labels,
         };
-        let says_something =
-            [&input.note, &input.priority, &input.urgency, &input.sentiment, &input.category].iter().any(|value| value.is_some());
-        if !says_something {
-            return Err(invalid("note", "give a note or at least one of priority, urgency, sentiment, category"));
+        if input.note.is_none() && input.priority.is_none() && input.labels.is_empty() {
+            return Err(invalid("note", "give a note, a priority or a corrected label"));
         }
         Ok(input)
     }
@@ -135,14 +178,9 @@ impl FeedbackInput {
     /// `self`, written after `earlier`: what `self` leaves out keeps the earlier value, so a
     /// reviewer can fix one label without repeating the others.
     pub(super) fn over(self, earlier: Self) -> Self {
-        Self {
-            reviewer: self.reviewer,
-            note: self.note.or(earlier.note),
-            priority: self.priority.or(earlier.priority),
-            urgency: self.urgency.or(earlier.urgency),
-            sentiment: self.sentiment.or(earlier.sentiment),
-            category: self.category.or(earlier.category),
-        }
+        let mut labels = earlier.labels;
+        labels.extend(self.labels);
+        Self { reviewer: self.reviewer, note: self.note.or(earlier.note), priority: self.priority.or(earlier.priority), labels }
     }
 }
 
@@ -281,7 +319,11 @@ mod tests {
         }
     }
 
-    fn invalid_field(result: Result<FeedbackInput, StoreError>) -> &'static str {
+    fn label(head: &str, value: &str) -> BTreeMap<String, String> {
+        [(head.to_string(), value.to_string())].into()
+    }
+
+    fn invalid_field(result: Result<FeedbackInput, StoreError>) -> String {
         match result {
             Err(StoreError::Invalid { field, .. }) => field,
             other => panic!("expected a validation error, got {other:?}"),
@@ -296,15 +338,32 @@ mod tests {
         assert_eq!(invalid_field(input("ana", None, Some(&long)).validated()), "priority");
         let ok = input(" ana ", None, Some(" P2 ")).validated().unwrap();
         assert_eq!((ok.reviewer.as_str(), ok.priority.as_deref(), ok.note), ("ana", Some("P2"), None));
+        let blank_label = FeedbackInput { labels: label("category", "  "), ..input("ana", None, None) };
+        assert_eq!(invalid_field(blank_label.validated()), "note", "a blank label says nothing");
+        let long_label = FeedbackInput { labels: label("product", &long), ..input("ana", None, None) };
+        assert_eq!(invalid_field(long_label.validated()), "product", "the head names the field");
+        let any_head = FeedbackInput { labels: label("product", " app "), ..input("ana", None, None) }.validated().unwrap();
+        assert_eq!(any_head.labels, label("product", "app"));
+    }
+
+    #[test]
+    fn labels_are_the_keys_beside_the_fixed_fields_and_null_is_absent() {
+        let parsed: FeedbackInput =
+            serde_json::from_value(serde_json::json!({"reviewer": "ana", "category": "billing", "urgency": null})).unwrap();
+        assert_eq!(parsed.labels, label("category", "billing"));
+        assert_eq!(
+            serde_json::to_value(&parsed).unwrap(),
+            serde_json::json!({"reviewer": "ana", "note": null, "priority": null, "category": "billing"})
+        );
     }
 
     #[test]
     fn later_feedback_keeps_what_it_leaves_out() {
-        let first = FeedbackInput { urgency: Some("high".into()), ..input("ana", Some("first"), Some("P2")) };
-        let merged = input("bo", None, Some("P1")).over(first);
+        let first = FeedbackInput { labels: label("urgency", "high"), ..input("ana", Some("first"), Some("P2")) };
+        let merged = FeedbackInput { labels: label("product", "app"), ..input("bo", None, Some("P1")) }.over(first);
         assert_eq!(merged.reviewer, "bo");
         assert_eq!(merged.priority.as_deref(), Some("P1"));
-        assert_eq!(merged.urgency.as_deref(), Some("high"));
+        assert_eq!(merged.labels, [("product".into(), "app".into()), ("urgency".into(), "high".into())].into());
         assert_eq!(merged.note.as_deref(), Some("first"));
     }
 
@@ -315,7 +374,7 @@ mod tests {
         assert_eq!(text, "2026-11-24T09:30:00.000000Z_a_b");
         assert_eq!(text.parse::<Cursor>().unwrap(), cursor);
         assert_eq!(serde_json::to_value(&cursor).unwrap(), serde_json::json!(text));
-        assert!(matches!("yesterday_x".parse::<Cursor>(), Err(StoreError::Invalid { field: "before", .. })));
+        assert!(matches!("yesterday_x".parse::<Cursor>(), Err(StoreError::Invalid { field, .. }) if field == "before"));
         assert!("no-separator".parse::<Cursor>().is_err());
     }
 

@@ -20,7 +20,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// `decided_at` / `created_at` are RFC 3339 UTC text of fixed width (see
 /// `records::format_time`), so text order is time order. Feedback rows are keyed by
 /// (decision, version): a new version is a new row, never an update.
-const MIGRATIONS: &[&str] = &["
+///
+/// Migration 2 moves corrected labels from one column per built-in head into one JSON object
+/// keyed by head name (`labels`), so a model with other heads needs no schema change; the
+/// labels already recorded move with it.
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE decisions (
         decision_id    TEXT PRIMARY KEY NOT NULL,
         ticket_id      TEXT,
@@ -47,7 +52,19 @@ const MIGRATIONS: &[&str] = &["
         category    TEXT,
         PRIMARY KEY (decision_id, version)
     ) WITHOUT ROWID;
-"];
+",
+    "
+    ALTER TABLE feedback ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+    UPDATE feedback SET labels = (
+        SELECT json_group_object(key, value)
+        FROM json_each(json_object('urgency', urgency, 'sentiment', sentiment, 'category', category))
+        WHERE value IS NOT NULL
+    );
+    ALTER TABLE feedback DROP COLUMN urgency;
+    ALTER TABLE feedback DROP COLUMN sentiment;
+    ALTER TABLE feedback DROP COLUMN category;
+",
+];
 
 /// The schema version this build writes: the number of migrations (a handful, so the cast is
 /// exact; SQLite keeps `user_version` as a signed integer).
@@ -124,6 +141,30 @@ mod tests {
         let again = open(&path).unwrap();
         assert_eq!(tables(&again), ["decisions", "feedback"]);
         assert_eq!(pragma::<i64>(&again, "user_version"), known_version());
+    }
+
+    #[test]
+    fn labels_recorded_before_the_labels_column_move_into_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("decisions.db");
+        {
+            let first = Connection::open(&path).unwrap();
+            first.execute_batch(MIGRATIONS[0]).unwrap();
+            first.pragma_update(None, "user_version", 1).unwrap();
+            first
+                .execute_batch(
+                    "INSERT INTO decisions VALUES ('d-1', NULL, '2026-11-24T09:30:00.000000Z', 'P1', 'incidents', 1, \
+                         'default', '1', 'p1', '{}', '{}');
+                     INSERT INTO feedback VALUES ('d-1', 1, '2026-11-24T10:00:00.000000Z', 'ana', NULL, 'P2', NULL, NULL, 'billing');
+                     INSERT INTO feedback VALUES ('d-1', 2, '2026-11-24T11:00:00.000000Z', 'bo', 'fine', NULL, NULL, NULL, NULL);",
+                )
+                .unwrap();
+        }
+        let migrated = open(&path).unwrap();
+        assert_eq!(pragma::<i64>(&migrated, "user_version"), known_version());
+        let mut statement = migrated.prepare("SELECT labels FROM feedback ORDER BY version").unwrap();
+        let labels: Vec<String> = statement.query_map([], |row| row.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+        assert_eq!(labels, [r#"{"category":"billing"}"#, "{}"]);
     }
 
     #[test]

@@ -73,6 +73,8 @@ async fn bad_review_requests_name_the_field() {
     let cases = [
         (json!({"note": "no name"}), "reviewer"),
         (json!({"reviewer": "ana", "category": "no-such-queue"}), "category"),
+        (json!({"reviewer": "ana", "categroy": "billing"}), "categroy"),
+        (json!({"reviewer": "ana", "urgency": 3}), "urgency"),
         (json!({"reviewer": "ana", "priority": "P9"}), "priority"),
         (json!({"reviewer": "ana"}), "note"),
     ];

@@ -406,7 +406,10 @@ async fn scenario(client: &Client, address: SocketAddr) -> Result<()> {
     ensure!(text_of(client, "#ticket-subject").await? == "<b>bold</b> invoice question", "subject field");
     ensure!(count(client, "#ticket b, #queue-list b").await? == json!(0), "no <b> element was made");
 
-    // Every ticket: the text is shown exactly, and each head's evidence (keys 1-3) matches the API.
+    // Every ticket: the text is shown exactly, and each head's evidence (keys 1-3, the heads in
+    // the model's order) matches the API.
+    let model_heads: Vec<String> = serde_json::from_value(api.json("GET", "/v1/labels", None, 200).await?["head_order"].clone())?;
+    ensure!(model_heads.len() == 3, "the default model's heads: {model_heads:?}");
     for id in &newest_first {
         open_row(client, id).await?;
         let decision = api.json("GET", &format!("/v1/decisions/{id}"), None, 200).await?;
@@ -423,7 +426,7 @@ async fn scenario(client: &Client, address: SocketAddr) -> Result<()> {
         )
         .await?;
         let heads: Vec<String> = serde_json::from_value(heads)?;
-        let mut expected = vec!["urgency".to_string(), "sentiment".to_string(), "category".to_string()];
+        let mut expected = model_heads.clone();
         let api_evidence = &decision["response"]["explanation"]["evidence"];
         expected.extend(
             POLICY_EVIDENCE.iter().filter(|k| api_evidence[**k].as_array().is_some_and(|a| !a.is_empty())).map(|k| k.to_string()),

@@ -24,7 +24,7 @@ impl CorrectionReport {
     }
 }
 
-/// Reads corrections files for the given heads.
+/// Reads corrections files for the given heads; a head no reviewer corrected has no column.
 pub fn load(paths: &[PathBuf], heads: &[String]) -> Result<Dataset, DataError> {
     let map = ColumnMap {
         id: Some("id".into()),
@@ -32,7 +32,7 @@ pub fn load(paths: &[PathBuf], heads: &[String]) -> Result<Dataset, DataError> {
         language: Some("language".into()),
         labels: heads.iter().map(|head| (head.clone(), head.clone())).collect(),
     };
-    data::load(paths, &map)
+    data::load_some_labels(paths, &map)
 }
 
 /// Applies `corrections` to `history` in place; a later correction of the same ticket wins.
@@ -106,6 +106,18 @@ mod tests {
         assert_eq!(history.examples[0].labels["urgency"], "low");
         assert_eq!(history.examples[1].labels["category"], "technical");
         assert_eq!(report.changes, ["T-1 category: billing -> technical"]);
+    }
+
+    #[test]
+    fn a_head_nobody_corrected_needs_no_column() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("corrections.csv");
+        let csv = "id,subject,body,language,category,final_priority,reviewer,reviewed_at,decision_id\n\
+                   T-1,Invoice,send it again,en,billing,P3,ana,2026-11-24T10:00:00Z,d-1\n";
+        std::fs::write(&path, csv).expect("written");
+        let loaded = load(&[path], &["urgency".into(), "category".into()]).expect("urgency has no column and that is fine");
+        assert_eq!(loaded.examples.len(), 1);
+        assert_eq!(loaded.examples[0].labels, [("category".to_string(), "billing".to_string())].into());
     }
 
     #[test]

@@ -157,6 +157,21 @@ fn clean_label(raw: &str) -> Result<Option<String>, &'static str> {
 /// Reads every file and maps its rows through `map`. Label columns may be absent from some
 /// files (a sentiment set carries no urgency) but must be present in at least one.
 pub fn load(paths: &[PathBuf], map: &ColumnMap) -> Result<Dataset, DataError> {
+    let (dataset, label_seen) = read_rows(paths, map)?;
+    if let Some((head, _)) = label_seen.iter().find(|(_, seen)| !**seen) {
+        return Err(DataError::LabelNowhere { column: map.labels[*head].clone(), head: head.to_string() });
+    }
+    Ok(dataset)
+}
+
+/// As `load`, but a label column may be absent from every file: reviewers' corrections name
+/// only the heads someone corrected.
+pub fn load_some_labels(paths: &[PathBuf], map: &ColumnMap) -> Result<Dataset, DataError> {
+    Ok(read_rows(paths, map)?.0)
+}
+
+/// The usable rows of every file, and for each head whether any file had its column.
+fn read_rows<'m>(paths: &[PathBuf], map: &'m ColumnMap) -> Result<(Dataset, BTreeMap<&'m str, bool>), DataError> {
     let mut dataset = Dataset::default();
     let mut label_seen: BTreeMap<&str, bool> = map.labels.keys().map(|h| (h.as_str(), false)).collect();
     for path in paths {
@@ -214,13 +229,10 @@ pub fn load(paths: &[PathBuf], map: &ColumnMap) -> Result<Dataset, DataError> {
         }
         dataset.files.push(LoadedFile { path: path.clone(), sha256: sha256_hex(&bytes), rows_used: used });
     }
-    if let Some((head, _)) = label_seen.iter().find(|(_, seen)| !**seen) {
-        return Err(DataError::LabelNowhere { column: map.labels[*head].clone(), head: head.to_string() });
-    }
     if dataset.examples.is_empty() {
         return Err(DataError::NothingUsable(dataset.skipped.summary()));
     }
-    Ok(dataset)
+    Ok((dataset, label_seen))
 }
 
 /// Holds back a seeded random `fraction` of `examples` (at least one row each side):

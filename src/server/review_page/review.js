@@ -15,13 +15,12 @@
   const REVIEWER_STORE = 'triage.reviewer';   // localStorage: remembered
   // Rows per page: 50, or `?limit=N` on the page's address (1 to 500, as the API allows).
   const PAGE = Math.min(500, Math.max(1, Number(new URLSearchParams(location.search).get('limit')) || 50));
-  const HEAD_ORDER = ['urgency', 'sentiment', 'category'];
   // Evidence the policy adds next to the model heads: the words that set severity and impact.
   const POLICY_EVIDENCE = ['severity', 'impact'];
-  const FORM_FIELDS = ['priority', 'urgency', 'sentiment', 'category'];
 
   const state = {
-    labels: null,        // GET /v1/labels
+    labels: null,        // GET /v1/labels: the model's heads and labels, the policy's levels
+    labelsLoaded: null,  // settles when the labels request has (loadLabels reports its own errors)
     items: [],           // queue rows loaded so far
     next: null,          // cursor of the next page
     selected: -1,        // keyboard cursor in the queue
@@ -166,7 +165,38 @@
       select.append(el('option', { value: p.level, text: p.level + ' ' + p.name }));
     }
     select.value = chosen;
-    if (state.decision) fillForm(state.decision);
+    buildHeadSelects();
+    if (state.decision) renderDecision(state.decision);
+  }
+
+  /** The model's heads in its order (none until the labels have loaded). */
+  function modelHeads() {
+    return (state.labels && state.labels.head_order) || [];
+  }
+
+  /** What a correction may set: the policy's priority, then each of the model's heads. */
+  function formFields() {
+    return ['priority'].concat(modelHeads());
+  }
+
+  /** A select shows whether it now differs from the value it was filled with. */
+  function highlightChanges(select) {
+    select.addEventListener('change', () => select.classList.toggle('changed', select.value !== select.dataset.current));
+  }
+
+  /** One select per head of the served model, after the priority's: a model trained with
+   * another head (say `product`) gets its own select without a change to the page. */
+  function buildHeadSelects() {
+    for (const old of $('fb-form').querySelectorAll('label[data-head]')) old.remove();
+    let after = $('fb-priority').closest('label');
+    for (const head of modelHeads()) {
+      const select = el('select', { id: 'fb-' + head, 'data-field': head });
+      highlightChanges(select);
+      const name = head.charAt(0).toUpperCase() + head.slice(1).replace(/_/g, ' ');
+      const label = el('label', { 'data-head': head }, name + ' ', select);
+      after.after(label);
+      after = label;
+    }
   }
 
   function filterQuery(before) {
@@ -289,7 +319,8 @@
     }
     let decision;
     try {
-      decision = await api('/v1/decisions/' + encodeURIComponent(id));
+      // The labels give the heads their order and the form its selects: render after them.
+      [decision] = await Promise.all([api('/v1/decisions/' + encodeURIComponent(id)), state.labelsLoaded]);
     } catch (e) {
       if (token === openSeq) showError(e);
       return;
@@ -326,7 +357,7 @@
     }));
     const decided = decidedValues(decision);
     const current = currentValues(decision);
-    const corrected = FORM_FIELDS.filter((f) => current[f] && current[f] !== decided[f]).map((f) => f + ' ' + current[f]).join(', ');
+    const corrected = formFields().filter((f) => current[f] && current[f] !== decided[f]).map((f) => f + ' ' + current[f]).join(', ');
     if (corrected) metaItem(meta, 'Corrected to', el('strong', { 'data-testid': 'corrected', text: corrected }));
     metaItem(meta, 'Queue', response.queue || decision.queue);
     metaItem(meta, 'Tags', (response.tags || []).join(', '));
@@ -351,7 +382,8 @@
     $('ticket-summary').textContent = (response.explanation || {}).summary || '';
 
     const known = Object.keys(predictions);
-    state.heads = HEAD_ORDER.filter((h) => known.includes(h)).concat(known.filter((h) => !HEAD_ORDER.includes(h)).sort());
+    const order = modelHeads();
+    state.heads = order.filter((h) => known.includes(h)).concat(known.filter((h) => !order.includes(h)).sort());
     const evidence = (response.explanation || {}).evidence || {};
     state.tabs = state.heads.concat(POLICY_EVIDENCE.filter((k) => (evidence[k] || []).length > 0 && !known.includes(k)));
     if (!state.tabs.includes(state.head)) state.head = state.tabs[0] || null;
@@ -502,7 +534,7 @@
     const list = $('feedback-history');
     list.replaceChildren();
     for (const f of feedback.slice().reverse()) {
-      const changes = FORM_FIELDS.filter((k) => f[k]).map((k) => k + ' → ' + f[k]).join(', ');
+      const changes = formFields().filter((k) => f[k]).map((k) => k + ' → ' + f[k]).join(', ');
       list.append(el('li', { 'data-testid': 'feedback-version', 'data-version': f.version },
         el('strong', { text: 'v' + f.version }), ' ', time(f.created_at), ' by ', el('strong', { text: f.reviewer }),
         changes ? ': ' + changes : '',
@@ -523,7 +555,7 @@
   function currentValues(decision) {
     const values = decidedValues(decision);
     for (const f of decision.feedback || []) {
-      for (const field of FORM_FIELDS) if (f[field]) values[field] = f[field];
+      for (const field of formFields()) if (f[field]) values[field] = f[field];
     }
     return values;
   }
@@ -532,7 +564,7 @@
     const values = currentValues(decision);
     const response = decision.response || {};
     const labels = state.labels || {};
-    for (const field of FORM_FIELDS) {
+    for (const field of formFields()) {
       const select = $('fb-' + field);
       select.replaceChildren();
       select.classList.remove('changed', 'invalid');
@@ -575,7 +607,7 @@
     }
     localStorage.setItem(REVIEWER_STORE, reviewer);
     const body = { reviewer, note: $('fb-note').value };
-    for (const field of FORM_FIELDS) {
+    for (const field of formFields()) {
       const select = $('fb-' + field);
       if (select.disabled) continue;
       if (confirmAll || select.value !== select.dataset.current) body[field] = select.value;
@@ -725,10 +757,7 @@
       submitFeedback(false);
     });
     $('fb-confirm').addEventListener('click', () => submitFeedback(true));
-    for (const field of FORM_FIELDS) {
-      const select = $('fb-' + field);
-      select.addEventListener('change', () => select.classList.toggle('changed', select.value !== select.dataset.current));
-    }
+    highlightChanges($('fb-priority'));
 
     $('help-open').addEventListener('click', showHelp);
     document.addEventListener('keydown', onKey);
@@ -739,7 +768,7 @@
   }
 
   function reload() {
-    loadLabels();
+    state.labelsLoaded = loadLabels();
     loadQueue(false);
     if (state.openId) openDecision(state.openId);
   }

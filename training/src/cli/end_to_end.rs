@@ -68,13 +68,25 @@ fn train_args(out: &Path, corrections: &Path) -> super::TrainArgs {
     sample_run(out, &flags).expect("valid flags")
 }
 
+/// A server on `model_dir` and the default policy, logging to a fresh log in `work`.
+fn serve(model_dir: PathBuf, work: &Path) -> AppState {
+    let sources = Sources { model_dir, policy_path: repo("config/policy.toml") };
+    let loaded = Loaded::read(&sources).expect("model and policy");
+    let decisions = Decisions::open(&work.join("decisions.db"), 16).expect("decision log");
+    AppState::new(loaded, sources, Auth::Disabled, decisions, ServerConfig::default())
+}
+
+/// The decision log's corrections written where `triage export-feedback` would put them.
+fn export(state: &AppState, path: &Path) -> triage::store::export::ExportSummary {
+    let corrections = state.decisions.store.corrections().expect("corrections");
+    let file = std::fs::File::create(path).expect("create");
+    triage::store::export::write_corrections(&corrections, file).expect("export")
+}
+
 #[tokio::test]
 async fn a_reviewer_correction_reaches_the_next_model() {
     let work = tempfile::tempdir().expect("tempdir");
-    let sources = Sources { model_dir: repo("models/default"), policy_path: repo("config/policy.toml") };
-    let loaded = Loaded::read(&sources).expect("default model and policy");
-    let decisions = Decisions::open(&work.path().join("decisions.db"), 16).expect("decision log");
-    let state = AppState::new(loaded, sources, Auth::Disabled, decisions, ServerConfig::default());
+    let state = serve(repo("models/default"), work.path());
 
     // s-0001 in the sample is labelled Technical Support; the reviewer says it is billing.
     let ticket = json!({"id": "s-0001", "body": "checkout page on my Cartwheel store shows a blank white screen after the last theme update, customers cant pay at all. we are losing orders every minute, please someone look at this NOW"});
@@ -87,10 +99,7 @@ async fn a_reviewer_correction_reaches_the_next_model() {
     call(&state, "POST", &format!("/v1/decisions/{id}/feedback"), correction).await;
 
     let exported = work.path().join("corrections.csv");
-    let corrections = state.decisions.store.corrections().expect("corrections");
-    let file = std::fs::File::create(&exported).expect("create");
-    let summary = triage::store::export::write_corrections(&corrections, file).expect("export");
-    assert_eq!(summary.written, 1);
+    assert_eq!(export(&state, &exported).written, 1);
 
     let out = work.path().join("retrained");
     let args = train_args(&out, &exported);
@@ -147,4 +156,37 @@ fn a_malformed_or_repeated_label_is_refused_by_name() {
         let error = run_train(args).expect_err("refused").to_string();
         assert!(error.contains(says), "{labels:?}: {error}");
     }
+}
+
+#[tokio::test]
+async fn a_head_the_helpdesk_added_is_corrected_and_retrained_like_the_others() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let first = work.path().join("first");
+    let topic_run = |out: &Path, extra: &[&str]| {
+        let labels = ["--label", "topic=category", "--label", "urgency=urgency"];
+        sample_run(out, &[&labels[..], extra].concat()).expect("flags")
+    };
+    let train = topic_run(&first, &[]);
+    tokio::task::spawn_blocking(move || run_train(train)).await.expect("joined").expect("trains");
+    let state = serve(first, work.path());
+
+    let labels = call(&state, "GET", "/v1/labels", Value::Null).await;
+    assert_eq!(labels["head_order"], json!(["topic", "urgency"]), "{labels}");
+    let topic = labels["heads"]["topic"][0].as_str().expect("a topic label").to_string();
+    let decision = call(&state, "POST", "/v1/classify", json!({"id": "s-0001", "body": "the checkout page is blank"})).await;
+    let id = decision["decision_id"].as_str().expect("id");
+    let correction = json!({"reviewer": "ana", "topic": topic});
+    let stored = call(&state, "POST", &format!("/v1/decisions/{id}/feedback"), correction).await;
+    assert_eq!(stored["topic"], json!(topic), "stored under the head's own name: {stored}");
+
+    let exported = work.path().join("corrections.csv");
+    assert_eq!(export(&state, &exported).written, 1);
+    let header = std::fs::read_to_string(&exported).expect("export").lines().next().unwrap_or_default().to_string();
+    assert!(header.split(',').any(|column| column == "topic"), "a column named after the head: {header}");
+
+    let again = topic_run(&work.path().join("second"), &["--corrections", exported.to_str().expect("utf-8")]);
+    let (dataset, _, used) = training_data(&again).expect("history plus corrections");
+    assert_eq!(used, 1);
+    let row = dataset.examples.iter().find(|e| e.id == "s-0001").expect("the corrected row");
+    assert_eq!(row.labels["topic"], topic);
 }
