@@ -99,16 +99,6 @@ pub enum RequestError {
     Invalid { field: String, message: String },
 }
 
-impl RequestError {
-    /// The contract's error code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            RequestError::MalformedJson(_) => "malformed_json",
-            RequestError::Invalid { .. } => "invalid_field",
-        }
-    }
-}
-
 impl From<TicketError> for RequestError {
     fn from(e: TicketError) -> Self {
         RequestError::Invalid { field: e.field, message: e.message }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use triage::classify::{classify_now, read_ticket, RequestError};
+use triage::classify::{classify_now, read_ticket};
 use triage::model::Classifier;
 use triage::priority_check::{Case, Outcome, Report};
 use triage::server::auth::Auth;
@@ -145,15 +145,12 @@ struct ClassifyArgs {
     file: Option<PathBuf>,
 }
 
-/// One JSONL line as a ticket, or the error object (contract shape, the server's codes) that
+/// One JSONL line as a ticket, or the error object the server would answer for it, which
 /// stands in its place.
 fn parse_line(line: &str) -> Result<Ticket, String> {
     read_ticket(line.as_bytes()).map_err(|e| {
-        let (message, field) = match &e {
-            RequestError::MalformedJson(message) => (message.clone(), None),
-            RequestError::Invalid { field, message } => (message.clone(), Some(field.clone())),
-        };
-        serde_json::json!({"error": {"code": e.code(), "message": message, "field": field}}).to_string()
+        let error = triage::server::error::ApiError::from(e);
+        serde_json::to_string(&error.envelope()).unwrap_or_else(|_| error.to_string())
     })
 }
 

@@ -121,15 +121,22 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
-        let field = match &self {
+impl ApiError {
+    /// The contract's error body: what an HTTP answer carries, and what `triage classify`
+    /// writes in place of a line it cannot read.
+    pub fn envelope(&self) -> ErrorEnvelope<'_> {
+        let field = match self {
             ApiError::Invalid { field, .. } => Some(field.as_str()),
             _ => None,
         };
-        let body = ErrorEnvelope { error: ErrorBody { code, message: self.to_string(), field } };
-        let mut response = (status, Json(body)).into_response();
+        ErrorEnvelope { error: ErrorBody { code: self.status_and_code().1, message: self.to_string(), field } }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status_and_code().0;
+        let mut response = (status, Json(self.envelope())).into_response();
         if status == StatusCode::TOO_MANY_REQUESTS {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
         }
