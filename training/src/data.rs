@@ -161,13 +161,20 @@ pub fn load(paths: &[PathBuf], map: &ColumnMap) -> Result<Dataset, DataError> {
     if let Some((head, _)) = label_seen.iter().find(|(_, seen)| !**seen) {
         return Err(DataError::LabelNowhere { column: map.labels[*head].clone(), head: head.to_string() });
     }
-    Ok(dataset)
+    usable(dataset)
 }
 
 /// As `load`, but a label column may be absent from every file: reviewers' corrections name
 /// only the heads someone corrected.
 pub fn load_some_labels(paths: &[PathBuf], map: &ColumnMap) -> Result<Dataset, DataError> {
-    Ok(read_rows(paths, map)?.0)
+    usable(read_rows(paths, map)?.0)
+}
+
+fn usable(dataset: Dataset) -> Result<Dataset, DataError> {
+    if dataset.examples.is_empty() {
+        return Err(DataError::NothingUsable(dataset.skipped.summary()));
+    }
+    Ok(dataset)
 }
 
 /// The usable rows of every file, and for each head whether any file had its column.
@@ -228,9 +235,6 @@ fn read_rows<'m>(paths: &[PathBuf], map: &'m ColumnMap) -> Result<(Dataset, BTre
             used += 1;
         }
         dataset.files.push(LoadedFile { path: path.clone(), sha256: sha256_hex(&bytes), rows_used: used });
-    }
-    if dataset.examples.is_empty() {
-        return Err(DataError::NothingUsable(dataset.skipped.summary()));
     }
     Ok((dataset, label_seen))
 }
