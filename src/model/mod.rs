@@ -5,6 +5,7 @@
 pub mod bundle;
 pub mod calibration;
 pub mod classifier;
+pub mod encoder;
 pub mod features;
 pub mod nearest_ticket;
 pub mod network;

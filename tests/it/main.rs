@@ -5,6 +5,7 @@ mod bundle;
 mod check_policy_cli;
 mod classify_cli;
 mod common;
+mod encoder_reference;
 mod priorities;
 mod process;
 mod review_api;

@@ -1,0 +1,83 @@
+//! A pretrained multilingual sentence encoder (multilingual-e5-small, read from its packed
+//! 4-bit image): ticket text in, one unit-length embedding out, so tickets that say the same
+//! thing in different words or languages land close together. The text is read as e5 expects
+//! it: prefixed with `query: `, cut to a token budget, mean-pooled over all token states and
+//! L2-normalised.
+//!
+//! # Layout
+//! - `image`: the packed file (shape, vocabulary, normalisation, weights) read and written
+//! - `pieces`: text to SentencePiece ids
+//! - `transformer`: the BERT stack over candle
+//!
+//! Reading the image from disk is the only I/O here (`SentenceEncoder::read`).
+
+pub mod image;
+pub mod pieces;
+mod transformer;
+
+use std::path::Path;
+
+use candle_core::Device;
+
+use image::{EncoderImage, ImageError, Specials};
+use pieces::PieceTokenizer;
+use transformer::Transformer;
+
+/// What e5 was trained to put before a text that asks rather than answers; a ticket is
+/// compared with other tickets and with descriptions of levels, so every text is a query.
+const QUERY_PREFIX: &str = "query: ";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EncoderError {
+    #[error("cannot read the encoder {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error("encoder computation failed: {0}")]
+    Tensor(#[from] candle_core::Error),
+}
+
+pub struct SentenceEncoder {
+    pieces: PieceTokenizer,
+    transformer: Transformer,
+    specials: Specials,
+    /// Most text pieces read per text (the special tokens come on top).
+    max_pieces: usize,
+}
+
+impl SentenceEncoder {
+    /// The encoder in `image`, reading at most `max_tokens` tokens of each text (special
+    /// tokens included; never more than the position table holds).
+    pub fn from_image(image: &EncoderImage, max_tokens: usize, device: &Device) -> Result<Self, EncoderError> {
+        let transformer = Transformer::new(image, device)?;
+        let max_pieces = max_tokens.min(transformer.max_positions()).saturating_sub(2).max(1);
+        Ok(Self { pieces: PieceTokenizer::new(image)?, transformer, specials: image.specials, max_pieces })
+    }
+
+    /// Reads the image at `path`.
+    pub fn read(path: &Path, max_tokens: usize, device: &Device) -> Result<Self, EncoderError> {
+        let bytes = std::fs::read(path).map_err(|source| EncoderError::Read { path: path.display().to_string(), source })?;
+        Self::from_image(&EncoderImage::parse(&bytes)?, max_tokens, device)
+    }
+
+    /// The token ids the encoder reads for `text`: `<s>`, the prefixed text's first pieces,
+    /// `</s>`.
+    pub fn input_ids(&self, text: &str) -> Vec<u32> {
+        let mut ids = Vec::with_capacity(self.max_pieces + 2);
+        ids.push(self.specials.bos);
+        ids.extend(self.pieces.ids(&format!("{QUERY_PREFIX}{text}")).into_iter().take(self.max_pieces));
+        ids.push(self.specials.eos);
+        ids
+    }
+
+    /// One unit-length embedding per text, in order.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inputs: Vec<Vec<u32>> = texts.iter().map(|text| self.input_ids(text)).collect();
+        let means = self.transformer.mean_states(&inputs)?;
+        let norms = means.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-6, f64::MAX)?;
+        Ok(means.broadcast_div(&norms)?.to_vec2()?)
+    }
+}

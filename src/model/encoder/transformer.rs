@@ -1,0 +1,204 @@
+//! The BERT encoder stack over candle: embeddings (word rows dequantised on demand, positions,
+//! token type 0, layer norm), then per layer self-attention and a GELU feed-forward block, each
+//! followed by a residual layer norm. Matrices stay 4-bit (`QMatMul` over `Q4_0`, activations
+//! quantised to 8 bits per block inside candle, as the image's own engine does). Several texts
+//! run as one `[tokens, hidden]` matrix so every weight is read once per batch; attention stays
+//! within each text. Returns the mean of each text's token states; no tokenising here.
+
+use std::borrow::Cow;
+
+use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
+use candle_core::{Device, Module, Tensor};
+
+use super::image::{EncoderImage, Shape, BLOCK, Q4_BLOCK_BYTES};
+use super::EncoderError;
+
+struct Linear {
+    weight: QMatMul,
+    bias: Tensor,
+}
+
+impl Linear {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        self.weight.forward(x)?.broadcast_add(&self.bias)
+    }
+}
+
+struct Norm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f32,
+}
+
+impl Norm {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps)
+    }
+}
+
+struct Layer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attention_out: Linear,
+    attention_norm: Norm,
+    up: Linear,
+    down: Linear,
+    output_norm: Norm,
+}
+
+/// The loaded stack.
+pub struct Transformer {
+    shape: Shape,
+    /// `Q4_0` rows of the word-embedding table, dequantised per token.
+    word_rows: Vec<u8>,
+    /// Position rows, `[max_positions, hidden]`.
+    positions: Vec<f32>,
+    /// The row of token type 0.
+    token_type: Vec<f32>,
+    embedding_norm: Norm,
+    layers: Vec<Layer>,
+    device: Device,
+}
+
+/// The f32 values of a `Q4_0` row: each block is an f16 scale and 32 four-bit weights, byte
+/// `j` holding weight `j` in its low half and weight `j + 16` in its high half, offset by 8.
+fn dequantize_q4(row: &[u8], out: &mut [f32]) {
+    for (block, values) in row.chunks_exact(Q4_BLOCK_BYTES).zip(out.chunks_exact_mut(BLOCK)) {
+        let scale = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
+        for (j, byte) in block[2..].iter().enumerate() {
+            values[j] = (f32::from(byte & 0x0f) - 8.0) * scale;
+            values[j + 16] = (f32::from(byte >> 4) - 8.0) * scale;
+        }
+    }
+}
+
+impl Transformer {
+    pub fn new(image: &EncoderImage, device: &Device) -> Result<Self, EncoderError> {
+        let shape = image.shape;
+        let (hidden, inner) = (shape.hidden, shape.intermediate);
+        let vector = |name: &str, len: usize| -> Result<Tensor, EncoderError> {
+            Ok(Tensor::from_vec(image.tensor(name, len)?.f32s(name)?, len, device)?)
+        };
+        let matrix = |name: &str, rows: usize, cols: usize| -> Result<QMatMul, EncoderError> {
+            let stored = image.tensor(name, rows * cols)?;
+            let storage = QStorage::from_data(Cow::Borrowed(&stored.bytes), device, GgmlDType::Q4_0)?;
+            Ok(QMatMul::from_qtensor(QTensor::new(storage, (rows, cols))?)?)
+        };
+        let linear = |prefix: String, rows: usize, cols: usize| -> Result<Linear, EncoderError> {
+            Ok(Linear { weight: matrix(&format!("{prefix}.w"), rows, cols)?, bias: vector(&format!("{prefix}.b"), rows)? })
+        };
+        let norm = |prefix: String| -> Result<Norm, EncoderError> {
+            Ok(Norm {
+                weight: vector(&format!("{prefix}.w"), hidden)?,
+                bias: vector(&format!("{prefix}.b"), hidden)?,
+                eps: shape.layer_norm_eps,
+            })
+        };
+        let layers = (0..shape.layers)
+            .map(|l| {
+                Ok(Layer {
+                    query: linear(format!("l{l}.q"), hidden, hidden)?,
+                    key: linear(format!("l{l}.k"), hidden, hidden)?,
+                    value: linear(format!("l{l}.v"), hidden, hidden)?,
+                    attention_out: linear(format!("l{l}.ao"), hidden, hidden)?,
+                    attention_norm: norm(format!("l{l}.aln"))?,
+                    up: linear(format!("l{l}.fi"), inner, hidden)?,
+                    down: linear(format!("l{l}.fo"), hidden, inner)?,
+                    output_norm: norm(format!("l{l}.oln"))?,
+                })
+            })
+            .collect::<Result<Vec<_>, EncoderError>>()?;
+        let word = image.tensor("emb.word", shape.vocab_rows * hidden)?;
+        let type_rows = image.tensor("emb.type", shape.type_vocab * hidden)?.f32s("emb.type")?;
+        Ok(Self {
+            shape,
+            word_rows: word.bytes.clone(),
+            positions: image.tensor("emb.pos", shape.max_positions * hidden)?.f32s("emb.pos")?,
+            token_type: type_rows[..hidden].to_vec(),
+            embedding_norm: norm("emb.ln".into())?,
+            layers,
+            device: device.clone(),
+        })
+    }
+
+    /// Longest input (special tokens included) the position table allows.
+    pub fn max_positions(&self) -> usize {
+        self.shape.max_positions
+    }
+
+    /// The input rows of `ids` at positions 0, 1, ...: word + position + token type.
+    fn embed_tokens(&self, ids: &[u32], into: &mut Vec<f32>) {
+        let hidden = self.shape.hidden;
+        let row_bytes = hidden / BLOCK * Q4_BLOCK_BYTES;
+        for (position, &id) in ids.iter().enumerate() {
+            let start = into.len();
+            into.resize(start + hidden, 0.0);
+            let row = &mut into[start..];
+            dequantize_q4(&self.word_rows[id as usize * row_bytes..(id as usize + 1) * row_bytes], row);
+            let position_row = &self.positions[position * hidden..(position + 1) * hidden];
+            for ((value, p), t) in row.iter_mut().zip(position_row).zip(&self.token_type) {
+                *value += p + t;
+            }
+        }
+    }
+
+    /// The mean final hidden state of each input, `[inputs, hidden]`. Every input is a full
+    /// token sequence (`<s> ... </s>`) no longer than `max_positions` and with ids below the
+    /// vocabulary size (the caller's tokenizer guarantees both).
+    pub fn mean_states(&self, inputs: &[Vec<u32>]) -> Result<Tensor, EncoderError> {
+        let hidden = self.shape.hidden;
+        let mut rows = Vec::with_capacity(inputs.iter().map(Vec::len).sum::<usize>() * hidden);
+        let mut spans = Vec::with_capacity(inputs.len());
+        for ids in inputs {
+            spans.push((rows.len() / hidden, ids.len()));
+            self.embed_tokens(ids, &mut rows);
+        }
+        let tokens = rows.len() / hidden;
+        let mut x = self.embedding_norm.forward(&Tensor::from_vec(rows, (tokens, hidden), &self.device)?)?;
+        for layer in &self.layers {
+            let attended = layer.attention_out.forward(&self.attention(layer, &x, &spans)?)?;
+            x = layer.attention_norm.forward(&(x + attended)?)?;
+            let fed = layer.down.forward(&layer.up.forward(&x)?.gelu_erf()?)?;
+            x = layer.output_norm.forward(&(x + fed)?)?;
+        }
+        let means =
+            spans.iter().map(|&(start, len)| x.narrow(0, start, len)?.mean(0)).collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Tensor::stack(&means, 0)?)
+    }
+
+    /// Multi-head self-attention of each span over its own tokens only.
+    fn attention(&self, layer: &Layer, x: &Tensor, spans: &[(usize, usize)]) -> candle_core::Result<Tensor> {
+        let (heads, hidden) = (self.shape.heads, self.shape.hidden);
+        let head_dim = hidden / heads;
+        let scale = 1.0 / (head_dim as f64).sqrt();
+        let (q, k, v) = (layer.query.forward(x)?, layer.key.forward(x)?, layer.value.forward(x)?);
+        let mut contexts = Vec::with_capacity(spans.len());
+        for &(start, len) in spans {
+            // [len, hidden] -> [heads, len, head_dim]
+            let split = |t: &Tensor| t.narrow(0, start, len)?.reshape((len, heads, head_dim))?.transpose(0, 1)?.contiguous();
+            let (qs, ks, vs) = (split(&q)?, split(&k)?, split(&v)?);
+            let scores = (qs.matmul(&ks.t()?)? * scale)?;
+            let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+            contexts.push(weights.matmul(&vs)?.transpose(0, 1)?.reshape((len, hidden))?);
+        }
+        Tensor::cat(&contexts, 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn q4_rows_dequantise_low_halves_first_then_high_halves() {
+        let mut block = vec![0u8; Q4_BLOCK_BYTES];
+        block[..2].copy_from_slice(&half::f16::from_f32(0.5).to_le_bytes());
+        block[2] = 0x9f; // weight 0 = 15, weight 16 = 9
+        block[3] = 0x08; // weight 1 = 8, weight 17 = 0
+        let mut out = vec![0.0; BLOCK];
+        dequantize_q4(&block, &mut out);
+        assert_eq!((out[0], out[16], out[1], out[17]), (3.5, 0.5, 0.0, -4.0));
+        assert_eq!(out[2], -4.0, "a zero nibble is -8 times the scale");
+    }
+}
