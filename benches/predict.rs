@@ -8,6 +8,7 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use triage::model::Classifier;
+use triage::prediction::ModelOutput;
 use triage::ticket::TicketRequest;
 
 const TICKET: &str = "Checkout down\nSince 9:00 every payment fails with error 502 for all our users. \
@@ -36,7 +37,7 @@ fn decision(c: &mut Criterion) {
     for (name, path) in [("default_policy", "config/policy.toml"), ("baseline_policy", "bench/baseline-policy.toml")] {
         let policy = triage::policy_file::load(&root.join(path)).expect("the policy loads");
         c.bench_function(&format!("decide_single_ticket/{name}"), |b| {
-            b.iter(|| triage::policy::decide(&ticket, &predictions, &policy, now))
+            b.iter(|| triage::policy::decide(&ticket, ModelOutput::of(&predictions), &policy, now))
         });
     }
 }

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use crate::explain::Evidence;
 use crate::model::{Analysis, Classifier, HeadPrediction, ModelError, Predictions};
 use crate::policy::{decide, Decision, Policy, PriorityRef, SlaDue, TraceStep};
+use crate::prediction::ModelOutput;
 use crate::ticket::{Ticket, TicketError, TicketRequest};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -70,9 +71,10 @@ pub struct DecisionContext<'a> {
 /// The response for one ticket. `decision_id` and `now` come from the caller so that this
 /// stays deterministic.
 pub fn assemble(decision_id: String, ticket: &Ticket, analysis: Analysis, context: &DecisionContext) -> ClassifyResponse {
-    let Analysis { predictions, mut evidence } = analysis;
+    let Analysis { predictions, mut evidence, embedding } = analysis;
+    let model = ModelOutput { predictions: &predictions, embedding: embedding.as_deref() };
     let Decision { priority, evidence: policy_evidence, sla, queue, tags, needs_review, trace, summary } =
-        decide(ticket, &predictions, context.policy, context.now);
+        decide(ticket, model, context.policy, context.now);
     evidence.extend(policy_evidence);
     ClassifyResponse {
         decision_id,
@@ -87,6 +89,16 @@ pub fn assemble(decision_id: String, ticket: &Ticket, analysis: Analysis, contex
         model: context.model.clone(),
         policy: PolicyRef { version: context.policy.version().to_string() },
     }
+}
+
+/// `policy` made ready to decide on `classifier`'s output: when the model carries a sentence
+/// encoder, the level examples are embedded with it once, here, so each ticket's embedding
+/// is compared with them by meaning. Every place that pairs a model with a policy calls this.
+pub fn policy_for(classifier: &Classifier, mut policy: Policy) -> Result<Policy, ModelError> {
+    if let Some(encoder) = classifier.encoder() {
+        policy.embed_examples(|texts| encoder.embed(texts))?;
+    }
+    Ok(policy)
 }
 
 /// Why a request is not a ticket: not JSON at all, or a value that is wrong (named by its

@@ -83,3 +83,18 @@ mod tests {
         assert!(serde_json::to_value(&plain).expect("serialises").get("recalled").is_none(), "no `recalled` key without recall");
     }
 }
+
+/// What the model says of one ticket, as the policy reads it: the heads' predictions and,
+/// when the model carries a sentence encoder, the text's unit-length embedding.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelOutput<'a> {
+    pub predictions: &'a Predictions,
+    pub embedding: Option<&'a [f32]>,
+}
+
+impl<'a> ModelOutput<'a> {
+    /// Predictions alone (a model without an encoder).
+    pub fn of(predictions: &'a Predictions) -> Self {
+        Self { predictions, embedding: None }
+    }
+}

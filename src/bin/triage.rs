@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use triage::classify::{classify_now, read_ticket};
+use triage::classify::{classify_now, policy_for, read_ticket};
 use triage::model::Classifier;
 use triage::priority_check::{Case, Outcome, Report};
 use triage::server::auth::Auth;
@@ -223,7 +223,7 @@ fn read_labeled_set(args: &CheckPrioritiesArgs, levels: &[String]) -> anyhow::Re
 
 fn check_priorities(args: CheckPrioritiesArgs) -> anyhow::Result<()> {
     let classifier = Classifier::load(&args.model)?;
-    let policy = triage::policy_file::load(&args.policy)?;
+    let policy = policy_for(&classifier, triage::policy_file::load(&args.policy)?)?;
     let levels: Vec<String> = policy.levels().iter().map(|l| l.level.clone()).collect();
     let set = read_labeled_set(&args, &levels)?;
     let tickets: Vec<&Ticket> = set.iter().map(|(_, t)| t).collect();
@@ -254,7 +254,7 @@ fn check_priorities(args: CheckPrioritiesArgs) -> anyhow::Result<()> {
 
 fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
     let classifier = Classifier::load(&args.model)?;
-    let policy = triage::policy_file::load(&args.policy)?;
+    let policy = policy_for(&classifier, triage::policy_file::load(&args.policy)?)?;
     let now = chrono::Utc::now();
     let input: Box<dyn BufRead> = match &args.file {
         Some(path) => {

@@ -22,6 +22,8 @@ pub const METRICS: &str = "metrics.json";
 pub const MODEL_CARD: &str = "MODEL_CARD.md";
 /// Every file a complete bundle holds besides the manifest.
 pub const BUNDLE_FILES: [&str; 5] = [WEIGHTS, TOKENIZER, CALIBRATION, METRICS, MODEL_CARD];
+/// The pretrained sentence encoder's image, in a bundle that carries one (`Manifest::encoder`).
+pub const ENCODER: &str = "encoder.bin";
 
 /// One classification head and its labels, in the order of the network's outputs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +63,20 @@ pub struct Manifest {
     /// The labeled past tickets the model recalls; their vectors and labels are in the weights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemorySpec>,
+    /// The pretrained sentence encoder the bundle carries in `encoder.bin`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<EncoderSpec>,
+}
+
+/// What the manifest says of the bundle's sentence encoder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncoderSpec {
+    /// Where its weights came from (package, file and that file's sha256).
+    pub source: String,
+    /// Vocabulary pieces kept out of the source's.
+    pub pieces: usize,
+    /// Tokens read per ticket at most, `<s>` and `</s>` included.
+    pub max_tokens: usize,
 }
 
 /// What the manifest says of the model's memory: each remembered ticket's id, in the order of
@@ -113,7 +129,7 @@ impl Manifest {
                 ),
             ));
         }
-        for file in BUNDLE_FILES {
+        for file in manifest.file_names() {
             let expected =
                 manifest.files.get(file).ok_or_else(|| bundle_error(dir, MANIFEST, format!("lists no sha256 for {file}")))?;
             let actual = file_sha256(dir, file)?;
@@ -135,7 +151,7 @@ impl Manifest {
     /// manifest last so that a half-written bundle never verifies.
     pub fn seal(mut self, dir: &Path) -> Result<Self, ModelError> {
         self.files.clear();
-        for file in BUNDLE_FILES {
+        for file in self.file_names() {
             self.files.insert(file.to_string(), file_sha256(dir, file)?);
         }
         let joined: String = self.files.values().cloned().collect();
@@ -143,6 +159,15 @@ impl Manifest {
         let text = serde_json::to_vec_pretty(&self).map_err(|e| bundle_error(dir, MANIFEST, e.to_string()))?;
         std::fs::write(dir.join(MANIFEST), text).map_err(|e| bundle_error(dir, MANIFEST, e.to_string()))?;
         Ok(self)
+    }
+
+    /// The files this bundle holds besides the manifest.
+    pub fn file_names(&self) -> Vec<&'static str> {
+        let mut files = BUNDLE_FILES.to_vec();
+        if self.encoder.is_some() {
+            files.push(ENCODER);
+        }
+        files
     }
 
     pub fn head(&self, name: &str) -> Option<&HeadSpec> {

@@ -11,6 +11,7 @@ use candle_nn::VarBuilder;
 
 use super::bundle::{self, HeadSpec, Manifest, MemorySpec};
 use super::calibration::{Calibration, HeadCalibration};
+use super::encoder::SentenceEncoder;
 use super::features::{weigh_traced, TicketFeatures};
 use super::nearest_ticket::{prefer_recalled, Memory, MemoryArrays};
 use super::network::{Batch, TextNetwork};
@@ -74,6 +75,9 @@ pub struct Classifier {
     network: TextNetwork,
     calibration: Calibration,
     memory: Option<Memory>,
+    /// The pretrained sentence encoder, when the bundle carries one: each ticket's embedding
+    /// goes to the policy (severity by meaning, not only by words).
+    encoder: Option<SentenceEncoder>,
     device: Device,
 }
 
@@ -139,7 +143,13 @@ impl Classifier {
             });
         }
         let calibration: Calibration = bundle::read_json(dir, bundle::CALIBRATION)?;
-        Ok(Self { manifest, text, idf, network, calibration, memory, device })
+        let encoder = match &manifest.encoder {
+            Some(spec) => Some(SentenceEncoder::read(&dir.join(bundle::ENCODER), spec.max_tokens, &device).map_err(|e| {
+                ModelError::Bundle { path: dir.join(bundle::ENCODER).display().to_string(), message: e.to_string() }
+            })?),
+            None => None,
+        };
+        Ok(Self { manifest, text, idf, network, calibration, memory, encoder, device })
     }
 
     /// Assembles a classifier from parts already in memory (the trainer evaluates the model
@@ -152,7 +162,7 @@ impl Classifier {
         calibration: Calibration,
         memory: Option<Memory>,
     ) -> Self {
-        Self { manifest, text, idf, network, calibration, memory, device: Device::Cpu }
+        Self { manifest, text, idf, network, calibration, memory, encoder: None, device: Device::Cpu }
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -165,6 +175,10 @@ impl Classifier {
 
     pub fn version(&self) -> &str {
         &self.manifest.version
+    }
+
+    pub fn encoder(&self) -> Option<&SentenceEncoder> {
+        self.encoder.as_ref()
     }
 
     pub fn features(&self, text: &str) -> Result<TicketFeatures, ModelError> {
@@ -240,6 +254,14 @@ impl Classifier {
             parsed.push((words, occurrences, features, landed));
         }
         let predictions = self.predict_features(&parsed.iter().map(|(_, _, f, _)| f).collect::<Vec<_>>())?;
+        let mut embeddings = match &self.encoder {
+            Some(encoder) => {
+                let texts: Vec<&str> = tickets.iter().map(|(text, _)| *text).collect();
+                encoder.embed(&texts)?.into_iter().map(Some).collect()
+            }
+            None => vec![None; tickets.len()],
+        }
+        .into_iter();
         let mut analyses = Vec::with_capacity(tickets.len());
         for (((text, body_start), (words, occurrences, features, landed)), predictions) in
             tickets.iter().zip(&parsed).zip(predictions)
@@ -269,7 +291,7 @@ impl Classifier {
                     (spec.name.clone(), found)
                 })
                 .collect();
-            analyses.push(Analysis { predictions, evidence });
+            analyses.push(Analysis { predictions, evidence, embedding: embeddings.next().flatten() });
         }
         Ok(analyses)
     }
@@ -280,6 +302,8 @@ impl Classifier {
 pub struct Analysis {
     pub predictions: Predictions,
     pub evidence: BTreeMap<String, Vec<Evidence>>,
+    /// The ticket's unit-length sentence embedding, when the bundle carries an encoder.
+    pub embedding: Option<Vec<f32>>,
 }
 
 #[cfg(test)]

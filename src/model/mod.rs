@@ -23,4 +23,6 @@ pub enum ModelError {
     Text(#[from] crate::text::TextError),
     #[error("tensor computation failed: {0}")]
     Tensor(#[from] candle_core::Error),
+    #[error(transparent)]
+    Encoder(#[from] encoder::EncoderError),
 }

@@ -340,8 +340,11 @@ impl Compiler<'_> {
             }
         }
         let similarity = *file.example_similarity.get_ref();
-        if !(0.0..=1.0).contains(&similarity) {
-            self.problem(&file.example_similarity, "example_similarity must be between 0 and 1");
+        let encoder_similarity = *file.encoder_example_similarity.get_ref();
+        for (value, setting) in [(similarity, &file.example_similarity), (encoder_similarity, &file.encoder_example_similarity)] {
+            if !(0.0..=1.0).contains(&value) {
+                self.problem(setting, "example similarities must be between 0 and 1");
+            }
         }
         let mut names = BTreeSet::new();
         let mut signals = Vec::new();
@@ -366,7 +369,13 @@ impl Compiler<'_> {
         // speaks for the ticket.
         signals.sort_by_key(|s| (s.lowers, s.rank));
         self.signals = signals.iter().map(|s| (s.name.clone(), s.cues.clone())).collect();
-        Severity { signals, examples, example_similarity: similarity, column_of_rank }
+        Severity {
+            signals,
+            examples,
+            example_similarity: similarity,
+            encoder_example_similarity: encoder_similarity,
+            column_of_rank,
+        }
     }
 
     fn review(&mut self, file: Option<&Spanned<ReviewFile>>) -> ReviewBudget {
@@ -612,6 +621,7 @@ mod tests {
             ("ceiling = \"P1\"\nqueue = \"security\"", "ceiling = \"P0\"\nqueue = \"security\"", "unknown priority level \"P0\""),
             ("calendar = \"always\"", "calendar = \"allways\"", "unknown calendar \"allways\""),
             ("example_similarity = 0.4", "example_similarity = 3.5", "between 0 and 1"),
+            ("example_similarity = 0.4", "encoder_example_similarity = -0.1", "between 0 and 1"),
             ("{ signal = \"outage\"", "{ signal = \"outages\"", "unknown severity signal \"outages\""),
             ("level = \"P4\"\n# May", "level = \"P5\"\n# May", "unknown priority level \"P5\""),
             ("{ up_to = 25, impact = \"team\"", "{ up_to = 25, impact = \"teams\"", "impact \"teams\" is not a row"),

@@ -13,6 +13,9 @@ use std::collections::HashMap;
 use super::phrases::without_accent;
 use super::priority::Rank;
 
+/// How many of a level's nearest examples vote on a ticket's similarity to that level.
+const MEANING_VOTES: usize = 3;
+
 /// A ticket or example as a unit-length sparse vector over trigram ids.
 type Vector = Vec<(u32, f32)>;
 
@@ -22,6 +25,9 @@ pub(super) struct Examples {
     vocabulary: HashMap<String, (u32, f32)>,
     /// Per example: its level, its text, its vector (sorted by id).
     examples: Vec<(Rank, String, Vector)>,
+    /// Per example, in the same order, its sentence embedding from the served model's
+    /// encoder; empty when the model has none.
+    embeddings: Vec<Vec<f32>>,
 }
 
 /// The nearest example: its level, its text and the cosine similarity.
@@ -94,7 +100,51 @@ impl Examples {
                 (rank, text, vector)
             })
             .collect();
-        Self { vocabulary, examples }
+        Self { vocabulary, examples, embeddings: Vec::new() }
+    }
+
+    /// The examples' texts, in the order `set_embeddings` takes their embeddings.
+    pub fn texts(&self) -> Vec<&str> {
+        self.examples.iter().map(|(_, text, _)| text.as_str()).collect()
+    }
+
+    /// Gives every example its sentence embedding (in `texts` order), so a ticket with an
+    /// embedding is compared by meaning. Embeddings that are not one per example are not
+    /// kept: the examples stay compared by trigrams.
+    pub fn set_embeddings(&mut self, embeddings: Vec<Vec<f32>>) {
+        if embeddings.len() == self.examples.len() {
+            self.embeddings = embeddings;
+        }
+    }
+
+    /// Whether the examples can be compared by meaning.
+    pub fn have_embeddings(&self) -> bool {
+        !self.embeddings.is_empty()
+    }
+
+    /// The level whose examples are, on average over its `MEANING_VOTES` nearest, most like
+    /// `embedding` (unit vectors, so a dot product is a cosine), with that average as the
+    /// similarity and its nearest example as the one to quote. An average of a few rather
+    /// than the single nearest, so one example that happens to share a topic (an invoice, a
+    /// login) does not pull a ticket to its level.
+    pub fn nearest_in_meaning(&self, embedding: &[f32]) -> Option<Nearest<'_>> {
+        let mut by_level: Vec<(Rank, Vec<(f32, &str)>)> = Vec::new();
+        for ((rank, example, _), e) in self.examples.iter().zip(&self.embeddings) {
+            let similarity: f32 = e.iter().zip(embedding).map(|(a, b)| a * b).sum();
+            match by_level.iter_mut().find(|(r, _)| r == rank) {
+                Some((_, found)) => found.push((similarity, example)),
+                None => by_level.push((*rank, vec![(similarity, example)])),
+            }
+        }
+        by_level
+            .into_iter()
+            .map(|(rank, mut found)| {
+                found.sort_by(|a, b| b.0.total_cmp(&a.0));
+                let votes = &found[..found.len().min(MEANING_VOTES)];
+                let similarity = votes.iter().map(|(s, _)| s).sum::<f32>() / votes.len() as f32;
+                Nearest { rank, example: found[0].1, similarity }
+            })
+            .max_by(|a, b| a.similarity.total_cmp(&b.similarity))
     }
 
     pub fn is_empty(&self) -> bool {

@@ -77,6 +77,15 @@ impl Policy {
     }
 
     /// Priority levels, most urgent first.
+    /// Embeds the level examples with `embed` (the served model's encoder), so tickets that
+    /// come with an embedding are compared with them by meaning. The policy stays pure: the
+    /// encoder is the caller's.
+    pub fn embed_examples<E>(&mut self, embed: impl FnOnce(&[&str]) -> Result<Vec<Vec<f32>>, E>) -> Result<(), E> {
+        let embeddings = embed(&self.severity.examples.texts())?;
+        self.severity.examples.set_embeddings(embeddings);
+        Ok(())
+    }
+
     pub fn levels(&self) -> &[PriorityLevel] {
         &self.levels
     }

@@ -152,12 +152,18 @@ pub(super) struct SeverityFile {
     pub urgency: Spanned<BTreeMap<String, Spanned<String>>>,
     #[serde(default = "example_similarity")]
     pub example_similarity: Spanned<f32>,
+    #[serde(default = "encoder_example_similarity")]
+    pub encoder_example_similarity: Spanned<f32>,
     #[serde(default)]
     pub signals: Vec<SignalFile>,
 }
 
 fn example_similarity() -> Spanned<f32> {
     Spanned::new(0..0, 0.35)
+}
+
+fn encoder_example_similarity() -> Spanned<f32> {
+    Spanned::new(0..0, 0.9)
 }
 
 #[derive(Debug, Deserialize)]

@@ -32,8 +32,10 @@ pub(super) struct Severity {
     /// Raising signals first (most severe first), then lowering ones; `compile` sorts them.
     pub signals: Vec<Signal>,
     pub examples: Examples,
-    /// Least cosine similarity for the nearest example to count.
+    /// Least cosine similarity for the nearest example to count, by character trigrams.
     pub example_similarity: f32,
+    /// The same, by sentence embeddings (used when the ticket and the examples have them).
+    pub encoder_example_similarity: f32,
     /// Per level rank, the matrix urgency column that level's guideline stands for.
     pub column_of_rank: Vec<usize>,
 }
@@ -58,12 +60,28 @@ pub(super) struct Assessment<'s> {
 impl Severity {
     /// Empty: no signals, no examples; every ticket's severity is unknown.
     pub fn none() -> Self {
-        Self { signals: Vec::new(), examples: Examples::new(Vec::new()), example_similarity: 1.0, column_of_rank: Vec::new() }
+        Self {
+            signals: Vec::new(),
+            examples: Examples::new(Vec::new()),
+            example_similarity: 1.0,
+            encoder_example_similarity: 1.0,
+            column_of_rank: Vec::new(),
+        }
     }
 
-    /// The text's severity, if its words show one, and the nearest example either way.
-    pub fn read(&self, words: &TicketWords, text: &str) -> Reading<'_> {
-        let nearest = self.examples.nearest(text);
+    /// The text's severity, if its words show one, and the nearest example either way: by
+    /// trigrams, and where no example is near enough that way, by meaning (when the ticket has
+    /// an embedding and the examples have theirs).
+    pub fn read(&self, words: &TicketWords, text: &str, embedding: Option<&[f32]>) -> Reading<'_> {
+        let by_words = (self.examples.nearest(text), self.example_similarity);
+        let near_enough =
+            |(nearest, threshold): &(Option<Nearest>, f32)| nearest.as_ref().is_some_and(|n| n.similarity >= *threshold);
+        let (nearest, threshold) = match embedding.filter(|_| self.examples.have_embeddings()) {
+            Some(embedding) if !near_enough(&by_words) => {
+                (self.examples.nearest_in_meaning(embedding), self.encoder_example_similarity)
+            }
+            _ => by_words,
+        };
         let assessment = match self.signals.iter().find(|s| s.cues.first(words).is_some()) {
             Some(signal) => {
                 let words = signal.cues.spans(words, 1.0);
@@ -71,10 +89,10 @@ impl Severity {
             }
             None => nearest
                 .clone()
-                .filter(|n| n.similarity >= self.example_similarity)
+                .filter(|n| n.similarity >= threshold)
                 .and_then(|n| self.assessment(n.rank, false, Source::Example(n))),
         };
-        Reading { assessment, nearest, threshold: self.example_similarity }
+        Reading { assessment, nearest, threshold }
     }
 
     fn assessment<'s>(&'s self, rank: Rank, lowers: bool, source: Source<'s>) -> Option<Assessment<'s>> {

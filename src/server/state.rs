@@ -57,7 +57,8 @@ impl Loaded {
     /// refused here rather than on the first real ticket.
     pub fn read(sources: &Sources) -> Result<Self, LoadError> {
         let classifier = Classifier::load(&sources.model_dir)?;
-        let policy = crate::policy_file::load(&sources.policy_path)?;
+        let policy = crate::classify::policy_for(&classifier, crate::policy_file::load(&sources.policy_path)?)
+            .map_err(|e| LoadError::Trial(e.to_string()))?;
         let loaded = Self::new(Arc::new(classifier), Arc::new(policy));
         loaded.trial()?;
         Ok(loaded)

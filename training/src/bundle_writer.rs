@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 use serde_json::json;
 use triage::model::bundle::{
-    sha256_hex, DataSource, Manifest, CALIBRATION, FORMAT_VERSION, METRICS, MODEL_CARD, TOKENIZER, WEIGHTS,
+    sha256_hex, DataSource, EncoderSpec, Manifest, CALIBRATION, ENCODER, FORMAT_VERSION, METRICS, MODEL_CARD, TOKENIZER, WEIGHTS,
 };
 use triage::model::classifier::{IDF, MEMORY_IDS, MEMORY_LABELS, MEMORY_OFFSETS, MEMORY_WEIGHTS};
 use triage::model::network::EMBEDDING;
@@ -48,6 +48,14 @@ pub struct RunRecord<'a> {
     pub held_out: bool,
     pub command: &'a str,
     pub created_at: String,
+    /// The sentence encoder to carry, already cut to the pieces this data needs.
+    pub encoder: Option<&'a BundledEncoder>,
+}
+
+/// A sentence encoder image for the bundle and what the manifest says of it.
+pub struct BundledEncoder {
+    pub image: Vec<u8>,
+    pub spec: EncoderSpec,
 }
 
 fn write_json(dir: &Path, file: &str, value: &impl serde::Serialize) -> Result<(), WriteError> {
@@ -105,6 +113,10 @@ pub fn write_bundle(out: &Path, trained: &Trained, run: &RunRecord) -> Result<Ma
     trained.text.save(&scratch.join(TOKENIZER)).map_err(ModelError::from)?;
     write_json(&scratch, CALIBRATION, &trained.calibration)?;
     write_json(&scratch, METRICS, &json!({"evaluated_on": run.evaluated_on, "report": run.report}))?;
+    if let Some(encoder) = run.encoder {
+        let path = scratch.join(ENCODER);
+        std::fs::write(&path, &encoder.image).map_err(io_error(&path))?;
+    }
 
     let data: Vec<DataSource> = run
         .dataset
@@ -136,6 +148,7 @@ pub fn write_bundle(out: &Path, trained: &Trained, run: &RunRecord) -> Result<Ma
         metrics: metrics_summary(run.report, run.evaluated_on),
         files: BTreeMap::new(),
         memory: trained.memory.as_ref().map(|m| m.spec.clone()),
+        encoder: run.encoder.map(|e| e.spec.clone()),
     };
     std::fs::write(scratch.join(MODEL_CARD), model_card(&manifest, trained, run)).map_err(io_error(&scratch))?;
     let manifest = manifest.seal(&scratch)?;

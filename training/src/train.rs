@@ -579,6 +579,7 @@ impl Trained {
             metrics: serde_json::Value::Null,
             files: std::collections::BTreeMap::new(),
             memory: self.memory.as_ref().map(|m| m.spec.clone()),
+            encoder: None,
         };
         let network = restore_network(&self.weights, self.features.dimension(), &self.network, &self.heads)?;
         let memory = match &self.memory {

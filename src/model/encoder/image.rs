@@ -181,7 +181,8 @@ impl EncoderImage {
             layer_norm_eps: r.f32("layer norm epsilon")?,
         };
         let block = r.count("block size")?;
-        if block != BLOCK || !shape.hidden.is_multiple_of(BLOCK) || shape.heads == 0 || !shape.hidden.is_multiple_of(shape.heads) {
+        if block != BLOCK || !shape.hidden.is_multiple_of(BLOCK) || shape.heads == 0 || !shape.hidden.is_multiple_of(shape.heads)
+        {
             return Err(ImageError::Invalid(format!(
                 "hidden size {} with {} heads and blocks of {block} is not a supported shape",
                 shape.hidden, shape.heads

