@@ -5,6 +5,7 @@
 #   bash bench/load.sh --json             # the same as JSON lines, for bench/compose.py
 #   bash bench/load.sh --json --peer DIR  # the scikit-learn peer service (bench/peers) on the
 #                                         # pipelines saved in DIR, same requests
+#   bash bench/load.sh --model DIR        # triage serve on another bundle (an encoder one)
 # Rows: GET /healthz (the same run's baseline: HTTP only, no model), single-ticket classify
 # at concurrency 1, 16 and 64, and for triage batches of 1, 8, 32 and 128 tickets; then the
 # server's RSS after the load. DURATION=10s and PORT=18090 by default.
@@ -14,10 +15,12 @@ DURATION=${DURATION:-10s}
 PORT=${PORT:-18090}
 JSON=false
 PEER=""
+MODEL=models/default
 while [ $# -gt 0 ]; do
   case $1 in
     --json) JSON=true ;;
     --peer) PEER=$2; shift ;;
+    --model) MODEL=$2; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -56,10 +59,10 @@ else
   SYSTEM=triage
   BIN=${TRIAGE_BIN:-target/release/triage}
   [ -n "${TRIAGE_BIN:-}" ] || cargo build --release --quiet --bin triage
-  "$BIN" serve --no-auth --addr "127.0.0.1:$PORT" --db "$OUT/decisions.db" 2>"$OUT/server.log" &
+  "$BIN" serve --no-auth --addr "127.0.0.1:$PORT" --db "$OUT/decisions.db" --model "$MODEL" 2>"$OUT/server.log" &
 fi
 SERVER=$!
-for _ in $(seq 300); do curl -sf "127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do curl -sf "127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 curl -sf "127.0.0.1:$PORT/healthz" >/dev/null || { cat "$OUT/server.log" >&2; exit 1; }
 
 run() { # name concurrency path bodies tickets-per-request [method]

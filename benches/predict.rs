@@ -2,7 +2,8 @@
 //! (tokenize + featurize alone), prediction with evidence (`analyse`, what the server runs)
 //! and a batch of 32 per ticket; and the policy's decision for one ticket (severity, impact,
 //! matrix, rules, review, SLA) under the default policy and under the policy before severity
-//! signals (`bench/baseline-policy.toml`), all in one criterion run.
+//! signals (`bench/baseline-policy.toml`), all in one criterion run; and, given an encoder
+//! bundle, prediction with the sentence encoder.
 
 use std::path::Path;
 
@@ -42,5 +43,18 @@ fn decision(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, prediction, decision);
+/// The same ticket through a bundle that carries the sentence encoder (`bench/encoder.sh`
+/// builds one and passes it as TRIAGE_ENCODER_MODEL; without it these are not run).
+fn encoder(c: &mut Criterion) {
+    let Some(model) = std::env::var_os("TRIAGE_ENCODER_MODEL") else { return };
+    let classifier = Classifier::load(Path::new(&model)).expect("the encoder bundle loads");
+    let body_start = TICKET.find('\n').map_or(0, |i| TICKET[..i].chars().count() + 1);
+    c.bench_function("analyse_single_ticket_with_encoder", |b| {
+        b.iter(|| classifier.analyse(&[(TICKET, body_start)]).expect("analyse"))
+    });
+    let batch = vec![(TICKET, body_start); 16];
+    c.bench_function("analyse_batch_16_with_encoder", |b| b.iter(|| classifier.analyse(&batch).expect("analyse")));
+}
+
+criterion_group!(benches, prediction, decision, encoder);
 criterion_main!(benches);

