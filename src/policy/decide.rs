@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::condition::Facts;
 use super::matrix::{Plausible, Start, TextSeverity};
@@ -28,7 +28,7 @@ pub struct PriorityRef {
 /// SLA due times from the plan's targets for the decided level. `policy` is the plan name.
 /// A due time is `None` when the plan sets no target for that level. `next_response_due` is
 /// counted from the same start; the helpdesk restarts that clock after each customer reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SlaDue {
     pub policy: String,
     pub calendar: String,

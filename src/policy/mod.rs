@@ -86,6 +86,16 @@ impl Policy {
         Ok(())
     }
 
+    /// The business calendar called `name` (as a decision's `sla.calendar` names it).
+    pub fn calendar(&self, name: &str) -> Option<&crate::sla::Calendar> {
+        self.plans
+            .by_name
+            .values()
+            .chain([&self.plans.default])
+            .find(|plan| plan.calendar_name == name)
+            .map(|plan| &plan.calendar)
+    }
+
     pub fn levels(&self) -> &[PriorityLevel] {
         &self.levels
     }

@@ -24,6 +24,7 @@ impl Modify for BearerKeys {
         super::review::list,
         super::review::get,
         super::review::feedback,
+        super::events::record,
         super::review::labels,
         super::healthz,
         super::readyz,

@@ -35,6 +35,9 @@ pub enum ApiError {
     ReloadFailed(String),
     #[error("{0}")]
     NotFound(String),
+    /// The request contradicts what is stored (an event id reused for another event).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -68,6 +71,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::ReloadFailed(_) => (StatusCode::CONFLICT, "reload_failed"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
         }
     }
 }
@@ -116,6 +120,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(id) => ApiError::NotFound(format!("no decision {id}")),
             StoreError::Invalid { field, message } => ApiError::Invalid { field, message },
+            StoreError::Conflict(message) => ApiError::Conflict(message),
             other => ApiError::Unavailable(other.to_string()),
         }
     }

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod classify;
 pub mod docs;
 pub mod error;
+pub mod events;
 pub mod metrics;
 pub mod review;
 pub mod review_page;
@@ -151,8 +152,10 @@ fn guarded(routes: Router<AppState>, state: &AppState, role: Role) -> Router<App
 
 pub fn app(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
-    let classify_routes =
-        Router::new().route("/v1/classify", post(classify::classify)).route("/v1/classify/batch", post(classify::classify_batch));
+    let classify_routes = Router::new()
+        .route("/v1/classify", post(classify::classify))
+        .route("/v1/classify/batch", post(classify::classify_batch))
+        .route("/v1/decisions/{id}/events", post(events::record));
     let review_routes = Router::new()
         .route("/v1/decisions", get(review::list))
         .route("/v1/decisions/{id}", get(review::get))

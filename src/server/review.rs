@@ -11,10 +11,11 @@ use std::collections::BTreeMap;
 
 use super::error::{ApiError, ErrorEnvelope};
 use super::AppState;
+use crate::events::{self, Commitment, SlaState};
 use crate::store::{DecisionFilter, DecisionPage, DecisionStore, Feedback, FeedbackInput, StoreError, StoredDecision};
 
 /// Runs `work` on the decision store off the async runtime.
-async fn with_store<T: Send + 'static>(
+pub(super) async fn with_store<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce(&DecisionStore) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -43,16 +44,39 @@ pub async fn list(
 #[utoipa::path(get, path = "/v1/decisions/{id}", tag = "review", security(("api_key" = [])),
     params(("id" = String, Path, description = "The decision_id of a classify response")),
     responses(
-        (status = 200, description = "The request, the full response and every feedback version", body = StoredDecision),
+        (status = 200, description = "The request, the full response, every feedback version, the ticket's events and the SLA state they imply", body = DecisionView),
         (status = 401, description = "No or unknown API key", body = ErrorEnvelope),
         (status = 403, description = "The key lacks the review role", body = ErrorEnvelope),
         (status = 404, description = "No such decision", body = ErrorEnvelope)))]
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<StoredDecision>, ApiError> {
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<DecisionView>, ApiError> {
     let lookup = id.clone();
-    with_store(&state, move |store| store.get(&lookup))
+    let stored = with_store(&state, move |store| store.get(&lookup))
         .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("no decision {id}")))
+        .ok_or_else(|| ApiError::NotFound(format!("no decision {id}")))?;
+    let sla_state = sla_state(&state, &stored, chrono::Utc::now());
+    Ok(Json(DecisionView { stored, sla_state }))
+}
+
+/// A logged decision as the review API shows it: what is stored, and the SLA state now.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DecisionView {
+    #[serde(flatten)]
+    stored: StoredDecision,
+    /// Status, queue, priority, the SLA targets met, breached or running, from the ticket's
+    /// events; absent when the decision's SLA calendar is no longer in the policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sla_state: Option<SlaState>,
+}
+
+/// The SLA state of `stored` at `now`, on the served policy's calendar of the same name.
+fn sla_state(state: &AppState, stored: &StoredDecision, now: chrono::DateTime<chrono::Utc>) -> Option<SlaState> {
+    let sla: crate::policy::SlaDue = serde_json::from_value(stored.response.get("sla")?.clone()).ok()?;
+    let served = state.served.snapshot();
+    let calendar = served.policy.calendar(&sla.calendar)?;
+    let commitment =
+        Commitment { started_at: sla.started_at, first_response_due: sla.first_response_due, resolution_due: sla.resolution_due };
+    let meta = &stored.meta;
+    Some(events::sla_state(&stored.events, commitment, &meta.queue, &meta.priority, calendar, now))
 }
 
 #[utoipa::path(post, path = "/v1/decisions/{id}/feedback", tag = "review", security(("api_key" = [])),

@@ -9,7 +9,7 @@ mod business_time;
 mod calendar;
 mod clock;
 #[cfg(test)]
-mod test_calendars;
+pub(crate) mod test_calendars;
 
 pub use business_time::{due, elapsed};
 pub use calendar::{Calendar, OpenInterval, WeeklyHours};

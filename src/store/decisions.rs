@@ -89,7 +89,8 @@ pub(super) fn get(connection: &Connection, decision_id: &str) -> Result<Option<S
     let request = json(META_WIDTH, "request")?;
     let response = json(META_WIDTH + 1, "response")?;
     let feedback = feedback::versions(connection, decision_id)?;
-    Ok(Some(StoredDecision { meta, request, response, feedback }))
+    let events = super::events::read(connection, decision_id)?;
+    Ok(Some(StoredDecision { meta, request, response, feedback, events }))
 }
 
 /// Whether a decision has feedback, for the reviewer-queue filter.

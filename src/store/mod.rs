@@ -20,11 +20,12 @@
 //! # Layout
 //! - `records`: the types handed in and out, feedback validation and merging, the page cursor
 //! - `schema`: connection settings and the migrations
-//! - `decisions`, `feedback`: the SQL for each table
+//! - `decisions`, `feedback`, `events`: the SQL for each table
 //! - `writer`: `DecisionLog`, the group-commit writer thread
 //! - `export`: reviewed decisions as training rows (CSV)
 
 mod decisions;
+mod events;
 pub mod export;
 mod feedback;
 mod records;
@@ -39,6 +40,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
+pub use events::Added;
 pub use records::{
     Correction, Cursor, DecisionFilter, DecisionMeta, DecisionPage, DecisionRecord, DecisionSummary, Feedback, FeedbackInput,
     StoredDecision, DEFAULT_PAGE, MAX_LABEL_CHARS, MAX_NOTE_CHARS, MAX_PAGE,
@@ -49,6 +51,9 @@ pub use writer::DecisionLog;
 pub enum StoreError {
     #[error("decision {0} not found")]
     NotFound(String),
+    /// A write that contradicts what is stored (an event id reused for another event).
+    #[error("{0}")]
+    Conflict(String),
     /// Bad input from the caller; `field` names it.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
@@ -112,6 +117,12 @@ impl DecisionStore {
     /// `NotFound` for an unknown decision, `Invalid` naming the field for bad input.
     pub fn add_feedback(&self, decision_id: &str, input: FeedbackInput) -> Result<Feedback, StoreError> {
         feedback::add(&mut self.connection(), decision_id, input, Utc::now())
+    }
+
+    /// Appends what happened to the decided ticket, after checking it against its earlier
+    /// events; the same event sent again is answered as stored and changes nothing.
+    pub fn add_event(&self, decision_id: &str, event: crate::events::TicketEvent) -> Result<Added, StoreError> {
+        events::add(&mut self.connection(), decision_id, event, Utc::now())
     }
 
     /// Every reviewed decision as a training row, oldest decision first.

@@ -203,6 +203,8 @@ pub struct StoredDecision {
     /// The full classify response: predictions, evidence, rule trace, final decision.
     pub response: serde_json::Value,
     pub feedback: Vec<Feedback>,
+    /// What happened to the ticket since, as the helpdesk reported it, in order.
+    pub events: Vec<crate::events::TicketEvent>,
 }
 
 /// A row of the reviewer queue.

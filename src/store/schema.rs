@@ -23,7 +23,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// Migration 2 moves corrected labels from one column per built-in head into one JSON object
 /// keyed by head name (`labels`), so a model with other heads needs no schema change; the
-/// labels already recorded move with it.
+/// labels already recorded move with it. Migration 3 adds what happened to each ticket after
+/// its decision (`events`, see `crate::events`), in the order it was recorded.
 const MIGRATIONS: &[&str] = &[
     "
     CREATE TABLE decisions (
@@ -63,6 +64,20 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE feedback DROP COLUMN urgency;
     ALTER TABLE feedback DROP COLUMN sentiment;
     ALTER TABLE feedback DROP COLUMN category;
+",
+    "
+    CREATE TABLE events (
+        decision_id TEXT NOT NULL REFERENCES decisions (decision_id) ON DELETE CASCADE,
+        seq         INTEGER NOT NULL CHECK (seq >= 1),
+        event_id    TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        at          TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        event       TEXT NOT NULL,
+        PRIMARY KEY (decision_id, seq),
+        UNIQUE (decision_id, event_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX events_by_time ON events (at);
 ",
 ];
 
@@ -130,7 +145,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/decisions.db");
         let first = open(&path).unwrap();
-        assert_eq!(tables(&first), ["decisions", "feedback"]);
+        assert_eq!(tables(&first), ["decisions", "events", "feedback"]);
         assert_eq!(pragma::<i64>(&first, "user_version"), known_version());
         assert_eq!(pragma::<String>(&first, "journal_mode"), "wal");
         assert_eq!(pragma::<i64>(&first, "synchronous"), 1, "NORMAL");
@@ -139,7 +154,7 @@ mod tests {
         drop(first);
 
         let again = open(&path).unwrap();
-        assert_eq!(tables(&again), ["decisions", "feedback"]);
+        assert_eq!(tables(&again), ["decisions", "events", "feedback"]);
         assert_eq!(pragma::<i64>(&again, "user_version"), known_version());
     }
 

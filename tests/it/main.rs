@@ -12,3 +12,4 @@ mod review_api;
 mod review_page;
 mod server;
 mod server_ops;
+mod ticket_events;

@@ -514,6 +514,22 @@ async fn scenario(client: &Client, address: SocketAddr) -> Result<()> {
     ensure!(js(client, reviewed, vec![json!(target)]).await? == json!("true"), "the queue row is marked reviewed");
     let form_category = js(client, "return document.getElementById('fb-category').value", vec![]).await?;
     ensure!(form_category == json!(category), "the form now starts from the correction: {form_category}");
+
+    // The helpdesk reports the first response: reopened, the ticket shows its SLA state.
+    let answered = json!({"event_id": "first", "at": chrono::Utc::now().to_rfc3339(), "kind": "first_response"});
+    api.json("POST", &format!("/v1/decisions/{target}/events"), Some(&answered), 201).await?;
+    open_row(client, &ids[1]).await?;
+    open_row(client, target).await?;
+    let status = wait_for(
+        client,
+        "the ticket status",
+        "const s = document.querySelector('[data-testid=ticket-status]'); return s && s.textContent",
+        vec![],
+    )
+    .await?;
+    ensure!(status == json!("open"), "status: {status}");
+    let targets = text_of(client, "[data-testid=sla-state]").await?;
+    ensure!(targets.starts_with("met"), "the first response was in time: {targets}");
     ensure!(
         js(client, "return localStorage.getItem('triage.reviewer')", vec![]).await? == json!("Ana Reviewer"),
         "reviewer remembered"

@@ -397,7 +397,7 @@
     });
     renderEvidence();
     renderPredictions(predictions);
-    renderSla(response.sla || {});
+    renderSla(response.sla || {}, decision.sla_state);
     renderRules(((response.explanation || {}).rules) || []);
     renderHistory(decision.feedback || []);
     fillForm(decision);
@@ -499,7 +499,16 @@
     }
   }
 
-  function renderSla(sla) {
+  /** One SLA target as it stands: met or breached once stopped, else how much is used. */
+  function targetText(target) {
+    const used = target.percent_used + '% used';
+    if (target.met === true) return 'met, ' + used;
+    if (target.met === false) return 'breached, ' + used;
+    const paused = target.paused ? 'paused, ' : '';
+    return (target.breached ? 'breached, ' : paused + 'running, ') + used + ', due ' + time(target.due);
+  }
+
+  function renderSla(sla, now) {
     const list = $('sla');
     list.replaceChildren();
     metaItem(list, 'Policy', sla.policy);
@@ -515,6 +524,16 @@
       metaItem(list, term, el('span', { class: overdue ? 'overdue' : '', 'data-testid': 'sla-due' },
         time(iso), ' ', el('span', { class: 'rel', text: '(' + relative(iso) + ')' })));
     }
+    // What the helpdesk's events say since (GET /v1/decisions/{id} computes it).
+    if (!now) return;
+    metaItem(list, 'Status', el('strong', { 'data-testid': 'ticket-status', text: now.status.replace(/_/g, ' ') }));
+    metaItem(list, 'Queue now', now.queue);
+    metaItem(list, 'Priority now', now.priority);
+    for (const [term, target] of [['First response', now.first_response], ['Resolution', now.resolution]]) {
+      if (!target) continue;
+      metaItem(list, term, el('span', { class: target.breached ? 'overdue' : '', 'data-testid': 'sla-state' }, targetText(target)));
+    }
+    if (now.csat) metaItem(list, 'Satisfaction', now.csat + ' / 5');
   }
 
   function renderRules(rules) {

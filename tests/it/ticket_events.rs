@@ -1,0 +1,90 @@
+//! What happened after a decision, through the HTTP API: the helpdesk posts a ticket's events,
+//! a retry changes nothing, a bad event is refused with the field named and changes nothing,
+//! and the decision then shows its SLA state (first response met, resolution paused while the
+//! ticket waited on the customer, the queue after a reassignment).
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{json, Value};
+use triage::server::auth::Auth;
+use triage::server::{AppState, ServerConfig};
+
+use crate::common::app_state;
+
+async fn call(state: &AppState, method: &str, uri: &str, body: Value) -> (StatusCode, Value) {
+    let body = if body.is_null() { Body::empty() } else { Body::from(body.to_string()) };
+    crate::common::call(state, method, uri, body).await
+}
+
+/// Monday 2026-11-23 in Berlin, where the default policy's standard plan keeps office hours.
+fn monday(hour: u32, minute: u32) -> DateTime<Utc> {
+    chrono_tz::Europe::Berlin.with_ymd_and_hms(2026, 11, 23, hour, minute, 0).unwrap().with_timezone(&Utc)
+}
+
+fn event(id: &str, at: DateTime<Utc>, kind: Value) -> Value {
+    let mut event = json!({"event_id": id, "at": at.to_rfc3339(), "actor": "ana"});
+    event.as_object_mut().expect("object").extend(kind.as_object().expect("object").clone());
+    event
+}
+
+#[tokio::test]
+async fn events_give_the_decision_its_sla_state_and_bad_ones_change_nothing() {
+    let state = app_state(ServerConfig::default(), Auth::Disabled);
+    let ticket = json!({
+        "id": "E-1", "subject": "Export fails", "body": "The CSV export shows an error since this morning.",
+        "created_at": monday(10, 0).to_rfc3339(), "customer": {"plan": "standard"}
+    });
+    let (status, decision) = call(&state, "POST", "/v1/classify", ticket).await;
+    assert_eq!(status, StatusCode::OK, "{decision}");
+    let id = decision["decision_id"].as_str().expect("id").to_string();
+    let events_uri = format!("/v1/decisions/{id}/events");
+
+    let answered = event("e1", monday(10, 30), json!({"kind": "first_response"}));
+    let (status, body) = call(&state, "POST", &events_uri, answered.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, _) = call(&state, "POST", &events_uri, answered).await;
+    assert_eq!(status, StatusCode::OK, "the same event again is a retry");
+    for (id_, at, kind) in [
+        ("e2", monday(11, 0), json!({"kind": "waiting_on_customer"})),
+        ("e3", monday(13, 0), json!({"kind": "resumed"})),
+        ("e4", monday(13, 30), json!({"kind": "reassigned", "queue": "billing"})),
+    ] {
+        let (status, body) = call(&state, "POST", &events_uri, event(id_, at, kind)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
+    let refused = [
+        (event("e5", monday(12, 0), json!({"kind": "solved"})), StatusCode::UNPROCESSABLE_ENTITY, Some("at")),
+        (event("e5", monday(14, 0), json!({"kind": "resumed"})), StatusCode::UNPROCESSABLE_ENTITY, Some("kind")),
+        (
+            event("e5", monday(14, 0), json!({"kind": "priority_changed", "priority": "P9"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("priority"),
+        ),
+        (event("e5", monday(14, 0), json!({"kind": "teleported"})), StatusCode::UNPROCESSABLE_ENTITY, None),
+        (event("e1", monday(14, 0), json!({"kind": "solved"})), StatusCode::CONFLICT, None),
+    ];
+    for (body, expected, field) in refused {
+        let (status, answer) = call(&state, "POST", &events_uri, body.clone()).await;
+        assert_eq!(status, expected, "{body}: {answer}");
+        if let Some(field) = field {
+            assert_eq!(answer["error"]["field"], field, "{answer}");
+        }
+    }
+    let (status, _) =
+        call(&state, "POST", "/v1/decisions/nope/events", event("x", monday(14, 0), json!({"kind": "solved"}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, stored) = call(&state, "GET", &format!("/v1/decisions/{id}"), Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(stored["events"].as_array().map(Vec::len), Some(4), "refused events left nothing: {}", stored["events"]);
+    let sla = &stored["sla_state"];
+    assert_eq!(sla["status"], "open", "{sla}");
+    assert_eq!(sla["queue"], "billing");
+    let first = &sla["first_response"];
+    assert_eq!((first["used_seconds"].as_i64(), first["met"].as_bool()), (Some(1800), Some(true)), "{first}");
+    let resolution = &sla["resolution"];
+    assert_eq!(resolution["paused_seconds"], 2 * 3600, "waiting 11:00-13:00 did not count: {resolution}");
+    assert!(resolution["met"].is_null(), "still running: {resolution}");
+}
