@@ -289,6 +289,47 @@ fn target_state(
     }
 }
 
+/// One open ticket of a queue as an agent picks work: its priority now and the next SLA
+/// time it must meet.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct QueueEntry {
+    pub decision_id: String,
+    pub ticket_id: Option<String>,
+    pub subject: Option<String>,
+    pub priority: String,
+    /// The first response's due time until the first response, then the resolution's.
+    pub due: Option<DateTime<Utc>>,
+    pub decided_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub rank: usize,
+}
+
+/// The SLA time a ticket must meet next: the first response until there was one, then the
+/// resolution; `None` when the plan sets neither.
+pub fn next_due(state: &SlaState) -> Option<DateTime<Utc>> {
+    let running = |target: &Option<TargetState>| target.as_ref().filter(|t| t.stopped_at.is_none()).map(|t| t.due);
+    running(&state.first_response).or_else(|| running(&state.resolution))
+}
+
+/// Whether an agent can work the ticket now: neither solved nor waiting on the customer.
+pub fn workable(state: &SlaState) -> bool {
+    state.status == Status::Open
+}
+
+/// The order an agent works a queue in: the most urgent level first, then the earliest due
+/// time (a ticket without one after those with one), then first come, first served.
+pub fn sort_for_work(entries: &mut [QueueEntry]) {
+    entries.sort_by(|a, b| {
+        (a.rank, a.due.is_none(), a.due, a.decided_at, &a.decision_id).cmp(&(
+            b.rank,
+            b.due.is_none(),
+            b.due,
+            b.decided_at,
+            &b.decision_id,
+        ))
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,6 +432,40 @@ mod tests {
         }
         let fine = event("x", berlin(23, 13, 0), EventKind::Reopened);
         assert!(check_next(&history, started, &fine).is_ok());
+    }
+
+    #[test]
+    fn work_order_is_level_then_due_time_then_arrival() {
+        let entry = |id: &str, rank: usize, due: Option<DateTime<Utc>>, decided: DateTime<Utc>| QueueEntry {
+            decision_id: id.into(),
+            ticket_id: None,
+            subject: None,
+            priority: format!("P{}", rank + 1),
+            due,
+            decided_at: decided,
+            rank,
+        };
+        let mut entries = vec![
+            entry("p3-early", 2, Some(berlin(23, 11, 0)), berlin(23, 9, 0)),
+            entry("p2-no-due", 1, None, berlin(23, 9, 0)),
+            entry("p2-late-due", 1, Some(berlin(24, 9, 0)), berlin(23, 9, 5)),
+            entry("p2-early-due", 1, Some(berlin(23, 15, 0)), berlin(23, 9, 30)),
+            entry("p2-same-due-later", 1, Some(berlin(23, 15, 0)), berlin(23, 9, 45)),
+        ];
+        sort_for_work(&mut entries);
+        let order: Vec<&str> = entries.iter().map(|e| e.decision_id.as_str()).collect();
+        assert_eq!(order, ["p2-early-due", "p2-same-due-later", "p2-late-due", "p2-no-due", "p3-early"]);
+    }
+
+    #[test]
+    fn the_next_due_time_is_the_first_response_until_it_happened() {
+        let waiting = state(&[], berlin(23, 11, 0));
+        assert_eq!(next_due(&waiting), Some(berlin(23, 12, 0)));
+        let answered = state(&[event("e1", berlin(23, 10, 30), EventKind::FirstResponse)], berlin(23, 11, 0));
+        assert_eq!(next_due(&answered), Some(berlin(24, 10, 0)));
+        assert!(workable(&answered));
+        let parked = state(&[event("e1", berlin(23, 10, 30), EventKind::WaitingOnCustomer)], berlin(23, 11, 0));
+        assert!(!workable(&parked), "waiting on the customer is skipped");
     }
 
     #[test]

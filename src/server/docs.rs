@@ -25,6 +25,8 @@ impl Modify for BearerKeys {
         super::review::get,
         super::review::feedback,
         super::events::record,
+        super::queues::list,
+        super::queues::next,
         super::review::labels,
         super::healthz,
         super::readyz,

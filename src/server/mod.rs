@@ -16,6 +16,7 @@ pub mod docs;
 pub mod error;
 pub mod events;
 pub mod metrics;
+pub mod queues;
 pub mod review;
 pub mod review_page;
 pub mod state;
@@ -160,7 +161,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/decisions", get(review::list))
         .route("/v1/decisions/{id}", get(review::get))
         .route("/v1/decisions/{id}/feedback", post(review::feedback))
-        .route("/v1/labels", get(review::labels));
+        .route("/v1/labels", get(review::labels))
+        .route("/v1/queues/{queue}", get(queues::list))
+        .route("/v1/queues/{queue}/next", get(queues::next));
     let admin_routes = Router::new().route("/admin/reload", post(admin::reload));
     Router::new()
         .merge(guarded(classify_routes, &state, Role::Classify))

@@ -9,8 +9,8 @@ use rusqlite::{params, params_from_iter, Connection, Row, TransactionBehavior};
 
 use super::feedback;
 use super::records::{
-    format_time, parse_time, Cursor, DecisionFilter, DecisionMeta, DecisionPage, DecisionRecord, DecisionSummary, StoredDecision,
-    MAX_PAGE,
+    format_time, parse_time, Cursor, DecisionFilter, DecisionMeta, DecisionPage, DecisionRecord, DecisionSummary, QueuedDecision,
+    StoredDecision, MAX_PAGE,
 };
 use super::StoreError;
 
@@ -153,6 +153,29 @@ pub(super) fn list(connection: &Connection, filter: &DecisionFilter) -> Result<D
         None
     };
     Ok(DecisionPage { items, next })
+}
+
+/// The decisions whose ticket is in `queue` now: decided there and not reassigned since, or
+/// reassigned there last. Oldest first; solved or waiting ones included (the caller reads their
+/// events).
+pub(super) fn in_queue(connection: &Connection, queue: &str) -> Result<Vec<QueuedDecision>, StoreError> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {META_COLUMNS}, json_extract(d.request, '$.subject'), json_extract(d.response, '$.sla') FROM decisions d \
+         WHERE COALESCE((SELECT json_extract(e.event, '$.queue') FROM events e \
+                         WHERE e.decision_id = d.decision_id AND e.kind = 'reassigned' ORDER BY e.seq DESC LIMIT 1), d.queue) = ?1 \
+         ORDER BY d.decided_at, d.decision_id"
+    ))?;
+    let mut rows = statement.query([queue])?;
+    let mut found = Vec::new();
+    while let Some(row) = rows.next()? {
+        let meta = meta_from_row(row)?;
+        let subject = row.get::<_, Option<String>>(META_WIDTH)?;
+        let sla: String = row.get::<_, Option<String>>(META_WIDTH + 1)?.unwrap_or_else(|| "null".into());
+        let sla = serde_json::from_str(&sla).map_err(|e| corrupt(&meta.decision_id, "response", e))?;
+        let events = super::events::read(connection, &meta.decision_id)?;
+        found.push(QueuedDecision { meta, subject, sla, events });
+    }
+    Ok(found)
 }
 
 /// Deletes the decisions decided before `older_than`; their feedback goes with them (foreign

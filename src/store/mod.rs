@@ -43,7 +43,7 @@ use rusqlite::Connection;
 pub use events::Added;
 pub use records::{
     Correction, Cursor, DecisionFilter, DecisionMeta, DecisionPage, DecisionRecord, DecisionSummary, Feedback, FeedbackInput,
-    StoredDecision, DEFAULT_PAGE, MAX_LABEL_CHARS, MAX_NOTE_CHARS, MAX_PAGE,
+    QueuedDecision, StoredDecision, DEFAULT_PAGE, MAX_LABEL_CHARS, MAX_NOTE_CHARS, MAX_PAGE,
 };
 pub use writer::DecisionLog;
 
@@ -123,6 +123,12 @@ impl DecisionStore {
     /// events; the same event sent again is answered as stored and changes nothing.
     pub fn add_event(&self, decision_id: &str, event: crate::events::TicketEvent) -> Result<Added, StoreError> {
         events::add(&mut self.connection(), decision_id, event, Utc::now())
+    }
+
+    /// The decisions whose ticket is in `queue` now (after any reassignment), oldest first, with
+    /// their events.
+    pub fn in_queue(&self, queue: &str) -> Result<Vec<QueuedDecision>, StoreError> {
+        decisions::in_queue(&self.connection(), queue)
     }
 
     /// Every reviewed decision as a training row, oldest decision first.

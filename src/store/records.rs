@@ -207,6 +207,17 @@ pub struct StoredDecision {
     pub events: Vec<crate::events::TicketEvent>,
 }
 
+/// A decision whose ticket is now in a given queue (after any reassignment), with what an
+/// agent's work order needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedDecision {
+    pub meta: DecisionMeta,
+    pub subject: Option<String>,
+    /// The response's `sla` object, as decided.
+    pub sla: serde_json::Value,
+    pub events: Vec<crate::events::TicketEvent>,
+}
+
 /// A row of the reviewer queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DecisionSummary {

@@ -55,6 +55,14 @@ async fn routes_need_a_key_with_the_right_role() {
     assert_eq!(json_of(&body)["error"]["code"], "forbidden");
     let (status, body) = send(&state, "POST", "/admin/reload", Some("desk-key"), "").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // The helpdesk's classify key reports events; the work order is for reviewers' keys.
+    let event = r#"{"event_id": "e", "at": "2026-11-23T10:00:00Z", "kind": "solved"}"#;
+    let (status, body) = send(&state, "POST", "/v1/decisions/nope/events", Some("desk-key"), event).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "past the role check: {body}");
+    let (status, _) = send(&state, "POST", "/v1/decisions/nope/events", Some("ops-key"), event).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = send(&state, "GET", "/v1/queues/billing/next", Some("desk-key"), "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     for open in ["/healthz", "/readyz", "/metrics", "/docs"] {
         let (status, _) = send(&state, "GET", open, None, "").await;
         assert_eq!(status, StatusCode::OK, "{open} is open to probes and scrapers");
@@ -110,7 +118,15 @@ async fn docs_describe_every_route_and_its_types() {
     for path in ["/v1/classify", "/v1/classify/batch", "/readyz", "/healthz", "/metrics", "/docs", "/review", "/admin/reload"] {
         assert!(spec["paths"][path].is_object(), "{path} missing");
     }
-    for path in ["/v1/decisions", "/v1/decisions/{id}", "/v1/decisions/{id}/feedback", "/v1/labels"] {
+    for path in [
+        "/v1/decisions",
+        "/v1/decisions/{id}",
+        "/v1/decisions/{id}/feedback",
+        "/v1/decisions/{id}/events",
+        "/v1/labels",
+        "/v1/queues/{queue}",
+        "/v1/queues/{queue}/next",
+    ] {
         let operation = spec["paths"][path].as_object().and_then(|ops| ops.values().next()).expect(path);
         for status in ["401", "403"] {
             assert!(operation["responses"][status].is_object(), "{path} documents no {status}");

@@ -88,3 +88,50 @@ async fn events_give_the_decision_its_sla_state_and_bad_ones_change_nothing() {
     assert_eq!(resolution["paused_seconds"], 2 * 3600, "waiting 11:00-13:00 did not count: {resolution}");
     assert!(resolution["met"].is_null(), "still running: {resolution}");
 }
+
+#[tokio::test]
+async fn a_queue_is_worked_by_level_then_due_time_skipping_waiting_and_solved_tickets() {
+    let state = app_state(ServerConfig::default(), Auth::Disabled);
+    let decide = |id: &str, subject: &str, body: &str| json!({"id": id, "subject": subject, "body": body, "created_at": monday(10, 0).to_rfc3339(), "customer": {"plan": "standard"}});
+    let mut decisions = Vec::new();
+    for (id, subject, body) in [
+        ("Q-1", "Question about invoices", "Where can I download last month's invoice?"),
+        ("Q-2", "Export fails", "The CSV export shows an error since this morning."),
+        ("Q-3", "Another question", "How do I change the invoice address?"),
+        ("Q-4", "Parked", "The export fails for one report."),
+    ] {
+        let (status, decision) = call(&state, "POST", "/v1/classify", decide(id, subject, body)).await;
+        assert_eq!(status, StatusCode::OK, "{decision}");
+        decisions.push(decision);
+    }
+    let id = |i: usize| decisions[i]["decision_id"].as_str().expect("id").to_string();
+    // Everything goes to one queue; Q-3 is raised to P1 by a person, Q-4 waits on the customer,
+    // Q-1 is solved.
+    for i in 0..4 {
+        let moved = event("move", monday(10, 5), json!({"kind": "reassigned", "queue": "team-a"}));
+        assert_eq!(call(&state, "POST", &format!("/v1/decisions/{}/events", id(i)), moved).await.0, StatusCode::CREATED);
+    }
+    for (i, kind) in [
+        (2, json!({"kind": "priority_changed", "priority": "P1"})),
+        (3, json!({"kind": "waiting_on_customer"})),
+        (0, json!({"kind": "solved"})),
+    ] {
+        let (status, body) =
+            call(&state, "POST", &format!("/v1/decisions/{}/events", id(i)), event("then", monday(10, 10), kind)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
+    let (status, list) = call(&state, "GET", "/v1/queues/team-a", Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let order: Vec<&str> = list["items"].as_array().expect("items").iter().filter_map(|i| i["decision_id"].as_str()).collect();
+    assert_eq!(order, [id(2), id(1)], "the P1 first; the waiting and the solved tickets are left out: {list}");
+    assert_eq!(list["items"][0]["priority"], "P1");
+    let (status, next) = call(&state, "GET", "/v1/queues/team-a/next", Value::Null).await;
+    assert_eq!((status, next["decision_id"].as_str()), (StatusCode::OK, Some(id(2).as_str())));
+    let (status, _) = call(&state, "GET", "/v1/queues/nobody-here/next", Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, error) = call(&state, "GET", "/v1/queues/team-a?limit=0", Value::Null).await;
+    assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("limit")));
+    let (status, error) = call(&state, "GET", "/v1/queues/team-a?limit=many", Value::Null).await;
+    assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("query")), "{error}");
+}
