@@ -58,6 +58,9 @@ pub struct ClassifyResponse {
     pub needs_review: bool,
     pub model: ModelRef,
     pub policy: PolicyRef,
+    /// The recent cluster this ticket joined (tickets about the same problem), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::clusters::ClusterRef>,
 }
 
 /// What one classification used: the model's name and version, the policy, and the time it
@@ -71,7 +74,7 @@ pub struct DecisionContext<'a> {
 /// The response for one ticket. `decision_id` and `now` come from the caller so that this
 /// stays deterministic.
 pub fn assemble(decision_id: String, ticket: &Ticket, analysis: Analysis, context: &DecisionContext) -> ClassifyResponse {
-    let Analysis { predictions, mut evidence, embedding } = analysis;
+    let Analysis { predictions, mut evidence, embedding, .. } = analysis;
     let model = ModelOutput { predictions: &predictions, embedding: embedding.as_deref() };
     let Decision { priority, evidence: policy_evidence, sla, queue, tags, needs_review, trace, summary } =
         decide(ticket, model, context.policy, context.now);
@@ -88,6 +91,7 @@ pub fn assemble(decision_id: String, ticket: &Ticket, analysis: Analysis, contex
         needs_review,
         model: context.model.clone(),
         policy: PolicyRef { version: context.policy.version().to_string() },
+        cluster: None,
     }
 }
 

@@ -23,12 +23,14 @@
 //! - `priority_check`: agreement, dangerous misses, over-escalation and review rate of final
 //!   priorities against a labeled set (`triage check-priorities`)
 //! - `classify`: the use case: request -> ticket -> predictions -> decision -> response
+//! - `clusters`: repeat issues, tickets about the same problem grouped as they arrive
 //! - `events`: what happened to a ticket after its decision, the rules events follow, and the
 //!   SLA state they imply
 //! - `store`: the decision log, reviewer feedback and ticket events (SQLite)
 //! - `server`: the axum router and handlers
 
 pub mod classify;
+pub mod clusters;
 pub mod events;
 pub mod explain;
 pub mod model;

@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use triage::classify::{classify_now, policy_for, read_ticket};
+use triage::clusters::{group_all, pair_score, vector_of, ClusterSettings};
 use triage::model::Classifier;
 use triage::priority_check::{Case, Outcome, Report};
 use triage::server::auth::Auth;
 use triage::server::state::{Decisions, Loaded, Sources};
-use triage::server::{AppState, ServerConfig};
+use triage::server::{AppState, ServerConfig, DEFAULT_CLUSTERS};
 use triage::ticket::{Ticket, TicketRequest};
 
 #[derive(Parser)]
@@ -41,6 +42,43 @@ enum Command {
     /// `acceptable` levels per ticket) or a CSV with an urgency column. Prints agreement,
     /// dangerous misses, over-escalation and review rate per language and context.
     CheckPriorities(CheckPrioritiesArgs),
+    /// Score the grouping of repeat issues against a labeled sample (JSONL: id, group, at,
+    /// subject, body): pairwise precision and recall at the given similarity and over a sweep.
+    CheckClusters(CheckClustersArgs),
+}
+
+/// How repeat issues are grouped (`triage serve` and `triage check-clusters`).
+#[derive(clap::Args)]
+struct ClusterArgs {
+    /// Least similarity (cosine of the model's TF-IDF features) for a ticket to join a recent
+    /// ticket's cluster.
+    #[arg(long, env = "TRIAGE_CLUSTER_SIMILARITY", default_value_t = DEFAULT_CLUSTERS.similarity)]
+    cluster_similarity: f32,
+    /// How far back, in minutes, a new ticket looks for one like it.
+    #[arg(long, env = "TRIAGE_CLUSTER_WINDOW_MINUTES", default_value_t = DEFAULT_CLUSTERS.window.num_minutes())]
+    cluster_window_minutes: i64,
+}
+
+impl ClusterArgs {
+    fn settings(&self) -> anyhow::Result<ClusterSettings> {
+        anyhow::ensure!((0.0..=1.0).contains(&self.cluster_similarity), "--cluster-similarity must be between 0 and 1");
+        anyhow::ensure!(self.cluster_window_minutes > 0, "--cluster-window-minutes must be positive");
+        Ok(ClusterSettings {
+            similarity: self.cluster_similarity,
+            window: chrono::TimeDelta::minutes(self.cluster_window_minutes),
+        })
+    }
+}
+
+#[derive(clap::Args)]
+struct CheckClustersArgs {
+    /// Model bundle directory.
+    #[arg(long, env = "TRIAGE_MODEL", default_value = "models/default")]
+    model: PathBuf,
+    /// The labeled sample (JSONL).
+    sample: PathBuf,
+    #[command(flatten)]
+    clusters: ClusterArgs,
 }
 
 #[derive(clap::Args)]
@@ -106,6 +144,8 @@ struct ServeArgs {
     /// requests per second on a 2-core machine (BENCHMARKS.md).
     #[arg(long, env = "TRIAGE_MODEL_THREADS", default_value_t = 1)]
     model_threads: usize,
+    #[command(flatten)]
+    clusters: ClusterArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -252,6 +292,61 @@ fn check_priorities(args: CheckPrioritiesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One line of a labeled repeat-issue sample.
+#[derive(serde::Deserialize)]
+struct SampleTicket {
+    id: String,
+    group: String,
+    at: chrono::DateTime<chrono::Utc>,
+    #[serde(flatten)]
+    request: TicketRequest,
+}
+
+fn check_clusters(args: CheckClustersArgs) -> anyhow::Result<()> {
+    let classifier = Classifier::load(&args.model)?;
+    let text = std::fs::read_to_string(&args.sample).with_context(|| format!("reading {}", args.sample.display()))?;
+    let mut sample = Vec::new();
+    for (line, row) in text.lines().enumerate().filter(|(_, row)| !row.trim().is_empty()) {
+        let ticket: SampleTicket =
+            serde_json::from_str(row).with_context(|| format!("{}:{}: not a sample ticket", args.sample.display(), line + 1))?;
+        let valid =
+            ticket.request.clone().validate().map_err(|e| anyhow::anyhow!("{}:{}: {e}", args.sample.display(), line + 1))?;
+        let vector = vector_of(&classifier.features(&valid.model_input().0)?);
+        sample.push((ticket, vector));
+    }
+    sample.sort_by_key(|(ticket, _)| ticket.at);
+    let settings = args.clusters.settings()?;
+    let groups: Vec<&str> = sample.iter().map(|(ticket, _)| ticket.group.as_str()).collect();
+    let score_at = |similarity: f32| {
+        let arrivals = sample.iter().map(|(t, v)| (t.id.clone(), t.at, v.clone())).collect();
+        let clusters = group_all(arrivals, ClusterSettings { similarity, ..settings });
+        let assigned: Vec<(&str, &str)> = groups.iter().copied().zip(clusters.iter().map(String::as_str)).collect();
+        let distinct = clusters.iter().collect::<std::collections::BTreeSet<_>>().len();
+        (pair_score(&assigned), distinct)
+    };
+    let percent = |share: Option<f64>| share.map_or("-".to_string(), |s| format!("{:.1}%", s * 100.0));
+    let true_groups = groups.iter().collect::<std::collections::BTreeSet<_>>().len();
+    println!(
+        "{} on {} tickets in {true_groups} groups with {}, window {} min\n",
+        args.sample.display(),
+        sample.len(),
+        args.model.display(),
+        settings.window.num_minutes()
+    );
+    println!("| similarity | pairwise precision | pairwise recall | clusters |\n|---:|---:|---:|---:|");
+    let mut sweep: Vec<f32> = (1..=12).map(|step| step as f32 * 0.05).collect();
+    if !sweep.iter().any(|s| (s - settings.similarity).abs() < 1e-6) {
+        sweep.push(settings.similarity);
+        sweep.sort_by(f32::total_cmp);
+    }
+    for similarity in sweep {
+        let (score, clusters) = score_at(similarity);
+        let chosen = if (similarity - settings.similarity).abs() < 1e-6 { " (chosen)" } else { "" };
+        println!("| {similarity:.2}{chosen} | {} | {} | {clusters} |", percent(score.precision), percent(score.recall));
+    }
+    Ok(())
+}
+
 fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
     let classifier = Classifier::load(&args.model)?;
     let policy = policy_for(&classifier, triage::policy_file::load(&args.policy)?)?;
@@ -381,7 +476,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let loaded = Loaded::read(&sources)?;
     let versions = loaded.versions();
     tracing::info!(model = versions.model.name, version = versions.model.version, policy = versions.policy.version, "loaded");
-    let config = ServerConfig { max_batch: args.max_batch, max_body_bytes: args.max_body_bytes, queue: args.queue };
+    let config = ServerConfig {
+        max_batch: args.max_batch,
+        max_body_bytes: args.max_body_bytes,
+        queue: args.queue,
+        clusters: args.clusters.settings()?,
+    };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let decisions = Decisions::open(&args.db, args.queue)?;
@@ -452,5 +552,6 @@ fn main() -> anyhow::Result<()> {
         Command::CheckPolicy(args) => exit_unless(check_policy(args)?),
         Command::Classify(args) => exit_unless(classify(args)?),
         Command::CheckPriorities(args) => check_priorities(args),
+        Command::CheckClusters(args) => check_clusters(args),
     }
 }

@@ -291,7 +291,7 @@ impl Classifier {
                     (spec.name.clone(), found)
                 })
                 .collect();
-            analyses.push(Analysis { predictions, evidence, embedding: embeddings.next().flatten() });
+            analyses.push(Analysis { predictions, evidence, embedding: embeddings.next().flatten(), features: features.clone() });
         }
         Ok(analyses)
     }
@@ -304,6 +304,8 @@ pub struct Analysis {
     pub evidence: BTreeMap<String, Vec<Evidence>>,
     /// The ticket's unit-length sentence embedding, when the bundle carries an encoder.
     pub embedding: Option<Vec<f32>>,
+    /// The features the heads read (repeat issues compare tickets by them).
+    pub features: TicketFeatures,
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! the field), send the texts to the model worker, decide with the policy, assemble the
 //! contract's response.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::error::{ApiError, ErrorEnvelope};
 use super::AppState;
 use crate::classify::{assemble, parse_request, read_ticket, ClassifyResponse, DecisionContext, ModelRef};
+use crate::clusters::vector_of;
 use crate::store::DecisionRecord;
 use crate::ticket::{Ticket, TicketRequest};
 
@@ -49,7 +50,13 @@ async fn classify_tickets(state: &AppState, tickets: Vec<Ticket>) -> Result<Vec<
     let responses: Vec<ClassifyResponse> = tickets
         .iter()
         .zip(analyses)
-        .map(|(ticket, analysis)| assemble(uuid::Uuid::new_v4().to_string(), ticket, analysis, &context))
+        .map(|(ticket, analysis)| {
+            let decision_id = uuid::Uuid::new_v4().to_string();
+            let vector = vector_of(&analysis.features);
+            // Held for one window scan; a panic elsewhere cannot leave the window half-changed.
+            let cluster = state.recent.lock().unwrap_or_else(PoisonError::into_inner).add(&decision_id, now, vector);
+            ClassifyResponse { cluster, ..assemble(decision_id, ticket, analysis, &context) }
+        })
         .collect();
     let records = tickets
         .iter()

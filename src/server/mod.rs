@@ -38,6 +38,7 @@ use self::auth::{Auth, Role};
 use self::error::ApiError;
 use self::metrics::Metrics;
 use self::state::{Decisions, Loaded, Served, Sources, Versions};
+use crate::clusters::{ClusterSettings, RecentTickets};
 use crate::model::worker::ModelWorker;
 
 /// Server settings, built once from the command line.
@@ -49,11 +50,17 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Requests that may wait for the model before new ones get 429.
     pub queue: usize,
+    /// How tickets about the same problem are grouped (repeat issues).
+    pub clusters: ClusterSettings,
 }
+
+/// The default grouping, chosen on data/clusters/tuning.jsonl (`triage check-clusters`) for
+/// precision: on the model's TF-IDF features only near-verbatim repeats are that similar.
+pub const DEFAULT_CLUSTERS: ClusterSettings = ClusterSettings { similarity: 0.35, window: chrono::TimeDelta::hours(2) };
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { max_batch: 256, max_body_bytes: 2 * 1024 * 1024, queue: 1024 }
+        Self { max_batch: 256, max_body_bytes: 2 * 1024 * 1024, queue: 1024, clusters: DEFAULT_CLUSTERS }
     }
 }
 
@@ -65,6 +72,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     pub metrics: Arc<Metrics>,
     pub decisions: Decisions,
+    /// This server's recent tickets, for repeat issues.
+    pub recent: Arc<std::sync::Mutex<RecentTickets>>,
 }
 
 impl AppState {
@@ -74,6 +83,7 @@ impl AppState {
         let observer = Arc::clone(&metrics);
         let worker = ModelWorker::spawn(config.queue, config.max_batch, move |tickets| observer.observe_batch(tickets));
         Self {
+            recent: Arc::new(std::sync::Mutex::new(RecentTickets::new(config.clusters))),
             served: Arc::new(Served::new(loaded, sources)),
             worker,
             config: Arc::new(config),

@@ -60,6 +60,7 @@ pub(super) fn record(id: &str, decided_at: &str, priority: &str, queue: &str, ne
         needs_review,
         model: ModelRef { name: "default".into(), version: "m-1".into() },
         policy: PolicyRef { version: "p-1".into() },
+        cluster: None,
     };
     DecisionRecord::new(&request, &response, decided_at).expect("test decisions encode")
 }

@@ -135,3 +135,17 @@ async fn a_queue_is_worked_by_level_then_due_time_skipping_waiting_and_solved_ti
     let (status, error) = call(&state, "GET", "/v1/queues/team-a?limit=many", Value::Null).await;
     assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("query")), "{error}");
 }
+
+#[tokio::test]
+async fn a_repeated_report_joins_the_first_ones_cluster_and_an_unrelated_ticket_does_not() {
+    let state = app_state(ServerConfig::default(), Auth::Disabled);
+    let outage = |who: &str| json!({"subject": "Checkout down", "body": format!("Since 9:00 every payment fails with error 502 on checkout. Customer {who}.")});
+    let (_, first) = call(&state, "POST", "/v1/classify", outage("A")).await;
+    assert!(first.get("cluster").is_none(), "the first report starts nothing visible: {first}");
+    let (_, unrelated) = call(&state, "POST", "/v1/classify", json!({"body": "How do I change my invoice address?"})).await;
+    assert!(unrelated.get("cluster").is_none(), "{unrelated}");
+    let (_, second) = call(&state, "POST", "/v1/classify", outage("B")).await;
+    let (_, third) = call(&state, "POST", "/v1/classify", outage("C")).await;
+    assert_eq!(second["cluster"]["id"], first["decision_id"], "{second}");
+    assert_eq!((third["cluster"]["id"].clone(), third["cluster"]["size"].as_u64()), (first["decision_id"].clone(), Some(3)));
+}

@@ -1,0 +1,194 @@
+//! Repeat issues: tickets that describe the same problem within a time window, grouped as they
+//! arrive, so an outage reported forty times shows as one cluster of forty. A new ticket joins
+//! the cluster of the most similar recent ticket when their feature vectors (the model's
+//! word-level and character n-gram TF-IDF, each part unit length) reach a cosine threshold;
+//! otherwise it starts a cluster of its own. And the measure of a grouping against labeled
+//! groups: pairwise precision and recall.
+//!
+//! Pure: the caller holds the window, passes each ticket's arrival time and vector, and keeps
+//! one window per server (several servers each group what they see).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+use crate::model::features::TicketFeatures;
+
+/// A ticket as a sorted sparse unit vector.
+pub type Vector = Vec<(u32, f32)>;
+
+/// The ticket's features as one unit vector: both feature groups together, so a shared
+/// product name or error code (character n-grams) counts next to shared words.
+pub fn vector_of(features: &TicketFeatures) -> Vector {
+    let mut summed: BTreeMap<u32, f32> = BTreeMap::new();
+    for (id, weight) in features.ids.iter().zip(&features.weights) {
+        *summed.entry(*id).or_default() += weight;
+    }
+    let norm = summed.values().map(|w| w * w).sum::<f32>().sqrt();
+    if norm == 0.0 {
+        return Vec::new();
+    }
+    summed.into_iter().map(|(id, w)| (id, w / norm)).collect()
+}
+
+fn cosine(a: &Vector, b: &Vector) -> f32 {
+    let (mut i, mut j, mut dot) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                dot += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    dot
+}
+
+/// How tickets are grouped.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClusterSettings {
+    /// Least cosine similarity for a ticket to join a recent one's cluster.
+    pub similarity: f32,
+    /// How far back a ticket looks for one like it.
+    pub window: TimeDelta,
+}
+
+/// The cluster a ticket joined, as the classify response names it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ClusterRef {
+    /// The decision id of the cluster's first ticket.
+    pub id: String,
+    /// Tickets in the cluster within the window, this one included.
+    pub size: usize,
+    pub first_seen: DateTime<Utc>,
+    /// The recent ticket this one was most like, and how much.
+    pub like_decision: String,
+    pub similarity: f32,
+}
+
+struct Recent {
+    decision_id: String,
+    at: DateTime<Utc>,
+    vector: Vector,
+    cluster: String,
+}
+
+/// The tickets of the last `window`, each with its cluster.
+pub struct RecentTickets {
+    settings: ClusterSettings,
+    recent: VecDeque<Recent>,
+}
+
+impl RecentTickets {
+    pub fn new(settings: ClusterSettings) -> Self {
+        Self { settings, recent: VecDeque::new() }
+    }
+
+    /// Adds a ticket that arrived at `at` (not before the previous one) and says which
+    /// cluster it joined, or `None` when it is the first of its kind in the window.
+    pub fn add(&mut self, decision_id: &str, at: DateTime<Utc>, vector: Vector) -> Option<ClusterRef> {
+        let oldest = at - self.settings.window;
+        while self.recent.front().is_some_and(|r| r.at < oldest) {
+            self.recent.pop_front();
+        }
+        let nearest = self
+            .recent
+            .iter()
+            .map(|r| (r, cosine(&vector, &r.vector)))
+            .filter(|(_, similarity)| *similarity >= self.settings.similarity)
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        let joined = nearest.map(|(r, similarity)| (r.cluster.clone(), r.decision_id.clone(), similarity));
+        let cluster = joined.as_ref().map_or_else(|| decision_id.to_string(), |(cluster, _, _)| cluster.clone());
+        self.recent.push_back(Recent { decision_id: decision_id.to_string(), at, vector, cluster: cluster.clone() });
+        let (_, like_decision, similarity) = joined?;
+        let members: Vec<&Recent> = self.recent.iter().filter(|r| r.cluster == cluster).collect();
+        let first_seen = members.iter().map(|r| r.at).min().unwrap_or(at);
+        Some(ClusterRef { id: cluster, size: members.len(), first_seen, like_decision, similarity })
+    }
+}
+
+/// The cluster of every ticket in `arrivals` (in arrival order): the cluster it joined, or
+/// its own id when it started one.
+pub fn group_all(arrivals: Vec<(String, DateTime<Utc>, Vector)>, settings: ClusterSettings) -> Vec<String> {
+    let mut recent = RecentTickets::new(settings);
+    arrivals.into_iter().map(|(id, at, vector)| recent.add(&id, at, vector).map_or(id, |joined| joined.id)).collect()
+}
+
+/// Pairwise agreement of a grouping with the true groups: of the pairs put together, the
+/// share that belong together (precision), and of the pairs that belong together, the share
+/// put together (recall). `None` where there is no such pair.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PairScore {
+    pub precision: Option<f64>,
+    pub recall: Option<f64>,
+    pub pairs_together: usize,
+    pub pairs_belonging: usize,
+}
+
+/// Scores `assigned` (per ticket: its true group, the cluster it was put in).
+pub fn pair_score(assigned: &[(&str, &str)]) -> PairScore {
+    let count_pairs = |keys: Vec<(&str, &str)>| {
+        let mut counts: HashMap<(&str, &str), usize> = HashMap::new();
+        keys.into_iter().for_each(|key| *counts.entry(key).or_default() += 1);
+        counts.values().map(|n| n * (n - 1) / 2).sum::<usize>()
+    };
+    let together = count_pairs(assigned.iter().map(|(_, cluster)| ("", *cluster)).collect());
+    let belonging = count_pairs(assigned.iter().map(|(group, _)| (*group, "")).collect());
+    let both = count_pairs(assigned.iter().map(|(group, cluster)| (*group, *cluster)).collect());
+    let share = |part: usize, whole: usize| (whole > 0).then(|| part as f64 / whole as f64);
+    PairScore {
+        precision: share(both, together),
+        recall: share(both, belonging),
+        pairs_together: together,
+        pairs_belonging: belonging,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minute: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::from_timestamp(1_795_000_000 + minute * 60, 0).unwrap()
+    }
+
+    fn unit(entries: &[(u32, f32)]) -> Vector {
+        let norm = entries.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+        entries.iter().map(|(id, w)| (*id, w / norm)).collect()
+    }
+
+    #[test]
+    fn similar_tickets_join_within_the_window_and_others_stay_apart() {
+        let mut recent = RecentTickets::new(ClusterSettings { similarity: 0.5, window: TimeDelta::minutes(60) });
+        let outage = unit(&[(1, 1.0), (2, 1.0), (3, 1.0)]);
+        let question = unit(&[(7, 1.0), (8, 1.0)]);
+        assert_eq!(recent.add("a", at(0), outage.clone()), None, "the first of its kind");
+        assert_eq!(recent.add("q", at(1), question), None, "nothing like it");
+        let second = recent.add("b", at(5), unit(&[(1, 1.0), (2, 1.0), (4, 1.0)])).expect("joins a");
+        assert_eq!((second.id.as_str(), second.size, second.first_seen, second.like_decision.as_str()), ("a", 2, at(0), "a"));
+        let third = recent.add("c", at(30), unit(&[(2, 1.0), (4, 1.0)])).expect("joins through b");
+        assert_eq!((third.id.as_str(), third.size), ("a", 3));
+        assert_eq!(recent.add("late", at(200), outage), None, "the wave is older than the window");
+    }
+
+    #[test]
+    fn pair_scores_count_pairs_put_together_and_pairs_that_belong_together() {
+        // Groups x (3 tickets) and y (1); clusters put x1, x2 together and x3 with y.
+        let score = pair_score(&[("x", "c1"), ("x", "c1"), ("x", "c2"), ("y", "c2")]);
+        assert_eq!((score.pairs_together, score.pairs_belonging), (2, 3));
+        assert_eq!((score.precision, score.recall), (Some(0.5), Some(1.0 / 3.0)));
+        assert_eq!(pair_score(&[("x", "a"), ("y", "b")]).precision, None);
+    }
+
+    #[test]
+    fn a_feature_vector_is_one_unit_vector_over_both_groups() {
+        let features = TicketFeatures { ids: vec![5, 2, 9, 2], weights: vec![0.6, 0.8, 0.6, 0.8], word_level: 2 };
+        let vector = vector_of(&features);
+        assert_eq!(vector.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [2, 5, 9], "sorted, a shared id summed");
+        assert!((vector.iter().map(|(_, w)| w * w).sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+}
