@@ -11,6 +11,7 @@ import sys
 import numpy as np
 
 import priorities
+import timing
 
 out = pathlib.Path(sys.argv[1])
 seconds_taken = int(sys.argv[2])
@@ -24,14 +25,7 @@ def load(name):
 
 
 def time_v(name):
-    """Wall seconds and peak RSS (MiB) from a `/usr/bin/time -v` report."""
-    text = (out / name).read_text()
-    clock = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", text).group(1)
-    wall = 0.0
-    for part in clock.split(":"):
-        wall = wall * 60 + float(part)
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1)) / 1024
-    return wall, rss
+    return timing.time_v(out / name)
 
 
 def jsonl(name):

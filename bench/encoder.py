@@ -6,9 +6,10 @@ Replaces what lies between <!-- encoder:start --> and <!-- encoder:end --> (appe
 section when the markers are missing). Reads only OUT; measures nothing itself.
 """
 import json
-import re
 import sys
 from pathlib import Path
+
+import timing
 
 out, target = Path(sys.argv[1]), Path(sys.argv[2])
 START, END = "<!-- encoder:start -->", "<!-- encoder:end -->"
@@ -23,13 +24,7 @@ def jsonl(name):
 
 
 def time_v(name):
-    text = (out / name).read_text()
-    clock = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", text).group(1)
-    wall = 0.0
-    for part in clock.split(":"):
-        wall = wall * 60 + float(part)
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1)) / 1024
-    return wall, rss
+    return timing.time_v(out / name)
 
 
 def median_ms(name):

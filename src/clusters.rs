@@ -14,9 +14,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 use crate::model::features::TicketFeatures;
+use crate::sparse_vector::{dot, unit, SparseVector};
 
 /// A ticket as a sorted sparse unit vector.
-pub type Vector = Vec<(u32, f32)>;
+pub type Vector = SparseVector;
 
 /// The ticket's features as one unit vector: both feature groups together, so a shared
 /// product name or error code (character n-grams) counts next to shared words.
@@ -25,27 +26,7 @@ pub fn vector_of(features: &TicketFeatures) -> Vector {
     for (id, weight) in features.ids.iter().zip(&features.weights) {
         *summed.entry(*id).or_default() += weight;
     }
-    let norm = summed.values().map(|w| w * w).sum::<f32>().sqrt();
-    if norm == 0.0 {
-        return Vec::new();
-    }
-    summed.into_iter().map(|(id, w)| (id, w / norm)).collect()
-}
-
-fn cosine(a: &Vector, b: &Vector) -> f32 {
-    let (mut i, mut j, mut dot) = (0, 0, 0.0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                dot += a[i].1 * b[j].1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    dot
+    unit(summed.into_iter().collect())
 }
 
 /// How tickets are grouped.
@@ -98,7 +79,7 @@ impl RecentTickets {
         let nearest = self
             .recent
             .iter()
-            .map(|r| (r, cosine(&vector, &r.vector)))
+            .map(|r| (r, dot(&vector, &r.vector)))
             .filter(|(_, similarity)| *similarity >= self.settings.similarity)
             .max_by(|a, b| a.1.total_cmp(&b.1));
         let joined = nearest.map(|(r, similarity)| (r.cluster.clone(), r.decision_id.clone(), similarity));
@@ -156,21 +137,20 @@ mod tests {
         DateTime::<Utc>::from_timestamp(1_795_000_000 + minute * 60, 0).unwrap()
     }
 
-    fn unit(entries: &[(u32, f32)]) -> Vector {
-        let norm = entries.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
-        entries.iter().map(|(id, w)| (*id, w / norm)).collect()
+    fn vector(entries: &[(u32, f32)]) -> Vector {
+        unit(entries.to_vec())
     }
 
     #[test]
     fn similar_tickets_join_within_the_window_and_others_stay_apart() {
         let mut recent = RecentTickets::new(ClusterSettings { similarity: 0.5, window: TimeDelta::minutes(60) });
-        let outage = unit(&[(1, 1.0), (2, 1.0), (3, 1.0)]);
-        let question = unit(&[(7, 1.0), (8, 1.0)]);
+        let outage = vector(&[(1, 1.0), (2, 1.0), (3, 1.0)]);
+        let question = vector(&[(7, 1.0), (8, 1.0)]);
         assert_eq!(recent.add("a", at(0), outage.clone()), None, "the first of its kind");
         assert_eq!(recent.add("q", at(1), question), None, "nothing like it");
-        let second = recent.add("b", at(5), unit(&[(1, 1.0), (2, 1.0), (4, 1.0)])).expect("joins a");
+        let second = recent.add("b", at(5), vector(&[(1, 1.0), (2, 1.0), (4, 1.0)])).expect("joins a");
         assert_eq!((second.id.as_str(), second.size, second.first_seen, second.like_decision.as_str()), ("a", 2, at(0), "a"));
-        let third = recent.add("c", at(30), unit(&[(2, 1.0), (4, 1.0)])).expect("joins through b");
+        let third = recent.add("c", at(30), vector(&[(2, 1.0), (4, 1.0)])).expect("joins through b");
         assert_eq!((third.id.as_str(), third.size), ("a", 3));
         assert_eq!(recent.add("late", at(200), outage), None, "the wave is older than the window");
     }

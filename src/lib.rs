@@ -26,6 +26,7 @@
 //! - `clusters`: repeat issues, tickets about the same problem grouped as they arrive
 //! - `events`: what happened to a ticket after its decision, the rules events follow, and the
 //!   SLA state they imply
+//! - `sparse_vector`: unit sparse vectors and their dot product
 //! - `store`: the decision log, reviewer feedback and ticket events (SQLite)
 //! - `server`: the axum router and handlers
 
@@ -40,6 +41,7 @@ pub mod prediction;
 pub mod priority_check;
 pub mod server;
 pub mod sla;
+pub mod sparse_vector;
 pub mod store;
 pub mod text;
 pub mod ticket;

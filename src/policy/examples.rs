@@ -12,12 +12,13 @@ use std::collections::HashMap;
 
 use super::phrases::without_accent;
 use super::priority::Rank;
+use crate::sparse_vector::{dot, unit, SparseVector};
 
 /// How many of a level's nearest examples vote on a ticket's similarity to that level.
 const MEANING_VOTES: usize = 3;
 
 /// A ticket or example as a unit-length sparse vector over trigram ids.
-type Vector = Vec<(u32, f32)>;
+type Vector = SparseVector;
 
 #[derive(Debug, Clone)]
 pub(super) struct Examples {
@@ -50,31 +51,6 @@ fn trigrams(text: &str) -> HashMap<String, f32> {
         }
     }
     counts
-}
-
-fn unit(mut vector: Vector) -> Vector {
-    let norm = vector.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        vector.iter_mut().for_each(|(_, w)| *w /= norm);
-    }
-    vector.sort_unstable_by_key(|(id, _)| *id);
-    vector
-}
-
-fn cosine(a: &Vector, b: &Vector) -> f32 {
-    let (mut i, mut j, mut dot) = (0, 0, 0.0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                dot += a[i].1 * b[j].1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    dot
 }
 
 impl Examples {
@@ -166,7 +142,7 @@ impl Examples {
         let vector = Self::weigh(&self.vocabulary, &trigrams(text));
         self.examples
             .iter()
-            .map(|(rank, example, v)| Nearest { rank: *rank, example, similarity: cosine(&vector, v) })
+            .map(|(rank, example, v)| Nearest { rank: *rank, example, similarity: dot(&vector, v) })
             .filter(|n| n.similarity > 0.0)
             .max_by(|a, b| a.similarity.total_cmp(&b.similarity))
     }
