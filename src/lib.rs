@@ -22,6 +22,8 @@
 //! - `policy_file`: reading a policy file from disk
 //! - `priority_check`: agreement, dangerous misses, over-escalation and review rate of final
 //!   priorities against a labeled set (`triage check-priorities`)
+//! - `report`: volume, SLA, satisfaction, agreement, escalation, review and rule tables over
+//!   the decision log (`triage report`)
 //! - `classify`: the use case: request -> ticket -> predictions -> decision -> response
 //! - `clusters`: repeat issues, tickets about the same problem grouped as they arrive
 //! - `events`: what happened to a ticket after its decision, the rules events follow, and the
@@ -39,6 +41,7 @@ pub mod policy;
 pub mod policy_file;
 pub mod prediction;
 pub mod priority_check;
+pub mod report;
 pub mod server;
 pub mod sla;
 pub mod sparse_vector;

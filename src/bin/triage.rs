@@ -45,6 +45,29 @@ enum Command {
     /// Score the grouping of repeat issues against a labeled sample (JSONL: id, group, at,
     /// subject, body): pairwise precision and recall at the given similarity and over a sweep.
     CheckClusters(CheckClustersArgs),
+    /// Report over the decision log: volume, SLA met and business-hour times, satisfaction,
+    /// agreement with reviewers, tickets escalated after the fact, review and abstention
+    /// rates, rule hits. Markdown on stdout; with --out, each table as CSV too.
+    Report(ReportArgs),
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// The decision log.
+    #[arg(long, env = "TRIAGE_DB", default_value = "decisions.db")]
+    db: PathBuf,
+    /// The policy whose calendars and levels the SLA figures use.
+    #[arg(long, env = "TRIAGE_POLICY", default_value = "config/policy.toml")]
+    policy: PathBuf,
+    /// First day or instant included (RFC 3339 or YYYY-MM-DD, UTC); default 30 days before --until.
+    #[arg(long)]
+    since: Option<String>,
+    /// First day or instant excluded; default now.
+    #[arg(long)]
+    until: Option<String>,
+    /// Directory for report.md and one CSV per table (created; files in it are replaced).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 /// How repeat issues are grouped (`triage serve` and `triage check-clusters`).
@@ -288,6 +311,50 @@ fn check_priorities(args: CheckPrioritiesArgs) -> anyhow::Result<()> {
     print!("{report}");
     if let Some(out) = &args.json {
         std::fs::write(out, serde_json::to_string_pretty(&report)?).with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}
+
+/// An RFC 3339 instant, or a date meaning its midnight UTC.
+fn instant(text: &str, flag: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&chrono::Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| anyhow::anyhow!("{flag} {text:?} is neither RFC 3339 nor YYYY-MM-DD"))?;
+    Ok(day.and_time(chrono::NaiveTime::MIN).and_utc())
+}
+
+fn report(args: ReportArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.db.is_file(), "no decision log at {}", args.db.display());
+    let policy = triage::policy_file::load(&args.policy)?;
+    let now = chrono::Utc::now();
+    let until = args.until.as_deref().map(|t| instant(t, "--until")).transpose()?.unwrap_or(now);
+    let since = args.since.as_deref().map(|t| instant(t, "--since")).transpose()?.unwrap_or(until - chrono::TimeDelta::days(30));
+    anyhow::ensure!(since < until, "--since must be before --until");
+    let decisions = triage::store::DecisionStore::open(&args.db)?.between(since, until)?;
+    let tables = triage::report::build(&decisions, &policy, now);
+    let mut markdown = format!(
+        "# triage report\n\n{} decisions from {} to {} (UTC), decision log {}, policy {}\n\n",
+        decisions.len(),
+        since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        args.db.display(),
+        args.policy.display()
+    );
+    for table in &tables {
+        markdown.push_str(&table.to_markdown());
+        markdown.push('\n');
+    }
+    print!("{markdown}");
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        std::fs::write(out.join("report.md"), &markdown).with_context(|| format!("writing into {}", out.display()))?;
+        for table in &tables {
+            let path = out.join(format!("{}.csv", table.name));
+            std::fs::write(&path, table.to_csv()?).with_context(|| format!("writing {}", path.display()))?;
+        }
+        eprintln!("wrote report.md and {} CSV tables to {}", tables.len(), out.display());
     }
     Ok(())
 }
@@ -553,5 +620,6 @@ fn main() -> anyhow::Result<()> {
         Command::Classify(args) => exit_unless(classify(args)?),
         Command::CheckPriorities(args) => check_priorities(args),
         Command::CheckClusters(args) => check_clusters(args),
+        Command::Report(args) => report(args),
     }
 }

@@ -155,6 +155,24 @@ pub(super) fn list(connection: &Connection, filter: &DecisionFilter) -> Result<D
     Ok(DecisionPage { items, next })
 }
 
+/// Every decision decided in `[since, until)`, oldest first, whole (feedback and events too).
+pub(super) fn between(
+    connection: &Connection,
+    since: &DateTime<Utc>,
+    until: &DateTime<Utc>,
+) -> Result<Vec<StoredDecision>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT decision_id FROM decisions WHERE decided_at >= ?1 AND decided_at < ?2 ORDER BY decided_at, decision_id",
+    )?;
+    let ids: Vec<String> =
+        statement.query_map([format_time(since), format_time(until)], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    let mut decisions = Vec::with_capacity(ids.len());
+    for id in ids {
+        decisions.extend(get(connection, &id)?);
+    }
+    Ok(decisions)
+}
+
 /// The decisions whose ticket is in `queue` now: decided there and not reassigned since, or
 /// reassigned there last. Oldest first; solved or waiting ones included (the caller reads their
 /// events).

@@ -125,6 +125,11 @@ impl DecisionStore {
         events::add(&mut self.connection(), decision_id, event, Utc::now())
     }
 
+    /// Every decision decided in `[since, until)`, oldest first, with feedback and events.
+    pub fn between(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<StoredDecision>, StoreError> {
+        decisions::between(&self.connection(), &since, &until)
+    }
+
     /// The decisions whose ticket is in `queue` now (after any reassignment), oldest first, with
     /// their events.
     pub fn in_queue(&self, queue: &str) -> Result<Vec<QueuedDecision>, StoreError> {

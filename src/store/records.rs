@@ -177,7 +177,7 @@ impl FeedbackInput {
 
     /// `self`, written after `earlier`: what `self` leaves out keeps the earlier value, so a
     /// reviewer can fix one label without repeating the others.
-    pub(super) fn over(self, earlier: Self) -> Self {
+    pub fn over(self, earlier: Self) -> Self {
         let mut labels = earlier.labels;
         labels.extend(self.labels);
         Self { reviewer: self.reviewer, note: self.note.or(earlier.note), priority: self.priority.or(earlier.priority), labels }

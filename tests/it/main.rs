@@ -8,6 +8,7 @@ mod common;
 mod encoder_reference;
 mod priorities;
 mod process;
+mod reports;
 mod review_api;
 mod review_page;
 mod server;

@@ -1,0 +1,332 @@
+//! Reports over the decision log for a support lead: volume by day, priority, category, queue,
+//! plan and language; SLA met per priority and plan with business-hour medians and 90th
+//! percentiles; satisfaction by category and priority; how often people agreed with each
+//! head's label and the priority; the tickets escalated after the fact; review and abstention
+//! rates; and how often each policy rule fired (rules that never fired are named). Every
+//! figure is a table that prints as markdown and exports as CSV.
+//!
+//! Pure: decisions in, tables out. The SLA state comes from `events::sla_state` on the
+//! calendar the caller looks up; `now` is a parameter.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::events::{self, Commitment, EventKind, TargetState};
+use crate::policy::{Policy, SlaDue};
+use crate::store::StoredDecision;
+
+/// One table of the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// File-name-safe id, e.g. `sla_by_priority`.
+    pub name: &'static str,
+    pub title: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(name: &'static str, title: &str, columns: &[&str]) -> Self {
+        Self { name, title: title.to_string(), columns: columns.iter().map(|c| c.to_string()).collect(), rows: Vec::new() }
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let mut out = format!("### {}\n\n| {} |\n|{}\n", self.title, self.columns.join(" | "), "---|".repeat(self.columns.len()));
+        for row in &self.rows {
+            out.push_str(&format!("| {} |\n", row.join(" | ")));
+        }
+        if self.rows.is_empty() {
+            out.push_str(&format!("| (none){} |\n", " |".repeat(self.columns.len().saturating_sub(1))));
+        }
+        out
+    }
+
+    pub fn to_csv(&self) -> Result<String, csv::Error> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(&self.columns)?;
+        for row in &self.rows {
+            writer.write_record(row)?;
+        }
+        let bytes = writer.into_inner().map_err(|e| e.into_error())?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+/// The parts of a stored decision a report reads.
+struct Row<'d> {
+    decided_at: DateTime<Utc>,
+    priority: &'d str,
+    queue: &'d str,
+    plan: String,
+    language: String,
+    category: String,
+    stored: &'d StoredDecision,
+    sla: Option<events::SlaState>,
+}
+
+fn text(value: &serde_json::Value) -> Option<String> {
+    value.as_str().map(str::to_string)
+}
+
+fn percent(part: usize, whole: usize) -> String {
+    if whole == 0 {
+        "-".to_string()
+    } else {
+        format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+    }
+}
+
+fn hours(seconds: &[i64], quantile: f64) -> String {
+    if seconds.is_empty() {
+        return "-".to_string();
+    }
+    let mut sorted = seconds.to_vec();
+    sorted.sort_unstable();
+    // The nearest-rank quantile: a value that occurred, never an interpolation between two.
+    let rank = ((quantile * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    format!("{:.2}", sorted[rank - 1] as f64 / 3600.0)
+}
+
+/// Counts per key, largest first (then by key).
+fn volume(rows: &[Row], name: &'static str, title: &str, key: impl Fn(&Row) -> String) -> Table {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    rows.iter().for_each(|row| *counts.entry(key(row)).or_default() += 1);
+    let mut counted: Vec<(String, usize)> = counts.into_iter().collect();
+    counted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut table = Table::new(name, title, &["value", "tickets", "share"]);
+    table.rows = counted.into_iter().map(|(value, n)| vec![value, n.to_string(), percent(n, rows.len())]).collect();
+    table
+}
+
+/// Met and missed targets: a stopped clock within its target is met; a stopped clock past it,
+/// or a running one already past its due time, is missed; a running one in time is not counted.
+#[derive(Default)]
+struct SlaTally {
+    tickets: usize,
+    first_met: usize,
+    first_decided: usize,
+    resolution_met: usize,
+    resolution_decided: usize,
+    first_seconds: Vec<i64>,
+    resolution_seconds: Vec<i64>,
+}
+
+impl SlaTally {
+    fn add(&mut self, state: &events::SlaState) {
+        self.tickets += 1;
+        let count = |target: &Option<TargetState>, met: &mut usize, decided: &mut usize, seconds: &mut Vec<i64>| {
+            let Some(target) = target else { return };
+            match target.met {
+                Some(true) => *met += 1,
+                Some(false) => {}
+                None if target.breached => {}
+                None => return,
+            }
+            *decided += 1;
+            if target.stopped_at.is_some() {
+                seconds.push(target.used_seconds);
+            }
+        };
+        count(&state.first_response, &mut self.first_met, &mut self.first_decided, &mut self.first_seconds);
+        count(&state.resolution, &mut self.resolution_met, &mut self.resolution_decided, &mut self.resolution_seconds);
+    }
+
+    fn row(&self, key: String) -> Vec<String> {
+        vec![
+            key,
+            self.tickets.to_string(),
+            percent(self.first_met, self.first_decided),
+            hours(&self.first_seconds, 0.5),
+            hours(&self.first_seconds, 0.9),
+            percent(self.resolution_met, self.resolution_decided),
+            hours(&self.resolution_seconds, 0.5),
+            hours(&self.resolution_seconds, 0.9),
+        ]
+    }
+}
+
+const SLA_COLUMNS: [&str; 8] = [
+    "value",
+    "tickets",
+    "first response met",
+    "first response median h",
+    "first response p90 h",
+    "resolution met",
+    "resolution median h",
+    "resolution p90 h",
+];
+
+fn sla_table(rows: &[Row], name: &'static str, title: &str, key: impl Fn(&Row) -> String) -> Table {
+    let mut tallies: BTreeMap<String, SlaTally> = BTreeMap::new();
+    for row in rows {
+        if let Some(state) = &row.sla {
+            tallies.entry(key(row)).or_default().add(state);
+        }
+    }
+    let mut table = Table::new(name, title, &SLA_COLUMNS);
+    table.rows = tallies.into_iter().map(|(key, tally)| tally.row(key)).collect();
+    table
+}
+
+fn csat_table(rows: &[Row], name: &'static str, title: &str, key: impl Fn(&Row) -> String) -> Table {
+    let mut scores: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for row in rows {
+        if let Some(score) = row.sla.as_ref().and_then(|s| s.csat) {
+            scores.entry(key(row)).or_default().push(score);
+        }
+    }
+    let mut table = Table::new(name, title, &["value", "scores", "mean (1-5)"]);
+    table.rows = scores
+        .into_iter()
+        .map(|(key, s)| {
+            vec![key, s.len().to_string(), format!("{:.2}", s.iter().map(|&v| f64::from(v)).sum::<f64>() / s.len() as f64)]
+        })
+        .collect();
+    table
+}
+
+/// The report over `decisions`, with each decision's SLA state on the policy's calendar of
+/// that name (a decision whose calendar the policy no longer has counts everywhere but in
+/// SLA) and its levels' order.
+pub fn build(decisions: &[StoredDecision], policy: &Policy, now: DateTime<Utc>) -> Vec<Table> {
+    let rows: Vec<Row> = decisions
+        .iter()
+        .map(|stored| {
+            let response = &stored.response;
+            let sla: Option<SlaDue> = serde_json::from_value(response["sla"].clone()).ok();
+            let state = sla.as_ref().and_then(|sla| {
+                let commitment = Commitment {
+                    started_at: sla.started_at,
+                    first_response_due: sla.first_response_due,
+                    resolution_due: sla.resolution_due,
+                };
+                let calendar = policy.calendar(&sla.calendar)?;
+                Some(events::sla_state(&stored.events, commitment, &stored.meta.queue, &stored.meta.priority, calendar, now))
+            });
+            Row {
+                decided_at: stored.meta.decided_at,
+                priority: &stored.meta.priority,
+                queue: &stored.meta.queue,
+                plan: sla.map(|s| s.policy).unwrap_or_else(|| "?".into()),
+                language: text(&stored.request["language"]).unwrap_or_else(|| "?".into()),
+                category: text(&response["predictions"]["category"]["label"]).unwrap_or_else(|| "?".into()),
+                stored,
+                sla: state,
+            }
+        })
+        .collect();
+
+    let mut tables = vec![
+        volume(&rows, "volume_by_day", "Tickets by day (UTC)", |r| r.decided_at.format("%Y-%m-%d").to_string()),
+        volume(&rows, "volume_by_priority", "Tickets by decided priority", |r| r.priority.to_string()),
+        volume(&rows, "volume_by_category", "Tickets by predicted category", |r| r.category.clone()),
+        volume(&rows, "volume_by_queue", "Tickets by decided queue", |r| r.queue.to_string()),
+        volume(&rows, "volume_by_plan", "Tickets by plan", |r| r.plan.clone()),
+        volume(&rows, "volume_by_language", "Tickets by language", |r| r.language.clone()),
+        sla_table(&rows, "sla_by_priority", "SLA by decided priority (business hours)", |r| r.priority.to_string()),
+        sla_table(&rows, "sla_by_plan", "SLA by plan (business hours)", |r| r.plan.clone()),
+        csat_table(&rows, "csat_by_category", "Satisfaction by predicted category", |r| r.category.clone()),
+        csat_table(&rows, "csat_by_priority", "Satisfaction by decided priority", |r| r.priority.to_string()),
+    ];
+    tables.push(agreement(&rows));
+    let levels: Vec<&str> = policy.levels().iter().map(|l| l.level.as_str()).collect();
+    tables.push(escalations(&rows, &levels));
+    tables.push(review(&rows));
+    tables.push(rules(&rows));
+    tables
+}
+
+/// Per head (and the priority): of the reviewed decisions where a person gave that label,
+/// how often it was the one decided.
+fn agreement(rows: &[Row]) -> Table {
+    let mut tally: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for row in rows {
+        let Some(merged) = row.stored.feedback.iter().cloned().map(|f| f.fields).reduce(|earlier, later| later.over(earlier))
+        else {
+            continue;
+        };
+        let predictions = &row.stored.response["predictions"];
+        for (head, label) in &merged.labels {
+            let entry = tally.entry(head.clone()).or_default();
+            entry.0 += 1;
+            entry.1 += usize::from(text(&predictions[head]["label"]).as_deref() == Some(label.as_str()));
+        }
+        if let Some(priority) = &merged.priority {
+            let entry = tally.entry("priority".into()).or_default();
+            entry.0 += 1;
+            entry.1 += usize::from(priority == row.priority);
+        }
+    }
+    let mut table = Table::new("agreement", "People's corrections: agreement with the decision", &["head", "reviewed", "agreed"]);
+    table.rows = tally.into_iter().map(|(head, (n, agreed))| vec![head, n.to_string(), percent(agreed, n)]).collect();
+    table
+}
+
+/// Tickets a person raised above the decided level, or that were reopened: the misses that
+/// matter.
+fn escalations(rows: &[Row], levels: &[&str]) -> Table {
+    let rank = |level: &str| levels.iter().position(|l| *l == level).unwrap_or(levels.len());
+    let mut table =
+        Table::new("escalated_after_the_fact", "Escalated after the fact", &["decision", "ticket", "decided", "what happened"]);
+    for row in rows {
+        let mut happened = Vec::new();
+        for event in &row.stored.events {
+            match &event.kind {
+                EventKind::PriorityChanged { priority } if rank(priority) < rank(row.priority) => {
+                    happened.push(format!("raised to {priority}"))
+                }
+                EventKind::Reopened => happened.push("reopened".to_string()),
+                _ => {}
+            }
+        }
+        if !happened.is_empty() {
+            table.rows.push(vec![
+                row.stored.meta.decision_id.clone(),
+                row.stored.meta.ticket_id.clone().unwrap_or_default(),
+                row.priority.to_string(),
+                happened.join(", "),
+            ]);
+        }
+    }
+    table
+}
+
+/// How many decisions asked for review, and how often each head abstained.
+fn review(rows: &[Row]) -> Table {
+    let mut table = Table::new("review_and_abstention", "Review and abstention", &["measure", "tickets", "rate"]);
+    let flagged = rows.iter().filter(|r| r.stored.meta.needs_review).count();
+    table.rows.push(vec!["flagged for review".into(), flagged.to_string(), percent(flagged, rows.len())]);
+    let mut abstained: BTreeMap<String, usize> = BTreeMap::new();
+    for row in rows {
+        if let Some(heads) = row.stored.response["predictions"].as_object() {
+            for (head, prediction) in heads {
+                *abstained.entry(head.clone()).or_default() += usize::from(prediction["abstained"] == true);
+            }
+        }
+    }
+    for (head, n) in abstained {
+        table.rows.push(vec![format!("{head} abstained"), n.to_string(), percent(n, rows.len())]);
+    }
+    table
+}
+
+/// How often each rule of the trace fired; a rule that never did is marked.
+fn rules(rows: &[Row]) -> Table {
+    let mut hits: BTreeMap<String, usize> = BTreeMap::new();
+    for row in rows {
+        for step in row.stored.response["explanation"]["rules"].as_array().into_iter().flatten() {
+            let Some(rule) = text(&step["rule"]) else { continue };
+            *hits.entry(rule).or_default() += usize::from(step["hit"] == true);
+        }
+    }
+    let mut table = Table::new("rule_hits", "Policy rules: how often each fired", &["rule", "fired", "share", "note"]);
+    table.rows = hits
+        .into_iter()
+        .map(|(rule, n)| {
+            let note = if n == 0 { "never fired" } else { "" };
+            vec![rule, n.to_string(), percent(n, rows.len()), note.to_string()]
+        })
+        .collect();
+    table
+}

@@ -1,0 +1,93 @@
+//! `triage report`'s tables over a log built through the HTTP API: three standard-plan tickets,
+//! one answered and solved in time with a satisfaction score, one answered late and raised by
+//! a person, one left unanswered past its due time; reviewers agree with one category and
+//! correct another. The figures are checked against values worked out by hand.
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{json, Value};
+use triage::report::Table;
+use triage::server::auth::Auth;
+use triage::server::{AppState, ServerConfig};
+
+use crate::common::{app_state, default_policy};
+
+async fn call(state: &AppState, method: &str, uri: &str, body: Value) -> Value {
+    let body = if body.is_null() { Body::empty() } else { Body::from(body.to_string()) };
+    let (status, value) = crate::common::call(state, method, uri, body).await;
+    assert!(status == StatusCode::OK || status == StatusCode::CREATED, "{method} {uri}: {status} {value}");
+    value
+}
+
+/// Monday 2026-11-23 in Berlin (the standard plan's office hours).
+fn monday(hour: u32, minute: u32) -> DateTime<Utc> {
+    chrono_tz::Europe::Berlin.with_ymd_and_hms(2026, 11, 23, hour, minute, 0).unwrap().with_timezone(&Utc)
+}
+
+fn row<'t>(table: &'t Table, key: &str) -> &'t Vec<String> {
+    table.rows.iter().find(|r| r[0] == key).unwrap_or_else(|| panic!("{}: no row {key}: {:?}", table.name, table.rows))
+}
+
+fn table<'t>(tables: &'t [Table], name: &str) -> &'t Table {
+    tables.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no table {name}"))
+}
+
+#[tokio::test]
+async fn report_figures_match_the_events_and_corrections_behind_them() {
+    let state = app_state(ServerConfig::default(), Auth::Disabled);
+    let ticket = |id: &str, body: &str| json!({"id": id, "subject": "Question", "body": body, "created_at": monday(10, 0).to_rfc3339(), "customer": {"plan": "standard"}});
+    let a = call(&state, "POST", "/v1/classify", ticket("A", "How do I export my invoices as PDF?")).await;
+    let b = call(&state, "POST", "/v1/classify", ticket("B", "Where can I change my billing address?")).await;
+    let c = call(&state, "POST", "/v1/classify", ticket("C", "Can I add a second admin to my account?")).await;
+    let post = |decision: &Value, id: &str, at: DateTime<Utc>, kind: Value| {
+        let mut event = json!({"event_id": id, "at": at.to_rfc3339()});
+        event.as_object_mut().unwrap().extend(kind.as_object().unwrap().clone());
+        (format!("/v1/decisions/{}/events", decision["decision_id"].as_str().unwrap()), event)
+    };
+    let b_due: DateTime<Utc> = b["sla"]["first_response_due"].as_str().expect("B has a first-response target").parse().unwrap();
+    let b_level = b["priority"]["level"].as_str().unwrap().to_string();
+    assert_ne!(b_level, "P1", "a billing question is not urgent");
+    for (uri, event) in [
+        post(&a, "a1", monday(10, 30), json!({"kind": "first_response"})),
+        post(&a, "a2", monday(12, 0), json!({"kind": "solved"})),
+        post(&a, "a3", monday(12, 5), json!({"kind": "csat", "score": 5})),
+        post(&b, "b1", b_due + chrono::TimeDelta::hours(1), json!({"kind": "first_response"})),
+        post(&b, "b2", b_due + chrono::TimeDelta::hours(1), json!({"kind": "priority_changed", "priority": "P1"})),
+    ] {
+        call(&state, "POST", &uri, event).await;
+    }
+    let category = |d: &Value| d["predictions"]["category"]["label"].as_str().unwrap().to_string();
+    let labels = call(&state, "GET", "/v1/labels", Value::Null).await;
+    let other =
+        labels["heads"]["category"].as_array().unwrap().iter().filter_map(Value::as_str).find(|l| *l != category(&b)).unwrap();
+    for (decision, label) in [(&a, category(&a)), (&b, other.to_string())] {
+        let uri = format!("/v1/decisions/{}/feedback", decision["decision_id"].as_str().unwrap());
+        call(&state, "POST", &uri, json!({"reviewer": "ana", "category": label})).await;
+    }
+
+    let decisions = state.decisions.store.between(monday(0, 0), Utc::now()).expect("decisions");
+    assert_eq!(decisions.len(), 3);
+    let tables = triage::report::build(&decisions, &default_policy(), Utc::now());
+
+    // First response: A met, B late, C never answered and long past due: 1 of 3 met. The
+    // median of the stopped clocks (A 0.5 h, B later) is A's.
+    let standard = row(table(&tables, "sla_by_plan"), "standard");
+    assert_eq!((standard[1].as_str(), standard[2].as_str(), standard[3].as_str()), ("3", "33.3%", "0.50"), "{standard:?}");
+    // Resolution: only A stopped, 2 business hours after the start; B and C still run.
+    assert_eq!(standard[6], "2.00", "{standard:?}");
+    let csat = row(table(&tables, "csat_by_priority"), a["priority"]["level"].as_str().unwrap());
+    assert_eq!((csat[1].as_str(), csat[2].as_str()), ("1", "5.00"));
+    let agreement = row(table(&tables, "agreement"), "category");
+    assert_eq!((agreement[1].as_str(), agreement[2].as_str()), ("2", "50.0%"));
+    let escalated = &table(&tables, "escalated_after_the_fact").rows;
+    assert_eq!(escalated.len(), 1, "{escalated:?}");
+    assert_eq!((escalated[0][1].as_str(), escalated[0][3].as_str()), ("B", "raised to P1"));
+    let flagged = [&a, &b, &c].iter().filter(|d| d["needs_review"] == true).count();
+    assert_eq!(row(table(&tables, "review_and_abstention"), "flagged for review")[1], flagged.to_string());
+    assert_eq!(row(table(&tables, "rule_hits"), "vip-raise")[3], "never fired");
+    assert_eq!(row(table(&tables, "volume_by_plan"), "standard")[1], "3");
+    assert!(table(&tables, "sla_by_priority").to_csv().expect("csv").starts_with("value,tickets,first response met"));
+    let markdown = table(&tables, "volume_by_plan").to_markdown();
+    assert!(markdown.contains("| value | tickets | share |\n|---|---|---|\n| standard | 3 | 100.0% |"), "{markdown}");
+}
