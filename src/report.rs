@@ -16,8 +16,42 @@ use crate::events::{self, Commitment, EventKind, TargetState};
 use crate::policy::{Policy, SlaDue};
 use crate::store::StoredDecision;
 
+/// An RFC 3339 instant, or a date (`YYYY-MM-DD`) meaning its midnight UTC: how a report's
+/// period is written on the command line and in the reports API.
+pub fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("{text:?} is neither RFC 3339 nor YYYY-MM-DD"))?;
+    Ok(day.and_time(chrono::NaiveTime::MIN).and_utc())
+}
+
+/// Why a period cannot be read: `field` is `since` or `until`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct PeriodError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// The period a report covers: `[since, until)`, by default the 30 days before `now`.
+pub fn period(
+    since: Option<&str>,
+    until: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), PeriodError> {
+    let refuse = |field: &'static str| move |message: String| PeriodError { field, message };
+    let until = until.map(parse_instant).transpose().map_err(refuse("until"))?.unwrap_or(now);
+    let since = since.map(parse_instant).transpose().map_err(refuse("since"))?.unwrap_or(until - chrono::TimeDelta::days(30));
+    if since >= until {
+        return Err(refuse("since")("must be before until".to_string()));
+    }
+    Ok((since, until))
+}
+
 /// One table of the report.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Table {
     /// File-name-safe id, e.g. `sla_by_priority`.
     pub name: &'static str,
@@ -208,9 +242,9 @@ pub fn build(decisions: &[StoredDecision], policy: &Policy, now: DateTime<Utc>) 
                 decided_at: stored.meta.decided_at,
                 priority: &stored.meta.priority,
                 queue: &stored.meta.queue,
-                plan: sla.map(|s| s.policy).unwrap_or_else(|| "?".into()),
-                language: text(&stored.request["language"]).unwrap_or_else(|| "?".into()),
-                category: text(&response["predictions"]["category"]["label"]).unwrap_or_else(|| "?".into()),
+                plan: sla.map(|s| s.policy).unwrap_or_else(|| "(not given)".into()),
+                language: text(&stored.request["language"]).unwrap_or_else(|| "(not given)".into()),
+                category: text(&response["predictions"]["category"]["label"]).unwrap_or_else(|| "(not given)".into()),
                 stored,
                 sla: state,
             }

@@ -315,23 +315,12 @@ fn check_priorities(args: CheckPrioritiesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An RFC 3339 instant, or a date meaning its midnight UTC.
-fn instant(text: &str, flag: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
-    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(at.with_timezone(&chrono::Utc));
-    }
-    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| anyhow::anyhow!("{flag} {text:?} is neither RFC 3339 nor YYYY-MM-DD"))?;
-    Ok(day.and_time(chrono::NaiveTime::MIN).and_utc())
-}
-
 fn report(args: ReportArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.db.is_file(), "no decision log at {}", args.db.display());
     let policy = triage::policy_file::load(&args.policy)?;
     let now = chrono::Utc::now();
-    let until = args.until.as_deref().map(|t| instant(t, "--until")).transpose()?.unwrap_or(now);
-    let since = args.since.as_deref().map(|t| instant(t, "--since")).transpose()?.unwrap_or(until - chrono::TimeDelta::days(30));
-    anyhow::ensure!(since < until, "--since must be before --until");
+    let (since, until) = triage::report::period(args.since.as_deref(), args.until.as_deref(), now)
+        .map_err(|e| anyhow::anyhow!("--{}: {}", e.field, e.message))?;
     let decisions = triage::store::DecisionStore::open(&args.db)?.between(since, until)?;
     let tables = triage::report::build(&decisions, &policy, now);
     let mut markdown = format!(

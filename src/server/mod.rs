@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod metrics;
 pub mod queues;
+pub mod reports;
 pub mod review;
 pub mod review_page;
 pub mod state;
@@ -173,7 +174,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/decisions/{id}/feedback", post(review::feedback))
         .route("/v1/labels", get(review::labels))
         .route("/v1/queues/{queue}", get(queues::list))
-        .route("/v1/queues/{queue}/next", get(queues::next));
+        .route("/v1/queues/{queue}/next", get(queues::next))
+        .route("/v1/reports", get(reports::get));
     let admin_routes = Router::new().route("/admin/reload", post(admin::reload));
     Router::new()
         .merge(guarded(classify_routes, &state, Role::Classify))

@@ -88,6 +88,15 @@ async fn report_figures_match_the_events_and_corrections_behind_them() {
     assert_eq!(row(table(&tables, "rule_hits"), "vip-raise")[3], "never fired");
     assert_eq!(row(table(&tables, "volume_by_plan"), "standard")[1], "3");
     assert!(table(&tables, "sla_by_priority").to_csv().expect("csv").starts_with("value,tickets,first response met"));
+    // The same through the reports API: JSON, one table as CSV, and a bad period named.
+    let report = call(&state, "GET", "/v1/reports?since=2026-11-23", Value::Null).await;
+    assert_eq!(report["decisions"], 3, "{report}");
+    let (status, csv) =
+        crate::common::call(&state, "GET", "/v1/reports?since=2026-11-23&csv=volume_by_plan", Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(csv.as_str(), Some("value,tickets,share\nstandard,3,100.0%\n"), "{csv}");
+    let (status, error) = crate::common::call(&state, "GET", "/v1/reports?since=yesterday", Body::empty()).await;
+    assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("since")), "{error}");
     let markdown = table(&tables, "volume_by_plan").to_markdown();
     assert!(markdown.contains("| value | tickets | share |\n|---|---|---|\n| standard | 3 | 100.0% |"), "{markdown}");
 }

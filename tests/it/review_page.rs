@@ -613,5 +613,22 @@ async fn scenario(client: &Client, address: SocketAddr) -> Result<()> {
         ensure!(feedback[head] == response["predictions"][head]["label"], "confirmed {head}: {feedback}");
     }
     ensure!(count(client, "[data-testid=corrected]").await? == json!(0), "a confirmation corrects nothing");
+
+    // The reports page, with the key the reviewer entered: every table the API reports, the
+    // volumes as charts, and no CSP violation.
+    client.goto(&format!("{base}/reports")).await?;
+    js(client, listen, vec![]).await?;
+    let report = api.json("GET", "/v1/reports", None, 200).await?;
+    let tables = report["tables"].as_array().map_or(0, Vec::len);
+    let drawn = "return document.querySelectorAll('[data-testid=report-table]').length";
+    wait_for(client, "the report tables", &format!("{drawn} === arguments[0]"), vec![json!(tables)]).await?;
+    ensure!(count(client, "[data-testid=chart] rect").await? != json!(0), "volume charts drawn");
+    let status = text_of(client, "#report-status").await?;
+    ensure!(status.starts_with(&format!("{} decisions", report["decisions"])), "status line: {status}");
+    let png = client.screenshot().await?;
+    let target_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    std::fs::write(target_dir.join("reports-page.png"), png)?;
+    let violations = js(client, "return window.__csp", vec![]).await?;
+    ensure!(violations == json!([]), "CSP violations on /reports: {violations}");
     Ok(())
 }

@@ -115,7 +115,9 @@ async fn docs_describe_every_route_and_its_types() {
     assert_eq!(status, StatusCode::OK);
     let spec = json_of(&body);
     assert!(spec["openapi"].as_str().is_some_and(|v| v.starts_with('3')), "{spec}");
-    for path in ["/v1/classify", "/v1/classify/batch", "/readyz", "/healthz", "/metrics", "/docs", "/review", "/admin/reload"] {
+    for path in
+        ["/v1/classify", "/v1/classify/batch", "/readyz", "/healthz", "/metrics", "/docs", "/review", "/reports", "/admin/reload"]
+    {
         assert!(spec["paths"][path].is_object(), "{path} missing");
     }
     for path in [
@@ -126,6 +128,7 @@ async fn docs_describe_every_route_and_its_types() {
         "/v1/labels",
         "/v1/queues/{queue}",
         "/v1/queues/{queue}/next",
+        "/v1/reports",
     ] {
         let operation = spec["paths"][path].as_object().and_then(|ops| ops.values().next()).expect(path);
         for status in ["401", "403"] {

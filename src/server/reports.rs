@@ -1,0 +1,58 @@
+//! The reports API (role `review`): `triage report`'s tables for a period as JSON, or one
+//! table as CSV, for the `/reports` page and for anyone's spreadsheet. The log is read on the
+//! blocking pool; the tables come from `crate::report` with the served policy.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::error::{ApiError, ErrorEnvelope};
+use super::review::with_store;
+use super::AppState;
+use crate::report::{self, Table};
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ReportQuery {
+    /// First day or instant included (RFC 3339 or YYYY-MM-DD, UTC); default 30 days before `until`.
+    since: Option<String>,
+    /// First day or instant excluded; default now.
+    until: Option<String>,
+    /// One table's name: answer it alone as CSV.
+    csv: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Report {
+    pub since: chrono::DateTime<chrono::Utc>,
+    pub until: chrono::DateTime<chrono::Utc>,
+    pub decisions: usize,
+    pub tables: Vec<Table>,
+}
+
+#[utoipa::path(get, path = "/v1/reports", tag = "review", security(("api_key" = [])),
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "Every table for the period (JSON), or with `csv=NAME` that table as text/csv", body = Report),
+        (status = 401, description = "No or unknown API key", body = ErrorEnvelope),
+        (status = 403, description = "The key lacks the review role", body = ErrorEnvelope),
+        (status = 404, description = "`csv` names no table", body = ErrorEnvelope),
+        (status = 422, description = "`since` or `until` unreadable, or `since` not before `until`", body = ErrorEnvelope)))]
+pub async fn get(State(state): State<AppState>, query: Result<Query<ReportQuery>, QueryRejection>) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::Invalid { field: "query".into(), message: e.body_text() })?;
+    let now = chrono::Utc::now();
+    let (since, until) = report::period(query.since.as_deref(), query.until.as_deref(), now)
+        .map_err(|e| ApiError::Invalid { field: e.field.into(), message: e.message })?;
+    let decisions = with_store(&state, move |store| store.between(since, until)).await?;
+    let tables = report::build(&decisions, &state.served.snapshot().policy, now);
+    let Some(name) = query.csv else {
+        return Ok(Json(Report { since, until, decisions: decisions.len(), tables }).into_response());
+    };
+    let table =
+        tables.into_iter().find(|t| t.name == name).ok_or_else(|| ApiError::NotFound(format!("no report table {name}")))?;
+    let csv = table.to_csv().map_err(|e| ApiError::Unavailable(format!("cannot write the table as CSV: {e}")))?;
+    let disposition = format!("attachment; filename=\"{}.csv\"", table.name);
+    Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (CONTENT_DISPOSITION, disposition)], csv).into_response())
+}
