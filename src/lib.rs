@@ -22,6 +22,7 @@
 //! - `policy_file`: reading a policy file from disk
 //! - `priority_check`: agreement, dangerous misses, over-escalation and review rate of final
 //!   priorities against a labeled set (`triage check-priorities`)
+//! - `replay`: logged tickets decided again under a candidate policy, and what would change
 //! - `report`: volume, SLA, satisfaction, agreement, escalation, review and rule tables over
 //!   the decision log (`triage report`)
 //! - `classify`: the use case: request -> ticket -> predictions -> decision -> response
@@ -41,6 +42,7 @@ pub mod policy;
 pub mod policy_file;
 pub mod prediction;
 pub mod priority_check;
+pub mod replay;
 pub mod report;
 pub mod server;
 pub mod sla;

@@ -61,7 +61,7 @@ pub struct Table {
 }
 
 impl Table {
-    fn new(name: &'static str, title: &str, columns: &[&str]) -> Self {
+    pub fn new(name: &'static str, title: &str, columns: &[&str]) -> Self {
         Self { name, title: title.to_string(), columns: columns.iter().map(|c| c.to_string()).collect(), rows: Vec::new() }
     }
 

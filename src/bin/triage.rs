@@ -49,6 +49,33 @@ enum Command {
     /// agreement with reviewers, tickets escalated after the fact, review and abstention
     /// rates, rule hits. Markdown on stdout; with --out, each table as CSV too.
     Report(ReportArgs),
+    /// Work with a candidate policy before it goes live.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Decide the logged tickets again, with their logged predictions, under a candidate
+    /// policy, and print what would change: level moves, queue moves, review rate, and the
+    /// tickets reviewers set a level for that it now gets right or wrong.
+    Replay(ReplayArgs),
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// The decision log.
+    #[arg(long, env = "TRIAGE_DB", default_value = "decisions.db")]
+    db: PathBuf,
+    /// The candidate policy file.
+    #[arg(long)]
+    policy: PathBuf,
+    /// First day or instant replayed (RFC 3339 or YYYY-MM-DD, UTC); default 30 days ago.
+    #[arg(long)]
+    since: Option<String>,
+    /// First day or instant not replayed; default now.
+    #[arg(long)]
+    until: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -348,6 +375,32 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn replay(args: ReplayArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.db.is_file(), "no decision log at {}", args.db.display());
+    let candidate = triage::policy_file::load(&args.policy)?;
+    let (since, until) = triage::report::period(args.since.as_deref(), args.until.as_deref(), chrono::Utc::now())
+        .map_err(|e| anyhow::anyhow!("--{}: {}", e.field, e.message))?;
+    let decisions = triage::store::DecisionStore::open(&args.db)?.between(since, until)?;
+    let replay = triage::replay::replay(&decisions, &candidate);
+    println!(
+        "# Replay of {} under {} (policy version {})\n\n{} of {} logged decisions from {} to {} decided again\n",
+        args.db.display(),
+        args.policy.display(),
+        candidate.version(),
+        replay.replayed,
+        decisions.len(),
+        since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    for table in &replay.tables {
+        println!("{}", table.to_markdown());
+    }
+    for (decision, reason) in &replay.skipped {
+        eprintln!("skipped {decision}: {reason}");
+    }
+    Ok(())
+}
+
 /// One line of a labeled repeat-issue sample.
 #[derive(serde::Deserialize)]
 struct SampleTicket {
@@ -610,5 +663,6 @@ fn main() -> anyhow::Result<()> {
         Command::CheckPriorities(args) => check_priorities(args),
         Command::CheckClusters(args) => check_clusters(args),
         Command::Report(args) => report(args),
+        Command::Policy(PolicyCommand::Replay(args)) => replay(args),
     }
 }

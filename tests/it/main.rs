@@ -8,6 +8,7 @@ mod common;
 mod encoder_reference;
 mod priorities;
 mod process;
+mod replay;
 mod reports;
 mod review_api;
 mod review_page;
