@@ -530,6 +530,17 @@ async fn scenario(client: &Client, address: SocketAddr) -> Result<()> {
     ensure!(status == json!("open"), "status: {status}");
     let targets = text_of(client, "[data-testid=sla-state]").await?;
     ensure!(targets.starts_with("met"), "the first response was in time: {targets}");
+    let states = js(
+        client,
+        "return Array.from(document.querySelectorAll('[data-testid=sla-state]')).map(n => n.textContent).join(' | ')",
+        vec![],
+    )
+    .await?;
+    let states = states.as_str().unwrap_or_default();
+    ensure!(
+        states.contains("running") && states.contains("due ") && !states.contains("[object"),
+        "SLA targets as text: {states}"
+    );
     ensure!(
         js(client, "return localStorage.getItem('triage.reviewer')", vec![]).await? == json!("Ana Reviewer"),
         "reviewer remembered"

@@ -499,13 +499,14 @@
     }
   }
 
-  /** One SLA target as it stands: met or breached once stopped, else how much is used. */
-  function targetText(target) {
+  /** One SLA target as it stands: met or breached once stopped, else how much is used and
+   * when it is due. */
+  function targetState(target) {
     const used = target.percent_used + '% used';
-    if (target.met === true) return 'met, ' + used;
-    if (target.met === false) return 'breached, ' + used;
+    if (target.met === true) return ['met, ' + used];
+    if (target.met === false) return ['breached, ' + used];
     const paused = target.paused ? 'paused, ' : '';
-    return (target.breached ? 'breached, ' : paused + 'running, ') + used + ', due ' + time(target.due);
+    return [(target.breached ? 'breached, ' : paused + 'running, ') + used + ', due ', time(target.due)];
   }
 
   function renderSla(sla, now) {
@@ -531,7 +532,7 @@
     metaItem(list, 'Priority now', now.priority);
     for (const [term, target] of [['First response', now.first_response], ['Resolution', now.resolution]]) {
       if (!target) continue;
-      metaItem(list, term, el('span', { class: target.breached ? 'overdue' : '', 'data-testid': 'sla-state' }, targetText(target)));
+      metaItem(list, term, el('span', { class: target.breached ? 'overdue' : '', 'data-testid': 'sla-state' }, ...targetState(target)));
     }
     if (now.csat) metaItem(list, 'Satisfaction', now.csat + ' / 5');
   }
