@@ -52,6 +52,28 @@ enum Command {
     /// Work with a candidate policy before it goes live.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// The model store: list its bundles, roll back to the previous one.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// The store's bundles with their headline metrics, which is active, and the history.
+    List(StoreArgs),
+    /// Make the bundle that was active before the current one active again; a running server
+    /// picks it up on reload (SIGHUP or POST /admin/reload).
+    Rollback(StoreArgs),
+}
+
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// The model store (a directory of bundles with registry.json).
+    #[arg(long)]
+    store: PathBuf,
+    /// Who rolls back, for the registry.
+    #[arg(long, env = "USER", default_value = "unknown")]
+    by: String,
 }
 
 #[derive(Subcommand)]
@@ -375,6 +397,60 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn models_list(args: StoreArgs) -> anyhow::Result<()> {
+    use triage::model::registry;
+    anyhow::ensure!(registry::is_store(&args.store), "{} is not a model store (no {})", args.store.display(), registry::REGISTRY);
+    let registry = registry::read(&args.store)?;
+    println!("| bundle | active | heads: macro-F1 (held out) |\n|---|---|---|");
+    let mut bundles: Vec<String> = std::fs::read_dir(&args.store)?
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().join(triage::model::bundle::MANIFEST).is_file())
+        .map(|entry| entry.file_name().to_string_lossy().to_string())
+        .collect();
+    bundles.sort();
+    for bundle in bundles {
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(args.store.join(&bundle).join("manifest.json"))?)?;
+        let heads = manifest["metrics"]["heads"]
+            .as_object()
+            .map(|heads| {
+                heads
+                    .iter()
+                    .map(|(head, m)| format!("{head} {:.3}", m["macro_f1"].as_f64().unwrap_or(f64::NAN)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        let active = if registry.active.as_deref() == Some(bundle.as_str()) { "yes" } else { "" };
+        println!("| {bundle} | {active} | {heads} |");
+    }
+    println!("\nhistory (oldest first):");
+    for entry in &registry.history {
+        println!(
+            "  {} {:?} {} (was {}) by {}",
+            entry.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            entry.action,
+            entry.bundle,
+            entry.previous.as_deref().unwrap_or("none"),
+            entry.by
+        );
+    }
+    Ok(())
+}
+
+fn models_rollback(args: StoreArgs) -> anyhow::Result<()> {
+    use triage::model::registry;
+    anyhow::ensure!(registry::is_store(&args.store), "{} is not a model store (no {})", args.store.display(), registry::REGISTRY);
+    let mut registry = registry::read(&args.store)?;
+    let active = registry.active.clone().unwrap_or_default();
+    let previous = registry
+        .rollback(&args.by, chrono::Utc::now())
+        .ok_or_else(|| anyhow::anyhow!("{active} was the first bundle promoted; there is nothing to roll back to"))?;
+    registry::write(&args.store, &registry)?;
+    println!("rolled back from {active} to {previous}; a running server picks it up on reload (SIGHUP or POST /admin/reload)");
+    Ok(())
+}
+
 fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.db.is_file(), "no decision log at {}", args.db.display());
     let candidate = triage::policy_file::load(&args.policy)?;
@@ -664,5 +740,7 @@ fn main() -> anyhow::Result<()> {
         Command::CheckClusters(args) => check_clusters(args),
         Command::Report(args) => report(args),
         Command::Policy(PolicyCommand::Replay(args)) => replay(args),
+        Command::Models(ModelsCommand::List(args)) => models_list(args),
+        Command::Models(ModelsCommand::Rollback(args)) => models_rollback(args),
     }
 }

@@ -33,6 +33,34 @@ enum Command {
     Train(TrainArgs),
     /// Score a bundle on labeled tickets: accuracy, macro-F1, per-class table, confusion, ECE.
     Eval(EvalArgs),
+    /// Score a candidate bundle and the store's active one on the same labeled files, side by
+    /// side, and make the candidate active only past the quality gate (no head's macro-F1
+    /// lower by more than --max-drop, no head missing); --force promotes anyway, recorded.
+    Promote(PromoteArgs),
+}
+
+#[derive(Args)]
+struct PromoteArgs {
+    /// The model store: a directory of bundles with registry.json (created on first use).
+    #[arg(long)]
+    store: PathBuf,
+    /// The candidate bundle (copied into the store when promoted).
+    #[arg(long)]
+    candidate: PathBuf,
+    /// Labeled files both bundles are scored on (held out from both trainings).
+    #[arg(long, required = true, num_args = 1..)]
+    eval: Vec<PathBuf>,
+    /// Largest drop of any head's macro-F1 the gate lets through.
+    #[arg(long, default_value_t = 0.01)]
+    max_drop: f64,
+    /// Promote even when the gate refuses; the registry records it as forced.
+    #[arg(long)]
+    force: bool,
+    /// Who promotes, for the registry.
+    #[arg(long, env = "USER", default_value = "unknown")]
+    by: String,
+    #[command(flatten)]
+    columns: Columns,
 }
 
 #[derive(Args, Clone)]
@@ -283,6 +311,99 @@ fn bundled_encoder(path: &Path, max_tokens: usize, dataset: &Dataset) -> anyhow:
     Ok(BundledEncoder { image: cut.to_bytes(), spec })
 }
 
+/// What the gate found wrong with a candidate: one line per failed measure.
+fn gate_failures(active: &eval::EvalReport, candidate: &eval::EvalReport, max_drop: f64) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (head, before) in &active.heads {
+        match candidate.heads.get(head) {
+            None => failures.push(format!("{head}: the candidate has no such head")),
+            Some(after) if before.macro_f1 - after.macro_f1 > max_drop => failures.push(format!(
+                "{head}: macro-F1 {:.3} -> {:.3}, a drop of {:.3} (more than {max_drop})",
+                before.macro_f1,
+                after.macro_f1,
+                before.macro_f1 - after.macro_f1
+            )),
+            Some(_) => {}
+        }
+    }
+    failures
+}
+
+fn run_promote(args: PromoteArgs) -> anyhow::Result<()> {
+    use triage::model::registry;
+    let candidate = Classifier::load(&args.candidate)?;
+    let dataset = load(&args.eval, &args.columns)?;
+    let scored = eval::evaluate(&candidate, &dataset.examples)?;
+    std::fs::create_dir_all(&args.store).with_context(|| format!("creating {}", args.store.display()))?;
+    let mut registry = registry::read(&args.store)?;
+    let active = match &registry.active {
+        Some(name) => Some((name.clone(), Classifier::load(&args.store.join(name))?)),
+        None => None,
+    };
+    let mut metrics = serde_json::Map::new();
+    println!("| head | measure | active | candidate |\n|---|---|---:|---:|");
+    let active_scored = match &active {
+        Some((_, classifier)) => Some(eval::evaluate(classifier, &dataset.examples)?),
+        None => None,
+    };
+    for (head, after) in &scored.heads {
+        let before = active_scored.as_ref().and_then(|report| report.heads.get(head));
+        let cell = |value: Option<f64>| value.map_or("-".to_string(), |v| format!("{v:.3}"));
+        for (measure, pick) in [
+            ("macro-F1", (|m: &crate::metrics::HeadMetrics| m.macro_f1) as fn(&crate::metrics::HeadMetrics) -> f64),
+            ("accuracy", |m| m.accuracy),
+            ("calibration error", |m| m.expected_calibration_error),
+        ] {
+            println!("| {head} | {measure} | {} | {:.3} |", cell(before.map(pick)), pick(after));
+        }
+        let coverage = |report: &eval::EvalReport| report.abstention.get(head).map(|a| a.coverage);
+        println!(
+            "| {head} | answered (not abstained) | {} | {} |",
+            cell(active_scored.as_ref().and_then(coverage)),
+            cell(coverage(&scored))
+        );
+        if let Some(before) = before {
+            if before.labels != after.labels {
+                println!("| {head} | labels changed | {} | {} |", before.labels.join(", "), after.labels.join(", "));
+            }
+        }
+        metrics.insert(head.clone(), serde_json::json!({"active": before.map(|m| m.macro_f1), "candidate": after.macro_f1}));
+    }
+    let failures = active_scored.as_ref().map(|before| gate_failures(before, &scored, args.max_drop)).unwrap_or_default();
+    if !failures.is_empty() && !args.force {
+        anyhow::bail!("promotion refused by the gate (--force promotes anyway, recorded):\n  {}", failures.join("\n  "));
+    }
+    let manifest = candidate.manifest();
+    let name = format!("{}-{}", manifest.name, manifest.version);
+    let destination = args.store.join(&name);
+    if !destination.exists() {
+        copy_bundle(&args.candidate, &destination)?;
+    }
+    registry.promote(&name, !failures.is_empty(), &args.by, serde_json::Value::Object(metrics), chrono::Utc::now());
+    registry::write(&args.store, &registry)?;
+    let forced = if failures.is_empty() { "" } else { " (forced past the gate)" };
+    println!(
+        "\npromoted {name}{forced} in {}; a running server picks it up on reload (SIGHUP or POST /admin/reload)",
+        args.store.display()
+    );
+    Ok(())
+}
+
+/// Copies a bundle's files into a new directory beside the store's others (bundles are flat).
+fn copy_bundle(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let partial = to.with_extension("partial");
+    std::fs::create_dir_all(&partial).with_context(|| format!("creating {}", partial.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::copy(entry.path(), partial.join(entry.file_name()))
+                .with_context(|| format!("copying {}", entry.path().display()))?;
+        }
+    }
+    std::fs::rename(&partial, to).with_context(|| format!("moving the copy to {}", to.display()))?;
+    Ok(())
+}
+
 fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let classifier = Classifier::load(&args.model)?;
     let dataset = load(&args.data, &args.columns)?;
@@ -346,6 +467,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => run_train(args),
         Command::Eval(args) => run_eval(args),
+        Command::Promote(args) => run_promote(args),
     }
 }
 

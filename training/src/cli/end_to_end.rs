@@ -15,7 +15,7 @@ use triage::server::auth::Auth;
 use triage::server::state::{Decisions, Loaded, Sources};
 use triage::server::{app, AppState, ServerConfig};
 
-use super::{run_train, training_data, Cli, Command};
+use super::{run_promote, run_train, training_data, Cli, Command};
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
@@ -43,7 +43,7 @@ fn sample_run(out: &Path, flags: &[&str]) -> Result<super::TrainArgs, clap::Erro
     let argv = ["triage-train", "train"].into_iter().chain(common).chain(flags.iter().copied());
     Cli::try_parse_from(argv).map(|cli| match cli.command {
         Command::Train(args) => args,
-        Command::Eval(_) => unreachable!("parsed a train command"),
+        _ => unreachable!("parsed a train command"),
     })
 }
 
@@ -223,4 +223,68 @@ fn a_bundle_can_carry_the_pretrained_encoder_cut_to_its_vocabulary() {
     std::fs::write(&encoder_file, bytes).expect("tampered");
     let error = Classifier::load(&out).err().expect("a tampered encoder is refused").to_string();
     assert!(error.contains("encoder.bin") && error.contains("sha256"), "{error}");
+}
+
+/// `triage-train promote` with the given flags.
+fn promote_args(store: &Path, candidate: &Path, extra: &[&str]) -> super::PromoteArgs {
+    let sample = repo("data/sample/tickets.csv");
+    let (sample, store, candidate) =
+        (sample.to_str().expect("utf-8"), store.to_str().expect("utf-8"), candidate.to_str().expect("utf-8"));
+    let flags = ["--store", store, "--candidate", candidate, "--eval", sample, "--text", "subject,body", "--urgency", "urgency"];
+    let argv = ["triage-train", "promote"].into_iter().chain(flags).chain(extra.iter().copied());
+    match Cli::try_parse_from(argv).expect("valid flags").command {
+        Command::Promote(args) => args,
+        _ => unreachable!("parsed a promote command"),
+    }
+}
+
+#[test]
+fn a_worse_candidate_is_refused_a_forced_one_recorded_and_rollback_restores_the_previous() {
+    use triage::model::registry;
+    let work = tempfile::tempdir().expect("tempdir");
+    let good = work.path().join("good");
+    run_train(sample_run(&good, &["--urgency", "urgency"]).expect("flags")).expect("trains");
+    // The same rows with their urgency labels rotated by one: a model of noise.
+    let text = std::fs::read_to_string(repo("data/sample/tickets.csv")).expect("sample");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().expect("header").clone();
+    let urgency = headers.iter().position(|h| h == "urgency").expect("urgency column");
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("rows");
+    let shuffled_path = work.path().join("shuffled.csv");
+    let mut writer = csv::Writer::from_path(&shuffled_path).expect("writer");
+    writer.write_record(&headers).expect("header");
+    for (i, row) in rows.iter().enumerate() {
+        let other = &rows[(i * 7 + 3) % rows.len()];
+        writer.write_record(row.iter().enumerate().map(|(c, v)| if c == urgency { &other[urgency] } else { v })).expect("row");
+    }
+    writer.flush().expect("flush");
+    let bad = work.path().join("bad");
+    let mut bad_run = sample_run(&bad, &["--urgency", "urgency"]).expect("flags");
+    bad_run.data = vec![shuffled_path];
+    run_train(bad_run).expect("trains on noise");
+
+    let store = work.path().join("store");
+    run_promote(promote_args(&store, &good, &[])).expect("the first promotion has nothing to beat");
+    let first = registry::read(&store).expect("registry").active.expect("active");
+    let error = run_promote(promote_args(&store, &bad, &[])).expect_err("noise is refused").to_string();
+    assert!(error.contains("urgency: macro-F1") && error.contains("drop"), "{error}");
+    assert_eq!(
+        registry::read(&store).expect("registry").active.as_deref(),
+        Some(first.as_str()),
+        "the active bundle is untouched"
+    );
+
+    run_promote(promote_args(&store, &bad, &["--force", "--by", "ana"])).expect("forced");
+    let forced = registry::read(&store).expect("registry");
+    let last = forced.history.last().expect("history");
+    assert_eq!((last.action, last.by.as_str()), (registry::Action::ForcedPromote, "ana"));
+    let served = Classifier::load(&store).expect("the store serves its active bundle");
+    assert_ne!(forced.active.as_deref(), Some(first.as_str()));
+    assert_eq!(Some(format!("{}-{}", served.name(), served.version())), forced.active);
+
+    let mut rolled = forced;
+    assert_eq!(rolled.rollback("bo", chrono::Utc::now()).as_deref(), Some(first.as_str()));
+    registry::write(&store, &rolled).expect("written");
+    let back = Classifier::load(&store).expect("loads");
+    assert_eq!(format!("{}-{}", back.name(), back.version()), first, "rollback restores the previous version");
 }
