@@ -572,7 +572,7 @@ fn check_policy(args: CheckPolicyArgs) -> anyhow::Result<bool> {
     let text = triage::policy_file::read_text(&args.file)?;
     let report = match &args.model {
         Some(dir) => {
-            let manifest = triage::model::bundle::Manifest::load_verified(dir)?;
+            let manifest = triage::model::bundle::Manifest::load_verified(&triage::model::registry::resolve(dir)?)?;
             let labels = manifest.heads.iter().map(|h| (h.name.clone(), h.labels.clone())).collect();
             triage::policy::check_with_labels(&text, &labels)
         }
