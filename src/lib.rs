@@ -22,6 +22,7 @@
 //! - `policy_file`: reading a policy file from disk
 //! - `priority_check`: agreement, dangerous misses, over-escalation and review rate of final
 //!   priorities against a labeled set (`triage check-priorities`)
+//! - `registry`: stores of model bundles and policies, the active version and its history
 //! - `replay`: logged tickets decided again under a candidate policy, and what would change
 //! - `report`: volume, SLA, satisfaction, agreement, escalation, review and rule tables over
 //!   the decision log (`triage report`)
@@ -42,6 +43,7 @@ pub mod policy;
 pub mod policy_file;
 pub mod prediction;
 pub mod priority_check;
+pub mod registry;
 pub mod replay;
 pub mod report;
 pub mod server;

@@ -68,7 +68,7 @@ enum ModelsCommand {
 
 #[derive(clap::Args)]
 struct StoreArgs {
-    /// The model store (a directory of bundles with registry.json).
+    /// The store (a directory of model bundles or policy files with registry.json).
     #[arg(long)]
     store: PathBuf,
     /// Who rolls back, for the registry.
@@ -82,6 +82,30 @@ enum PolicyCommand {
     /// policy, and print what would change: level moves, queue moves, review rate, and the
     /// tickets reviewers set a level for that it now gets right or wrong.
     Replay(ReplayArgs),
+    /// Check a policy file (and, with --model, its labels against the model) and make it the
+    /// store's active policy; a running server started with --policy STORE picks it up on
+    /// reload (SIGHUP or POST /admin/reload).
+    Promote(PolicyPromoteArgs),
+    /// Make the policy that was active before the current one active again.
+    Rollback(StoreArgs),
+    /// The store's policies, which is active, and the history.
+    List(StoreArgs),
+}
+
+#[derive(clap::Args)]
+struct PolicyPromoteArgs {
+    /// The policy store (a directory of policy files with registry.json; created on first use).
+    #[arg(long)]
+    store: PathBuf,
+    /// The policy file to promote.
+    #[arg(long)]
+    policy: PathBuf,
+    /// Check the policy's labels against this model (a bundle or a model store) too.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Who promotes, for the registry.
+    #[arg(long, env = "USER", default_value = "unknown")]
+    by: String,
 }
 
 #[derive(clap::Args)]
@@ -398,7 +422,7 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
 }
 
 fn models_list(args: StoreArgs) -> anyhow::Result<()> {
-    use triage::model::registry;
+    use triage::registry;
     anyhow::ensure!(registry::is_store(&args.store), "{} is not a model store (no {})", args.store.display(), registry::REGISTRY);
     let registry = registry::read(&args.store)?;
     println!("| bundle | active | heads: macro-F1 (held out) |\n|---|---|---|");
@@ -438,16 +462,61 @@ fn models_list(args: StoreArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn models_rollback(args: StoreArgs) -> anyhow::Result<()> {
-    use triage::model::registry;
-    anyhow::ensure!(registry::is_store(&args.store), "{} is not a model store (no {})", args.store.display(), registry::REGISTRY);
+/// Rolls a model or policy store back to the version active before the current one.
+fn rollback_store(args: StoreArgs) -> anyhow::Result<()> {
+    use triage::registry;
+    anyhow::ensure!(registry::is_store(&args.store), "{} is not a store (no {})", args.store.display(), registry::REGISTRY);
     let mut registry = registry::read(&args.store)?;
     let active = registry.active.clone().unwrap_or_default();
     let previous = registry
         .rollback(&args.by, chrono::Utc::now())
-        .ok_or_else(|| anyhow::anyhow!("{active} was the first bundle promoted; there is nothing to roll back to"))?;
+        .ok_or_else(|| anyhow::anyhow!("{active} was the first version promoted; there is nothing to roll back to"))?;
     registry::write(&args.store, &registry)?;
     println!("rolled back from {active} to {previous}; a running server picks it up on reload (SIGHUP or POST /admin/reload)");
+    Ok(())
+}
+
+fn policy_promote(args: PolicyPromoteArgs) -> anyhow::Result<()> {
+    use triage::registry;
+    let (text, report) = policy_check(&args.policy, args.model.as_deref())?;
+    if !report.is_ok() {
+        print_check(&args.policy, &report);
+        anyhow::bail!("{} has errors; nothing was promoted", args.policy.display());
+    }
+    let version = triage::policy::Policy::from_toml(&text)?.version().to_string();
+    std::fs::create_dir_all(&args.store).with_context(|| format!("creating {}", args.store.display()))?;
+    let name = format!("policy-{version}.toml");
+    let destination = args.store.join(&name);
+    if !destination.exists() {
+        std::fs::write(&destination, &text).with_context(|| format!("writing {}", destination.display()))?;
+    }
+    let mut registry = registry::read(&args.store)?;
+    let checked =
+        serde_json::json!({"version": version, "checked_against": args.model.as_ref().map(|m| m.display().to_string())});
+    registry.promote(&name, false, &args.by, checked, chrono::Utc::now());
+    registry::write(&args.store, &registry)?;
+    println!(
+        "promoted {name} in {}; a running server picks it up on reload (SIGHUP or POST /admin/reload)",
+        args.store.display()
+    );
+    Ok(())
+}
+
+fn policies_list(args: StoreArgs) -> anyhow::Result<()> {
+    use triage::registry;
+    anyhow::ensure!(registry::is_store(&args.store), "{} is not a store (no {})", args.store.display(), registry::REGISTRY);
+    let registry = registry::read(&args.store)?;
+    for entry in &registry.history {
+        let active = if registry.active.as_deref() == Some(entry.bundle.as_str()) { " (active)" } else { "" };
+        println!(
+            "{} {:?} {}{active} (was {}) by {}",
+            entry.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            entry.action,
+            entry.bundle,
+            entry.previous.as_deref().unwrap_or("none"),
+            entry.by
+        );
+    }
     Ok(())
 }
 
@@ -569,23 +638,37 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
 
 /// Prints the check report; `Ok(true)` when the policy has no errors.
 fn check_policy(args: CheckPolicyArgs) -> anyhow::Result<bool> {
-    let text = triage::policy_file::read_text(&args.file)?;
-    let report = match &args.model {
+    let (_, report) = policy_check(&triage::registry::resolve(&args.file)?, args.model.as_deref())?;
+    print_check(&args.file, &report);
+    Ok(report.is_ok())
+}
+
+/// A policy file's text and its check, against a model's labels too when one (a bundle or a
+/// model store) is given.
+fn policy_check(
+    file: &std::path::Path,
+    model: Option<&std::path::Path>,
+) -> anyhow::Result<(String, triage::policy::CheckReport)> {
+    let text = triage::policy_file::read_text(file)?;
+    let report = match model {
         Some(dir) => {
-            let manifest = triage::model::bundle::Manifest::load_verified(&triage::model::registry::resolve(dir)?)?;
+            let manifest = triage::model::bundle::Manifest::load_verified(&triage::registry::resolve(dir)?)?;
             let labels = manifest.heads.iter().map(|h| (h.name.clone(), h.labels.clone())).collect();
             triage::policy::check_with_labels(&text, &labels)
         }
         None => triage::policy::check(&text),
     };
+    Ok((text, report))
+}
+
+fn print_check(file: &std::path::Path, report: &triage::policy::CheckReport) {
     for problem in &report.errors {
-        println!("error: {}:{problem}", args.file.display());
+        println!("error: {}:{problem}", file.display());
     }
     for warning in &report.warnings {
-        println!("warning: {}: {warning}", args.file.display());
+        println!("warning: {}: {warning}", file.display());
     }
-    println!("{}: {} error(s), {} warning(s)", args.file.display(), report.errors.len(), report.warnings.len());
-    Ok(report.is_ok())
+    println!("{}: {} error(s), {} warning(s)", file.display(), report.errors.len(), report.warnings.len());
 }
 
 async fn shutdown_signal() {
@@ -741,6 +824,9 @@ fn main() -> anyhow::Result<()> {
         Command::Report(args) => report(args),
         Command::Policy(PolicyCommand::Replay(args)) => replay(args),
         Command::Models(ModelsCommand::List(args)) => models_list(args),
-        Command::Models(ModelsCommand::Rollback(args)) => models_rollback(args),
+        Command::Models(ModelsCommand::Rollback(args)) => rollback_store(args),
+        Command::Policy(PolicyCommand::Promote(args)) => policy_promote(args),
+        Command::Policy(PolicyCommand::Rollback(args)) => rollback_store(args),
+        Command::Policy(PolicyCommand::List(args)) => policies_list(args),
     }
 }

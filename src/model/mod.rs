@@ -9,7 +9,6 @@ pub mod encoder;
 pub mod features;
 pub mod nearest_ticket;
 pub mod network;
-pub mod registry;
 pub mod worker;
 
 pub use crate::prediction::{Band, HeadPrediction, LabelScore, Predictions, Recalled};
@@ -26,4 +25,6 @@ pub enum ModelError {
     Tensor(#[from] candle_core::Error),
     #[error(transparent)]
     Encoder(#[from] encoder::EncoderError),
+    #[error("model store {0}")]
+    Store(#[from] crate::registry::RegistryError),
 }

@@ -330,7 +330,7 @@ fn gate_failures(active: &eval::EvalReport, candidate: &eval::EvalReport, max_dr
 }
 
 fn run_promote(args: PromoteArgs) -> anyhow::Result<()> {
-    use triage::model::registry;
+    use triage::registry;
     let candidate = Classifier::load(&args.candidate)?;
     let dataset = load(&args.eval, &args.columns)?;
     let scored = eval::evaluate(&candidate, &dataset.examples)?;

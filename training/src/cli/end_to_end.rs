@@ -240,7 +240,7 @@ fn promote_args(store: &Path, candidate: &Path, extra: &[&str]) -> super::Promot
 
 #[test]
 fn a_worse_candidate_is_refused_a_forced_one_recorded_and_rollback_restores_the_previous() {
-    use triage::model::registry;
+    use triage::registry;
     let work = tempfile::tempdir().expect("tempdir");
     let good = work.path().join("good");
     run_train(sample_run(&good, &["--urgency", "urgency"]).expect("flags")).expect("trains");

@@ -1,8 +1,9 @@
-//! The model store: a directory of immutable bundles, one subdirectory each, and
-//! `registry.json` naming the active one with the history of every promotion and rollback
-//! (when, by whom, forced or not, with which metrics). `--model` may name a store instead of a
-//! bundle: the server then serves the active bundle, and a reload after a promotion or a
-//! rollback switches to the new one.
+//! Stores of immutable versions, for models and policies alike: a directory of versions (model
+//! bundles as subdirectories, policies as files) and `registry.json` naming the active one
+//! with the history of every promotion and rollback (when, by whom, forced or not, with which
+//! measures). `--model` and `--policy` may name a store instead of a bundle or a file: the
+//! server then serves the active version, and a reload after a promotion or a rollback
+//! switches to the new one.
 //!
 //! The registry's rules (`promote`, `rollback`) are pure; reading and writing the file (atomic:
 //! a new file renamed over the old) are the only I/O here.
@@ -12,7 +13,13 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::ModelError;
+/// A registry that cannot be read or written, or a store with nothing promoted yet.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct RegistryError {
+    pub path: String,
+    pub message: String,
+}
 
 /// The registry's file name inside a store.
 pub const REGISTRY: &str = "registry.json";
@@ -31,9 +38,9 @@ pub enum Action {
 pub struct RegistryEntry {
     pub at: DateTime<Utc>,
     pub action: Action,
-    /// The bundle (a subdirectory of the store) that became active.
+    /// The version (a bundle directory or a policy file in the store) that became active.
     pub bundle: String,
-    /// The bundle that was active before, if any.
+    /// The version that was active before, if any.
     pub previous: Option<String>,
     pub by: String,
     /// The measures the decision was taken on (per head: active and candidate).
@@ -43,7 +50,7 @@ pub struct RegistryEntry {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Registry {
-    /// The active bundle, a subdirectory of the store; `None` before the first promotion.
+    /// The active version, a name inside the store; `None` before the first promotion.
     pub active: Option<String>,
     pub history: Vec<RegistryEntry>,
 }
@@ -86,17 +93,17 @@ impl Registry {
     }
 }
 
-fn store_error(store: &Path, message: impl Into<String>) -> ModelError {
-    ModelError::Bundle { path: store.join(REGISTRY).display().to_string(), message: message.into() }
+fn store_error(store: &Path, message: impl Into<String>) -> RegistryError {
+    RegistryError { path: store.join(REGISTRY).display().to_string(), message: message.into() }
 }
 
-/// Whether `dir` is a model store (it holds a registry).
+/// Whether `dir` is a store (it holds a registry).
 pub fn is_store(dir: &Path) -> bool {
     dir.join(REGISTRY).is_file()
 }
 
 /// The store's registry; an empty one where the store has none yet.
-pub fn read(store: &Path) -> Result<Registry, ModelError> {
+pub fn read(store: &Path) -> Result<Registry, RegistryError> {
     let path = store.join(REGISTRY);
     if !path.exists() {
         return Ok(Registry::default());
@@ -106,21 +113,20 @@ pub fn read(store: &Path) -> Result<Registry, ModelError> {
 }
 
 /// Writes the registry: a new file renamed over the old, so a reader sees one or the other.
-pub fn write(store: &Path, registry: &Registry) -> Result<(), ModelError> {
+pub fn write(store: &Path, registry: &Registry) -> Result<(), RegistryError> {
     let text = serde_json::to_vec_pretty(registry).map_err(|e| store_error(store, e.to_string()))?;
     let partial = store.join(format!(".{REGISTRY}.partial"));
     std::fs::write(&partial, text).map_err(|e| store_error(store, e.to_string()))?;
     std::fs::rename(&partial, store.join(REGISTRY)).map_err(|e| store_error(store, e.to_string()))
 }
 
-/// The bundle `model` stands for: the store's active bundle when `model` is a store, else
-/// `model` itself.
-pub fn resolve(model: &Path) -> Result<PathBuf, ModelError> {
-    if !is_store(model) {
-        return Ok(model.to_path_buf());
+/// What `path` stands for: the store's active version when `path` is a store, else `path`.
+pub fn resolve(path: &Path) -> Result<PathBuf, RegistryError> {
+    if !is_store(path) {
+        return Ok(path.to_path_buf());
     }
-    let active = read(model)?.active.ok_or_else(|| store_error(model, "no bundle has been promoted yet"))?;
-    Ok(model.join(active))
+    let active = read(path)?.active.ok_or_else(|| store_error(path, "nothing has been promoted yet"))?;
+    Ok(path.join(active))
 }
 
 #[cfg(test)]
@@ -152,7 +158,7 @@ mod tests {
         assert_eq!(resolve(dir.path()).unwrap(), dir.path(), "no registry: the directory is the bundle");
         let mut registry = Registry::default();
         write(dir.path(), &registry).unwrap();
-        assert!(resolve(dir.path()).unwrap_err().to_string().contains("no bundle has been promoted"));
+        assert!(resolve(dir.path()).unwrap_err().to_string().contains("nothing has been promoted"));
         registry.promote("m1", false, "ana", serde_json::json!({"urgency": 0.5}), at(0));
         write(dir.path(), &registry).unwrap();
         assert_eq!(read(dir.path()).unwrap(), registry);
