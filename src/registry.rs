@@ -48,6 +48,21 @@ pub struct RegistryEntry {
     pub metrics: serde_json::Value,
 }
 
+/// One line of history: `2026-12-02T13:45:05Z Promote m2 (was m1) by ana`.
+impl std::fmt::Display for RegistryEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {:?} {} (was {}) by {}",
+            self.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            self.action,
+            self.bundle,
+            self.previous.as_deref().unwrap_or("none"),
+            self.by
+        )
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Registry {
     /// The active version, a name inside the store; `None` before the first promotion.

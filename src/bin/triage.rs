@@ -422,9 +422,7 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
 }
 
 fn models_list(args: StoreArgs) -> anyhow::Result<()> {
-    use triage::registry;
-    anyhow::ensure!(registry::is_store(&args.store), "{} is not a model store (no {})", args.store.display(), registry::REGISTRY);
-    let registry = registry::read(&args.store)?;
+    let registry = open_store(&args.store)?;
     println!("| bundle | active | heads: macro-F1 (held out) |\n|---|---|---|");
     let mut bundles: Vec<String> = std::fs::read_dir(&args.store)?
         .filter_map(|entry| entry.ok())
@@ -449,29 +447,32 @@ fn models_list(args: StoreArgs) -> anyhow::Result<()> {
         println!("| {bundle} | {active} | {heads} |");
     }
     println!("\nhistory (oldest first):");
-    for entry in &registry.history {
-        println!(
-            "  {} {:?} {} (was {}) by {}",
-            entry.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            entry.action,
-            entry.bundle,
-            entry.previous.as_deref().unwrap_or("none"),
-            entry.by
-        );
-    }
+    print_history(&registry);
     Ok(())
+}
+
+/// A store's registry, or an error saying the directory is not a store.
+fn open_store(store: &std::path::Path) -> anyhow::Result<triage::registry::Registry> {
+    use triage::registry;
+    anyhow::ensure!(registry::is_store(store), "{} is not a store (no {})", store.display(), registry::REGISTRY);
+    Ok(registry::read(store)?)
+}
+
+fn print_history(registry: &triage::registry::Registry) {
+    for entry in &registry.history {
+        let active = if registry.active.as_deref() == Some(entry.bundle.as_str()) { " (active)" } else { "" };
+        println!("  {entry}{active}");
+    }
 }
 
 /// Rolls a model or policy store back to the version active before the current one.
 fn rollback_store(args: StoreArgs) -> anyhow::Result<()> {
-    use triage::registry;
-    anyhow::ensure!(registry::is_store(&args.store), "{} is not a store (no {})", args.store.display(), registry::REGISTRY);
-    let mut registry = registry::read(&args.store)?;
+    let mut registry = open_store(&args.store)?;
     let active = registry.active.clone().unwrap_or_default();
     let previous = registry
         .rollback(&args.by, chrono::Utc::now())
         .ok_or_else(|| anyhow::anyhow!("{active} was the first version promoted; there is nothing to roll back to"))?;
-    registry::write(&args.store, &registry)?;
+    triage::registry::write(&args.store, &registry)?;
     println!("rolled back from {active} to {previous}; a running server picks it up on reload (SIGHUP or POST /admin/reload)");
     Ok(())
 }
@@ -503,20 +504,7 @@ fn policy_promote(args: PolicyPromoteArgs) -> anyhow::Result<()> {
 }
 
 fn policies_list(args: StoreArgs) -> anyhow::Result<()> {
-    use triage::registry;
-    anyhow::ensure!(registry::is_store(&args.store), "{} is not a store (no {})", args.store.display(), registry::REGISTRY);
-    let registry = registry::read(&args.store)?;
-    for entry in &registry.history {
-        let active = if registry.active.as_deref() == Some(entry.bundle.as_str()) { " (active)" } else { "" };
-        println!(
-            "{} {:?} {}{active} (was {}) by {}",
-            entry.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            entry.action,
-            entry.bundle,
-            entry.previous.as_deref().unwrap_or("none"),
-            entry.by
-        );
-    }
+    print_history(&open_store(&args.store)?);
     Ok(())
 }
 
