@@ -46,11 +46,16 @@ pub fn app_state(config: ServerConfig, auth: Auth) -> AppState {
 /// A copy of the default bundle in a temporary directory, to corrupt.
 pub fn bundle_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
+    copy_default_bundle(dir.path());
+    dir
+}
+
+/// The default bundle's files copied into the existing directory `to`.
+pub fn copy_default_bundle(to: &std::path::Path) {
     for entry in std::fs::read_dir(default_model_dir()).expect("model dir") {
         let entry = entry.expect("entry");
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
     }
-    dir
 }
 
 /// One request through the router; the body parsed as JSON (or kept as a JSON string when it

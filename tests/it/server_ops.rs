@@ -10,7 +10,7 @@ use triage::server::auth::{hash_key, Auth};
 use triage::server::state::Sources;
 use triage::server::{app, AppState, ServerConfig};
 
-use crate::common::{app_state, app_state_from, bundle_copy, default_policy_path};
+use crate::common::{app_state, app_state_from, bundle_copy, copy_default_bundle, default_policy_path};
 use crate::process::{answer, ServerProcess};
 
 async fn send(state: &AppState, method: &str, uri: &str, key: Option<&str>, body: &str) -> (StatusCode, String) {
@@ -294,4 +294,64 @@ fn sigterm_during_a_request_still_answers_it() {
     let shutting = rest.find("shutting down").expect("the signal was logged");
     let answered = rest.find("/v1/classify/batch").expect("the request was logged");
     assert!(shutting < answered, "the request was still running when SIGTERM came:\n{rest}");
+}
+
+#[tokio::test]
+async fn promotion_and_rollback_in_a_model_store_switch_the_served_version_under_load() {
+    use triage::registry;
+    // A store of two bundles: the default, and a copy whose manifest names another version.
+    let store = tempfile::tempdir().expect("store");
+    let copy = |name: &str| {
+        let to = store.path().join(name);
+        std::fs::create_dir(&to).expect("bundle dir");
+        copy_default_bundle(&to);
+        to
+    };
+    copy("first");
+    let second = copy("second");
+    let manifest_path = second.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).expect("manifest")).expect("json");
+    manifest["version"] = json!("second-version");
+    std::fs::write(&manifest_path, manifest.to_string()).expect("manifest written");
+    let mut history = registry::Registry::default();
+    history.promote("first", false, "test", Value::Null, chrono::Utc::now());
+    registry::write(store.path(), &history).expect("registry");
+
+    let sources = Sources { model_dir: store.path().to_path_buf(), policy_path: default_policy_path() };
+    let state = app_state_from(sources, ServerConfig::default(), Auth::Disabled);
+    let first_version = state.served.snapshot().classifier.version().to_string();
+    assert_ne!(first_version, "second-version");
+    let load: Vec<_> = (0..4)
+        .map(|_| {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                for _ in 0..40 {
+                    answers.push(send(&state, "POST", "/v1/classify", None, TICKET).await);
+                }
+                answers
+            })
+        })
+        .collect();
+    let served_version = |body: &str| json_of(body)["current"]["model"]["version"].as_str().expect("version").to_string();
+    history.promote("second", false, "test", Value::Null, chrono::Utc::now());
+    registry::write(store.path(), &history).expect("promoted");
+    let (status, body) = send(&state, "POST", "/admin/reload", None, "").await;
+    assert_eq!((status, served_version(&body).as_str()), (StatusCode::OK, "second-version"), "{body}");
+    assert_eq!(history.rollback("test", chrono::Utc::now()).as_deref(), Some("first"));
+    registry::write(store.path(), &history).expect("rolled back");
+    let (status, body) = send(&state, "POST", "/admin/reload", None, "").await;
+    assert_eq!((status, served_version(&body)), (StatusCode::OK, first_version.clone()), "{body}");
+
+    let mut seen = std::collections::BTreeSet::new();
+    for task in load {
+        for (status, body) in task.await.expect("load task") {
+            assert_eq!(status, StatusCode::OK, "a request failed during promotion or rollback: {body}");
+            seen.insert(json_of(&body)["model"]["version"].as_str().expect("version").to_string());
+        }
+    }
+    assert!(seen.is_subset(&[first_version.clone(), "second-version".to_string()].into()), "{seen:?}");
+    let (_, body) = send(&state, "POST", "/v1/classify", None, TICKET).await;
+    assert_eq!(json_of(&body)["model"]["version"], first_version.as_str(), "served after the rollback");
 }
