@@ -2,7 +2,8 @@
 //! plan and language; SLA met per priority and plan with business-hour medians and 90th
 //! percentiles; satisfaction by category and priority; how often people agreed with each
 //! head's label and the priority; the tickets escalated after the fact; review and abstention
-//! rates; and how often each policy rule fired (rules that never fired are named). Every
+//! rates; how often each policy rule fired (rules that never fired are named); and drift: each
+//! head's label distribution, confidence and abstention against the period before. Every
 //! figure is a table that prints as markdown and exports as CSV.
 //!
 //! Pure: decisions in, tables out. The SLA state comes from `events::sla_state` on the
@@ -363,4 +364,99 @@ fn rules(rows: &[Row]) -> Table {
         })
         .collect();
     table
+}
+
+/// Below this many tickets in either period a head's drift is not judged.
+const DRIFT_MIN_TICKETS: usize = 30;
+/// Population stability index from which a shift is called large (the usual rule of thumb:
+/// under 0.1 stable, 0.1 to 0.2 moderate, above 0.2 large).
+const DRIFT_ALERT: f64 = 0.2;
+
+/// Population stability index of two label count tables: the sum over labels of
+/// `(p - q) * ln(p / q)`, shares smoothed so a label absent from one side stays finite.
+pub fn population_stability(now: &BTreeMap<String, usize>, before: &BTreeMap<String, usize>) -> f64 {
+    let (n, b) = (now.values().sum::<usize>().max(1) as f64, before.values().sum::<usize>().max(1) as f64);
+    let labels: std::collections::BTreeSet<&String> = now.keys().chain(before.keys()).collect();
+    labels
+        .into_iter()
+        .map(|label| {
+            let p = (*now.get(label).unwrap_or(&0) as f64 / n).max(1e-4);
+            let q = (*before.get(label).unwrap_or(&0) as f64 / b).max(1e-4);
+            (p - q) * (p / q).ln()
+        })
+        .sum()
+}
+
+/// Per head, in one period: label counts, summed score, abstentions, tickets.
+#[derive(Default)]
+struct HeadPeriod {
+    labels: BTreeMap<String, usize>,
+    score: f64,
+    abstained: usize,
+    tickets: usize,
+}
+
+fn head_periods(decisions: &[StoredDecision]) -> BTreeMap<String, HeadPeriod> {
+    let mut heads: BTreeMap<String, HeadPeriod> = BTreeMap::new();
+    for stored in decisions {
+        for (head, prediction) in stored.response["predictions"].as_object().into_iter().flatten() {
+            let period = heads.entry(head.clone()).or_default();
+            period.tickets += 1;
+            *period.labels.entry(text(&prediction["label"]).unwrap_or_default()).or_default() += 1;
+            period.score += prediction["score"].as_f64().unwrap_or(0.0);
+            period.abstained += usize::from(prediction["abstained"] == true);
+        }
+    }
+    heads
+}
+
+/// Drift of each head between `previous` (the period before) and `current`: the population
+/// stability index of the predicted labels, mean score and abstention rate then and now, and
+/// "retrain recommended" when the labels shifted a lot.
+pub fn drift(current: &[StoredDecision], previous: &[StoredDecision]) -> Table {
+    let (now, before) = (head_periods(current), head_periods(previous));
+    let mut table = Table::new(
+        "drift",
+        "Drift against the period before",
+        &["head", "tickets now / before", "label PSI", "mean score now / before", "abstained now / before", "verdict"],
+    );
+    let empty = HeadPeriod::default();
+    let heads: std::collections::BTreeSet<&String> = now.keys().chain(before.keys()).collect();
+    for head in heads {
+        let (n, b) = (now.get(head).unwrap_or(&empty), before.get(head).unwrap_or(&empty));
+        let mean = |p: &HeadPeriod| if p.tickets == 0 { "-".to_string() } else { format!("{:.3}", p.score / p.tickets as f64) };
+        let judged = n.tickets >= DRIFT_MIN_TICKETS && b.tickets >= DRIFT_MIN_TICKETS;
+        let psi = population_stability(&n.labels, &b.labels);
+        let verdict = match (judged, psi >= DRIFT_ALERT) {
+            (false, _) => format!("too few tickets (under {DRIFT_MIN_TICKETS} in a period)"),
+            (true, true) => "retrain recommended".to_string(),
+            (true, false) => "stable".to_string(),
+        };
+        table.rows.push(vec![
+            head.clone(),
+            format!("{} / {}", n.tickets, b.tickets),
+            if judged { format!("{psi:.3}") } else { "-".to_string() },
+            format!("{} / {}", mean(n), mean(b)),
+            format!("{} / {}", percent(n.abstained, n.tickets), percent(b.abstained, b.tickets)),
+            verdict,
+        ]);
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn population_stability_is_zero_for_the_same_shares_and_grows_with_the_shift() {
+        let counts = |pairs: &[(&str, usize)]| pairs.iter().map(|(l, n)| (l.to_string(), *n)).collect::<BTreeMap<_, _>>();
+        let same = population_stability(&counts(&[("a", 10), ("b", 30)]), &counts(&[("a", 20), ("b", 60)]));
+        assert!(same.abs() < 1e-12, "{same}");
+        // 50/50 against 20/80: (0.5-0.2) ln(2.5) + (0.5-0.8) ln(0.625) = 0.4158
+        let shifted = population_stability(&counts(&[("a", 50), ("b", 50)]), &counts(&[("a", 20), ("b", 80)]));
+        assert!((shifted - 0.4158).abs() < 1e-3, "{shifted}");
+        let new_label = population_stability(&counts(&[("a", 50), ("c", 50)]), &counts(&[("a", 100)]));
+        assert!(new_label > 1.0 && new_label.is_finite(), "{new_label}");
+    }
 }

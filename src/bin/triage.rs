@@ -394,8 +394,12 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
     let (since, until) = triage::report::period(args.since.as_deref(), args.until.as_deref(), now)
         .map_err(|e| anyhow::anyhow!("--{}: {}", e.field, e.message))?;
-    let decisions = triage::store::DecisionStore::open(&args.db)?.between(since, until)?;
-    let tables = triage::report::build(&decisions, &policy, now);
+    let store = triage::store::DecisionStore::open(&args.db)?;
+    let decisions = store.between(since, until)?;
+    // Drift compares with the period of the same length just before.
+    let previous = store.between(since - (until - since), since)?;
+    let mut tables = triage::report::build(&decisions, &policy, now);
+    tables.push(triage::report::drift(&decisions, &previous));
     let mut markdown = format!(
         "# triage report\n\n{} decisions from {} to {} (UTC), decision log {}, policy {}\n\n",
         decisions.len(),

@@ -45,8 +45,11 @@ pub async fn get(State(state): State<AppState>, query: Result<Query<ReportQuery>
     let now = chrono::Utc::now();
     let (since, until) = report::period(query.since.as_deref(), query.until.as_deref(), now)
         .map_err(|e| ApiError::Invalid { field: e.field.into(), message: e.message })?;
-    let decisions = with_store(&state, move |store| store.between(since, until)).await?;
-    let tables = report::build(&decisions, &state.served.snapshot().policy, now);
+    let before = since - (until - since);
+    let (decisions, previous) =
+        with_store(&state, move |store| Ok((store.between(since, until)?, store.between(before, since)?))).await?;
+    let mut tables = report::build(&decisions, &state.served.snapshot().policy, now);
+    tables.push(report::drift(&decisions, &previous));
     let Some(name) = query.csv else {
         return Ok(Json(Report { since, until, decisions: decisions.len(), tables }).into_response());
     };

@@ -91,6 +91,8 @@ async fn report_figures_match_the_events_and_corrections_behind_them() {
     // The same through the reports API: JSON, one table as CSV, and a bad period named.
     let report = call(&state, "GET", "/v1/reports?since=2026-11-23", Value::Null).await;
     assert_eq!(report["decisions"], 3, "{report}");
+    let drift = report["tables"].as_array().unwrap().iter().find(|t| t["name"] == "drift").expect("a drift table");
+    assert!(drift["rows"][0][5].as_str().is_some_and(|v| v.starts_with("too few tickets")), "3 tickets judge nothing: {drift}");
     let (status, csv) =
         crate::common::call(&state, "GET", "/v1/reports?since=2026-11-23&csv=volume_by_plan", Body::empty()).await;
     assert_eq!(status, StatusCode::OK);
