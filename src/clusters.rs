@@ -36,6 +36,10 @@ pub struct ClusterSettings {
     pub similarity: f32,
     /// How far back a ticket looks for one like it.
     pub window: TimeDelta,
+    /// At most this many recent tickets are compared with a new one (the newest): each is a
+    /// full sparse dot product under the server's lock, so a window of every ticket of two
+    /// busy hours would cap the server's throughput.
+    pub max_recent: usize,
 }
 
 /// The cluster a ticket joined, as the classify response names it.
@@ -73,7 +77,7 @@ impl RecentTickets {
     /// cluster it joined, or `None` when it is the first of its kind in the window.
     pub fn add(&mut self, decision_id: &str, at: DateTime<Utc>, vector: Vector) -> Option<ClusterRef> {
         let oldest = at - self.settings.window;
-        while self.recent.front().is_some_and(|r| r.at < oldest) {
+        while self.recent.front().is_some_and(|r| r.at < oldest) || self.recent.len() >= self.settings.max_recent.max(1) {
             self.recent.pop_front();
         }
         let nearest = self
@@ -143,7 +147,7 @@ mod tests {
 
     #[test]
     fn similar_tickets_join_within_the_window_and_others_stay_apart() {
-        let mut recent = RecentTickets::new(ClusterSettings { similarity: 0.5, window: TimeDelta::minutes(60) });
+        let mut recent = RecentTickets::new(ClusterSettings { similarity: 0.5, window: TimeDelta::minutes(60), max_recent: 100 });
         let outage = vector(&[(1, 1.0), (2, 1.0), (3, 1.0)]);
         let question = vector(&[(7, 1.0), (8, 1.0)]);
         assert_eq!(recent.add("a", at(0), outage.clone()), None, "the first of its kind");
@@ -153,6 +157,16 @@ mod tests {
         let third = recent.add("c", at(30), vector(&[(2, 1.0), (4, 1.0)])).expect("joins through b");
         assert_eq!((third.id.as_str(), third.size), ("a", 3));
         assert_eq!(recent.add("late", at(200), outage), None, "the wave is older than the window");
+    }
+
+    #[test]
+    fn only_the_newest_tickets_up_to_the_bound_are_compared() {
+        let mut recent = RecentTickets::new(ClusterSettings { similarity: 0.5, window: TimeDelta::minutes(60), max_recent: 2 });
+        let outage = vector(&[(1, 1.0), (2, 1.0)]);
+        assert_eq!(recent.add("a", at(0), outage.clone()), None);
+        recent.add("q1", at(1), vector(&[(7, 1.0)]));
+        recent.add("q2", at(2), vector(&[(8, 1.0)]));
+        assert_eq!(recent.add("b", at(3), outage), None, "a fell out behind two newer tickets");
     }
 
     #[test]

@@ -153,15 +153,20 @@ struct ClusterArgs {
     /// How far back, in minutes, a new ticket looks for one like it.
     #[arg(long, env = "TRIAGE_CLUSTER_WINDOW_MINUTES", default_value_t = DEFAULT_CLUSTERS.window.num_minutes())]
     cluster_window_minutes: i64,
+    /// Most recent tickets a new one is compared with (the newest within the window).
+    #[arg(long, env = "TRIAGE_CLUSTER_MAX_RECENT", default_value_t = DEFAULT_CLUSTERS.max_recent)]
+    cluster_max_recent: usize,
 }
 
 impl ClusterArgs {
     fn settings(&self) -> anyhow::Result<ClusterSettings> {
         anyhow::ensure!((0.0..=1.0).contains(&self.cluster_similarity), "--cluster-similarity must be between 0 and 1");
         anyhow::ensure!(self.cluster_window_minutes > 0, "--cluster-window-minutes must be positive");
+        anyhow::ensure!(self.cluster_max_recent > 0, "--cluster-max-recent must be positive");
         Ok(ClusterSettings {
             similarity: self.cluster_similarity,
             window: chrono::TimeDelta::minutes(self.cluster_window_minutes),
+            max_recent: self.cluster_max_recent,
         })
     }
 }
