@@ -153,13 +153,9 @@ fn editable_sources() -> (tempfile::TempDir, tempfile::TempDir, Sources) {
     (bundle, policy_dir, sources)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reloading_under_load_fails_no_request() {
-    let (_bundle, _policy_dir, sources) = editable_sources();
-    let policy_path = sources.policy_path.clone();
-    let state = app_state_from(sources, ServerConfig::default(), Auth::Disabled);
-    let first_version = state.served.snapshot().policy.version().to_string();
-    let load: Vec<_> = (0..8)
+/// `clients` tasks that each classify 40 tickets one after another, their answers in order.
+fn classify_load(state: &AppState, clients: usize) -> Vec<tokio::task::JoinHandle<Vec<(StatusCode, String)>>> {
+    (0..clients)
         .map(|_| {
             let state = state.clone();
             tokio::spawn(async move {
@@ -170,7 +166,16 @@ async fn reloading_under_load_fails_no_request() {
                 answers
             })
         })
-        .collect();
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reloading_under_load_fails_no_request() {
+    let (_bundle, _policy_dir, sources) = editable_sources();
+    let policy_path = sources.policy_path.clone();
+    let state = app_state_from(sources, ServerConfig::default(), Auth::Disabled);
+    let first_version = state.served.snapshot().policy.version().to_string();
+    let load = classify_load(&state, 8);
     let mut reloaded_versions = Vec::new();
     for round in 0..3 {
         let mut policy = std::fs::read_to_string(&policy_path).expect("policy");
@@ -296,7 +301,7 @@ fn sigterm_during_a_request_still_answers_it() {
     assert!(shutting < answered, "the request was still running when SIGTERM came:\n{rest}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promotion_and_rollback_in_a_model_store_switch_the_served_version_under_load() {
     use triage::registry;
     // A store of two bundles: the default, and a copy whose manifest names another version.
@@ -322,18 +327,7 @@ async fn promotion_and_rollback_in_a_model_store_switch_the_served_version_under
     let state = app_state_from(sources, ServerConfig::default(), Auth::Disabled);
     let first_version = state.served.snapshot().classifier.version().to_string();
     assert_ne!(first_version, "second-version");
-    let load: Vec<_> = (0..4)
-        .map(|_| {
-            let state = state.clone();
-            tokio::spawn(async move {
-                let mut answers = Vec::new();
-                for _ in 0..40 {
-                    answers.push(send(&state, "POST", "/v1/classify", None, TICKET).await);
-                }
-                answers
-            })
-        })
-        .collect();
+    let load = classify_load(&state, 4);
     let served_version = |body: &str| json_of(body)["current"]["model"]["version"].as_str().expect("version").to_string();
     history.promote("second", false, "test", Value::Null, chrono::Utc::now());
     registry::write(store.path(), &history).expect("promoted");
