@@ -15,6 +15,7 @@ use triage::priority_check::{Case, Outcome, Report};
 use triage::server::auth::Auth;
 use triage::server::state::{Decisions, Loaded, Sources};
 use triage::server::{AppState, ServerConfig, DEFAULT_CLUSTERS};
+use triage::store::{DecisionStore, Location, Retention, StoreError};
 use triage::ticket::{Ticket, TicketRequest};
 
 #[derive(Parser)]
@@ -110,9 +111,9 @@ struct PolicyPromoteArgs {
 
 #[derive(clap::Args)]
 struct ReplayArgs {
-    /// The decision log.
+    /// The decision log: a SQLite file or a `postgres://` URL.
     #[arg(long, env = "TRIAGE_DB", default_value = "decisions.db")]
-    db: PathBuf,
+    db: Location,
     /// The candidate policy file.
     #[arg(long)]
     policy: PathBuf,
@@ -126,9 +127,9 @@ struct ReplayArgs {
 
 #[derive(clap::Args)]
 struct ReportArgs {
-    /// The decision log.
+    /// The decision log: a SQLite file or a `postgres://` URL.
     #[arg(long, env = "TRIAGE_DB", default_value = "decisions.db")]
-    db: PathBuf,
+    db: Location,
     /// The policy whose calendars and levels the SLA figures use.
     #[arg(long, env = "TRIAGE_POLICY", default_value = "config/policy.toml")]
     policy: PathBuf,
@@ -234,9 +235,10 @@ struct ServeArgs {
     /// Log format.
     #[arg(long, env = "TRIAGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
-    /// Decision log (SQLite), created on first start.
+    /// Decision log: a SQLite file (created on first start) or a `postgres://` URL naming a
+    /// database that several servers may share.
     #[arg(long, env = "TRIAGE_DB", default_value = "decisions.db")]
-    db: PathBuf,
+    db: Location,
     /// Days a decision (and its feedback) is kept; 0 keeps everything.
     #[arg(long, env = "TRIAGE_RETENTION_DAYS", default_value_t = 365)]
     retention_days: u32,
@@ -247,6 +249,10 @@ struct ServeArgs {
     model_threads: usize,
     #[command(flatten)]
     clusters: ClusterArgs,
+    /// This server's name among those sharing a decision log (shown by /readyz, recorded with
+    /// the retention runs it makes); default the host name and port.
+    #[arg(long, env = "TRIAGE_SERVER_NAME")]
+    server_name: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -257,9 +263,9 @@ enum LogFormat {
 
 #[derive(clap::Args)]
 struct ExportFeedbackArgs {
-    /// The decision log.
+    /// The decision log: a SQLite file or a `postgres://` URL.
     #[arg(long, env = "TRIAGE_DB", default_value = "decisions.db")]
-    db: PathBuf,
+    db: Location,
     /// The corrections file to write (CSV).
     #[arg(long)]
     out: PathBuf,
@@ -394,15 +400,14 @@ fn check_priorities(args: CheckPrioritiesArgs) -> anyhow::Result<()> {
 }
 
 fn report(args: ReportArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.db.is_file(), "no decision log at {}", args.db.display());
     let policy = triage::policy_file::load(&args.policy)?;
     let now = chrono::Utc::now();
     let (since, until) = triage::report::period(args.since.as_deref(), args.until.as_deref(), now)
         .map_err(|e| anyhow::anyhow!("--{}: {}", e.field, e.message))?;
-    let store = triage::store::DecisionStore::open(&args.db)?;
-    let decisions = store.between(since, until)?;
     // Drift compares with the period of the same length just before.
-    let previous = store.between(since - (until - since), since)?;
+    let before = since - (until - since);
+    let (decisions, previous) =
+        read_log(&args.db, |store| async move { tokio::try_join!(store.between(since, until), store.between(before, since)) })?;
     let mut tables = triage::report::build(&decisions, &policy, now);
     tables.push(triage::report::drift(&decisions, &previous));
     let mut markdown = format!(
@@ -410,7 +415,7 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
         decisions.len(),
         since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        args.db.display(),
+        args.db,
         args.policy.display()
     );
     for table in &tables {
@@ -518,15 +523,14 @@ fn policies_list(args: StoreArgs) -> anyhow::Result<()> {
 }
 
 fn replay(args: ReplayArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.db.is_file(), "no decision log at {}", args.db.display());
     let candidate = triage::policy_file::load(&args.policy)?;
     let (since, until) = triage::report::period(args.since.as_deref(), args.until.as_deref(), chrono::Utc::now())
         .map_err(|e| anyhow::anyhow!("--{}: {}", e.field, e.message))?;
-    let decisions = triage::store::DecisionStore::open(&args.db)?.between(since, until)?;
+    let decisions = read_log(&args.db, |store| async move { store.between(since, until).await })?;
     let replay = triage::replay::replay(&decisions, &candidate);
     println!(
         "# Replay of {} under {} (policy version {})\n\n{} of {} logged decisions from {} to {} decided again\n",
-        args.db.display(),
+        args.db,
         args.policy.display(),
         candidate.version(),
         replay.replayed,
@@ -713,8 +717,14 @@ fn auth_for(args: &ServeArgs) -> anyhow::Result<Auth> {
     }
 }
 
-/// Deletes decisions older than the retention period now and then once a day.
-fn prune_daily(decisions: Decisions, days: u32) {
+/// How often retention runs: servers sharing a log skip a run that another ran less than this
+/// long ago (slightly under a day, so one server's daily tick is never skipped for its own
+/// previous run).
+const RETENTION_EVERY: chrono::Duration = chrono::Duration::hours(23);
+
+/// Deletes decisions older than the retention period now and then once a day, unless another
+/// server sharing the log did.
+fn prune_daily(decisions: Decisions, days: u32, server: String) {
     if days == 0 {
         return;
     }
@@ -722,11 +732,16 @@ fn prune_daily(decisions: Decisions, days: u32) {
         let mut daily = tokio::time::interval(std::time::Duration::from_secs(24 * 60 * 60));
         loop {
             daily.tick().await;
-            let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
-            let store = decisions.store.clone();
-            match tokio::task::spawn_blocking(move || store.prune(cutoff)).await {
-                Ok(Ok(pruned)) => tracing::info!(pruned, retention_days = days, "pruned old decisions"),
-                Ok(Err(e)) => tracing::error!("pruning the decision log failed: {e}"),
+            let now = chrono::Utc::now();
+            let retention = Retention {
+                older_than: now - chrono::Duration::days(i64::from(days)),
+                now,
+                skip_if_ran_after: now - RETENTION_EVERY,
+                server: server.clone(),
+            };
+            match decisions.store.prune(retention).await {
+                Ok(Some(pruned)) => tracing::info!(pruned, retention_days = days, "pruned old decisions"),
+                Ok(None) => tracing::info!("retention skipped: another server sharing the log ran it less than a day ago"),
                 Err(e) => tracing::error!("pruning the decision log failed: {e}"),
             }
         }
@@ -746,12 +761,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         queue: args.queue,
         clusters: args.clusters.settings()?,
+        name: args.server_name.clone().unwrap_or_else(|| default_server_name(args.addr)),
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let decisions = Decisions::open(&args.db, args.queue)?;
-        tracing::info!(db = %args.db.display(), retention_days = args.retention_days, "decision log open");
-        prune_daily(decisions.clone(), args.retention_days);
+        let decisions = Decisions::open(&args.db, args.queue).await?;
+        tracing::info!(db = %args.db, retention_days = args.retention_days, "decision log open");
+        prune_daily(decisions.clone(), args.retention_days, config.name.clone());
         let state = AppState::new(loaded, sources, auth, decisions, config);
         #[cfg(unix)]
         reload_on_sighup(state.clone());
@@ -763,9 +779,29 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
+/// The host's name (as the kernel reports it) and the port, e.g. `web-2:8080`.
+fn default_server_name(addr: SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|name| name.trim().to_string()).unwrap_or_default();
+    let host = if host.is_empty() { "triage".to_string() } else { host };
+    format!("{host}:{}", addr.port())
+}
+
+/// Opens the decision log at `location` (which must exist when it is a file) and runs `read`
+/// on it, for the commands that read the log outside a server.
+fn read_log<T, F: std::future::Future<Output = Result<T, StoreError>>>(
+    location: &Location,
+    read: impl FnOnce(DecisionStore) -> F,
+) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let value = runtime.block_on(async {
+        let store = DecisionStore::open(location.existing()?).await?;
+        read(store).await
+    });
+    value.with_context(|| format!("reading the decision log {location}"))
+}
+
 fn export_feedback(args: ExportFeedbackArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.db.is_file(), "no decision log at {}", args.db.display());
-    let corrections = triage::store::DecisionStore::open(&args.db)?.corrections()?;
+    let corrections = read_log(&args.db, |store| async move { store.corrections().await })?;
     let file = std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let summary = triage::store::export::write_corrections(&corrections, std::io::BufWriter::new(file))?;
     eprintln!(

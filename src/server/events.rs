@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::Json;
 
 use super::error::{ApiError, ErrorEnvelope};
-use super::review::with_store;
 use super::AppState;
 use crate::events::{EventKind, TicketEvent};
 use crate::store::Added;
@@ -40,7 +39,7 @@ pub async fn record(
             });
         }
     }
-    match with_store(&state, move |store| store.add_event(&id, event)).await? {
+    match state.decisions.store.add_event(&id, event).await? {
         Added::Created(event) => Ok((StatusCode::CREATED, Json(event))),
         Added::Replayed(event) => Ok((StatusCode::OK, Json(event))),
     }

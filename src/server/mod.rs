@@ -53,6 +53,9 @@ pub struct ServerConfig {
     pub queue: usize,
     /// How tickets about the same problem are grouped (repeat issues).
     pub clusters: ClusterSettings,
+    /// This server's name among those sharing a decision log, shown by `/readyz` so a
+    /// rolling update can be watched server by server.
+    pub name: String,
 }
 
 /// The default grouping, chosen on data/clusters/tuning.jsonl (`triage check-clusters`) for
@@ -63,7 +66,13 @@ pub const DEFAULT_CLUSTERS: ClusterSettings =
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { max_batch: 256, max_body_bytes: 2 * 1024 * 1024, queue: 1024, clusters: DEFAULT_CLUSTERS }
+        Self {
+            max_batch: 256,
+            max_body_bytes: 2 * 1024 * 1024,
+            queue: 1024,
+            clusters: DEFAULT_CLUSTERS,
+            name: "triage".to_string(),
+        }
     }
 }
 
@@ -108,12 +117,16 @@ async fn healthz() -> &'static str {
 pub struct Ready {
     /// Always `ready`: the server answers only once a verified model and policy are loaded.
     status: &'static str,
+    /// This server's name (`--server-name`), to tell servers behind one load balancer apart.
+    server: String,
+    /// The decision log's engine: `sqlite` or `postgres`.
+    decision_log: &'static str,
     #[serde(flatten)]
     versions: Versions,
 }
 
 /// Ready means a verified model and a validated policy are loaded and the model thread is
-/// running to use them; names both versions.
+/// running to use them; names this server and both versions.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Model and policy loaded, model thread running", body = Ready),
         (status = 503, description = "The model thread has stopped", body = error::ErrorEnvelope)))]
@@ -121,7 +134,12 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> 
     if !state.worker.is_running() {
         return Err(ApiError::Unavailable("the model thread has stopped; restart the server".to_string()));
     }
-    Ok(Json(Ready { status: "ready", versions: state.served.snapshot().versions() }))
+    Ok(Json(Ready {
+        status: "ready",
+        server: state.config.name.clone(),
+        decision_log: state.decisions.store.engine_name(),
+        versions: state.served.snapshot().versions(),
+    }))
 }
 
 /// Prometheus / OpenMetrics text: requests, latency, predictions, priorities, rule hits,

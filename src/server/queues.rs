@@ -10,7 +10,6 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ErrorEnvelope};
-use super::review::with_store;
 use super::AppState;
 use crate::events::{self, Commitment, QueueEntry};
 use crate::policy::SlaDue;
@@ -33,7 +32,7 @@ pub struct WorkList {
 
 /// The queue's open tickets in work order.
 async fn work_order(state: &AppState, queue: String) -> Result<Vec<QueueEntry>, ApiError> {
-    let found = with_store(state, move |store| store.in_queue(&queue)).await?;
+    let found = state.decisions.store.in_queue(&queue).await?;
     let served = state.served.snapshot();
     let levels = served.policy.levels();
     let now = chrono::Utc::now();

@@ -10,7 +10,6 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ErrorEnvelope};
-use super::review::with_store;
 use super::AppState;
 use crate::report::{self, Table};
 
@@ -46,8 +45,8 @@ pub async fn get(State(state): State<AppState>, query: Result<Query<ReportQuery>
     let (since, until) = report::period(query.since.as_deref(), query.until.as_deref(), now)
         .map_err(|e| ApiError::Invalid { field: e.field.into(), message: e.message })?;
     let before = since - (until - since);
-    let (decisions, previous) =
-        with_store(&state, move |store| Ok((store.between(since, until)?, store.between(before, since)?))).await?;
+    let store = &state.decisions.store;
+    let (decisions, previous) = tokio::try_join!(store.between(since, until), store.between(before, since))?;
     let mut tables = report::build(&decisions, &state.served.snapshot().policy, now);
     tables.push(report::drift(&decisions, &previous));
     let Some(name) = query.csv else {

@@ -12,19 +12,7 @@ use std::collections::BTreeMap;
 use super::error::{ApiError, ErrorEnvelope};
 use super::AppState;
 use crate::events::{self, Commitment, SlaState};
-use crate::store::{DecisionFilter, DecisionPage, DecisionStore, Feedback, FeedbackInput, StoreError, StoredDecision};
-
-/// Runs `work` on the decision store off the async runtime.
-pub(super) async fn with_store<T: Send + 'static>(
-    state: &AppState,
-    work: impl FnOnce(&DecisionStore) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let store = state.decisions.store.clone();
-    tokio::task::spawn_blocking(move || work(&store))
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("the decision log task failed: {e}")))?
-        .map_err(ApiError::from)
-}
+use crate::store::{DecisionFilter, DecisionPage, Feedback, FeedbackInput, StoredDecision};
 
 #[utoipa::path(get, path = "/v1/decisions", tag = "review", security(("api_key" = [])),
     params(DecisionFilter),
@@ -38,7 +26,7 @@ pub async fn list(
     filter: Result<Query<DecisionFilter>, QueryRejection>,
 ) -> Result<Json<DecisionPage>, ApiError> {
     let Query(filter) = filter.map_err(|e| ApiError::Invalid { field: "query".into(), message: e.body_text() })?;
-    with_store(&state, move |store| store.list(&filter)).await.map(Json)
+    Ok(Json(state.decisions.store.list(&filter).await?))
 }
 
 #[utoipa::path(get, path = "/v1/decisions/{id}", tag = "review", security(("api_key" = [])),
@@ -49,10 +37,7 @@ pub async fn list(
         (status = 403, description = "The key lacks the review role", body = ErrorEnvelope),
         (status = 404, description = "No such decision", body = ErrorEnvelope)))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<DecisionView>, ApiError> {
-    let lookup = id.clone();
-    let stored = with_store(&state, move |store| store.get(&lookup))
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no decision {id}")))?;
+    let stored = state.decisions.store.get(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no decision {id}")))?;
     let sla_state = sla_state(&state, &stored, chrono::Utc::now());
     Ok(Json(DecisionView { stored, sla_state }))
 }
@@ -95,7 +80,7 @@ pub async fn feedback(
 ) -> Result<(StatusCode, Json<Feedback>), ApiError> {
     let input: FeedbackInput = crate::classify::parse_request(&super::classify::body_bytes(body)?)?;
     check_labels(&state, &input)?;
-    let stored = with_store(&state, move |store| store.add_feedback(&id, input)).await?;
+    let stored = state.decisions.store.add_feedback(&id, input).await?;
     Ok((StatusCode::CREATED, Json(stored)))
 }
 

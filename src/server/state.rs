@@ -13,7 +13,7 @@ use crate::classify::{classify_now, ModelRef, PolicyRef};
 use crate::model::{Classifier, ModelError};
 use crate::policy::Policy;
 use crate::policy_file::PolicyFileError;
-use crate::store::{DecisionLog, DecisionStore, StoreError};
+use crate::store::{DecisionLog, DecisionStore, Location, StoreError};
 use crate::ticket::TicketRequest;
 
 /// Where the served model and policy come from; a reload reads them again from here.
@@ -136,9 +136,17 @@ pub struct Decisions {
 }
 
 impl Decisions {
-    /// Opens (creating on first use) the log at `path`; `queue` bounds decisions waiting for
-    /// the writer.
-    pub fn open(path: &Path, queue: usize) -> Result<Self, StoreError> {
-        Ok(Self { log: DecisionLog::open(path, queue)?, store: DecisionStore::open(path)? })
+    /// Opens (creating on first use) the log at `location`; `queue` bounds decisions waiting
+    /// for the writer.
+    pub async fn open(location: &Location, queue: usize) -> Result<Self, StoreError> {
+        let store = DecisionStore::open(location).await?;
+        Ok(Self { log: DecisionLog::start(location, &store, queue)?, store })
+    }
+
+    /// `open` for a SQLite file, without a runtime (tests and tools).
+    pub fn open_file(path: &Path, queue: usize) -> Result<Self, StoreError> {
+        let location = Location::Sqlite(path.to_path_buf());
+        let store = DecisionStore::open_file(path)?;
+        Ok(Self { log: DecisionLog::start(&location, &store, queue)?, store })
     }
 }

@@ -1,51 +1,43 @@
 //! The decision log: every decision the service made (the request, the full classify response,
-//! the model and policy versions, the time) and the reviewers' feedback on it, in SQLite. The
-//! review API lists and reads it, `triage export-feedback` turns the feedback into training
-//! rows, retention prunes it. This layer knows SQL and the stored shapes only: no HTTP types, no
-//! model or policy logic, no async runtime beyond the writer's channel.
+//! the model and policy versions, the time), the reviewers' feedback on it and what happened to
+//! the ticket since. The review API lists and reads it, `triage export-feedback` turns the
+//! feedback into training rows, reports read it by period, retention prunes it. This layer
+//! knows SQL and the stored shapes only: no HTTP types, no model or policy logic.
 //!
-//! # Durability
-//! The log runs in WAL mode with `synchronous=NORMAL`: once a write call returns, the
-//! transaction is in the WAL and survives the process being killed (SIGKILL, OOM, panic). Power
-//! loss or an OS crash may lose the last commits before a checkpoint; the file stays
-//! consistent. Schema versions are tracked in `PRAGMA user_version`; a log written by a newer
-//! build is refused rather than misread.
-//!
-//! # Concurrency
-//! The server writes decisions through `DecisionLog` (one writer thread, group commit, answers
-//! after commit) and everything else through `DecisionStore` (one connection behind a mutex;
-//! call it from `spawn_blocking`). Both may be open on the same file at once, in one process or
-//! several; SQLite's lock and the busy timeout order their writes.
+//! Two engines keep it: SQLite (`sqlite`, one file, the embedded default) and PostgreSQL
+//! (`postgres`, shared by several servers). `Location` says which from `--db`; `DecisionLog`
+//! (decisions, written in groups and answered after commit) and `DecisionStore` (everything
+//! else) are the same async API over either, so nothing above this layer knows which runs.
 //!
 //! # Layout
-//! - `records`: the types handed in and out, feedback validation and merging, the page cursor
-//! - `schema`: connection settings and the migrations
-//! - `decisions`, `feedback`, `events`: the SQL for each table
-//! - `writer`: `DecisionLog`, the group-commit writer thread
+//! - `records`: the types handed in and out, and the rules that belong to the data (feedback
+//!   validation and merging, event order, paging)
+//! - `migrations`: the schema history, both dialects side by side
+//! - `group_commit`: what both engines' decision writers share
+//! - `sqlite`, `postgres`: each engine's connections, schema runner and SQL
 //! - `export`: reviewed decisions as training rows (CSV)
 
-mod decisions;
-mod events;
 pub mod export;
-mod feedback;
+mod group_commit;
+mod migrations;
+pub mod postgres;
 mod records;
-mod schema;
+pub mod sqlite;
 #[cfg(test)]
-mod test_records;
-mod writer;
+pub(crate) mod test_records;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 
-pub use events::Added;
+use postgres::{PostgresStore, PostgresWriter};
 pub use records::{
-    Correction, Cursor, DecisionFilter, DecisionMeta, DecisionPage, DecisionRecord, DecisionSummary, Feedback, FeedbackInput,
-    QueuedDecision, StoredDecision, DEFAULT_PAGE, MAX_LABEL_CHARS, MAX_NOTE_CHARS, MAX_PAGE,
+    Added, Correction, Cursor, DecisionFilter, DecisionMeta, DecisionPage, DecisionRecord, DecisionSummary, Feedback,
+    FeedbackInput, QueuedDecision, Retention, StoredDecision, DEFAULT_PAGE, MAX_LABEL_CHARS, MAX_NOTE_CHARS, MAX_PAGE,
 };
-pub use writer::DecisionLog;
+use sqlite::{SqliteStore, SqliteWriter};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -57,12 +49,12 @@ pub enum StoreError {
     /// Bad input from the caller; `field` names it.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
-    #[error("{path} was written by a newer triage (schema version {found}; this build knows up to {known})")]
-    NewerSchema { path: PathBuf, found: i64, known: i64 },
-    #[error("cannot use {path} as a decision log: {message}")]
-    Open { path: PathBuf, message: String },
-    #[error("decision log schema migration {version} failed: {source}")]
-    Migration { version: usize, source: rusqlite::Error },
+    #[error("{log} was written by a newer triage (schema version {found}; this build knows up to {known})")]
+    NewerSchema { log: String, found: i64, known: i64 },
+    #[error("cannot use {log} as a decision log: {message}")]
+    Open { log: String, message: String },
+    #[error("decision log schema migration {version} failed: {message}")]
+    Migration { version: usize, message: String },
     /// A stored value that cannot be read back (edited by hand, or a bug that wrote it).
     #[error("decision {decision_id}: stored {column} is unreadable: {message}")]
     Corrupt { decision_id: String, column: &'static str, message: String },
@@ -70,79 +62,257 @@ pub enum StoreError {
     Encode(serde_json::Error),
     #[error("the decision log writer has stopped")]
     WriterStopped,
+    /// The database cannot be reached now (down, restarting, too slow); nothing was written,
+    /// and a later call may succeed without anything being reopened.
+    #[error("the decision log's database is unavailable: {0}")]
+    Unavailable(String),
     #[error("decision log: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("decision log: {0}")]
+    Postgres(tokio_postgres::Error),
     #[error("decision log: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// Reads, feedback and retention over one connection. Cloning shares the connection; each call
-/// blocks on disk, so async callers use `spawn_blocking`.
+/// Where the decision log lives, from `--db`: a `postgres://` or `postgresql://` URL names a
+/// PostgreSQL database, anything else a SQLite file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl FromStr for Location {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let is_url = ["postgres://", "postgresql://"].iter().any(|scheme| text.starts_with(scheme));
+        Ok(if is_url { Self::Postgres(text.to_string()) } else { Self::Sqlite(PathBuf::from(text)) })
+    }
+}
+
+/// The location for logs and messages: a URL's password is left out.
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "{}", path.display()),
+            Self::Postgres(url) => f.write_str(&without_password(url)),
+        }
+    }
+}
+
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@').and_then(|(credentials, host)| Some((credentials.split_once(':')?.0, host))) {
+        Some((user, host)) => format!("{scheme}://{user}:***@{host}{path}"),
+        None => url.to_string(),
+    }
+}
+
+impl Location {
+    /// Fails when a SQLite log is expected to exist already (for commands that only read it).
+    pub fn existing(&self) -> Result<&Self, StoreError> {
+        match self {
+            Self::Sqlite(path) if !path.is_file() => {
+                Err(StoreError::Open { log: path.display().to_string(), message: "no decision log there".into() })
+            }
+            _ => Ok(self),
+        }
+    }
+}
+
+/// Reads, feedback, events and retention, over either engine. Cloning shares the connection
+/// (SQLite) or the pool (PostgreSQL).
 #[derive(Debug, Clone)]
 pub struct DecisionStore {
-    connection: Arc<Mutex<Connection>>,
+    engine: Engine,
+}
+
+#[derive(Debug, Clone)]
+enum Engine {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+/// Runs a blocking SQLite call on the blocking pool, so the async runtime never waits on disk.
+async fn blocking<T: Send + 'static>(
+    store: &SqliteStore,
+    work: impl FnOnce(&SqliteStore) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || work(&store))
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("the decision log task failed: {e}")))?
 }
 
 impl DecisionStore {
-    /// Opens the log at `path`, creating it (and its directory) on first use and applying any
-    /// migrations it lacks.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let connection = schema::open(path.as_ref())?;
-        Ok(Self { connection: Arc::new(Mutex::new(connection)) })
+    /// Opens the log at `location`, creating it on first use and applying any migrations it
+    /// lacks.
+    pub async fn open(location: &Location) -> Result<Self, StoreError> {
+        match location {
+            Location::Sqlite(path) => Self::open_file(path),
+            Location::Postgres(url) => Ok(Self { engine: Engine::Postgres(PostgresStore::open(url).await?) }),
+        }
     }
 
-    /// A panic while the lock was held cannot leave the connection half-way: an open
-    /// transaction rolls back when dropped. So a poisoned lock is still safe to use.
-    fn connection(&self) -> MutexGuard<'_, Connection> {
-        self.connection.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Opens the SQLite log at `path` (creating and migrating it), without a runtime: opening
+    /// a file takes milliseconds.
+    pub fn open_file(path: &std::path::Path) -> Result<Self, StoreError> {
+        Ok(Self { engine: Engine::Sqlite(SqliteStore::open(path)?) })
     }
 
-    /// Commits `records` in one transaction, on the caller's thread. For the command line and
-    /// tests; the server uses `DecisionLog` so its runtime never blocks.
-    pub fn record(&self, records: &[DecisionRecord]) -> Result<(), StoreError> {
-        decisions::insert(&mut self.connection(), records)
+    /// `sqlite` or `postgres`.
+    pub fn engine_name(&self) -> &'static str {
+        match self.engine {
+            Engine::Sqlite(_) => "sqlite",
+            Engine::Postgres(_) => "postgres",
+        }
     }
 
-    /// The decision with every feedback version (oldest first); `None` for an unknown id.
-    pub fn get(&self, decision_id: &str) -> Result<Option<StoredDecision>, StoreError> {
-        decisions::get(&self.connection(), decision_id)
+    /// Commits `records` in one transaction, on the caller's task. For the command line and
+    /// tests; the server writes through `DecisionLog`.
+    pub async fn record(&self, records: Vec<DecisionRecord>) -> Result<(), StoreError> {
+        match &self.engine {
+            Engine::Sqlite(store) => blocking(store, move |store| store.record(&records)).await,
+            Engine::Postgres(store) => store.record(&records).await,
+        }
+    }
+
+    /// The decision with every feedback version (oldest first) and its events; `None` for an
+    /// unknown id.
+    pub async fn get(&self, decision_id: &str) -> Result<Option<StoredDecision>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(store) => {
+                let decision_id = decision_id.to_string();
+                blocking(store, move |store| store.get(&decision_id)).await
+            }
+            Engine::Postgres(store) => store.get(decision_id).await,
+        }
     }
 
     /// One page of decisions, newest first; see `DecisionFilter` for what each filter means.
-    pub fn list(&self, filter: &DecisionFilter) -> Result<DecisionPage, StoreError> {
-        decisions::list(&self.connection(), filter)
+    pub async fn list(&self, filter: &DecisionFilter) -> Result<DecisionPage, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(store) => {
+                let filter = filter.clone();
+                blocking(store, move |store| store.list(&filter)).await
+            }
+            Engine::Postgres(store) => store.list(filter).await,
+        }
     }
 
-    /// Stores `input` as the decision's next feedback version and returns it as stored.
-    /// `NotFound` for an unknown decision, `Invalid` naming the field for bad input.
-    pub fn add_feedback(&self, decision_id: &str, input: FeedbackInput) -> Result<Feedback, StoreError> {
-        feedback::add(&mut self.connection(), decision_id, input, Utc::now())
+    /// Stores `input` as the decision's next feedback version and returns it as stored: two
+    /// reviewers saving at once get two versions. `NotFound` for an unknown decision,
+    /// `Invalid` naming the field for bad input.
+    pub async fn add_feedback(&self, decision_id: &str, input: FeedbackInput) -> Result<Feedback, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(store) => {
+                let decision_id = decision_id.to_string();
+                blocking(store, move |store| store.add_feedback(&decision_id, input)).await
+            }
+            Engine::Postgres(store) => store.add_feedback(decision_id, input).await,
+        }
     }
 
     /// Appends what happened to the decided ticket, after checking it against its earlier
     /// events; the same event sent again is answered as stored and changes nothing.
-    pub fn add_event(&self, decision_id: &str, event: crate::events::TicketEvent) -> Result<Added, StoreError> {
-        events::add(&mut self.connection(), decision_id, event, Utc::now())
+    pub async fn add_event(&self, decision_id: &str, event: crate::events::TicketEvent) -> Result<Added, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(store) => {
+                let decision_id = decision_id.to_string();
+                blocking(store, move |store| store.add_event(&decision_id, event)).await
+            }
+            Engine::Postgres(store) => store.add_event(decision_id, event).await,
+        }
     }
 
     /// Every decision decided in `[since, until)`, oldest first, with feedback and events.
-    pub fn between(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<StoredDecision>, StoreError> {
-        decisions::between(&self.connection(), &since, &until)
+    pub async fn between(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<StoredDecision>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(store) => blocking(store, move |store| store.between(since, until)).await,
+            Engine::Postgres(store) => store.between(since, until).await,
+        }
     }
 
     /// The decisions whose ticket is in `queue` now (after any reassignment), oldest first, with
     /// their events.
-    pub fn in_queue(&self, queue: &str) -> Result<Vec<QueuedDecision>, StoreError> {
-        decisions::in_queue(&self.connection(), queue)
+    pub async fn in_queue(&self, queue: &str) -> Result<Vec<QueuedDecision>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(store) => {
+                let queue = queue.to_string();
+                blocking(store, move |store| store.in_queue(&queue)).await
+            }
+            Engine::Postgres(store) => store.in_queue(queue).await,
+        }
     }
 
     /// Every reviewed decision as a training row, oldest decision first.
-    pub fn corrections(&self) -> Result<Vec<Correction>, StoreError> {
-        feedback::corrections(&self.connection())
+    pub async fn corrections(&self) -> Result<Vec<Correction>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(store) => blocking(store, SqliteStore::corrections).await,
+            Engine::Postgres(store) => store.corrections().await,
+        }
     }
 
-    /// Deletes decisions (and their feedback) decided before `older_than`; returns how many.
-    pub fn prune(&self, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
-        decisions::prune(&mut self.connection(), &older_than)
+    /// Runs `retention` unless a server sharing this log ran it recently (see `Retention`);
+    /// returns how many decisions were deleted, `None` when skipped.
+    pub async fn prune(&self, retention: Retention) -> Result<Option<usize>, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(store) => blocking(store, move |store| store.prune(&retention)).await,
+            Engine::Postgres(store) => store.prune(&retention).await,
+        }
+    }
+}
+
+/// The classify path's writer, over either engine: `record` resolves once the decisions are
+/// committed, so a handler that awaited it knows they are durable before it answers.
+#[derive(Debug, Clone)]
+pub enum DecisionLog {
+    Sqlite(SqliteWriter),
+    Postgres(PostgresWriter),
+}
+
+impl DecisionLog {
+    /// Starts the writer for `store`'s log; `queue` bounds the `record` calls waiting for it.
+    /// SQLite gets its own connection on a thread; PostgreSQL shares the store's pool.
+    pub fn start(location: &Location, store: &DecisionStore, queue: usize) -> Result<Self, StoreError> {
+        match (&store.engine, location) {
+            (Engine::Postgres(store), _) => Ok(Self::Postgres(PostgresWriter::start(store, queue))),
+            (Engine::Sqlite(_), Location::Sqlite(path)) => Ok(Self::Sqlite(SqliteWriter::open(path, queue)?)),
+            (Engine::Sqlite(_), Location::Postgres(_)) => {
+                Err(StoreError::Unavailable("the store and the writer must name the same log".into()))
+            }
+        }
+    }
+
+    pub async fn record(&self, records: Vec<DecisionRecord>) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(writer) => writer.record(records).await,
+            Self::Postgres(writer) => writer.record(records).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_postgres_url_names_postgres_and_anything_else_a_file() {
+        let url = "postgres://triage:secret@db.internal:5432/triage";
+        assert_eq!(url.parse::<Location>().unwrap(), Location::Postgres(url.into()));
+        let short = "postgresql:///triage?host=/run/postgresql";
+        assert_eq!(short.parse::<Location>().unwrap(), Location::Postgres(short.into()));
+        assert_eq!("decisions.db".parse::<Location>().unwrap(), Location::Sqlite("decisions.db".into()));
+        assert_eq!(
+            "/var/lib/triage/postgres.db".parse::<Location>().unwrap(),
+            Location::Sqlite("/var/lib/triage/postgres.db".into())
+        );
+        assert_eq!(url.parse::<Location>().unwrap().to_string(), "postgres://triage:***@db.internal:5432/triage");
+        assert_eq!(short.parse::<Location>().unwrap().to_string(), short);
+        assert_eq!(without_password("postgres://triage@db/triage"), "postgres://triage@db/triage");
     }
 }

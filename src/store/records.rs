@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::classify::ClassifyResponse;
+use crate::events::{check_next, EventKind, TicketEvent};
 
 /// Rows per page when a filter names no limit.
 pub const DEFAULT_PAGE: usize = 50;
@@ -317,6 +318,123 @@ pub struct Correction {
     pub reviewed_at: DateTime<Utc>,
     #[serde(flatten)]
     pub feedback: FeedbackInput,
+}
+
+/// One retention run: delete what was decided before `older_than`, unless a server sharing the
+/// log ran retention after `skip_if_ran_after` (then this run is skipped). `server` names the
+/// server that ran it, for whoever reads the `maintenance` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retention {
+    pub older_than: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+    pub skip_if_ran_after: DateTime<Utc>,
+    pub server: String,
+}
+
+/// What `add_event` did with an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    /// Stored now.
+    Created(TicketEvent),
+    /// The same event was stored before: nothing changed.
+    Replayed(TicketEvent),
+}
+
+/// Whether `event` may follow the decision's `history` (its SLA clock started at `started`):
+/// `None` to store it, `Some(Replayed)` when the same event is stored already (a retry), a
+/// conflict when its id is stored with other content, invalid when it breaks the events' rules.
+pub(super) fn next_event(
+    history: &[TicketEvent],
+    started: DateTime<Utc>,
+    event: &TicketEvent,
+) -> Result<Option<Added>, StoreError> {
+    if let Some(stored) = history.iter().find(|stored| stored.event_id == event.event_id) {
+        return if stored == event {
+            Ok(Some(Added::Replayed(stored.clone())))
+        } else {
+            Err(StoreError::Conflict(format!(
+                "event {} was already recorded with other content; send a new event id for a new event",
+                event.event_id
+            )))
+        };
+    }
+    check_next(history, started, event).map_err(|e| invalid(e.field, e.message))?;
+    Ok(None)
+}
+
+/// The name stored in an event's `kind` column (the same word the JSON uses).
+pub(super) fn event_kind_name(kind: &EventKind) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v["kind"].as_str().map(String::from)).unwrap_or_default()
+}
+
+/// The parts of a stored request a training row needs. Both request shapes the server may log
+/// (`TicketRequest`, `Ticket`) use these names; anything else in the request is ignored.
+#[derive(Deserialize)]
+pub(super) struct TicketText {
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    language: Option<String>,
+}
+
+/// Adds one feedback version to `corrections`, which are built from versions read oldest
+/// decision first, each decision's versions in order: a later version's value wins, what it
+/// leaves out keeps the earlier value. `ticket` (the decision's ticket id and request text) is
+/// read only for a decision's first version.
+pub(super) fn add_correction(
+    corrections: &mut Vec<Correction>,
+    decision_id: String,
+    feedback: Feedback,
+    ticket: impl FnOnce() -> Result<(Option<String>, TicketText), StoreError>,
+) -> Result<(), StoreError> {
+    match corrections.last_mut() {
+        Some(current) if current.decision_id == decision_id => {
+            current.feedback = feedback.fields.over(std::mem::take(&mut current.feedback));
+            current.version = feedback.version;
+            current.reviewed_at = feedback.created_at;
+        }
+        _ => {
+            let (ticket_id, text) = ticket()?;
+            corrections.push(Correction {
+                ticket_id,
+                subject: text.subject.unwrap_or_default(),
+                body: text.body.unwrap_or_default(),
+                language: text.language,
+                version: feedback.version,
+                reviewed_at: feedback.created_at,
+                feedback: feedback.fields,
+                decision_id,
+            });
+        }
+    }
+    Ok(())
+}
+
+impl DecisionFilter {
+    /// The page size, or an error naming `limit` when it is out of range. Each engine fetches
+    /// one row more than this to learn whether another page follows (`DecisionPage::from_rows`).
+    pub(super) fn checked_limit(&self) -> Result<usize, StoreError> {
+        if self.limit == 0 || self.limit > MAX_PAGE {
+            return Err(invalid("limit", format!("must be between 1 and {MAX_PAGE}")));
+        }
+        Ok(self.limit)
+    }
+}
+
+impl DecisionPage {
+    /// The page from up to `limit + 1` rows, newest first: the extra row only says that more
+    /// follow, and `next` points after the last row kept.
+    pub(super) fn from_rows(mut items: Vec<DecisionSummary>, limit: usize) -> Self {
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|last| Cursor { decided_at: last.meta.decided_at, decision_id: last.meta.decision_id.clone() })
+        } else {
+            None
+        };
+        Self { items, next }
+    }
 }
 
 #[cfg(test)]

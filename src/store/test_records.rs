@@ -7,23 +7,24 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::records::parse_time;
-use super::{DecisionRecord, DecisionStore};
+use super::sqlite::SqliteStore;
+use super::DecisionRecord;
 use crate::classify::{ClassifyResponse, Explanation, ModelRef, PolicyRef};
 use crate::policy::{PriorityRef, SlaDue, TraceStep};
 
-pub(super) fn at(text: &str) -> DateTime<Utc> {
+pub(crate) fn at(text: &str) -> DateTime<Utc> {
     parse_time(text).expect("test times are RFC 3339")
 }
 
 /// A log at `<dir>/decisions.db`; keep the directory alive as long as the store.
-pub(super) fn temp_store() -> (tempfile::TempDir, DecisionStore) {
+pub(crate) fn temp_store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let store = DecisionStore::open(dir.path().join("decisions.db")).expect("open a fresh log");
+    let store = SqliteStore::open(dir.path().join("decisions.db")).expect("open a fresh log");
     (dir, store)
 }
 
 /// A decision for ticket `T-<id>` with the given outcome.
-pub(super) fn record(id: &str, decided_at: &str, priority: &str, queue: &str, needs_review: bool) -> DecisionRecord {
+pub(crate) fn record(id: &str, decided_at: &str, priority: &str, queue: &str, needs_review: bool) -> DecisionRecord {
     let decided_at = at(decided_at);
     let request = json!({
         "id": format!("T-{id}"),

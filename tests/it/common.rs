@@ -28,7 +28,7 @@ pub fn default_policy() -> triage::policy::Policy {
 /// A decision log in a fresh temporary directory that outlives the test's state.
 pub fn temp_decisions() -> (PathBuf, Decisions) {
     let path = tempfile::tempdir().expect("tempdir").keep().join("decisions.db");
-    let decisions = Decisions::open(&path, 256).expect("decision log opens");
+    let decisions = Decisions::open_file(&path, 256).expect("decision log opens");
     (path, decisions)
 }
 
@@ -36,11 +36,20 @@ pub fn temp_decisions() -> (PathBuf, Decisions) {
 /// reads `sources`.
 pub fn app_state_from(sources: Sources, config: ServerConfig, auth: Auth) -> AppState {
     let (_, decisions) = temp_decisions();
+    app_state_on(decisions, sources, config, auth)
+}
+
+/// A server state on the default model and policy, logging to `decisions`.
+pub fn app_state_on(decisions: Decisions, sources: Sources, config: ServerConfig, auth: Auth) -> AppState {
     AppState::new(Loaded::new(default_classifier(), Arc::new(default_policy())), sources, auth, decisions, config)
 }
 
+pub fn default_sources() -> Sources {
+    Sources { model_dir: default_model_dir(), policy_path: default_policy_path() }
+}
+
 pub fn app_state(config: ServerConfig, auth: Auth) -> AppState {
-    app_state_from(Sources { model_dir: default_model_dir(), policy_path: default_policy_path() }, config, auth)
+    app_state_from(default_sources(), config, auth)
 }
 
 /// A copy of the default bundle in a temporary directory, to corrupt.

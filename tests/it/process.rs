@@ -1,10 +1,12 @@
 //! The real `triage serve` binary as a child process, and a minimal HTTP/1.1 client over a
 //! plain TCP stream: for the tests that need signals (SIGTERM, SIGKILL) sent to a real server.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
 
 use serde_json::Value;
 
@@ -13,18 +15,20 @@ use crate::common::{default_model_dir, default_policy_path};
 pub struct ServerProcess {
     pub child: Child,
     pub address: String,
-    pub log: BufReader<ChildStderr>,
+    /// Reads the log after the listening line as it comes, so a server that logs a lot never
+    /// blocks on a full pipe; yields it all once the server has exited.
+    log: Option<JoinHandle<String>>,
 }
 
 impl ServerProcess {
     /// Starts `triage serve --no-auth` on a free loopback port with JSON logs, the default
     /// model and policy, the decision log at `db`, plus `extra` flags; waits until it listens.
-    pub fn start(db: &Path, extra: &[&str]) -> Self {
+    pub fn start(db: impl AsRef<OsStr>, extra: &[&str]) -> Self {
         Self::start_with_policy(db, &default_policy_path(), extra)
     }
 
     /// `start`, serving the policy file at `policy`.
-    pub fn start_with_policy(db: &Path, policy: &Path, extra: &[&str]) -> Self {
+    pub fn start_with_policy(db: impl AsRef<OsStr>, policy: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
             .args(["serve", "--no-auth", "--addr", "127.0.0.1:0", "--log-format", "json", "--model"])
             .arg(default_model_dir())
@@ -39,7 +43,12 @@ impl ServerProcess {
             .expect("server starts");
         let mut log = BufReader::new(child.stderr.take().expect("stderr"));
         let address = listening_address(&mut log);
-        Self { child, address, log }
+        let log = std::thread::spawn(move || {
+            let mut rest = String::new();
+            let _ = log.read_to_string(&mut rest);
+            rest
+        });
+        Self { child, address, log: Some(log) }
     }
 
     pub fn signal(&self, signal: &str) {
@@ -58,22 +67,24 @@ impl ServerProcess {
     }
 
     fn send(&self, method: &str, path: &str, body: &str) -> TcpStream {
-        let mut stream = TcpStream::connect(&self.address).expect("connect");
+        self.try_send(method, path, body).expect("send")
+    }
+
+    /// Sends a request, or fails when the server cannot be reached (killed).
+    pub fn try_send(&self, method: &str, path: &str, body: &str) -> std::io::Result<TcpStream> {
+        let mut stream = TcpStream::connect(&self.address)?;
         write!(
             stream,
             "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
             self.address,
             body.len()
-        )
-        .expect("send");
-        stream
+        )?;
+        Ok(stream)
     }
 
     /// The rest of the server's log once it has exited.
     pub fn rest_of_log(&mut self) -> String {
-        let mut rest = String::new();
-        self.log.read_to_string(&mut rest).expect("log");
-        rest
+        self.log.take().map(|reader| reader.join().expect("log reader")).unwrap_or_default()
     }
 }
 
@@ -85,12 +96,17 @@ impl Drop for ServerProcess {
 }
 
 /// Reads an answer to its end: the status code and the body as JSON.
-pub fn answer(mut stream: TcpStream) -> (u16, Value) {
+pub fn answer(stream: TcpStream) -> (u16, Value) {
+    try_answer(stream).expect("an HTTP answer")
+}
+
+/// `answer`, or `None` when the connection broke before a whole answer came (a killed server).
+pub fn try_answer(mut stream: TcpStream) -> Option<(u16, Value)> {
     let mut text = String::new();
-    stream.read_to_string(&mut text).expect("answer");
-    let status = text.get(9..12).and_then(|code| code.parse().ok()).unwrap_or_else(|| panic!("not HTTP: {text}"));
+    stream.read_to_string(&mut text).ok()?;
+    let status = text.get(9..12).and_then(|code| code.parse().ok())?;
     let body_start = text.find("\r\n\r\n").map_or(text.len(), |end| end + 4);
-    (status, serde_json::from_str(text[body_start..].trim()).unwrap_or(Value::Null))
+    Some((status, serde_json::from_str(text[body_start..].trim()).unwrap_or(Value::Null)))
 }
 
 /// Reads the server's JSON log lines until one says where it listens.

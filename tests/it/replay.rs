@@ -37,7 +37,7 @@ async fn a_candidate_that_raises_one_plan_moves_exactly_its_tickets() {
                  reason = \"premium plan\"\nwhen = { field = \"customer.plan\", equals = \"premium\" }\nraise = 1\nceiling = \"P1\"\n";
     let candidate = triage::policy::Policy::from_toml(&format!("{policy}{raise}")).expect("the candidate compiles");
     let decisions =
-        state.decisions.store.between(chrono::Utc::now() - chrono::TimeDelta::hours(1), chrono::Utc::now()).expect("log");
+        state.decisions.store.between(chrono::Utc::now() - chrono::TimeDelta::hours(1), chrono::Utc::now()).await.expect("log");
     let replay = triage::replay::replay(&decisions, &candidate);
     assert_eq!((replay.replayed, replay.skipped.len()), (9, 0), "{:?}", replay.skipped);
 

@@ -66,7 +66,7 @@ async fn report_figures_match_the_events_and_corrections_behind_them() {
         call(&state, "POST", &uri, json!({"reviewer": "ana", "category": label})).await;
     }
 
-    let decisions = state.decisions.store.between(monday(0, 0), Utc::now()).expect("decisions");
+    let decisions = state.decisions.store.between(monday(0, 0), Utc::now()).await.expect("decisions");
     assert_eq!(decisions.len(), 3);
     let tables = triage::report::build(&decisions, &default_policy(), Utc::now());
 

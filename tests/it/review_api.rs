@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 use triage::server::auth::Auth;
 use triage::server::{AppState, ServerConfig};
-use triage::store::DecisionStore;
+use triage::store::sqlite::SqliteStore;
 
 use crate::common::app_state;
 use crate::process::{answer, ServerProcess};
@@ -140,7 +140,7 @@ fn sigkill_right_after_answers_loses_no_acknowledged_decision() {
     server.signal("-KILL");
     drop(server);
     assert!(acknowledged.len() >= 40, "most of the burst was answered: {}", acknowledged.len());
-    let store = DecisionStore::open(&db).expect("the log reopens after SIGKILL");
+    let store = SqliteStore::open(&db).expect("the log reopens after SIGKILL");
     for id in &acknowledged {
         assert!(store.get(id).expect("readable").is_some(), "acknowledged decision {id} was lost");
     }

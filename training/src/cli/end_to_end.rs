@@ -72,13 +72,13 @@ fn train_args(out: &Path, corrections: &Path) -> super::TrainArgs {
 fn serve(model_dir: PathBuf, work: &Path) -> AppState {
     let sources = Sources { model_dir, policy_path: repo("config/policy.toml") };
     let loaded = Loaded::read(&sources).expect("model and policy");
-    let decisions = Decisions::open(&work.join("decisions.db"), 16).expect("decision log");
+    let decisions = Decisions::open_file(&work.join("decisions.db"), 16).expect("decision log");
     AppState::new(loaded, sources, Auth::Disabled, decisions, ServerConfig::default())
 }
 
 /// The decision log's corrections written where `triage export-feedback` would put them.
-fn export(state: &AppState, path: &Path) -> triage::store::export::ExportSummary {
-    let corrections = state.decisions.store.corrections().expect("corrections");
+async fn export(state: &AppState, path: &Path) -> triage::store::export::ExportSummary {
+    let corrections = state.decisions.store.corrections().await.expect("corrections");
     let file = std::fs::File::create(path).expect("create");
     triage::store::export::write_corrections(&corrections, file).expect("export")
 }
@@ -99,7 +99,7 @@ async fn a_reviewer_correction_reaches_the_next_model() {
     call(&state, "POST", &format!("/v1/decisions/{id}/feedback"), correction).await;
 
     let exported = work.path().join("corrections.csv");
-    assert_eq!(export(&state, &exported).written, 1);
+    assert_eq!(export(&state, &exported).await.written, 1);
 
     let out = work.path().join("retrained");
     let args = train_args(&out, &exported);
@@ -180,7 +180,7 @@ async fn a_head_the_helpdesk_added_is_corrected_and_retrained_like_the_others() 
     assert_eq!(stored["topic"], json!(topic), "stored under the head's own name: {stored}");
 
     let exported = work.path().join("corrections.csv");
-    assert_eq!(export(&state, &exported).written, 1);
+    assert_eq!(export(&state, &exported).await.written, 1);
     let header = std::fs::read_to_string(&exported).expect("export").lines().next().unwrap_or_default().to_string();
     assert!(header.split(',').any(|column| column == "topic"), "a column named after the head: {header}");
 

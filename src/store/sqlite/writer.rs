@@ -2,28 +2,25 @@
 //! channel, so the async runtime never waits on disk. Whatever is queued when the thread wakes
 //! is committed in ONE transaction (group commit: one WAL append for many requests), and only
 //! then is each caller answered, so a handler that awaited `record` knows its decisions are
-//! durable before it answers the helpdesk. Writes only; reads go through `DecisionStore`.
+//! durable before it answers the helpdesk. Writes only; reads go through `SqliteStore`.
 
 use std::path::Path;
 
 use rusqlite::Connection;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use super::{decisions, schema, DecisionRecord, StoreError};
-
-struct Job {
-    records: Vec<DecisionRecord>,
-    reply: oneshot::Sender<Result<(), StoreError>>,
-}
+use super::super::group_commit::{next_group, Job};
+use super::super::{DecisionRecord, StoreError};
+use super::{decisions, schema};
 
 /// A cloneable handle to the writer thread. The thread ends once every handle is dropped and
 /// the queue is drained, so no accepted record is left uncommitted.
 #[derive(Debug, Clone)]
-pub struct DecisionLog {
+pub struct SqliteWriter {
     sender: mpsc::Sender<Job>,
 }
 
-impl DecisionLog {
+impl SqliteWriter {
     /// Opens (creating and migrating) the log at `path` and starts its writer thread. `queue`
     /// bounds the `record` calls waiting for the writer; past it callers wait for room.
     pub fn open(path: impl AsRef<Path>, queue: usize) -> Result<Self, StoreError> {
@@ -38,25 +35,10 @@ impl DecisionLog {
         Ok(Self { sender })
     }
 
-    /// Resolves once `records` are committed (or failed to be). A caller that stops waiting
-    /// does not take its records back: once queued they are committed all the same.
+    /// Resolves once `records` are committed (or failed to be); see `group_commit::submit`.
     pub async fn record(&self, records: Vec<DecisionRecord>) -> Result<(), StoreError> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let (reply, answer) = oneshot::channel();
-        self.sender.send(Job { records, reply }).await.map_err(|_| StoreError::WriterStopped)?;
-        answer.await.map_err(|_| StoreError::WriterStopped)?
+        super::super::group_commit::submit(&self.sender, records).await
     }
-}
-
-/// `first` and every job already queued behind it.
-fn next_group(first: Job, receiver: &mut mpsc::Receiver<Job>) -> Vec<Job> {
-    let mut group = vec![first];
-    while let Ok(job) = receiver.try_recv() {
-        group.push(job);
-    }
-    group
 }
 
 /// Commits the group's records in one transaction and answers every caller. Should that fail,
@@ -85,30 +67,15 @@ fn commit_group(connection: &mut Connection, mut group: Vec<Job>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_records::{record, temp_store};
     use super::*;
+    use crate::store::test_records::{record, temp_store};
 
-    fn job(records: Vec<DecisionRecord>) -> (Job, oneshot::Receiver<Result<(), StoreError>>) {
-        let (reply, answer) = oneshot::channel();
-        (Job { records, reply }, answer)
-    }
+    use super::super::super::group_commit::job;
 
     /// Frames in the WAL: each commit appends the pages it changed, so this counts commits'
     /// cost without hooks into SQLite.
     fn wal_frames(connection: &Connection) -> i64 {
         connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1)).unwrap()
-    }
-
-    #[test]
-    fn a_group_is_everything_queued_behind_the_first_job() {
-        let (sender, mut receiver) = mpsc::channel(8);
-        for id in ["a", "b", "c"] {
-            let (job, _answer) = job(vec![record(id, "2026-11-24T09:00:00Z", "P2", "general", false)]);
-            sender.try_send(job).unwrap();
-        }
-        let first = receiver.try_recv().unwrap();
-        let group = next_group(first, &mut receiver);
-        assert_eq!(group.len(), 3);
     }
 
     #[test]
@@ -155,7 +122,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn records_are_visible_to_another_connection_as_soon_as_record_returns() {
         let (dir, store) = temp_store();
-        let log = DecisionLog::open(dir.path().join("decisions.db"), 4).unwrap();
+        let log = SqliteWriter::open(dir.path().join("decisions.db"), 4).unwrap();
         let tasks: Vec<_> = (0..32)
             .map(|i| {
                 let (log, store) = (log.clone(), store.clone());

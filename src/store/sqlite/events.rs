@@ -1,29 +1,14 @@
 //! SQL over the events table: append what happened to a ticket after it was checked against
-//! the events before it (`crate::events::check_next`), and read a ticket's events in order.
-//! An event id already stored for the ticket answers with the stored event when the two are
-//! the same (a retry) and is refused when they differ. Rows are only ever inserted.
+//! the events before it (`records::next_event`), and read a ticket's events in order. Rows are
+//! only ever inserted.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use super::super::records::{event_kind_name, format_time, next_event, parse_time, Added};
+use super::super::StoreError;
 use super::decisions::corrupt;
-use super::records::{format_time, parse_time};
-use super::StoreError;
-use crate::events::{check_next, EventKind, TicketEvent};
-
-/// What `add` did with an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Added {
-    /// Stored now.
-    Created(TicketEvent),
-    /// The same event was stored before: nothing changed.
-    Replayed(TicketEvent),
-}
-
-/// The name stored in the `kind` column (the same word the JSON uses).
-fn kind_name(kind: &EventKind) -> String {
-    serde_json::to_value(kind).ok().and_then(|v| v["kind"].as_str().map(String::from)).unwrap_or_default()
-}
+use crate::events::TicketEvent;
 
 /// Appends `event` to the decision's events, unless it breaks their rules.
 pub(super) fn add(
@@ -48,17 +33,9 @@ pub(super) fn add(
         .ok_or_else(|| corrupt(decision_id, "response", "no sla.started_at"))?
         .map_err(|e| corrupt(decision_id, "response", e))?;
     let history = read(&transaction, decision_id)?;
-    if let Some(stored) = history.iter().find(|stored| stored.event_id == event.event_id) {
-        return if *stored == event {
-            Ok(Added::Replayed(stored.clone()))
-        } else {
-            Err(StoreError::Conflict(format!(
-                "event {} was already recorded with other content; send a new event id for a new event",
-                event.event_id
-            )))
-        };
+    if let Some(replayed) = next_event(&history, started, &event)? {
+        return Ok(replayed);
     }
-    check_next(&history, started, &event).map_err(|e| StoreError::Invalid { field: e.field.to_string(), message: e.message })?;
     let body = serde_json::to_string(&event).map_err(StoreError::Encode)?;
     transaction.execute(
         "INSERT INTO events (decision_id, seq, event_id, kind, at, recorded_at, event) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -66,7 +43,7 @@ pub(super) fn add(
             decision_id,
             history.len() as i64 + 1,
             event.event_id,
-            kind_name(&event.kind),
+            event_kind_name(&event.kind),
             format_time(&event.at),
             format_time(&now.trunc_subsecs(6)),
             body
@@ -90,8 +67,9 @@ pub(super) fn read(connection: &Connection, decision_id: &str) -> Result<Vec<Tic
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_records::{record, temp_store};
     use super::*;
+    use crate::events::EventKind;
+    use crate::store::test_records::{record, temp_store};
 
     fn event(id: &str, at: &str, kind: EventKind) -> TicketEvent {
         TicketEvent { event_id: id.into(), at: at.parse().unwrap(), kind, actor: Some("ana".into()) }

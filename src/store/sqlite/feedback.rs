@@ -4,11 +4,10 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use rusqlite::{params, Connection, Row, TransactionBehavior};
-use serde::Deserialize;
 
+use super::super::records::{add_correction, format_time, parse_time, Correction, Feedback, FeedbackInput};
+use super::super::StoreError;
 use super::decisions::corrupt;
-use super::records::{format_time, parse_time, Correction, Feedback, FeedbackInput};
-use super::StoreError;
 
 /// The columns `from_row` reads, in its order.
 pub(super) const COLUMNS: &str = "f.version, f.created_at, f.reviewer, f.note, f.priority, f.labels";
@@ -82,18 +81,6 @@ pub(super) fn versions(connection: &Connection, decision_id: &str) -> Result<Vec
     Ok(versions)
 }
 
-/// The parts of a stored request a training row needs. Both request shapes the server may log
-/// (`TicketRequest`, `Ticket`) use these names; anything else in the request is ignored.
-#[derive(Deserialize)]
-struct TicketText {
-    #[serde(default)]
-    subject: Option<String>,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    language: Option<String>,
-}
-
 /// One correction per decision with feedback, oldest decision first, each merging its versions
 /// in order (a later version's value wins; what it leaves out keeps the earlier value).
 pub(super) fn corrections(connection: &Connection) -> Result<Vec<Correction>, StoreError> {
@@ -107,35 +94,20 @@ pub(super) fn corrections(connection: &Connection) -> Result<Vec<Correction>, St
     while let Some(row) = rows.next()? {
         let decision_id: String = row.get(WIDTH)?;
         let feedback = from_row(row, 0, &decision_id)?;
-        match corrections.last_mut() {
-            Some(current) if current.decision_id == decision_id => {
-                current.feedback = feedback.fields.over(std::mem::take(&mut current.feedback));
-                current.version = feedback.version;
-                current.reviewed_at = feedback.created_at;
-            }
-            _ => {
-                let request: String = row.get(WIDTH + 2)?;
-                let ticket: TicketText = serde_json::from_str(&request).map_err(|e| corrupt(&decision_id, "request", e))?;
-                corrections.push(Correction {
-                    ticket_id: row.get(WIDTH + 1)?,
-                    subject: ticket.subject.unwrap_or_default(),
-                    body: ticket.body.unwrap_or_default(),
-                    language: ticket.language,
-                    version: feedback.version,
-                    reviewed_at: feedback.created_at,
-                    feedback: feedback.fields,
-                    decision_id,
-                });
-            }
-        }
+        let ticket = || {
+            let request: String = row.get(WIDTH + 2)?;
+            let text = serde_json::from_str(&request).map_err(|e| corrupt(&decision_id, "request", e))?;
+            Ok((row.get(WIDTH + 1)?, text))
+        };
+        add_correction(&mut corrections, decision_id.clone(), feedback, ticket)?;
     }
     Ok(corrections)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_records::{record, temp_store};
     use super::*;
+    use crate::store::test_records::{record, temp_store};
 
     fn correction(reviewer: &str, priority: Option<&str>, category: Option<&str>) -> FeedbackInput {
         FeedbackInput {

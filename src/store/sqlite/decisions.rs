@@ -1,18 +1,18 @@
 //! SQL over the decisions table: commit a group of records, read one decision with its
 //! feedback, list a filtered page newest first, prune by age. Functions over a borrowed
-//! connection so the writer thread and `DecisionStore` share them; no locks, threads or clock
+//! connection so the writer thread and `SqliteStore` share them; no locks, threads or clock
 //! reads here.
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, Row, TransactionBehavior};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, TransactionBehavior};
 
-use super::feedback;
-use super::records::{
-    format_time, parse_time, Cursor, DecisionFilter, DecisionMeta, DecisionPage, DecisionRecord, DecisionSummary, QueuedDecision,
-    StoredDecision, MAX_PAGE,
+use super::super::records::{
+    format_time, parse_time, DecisionFilter, DecisionMeta, DecisionPage, DecisionRecord, DecisionSummary, QueuedDecision,
+    Retention, StoredDecision,
 };
-use super::StoreError;
+use super::super::StoreError;
+use super::feedback;
 
 /// The columns `meta_from_row` reads, in its order.
 const META_COLUMNS: &str = "d.decision_id, d.ticket_id, d.decided_at, d.priority, d.queue, d.needs_review, \
@@ -97,9 +97,7 @@ pub(super) fn get(connection: &Connection, decision_id: &str) -> Result<Option<S
 const HAS_FEEDBACK: &str = "EXISTS (SELECT 1 FROM feedback x WHERE x.decision_id = d.decision_id)";
 
 pub(super) fn list(connection: &Connection, filter: &DecisionFilter) -> Result<DecisionPage, StoreError> {
-    if filter.limit == 0 || filter.limit > MAX_PAGE {
-        return Err(StoreError::Invalid { field: "limit".into(), message: format!("must be between 1 and {MAX_PAGE}") });
-    }
+    let limit = filter.checked_limit()?;
     let mut conditions = Vec::new();
     let mut values = Vec::new();
     match filter.needs_review {
@@ -126,7 +124,7 @@ pub(super) fn list(connection: &Connection, filter: &DecisionFilter) -> Result<D
     }
     let where_clause = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
     // One row more than the page tells whether another page follows.
-    values.push(Value::Integer(filter.limit as i64 + 1));
+    values.push(Value::Integer(limit as i64 + 1));
     let sql = format!(
         "SELECT {META_COLUMNS}, json_extract(d.request, '$.subject'), {feedback_columns} FROM decisions d \
          LEFT JOIN feedback f ON f.decision_id = d.decision_id \
@@ -146,13 +144,7 @@ pub(super) fn list(connection: &Connection, filter: &DecisionFilter) -> Result<D
         let latest_feedback = if reviewed { Some(feedback::from_row(row, feedback_start, &meta.decision_id)?) } else { None };
         items.push(DecisionSummary { reviewed, latest_feedback, subject, meta });
     }
-    let next = if items.len() > filter.limit {
-        items.truncate(filter.limit);
-        items.last().map(|last| Cursor { decided_at: last.meta.decided_at, decision_id: last.meta.decision_id.clone() })
-    } else {
-        None
-    };
-    Ok(DecisionPage { items, next })
+    Ok(DecisionPage::from_rows(items, limit))
 }
 
 /// Every decision decided in `[since, until)`, oldest first, whole (feedback and events too).
@@ -196,26 +188,42 @@ pub(super) fn in_queue(connection: &Connection, queue: &str) -> Result<Vec<Queue
     Ok(found)
 }
 
-/// Deletes the decisions decided before `older_than`; their feedback goes with them (foreign
-/// key cascade). Returns how many decisions were deleted.
-pub(super) fn prune(connection: &mut Connection, older_than: &DateTime<Utc>) -> Result<usize, StoreError> {
+/// Runs retention unless a server sharing this log ran it after `retention.skip_if_ran_after`:
+/// claims the run in `maintenance` and deletes the decisions decided before
+/// `retention.older_than` in the same transaction, so two servers never both run it. Feedback
+/// and events go with their decisions (foreign key cascade). Returns how many decisions were
+/// deleted, or `None` when the run was skipped.
+pub(super) fn prune(connection: &mut Connection, retention: &Retention) -> Result<Option<usize>, StoreError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let deleted = transaction.execute("DELETE FROM decisions WHERE decided_at < ?1", [format_time(older_than)])?;
+    let claimed = transaction
+        .query_row(
+            "INSERT INTO maintenance (task, last_run, server) VALUES ('retention', ?1, ?2) \
+             ON CONFLICT (task) DO UPDATE SET last_run = excluded.last_run, server = excluded.server \
+             WHERE maintenance.last_run <= ?3 RETURNING task",
+            params![format_time(&retention.now), retention.server, format_time(&retention.skip_if_ran_after)],
+            |_| Ok(()),
+        )
+        .optional()?;
+    if claimed.is_none() {
+        return Ok(None);
+    }
+    let deleted = transaction.execute("DELETE FROM decisions WHERE decided_at < ?1", [format_time(&retention.older_than)])?;
     transaction.commit()?;
-    Ok(deleted)
+    Ok(Some(deleted))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_records::{at, record, temp_store};
-    use super::super::{DecisionStore, FeedbackInput};
+    use super::super::SqliteStore;
     use super::*;
+    use crate::store::test_records::{at, record, temp_store};
+    use crate::store::{FeedbackInput, MAX_PAGE};
 
     fn ids(page: &DecisionPage) -> Vec<&str> {
         page.items.iter().map(|item| item.meta.decision_id.as_str()).collect()
     }
 
-    fn list_ids(store: &DecisionStore, filter: DecisionFilter) -> Vec<String> {
+    fn list_ids(store: &SqliteStore, filter: DecisionFilter) -> Vec<String> {
         ids(&store.list(&filter).unwrap()).into_iter().map(String::from).collect()
     }
 
@@ -348,14 +356,22 @@ mod tests {
         store.add_feedback("old", note("ana")).unwrap();
         store.add_feedback("new", note("ana")).unwrap();
 
-        assert_eq!(store.prune(at("2026-02-01T00:00:00Z")).unwrap(), 1);
+        let retention = |now: &str, server: &str| Retention {
+            older_than: at("2026-02-01T00:00:00Z"),
+            now: at(now),
+            skip_if_ran_after: at(now) - chrono::Duration::hours(12),
+            server: server.into(),
+        };
+        assert_eq!(store.prune(&retention("2026-03-02T00:00:00Z", "a")).unwrap(), Some(1));
         assert_eq!(store.get("old").unwrap(), None);
         assert!(store.get("edge").unwrap().is_some());
         assert_eq!(store.get("new").unwrap().unwrap().feedback.len(), 1);
         let raw = Connection::open(dir.path().join("decisions.db")).unwrap();
         let orphans: i64 = raw.query_row("SELECT COUNT(*) FROM feedback WHERE decision_id = 'old'", [], |r| r.get(0)).unwrap();
         assert_eq!(orphans, 0);
-        assert_eq!(store.prune(at("2026-02-01T00:00:00Z")).unwrap(), 0);
+        let other_server = SqliteStore::open(dir.path().join("decisions.db")).unwrap();
+        assert_eq!(other_server.prune(&retention("2026-03-02T01:00:00Z", "b")).unwrap(), None, "ran an hour ago");
+        assert_eq!(other_server.prune(&retention("2026-03-03T00:00:00Z", "b")).unwrap(), Some(0), "a day later");
     }
 
     #[test]

@@ -1,0 +1,204 @@
+//! The decision log on PostgreSQL, shared by several servers: what one server decides the
+//! others list, read, correct and report; two reviewers on two servers both keep their
+//! versions; retention runs once; a server killed mid-burst loses no acknowledged decision; a
+//! database outage answers 503 and the server recovers by itself. Each test runs its own real
+//! PostgreSQL cluster (`pg::TestPostgres`).
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use triage::server::auth::Auth;
+use triage::server::state::Decisions;
+use triage::server::{AppState, ServerConfig};
+use triage::store::{Location, Retention};
+
+use crate::common::{app_state_on, call, default_sources};
+use crate::pg::TestPostgres;
+use crate::process::{try_answer, ServerProcess};
+
+async fn server_on(pg: &TestPostgres, name: &str) -> AppState {
+    let decisions = Decisions::open(&Location::Postgres(pg.url()), 64).await.expect("the PostgreSQL log opens");
+    let config = ServerConfig { name: name.into(), ..ServerConfig::default() };
+    app_state_on(decisions, default_sources(), config, Auth::Disabled)
+}
+
+fn ticket(i: usize) -> Value {
+    json!({"id": format!("T-{i}"), "subject": format!("Checkout fails for order {i}"),
+           "body": "Every card payment is declined since this morning.", "customer": {"plan": "enterprise"}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_sharing_a_postgres_log_see_and_correct_each_others_decisions() {
+    let Some(pg) = TestPostgres::start("servers_sharing_a_postgres_log") else { return };
+    let (a, b) = (server_on(&pg, "a").await, server_on(&pg, "b").await);
+    let (status, ready) = call(&a, "GET", "/readyz", axum::body::Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((ready["server"].as_str(), ready["decision_log"].as_str()), (Some("a"), Some("postgres")));
+
+    let mut decided = Vec::new();
+    for i in 0..8 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let (status, body) = call(server, "POST", "/v1/classify", ticket(i).to_string()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        decided.push(body);
+    }
+    let ids: BTreeSet<String> = decided.iter().map(|d| d["decision_id"].as_str().unwrap().to_string()).collect();
+
+    // Either server lists every decision, whichever server made it.
+    for server in [&a, &b] {
+        let (_, page) = call(server, "GET", "/v1/decisions?limit=50", axum::body::Body::empty()).await;
+        let listed: BTreeSet<String> =
+            page["items"].as_array().unwrap().iter().map(|d| d["decision_id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(listed, ids);
+    }
+
+    // Two reviewers save feedback on the same decision at once, through different servers.
+    let first = decided[0]["decision_id"].as_str().unwrap().to_string();
+    let uri = format!("/v1/decisions/{first}/feedback");
+    let (from_a, from_b) = tokio::join!(
+        call(&a, "POST", &uri, json!({"reviewer": "ana", "priority": "P2"}).to_string()),
+        call(&b, "POST", &uri, json!({"reviewer": "bo", "note": "customer confirmed"}).to_string()),
+    );
+    assert_eq!((from_a.0, from_b.0), (StatusCode::CREATED, StatusCode::CREATED), "{from_a:?} {from_b:?}");
+    let versions: BTreeSet<u64> = [from_a.1["version"].as_u64().unwrap(), from_b.1["version"].as_u64().unwrap()].into();
+    assert_eq!(versions, [1, 2].into(), "both versions kept");
+
+    // An event recorded through one server is read back through the other, in the queue too.
+    let event = json!({"event_id": "e-1", "at": chrono::Utc::now().to_rfc3339(), "kind": "first_response", "actor": "ana"});
+    let (status, _) = call(&b, "POST", &format!("/v1/decisions/{first}/events"), event.to_string()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, stored) = call(&a, "GET", &format!("/v1/decisions/{first}"), axum::body::Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(stored["feedback"].as_array().unwrap().len(), 2);
+    assert_eq!(stored["events"][0]["event_id"], "e-1");
+    assert_eq!(stored["response"]["decision_id"], first.as_str());
+    let queue = decided[1]["queue"].as_str().unwrap();
+    let (_, work) = call(&a, "GET", &format!("/v1/queues/{queue}"), axum::body::Body::empty()).await;
+    let queued: Vec<&str> = work["items"].as_array().unwrap().iter().filter_map(|e| e["decision_id"].as_str()).collect();
+    assert!(queued.contains(&decided[1]["decision_id"].as_str().unwrap()), "b's decision is in a's queue view: {work}");
+
+    // Reports and the corrections export read the whole log.
+    let (status, report) = call(&b, "GET", "/v1/reports?since=2020-01-01", axum::body::Body::empty()).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["decisions"], 8);
+    let corrections = a.decisions.store.corrections().await.expect("corrections");
+    assert_eq!(corrections.len(), 1);
+    assert_eq!((corrections[0].version, corrections[0].feedback.priority.as_deref()), (2, Some("P2")), "merged over both");
+
+    // Retention runs once between the two servers.
+    let now = chrono::Utc::now();
+    let retention = |server: &str| Retention {
+        older_than: now - chrono::Duration::days(365),
+        now,
+        skip_if_ran_after: now - chrono::Duration::hours(23),
+        server: server.into(),
+    };
+    assert_eq!(a.decisions.store.prune(retention("a")).await.expect("prune"), Some(0));
+    assert_eq!(b.decisions.store.prune(retention("b")).await.expect("prune"), None, "a ran it a moment ago");
+    assert_eq!(pg.psql("SELECT server FROM maintenance WHERE task = 'retention'"), "a");
+    assert_eq!(pg.psql("SELECT COUNT(*) FROM decisions"), "8");
+}
+
+/// Sends classify requests to `server` one after another until `stop` is set or the server
+/// cannot be reached; returns the answers it got (status and decision id, if any).
+fn keep_classifying(server: &ServerProcess, prefix: &str, stop: &AtomicBool, acked: &AtomicUsize) -> Vec<(u16, Option<String>)> {
+    let mut answers = Vec::new();
+    for i in 0.. {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let body = json!({"id": format!("{prefix}-{i}"), "body": format!("order {i} never arrived and support is silent")});
+        let Some((status, body)) = server.try_send("POST", "/v1/classify", &body.to_string()).ok().and_then(try_answer) else {
+            break;
+        };
+        if status == 200 {
+            acked.fetch_add(1, Ordering::Relaxed);
+        }
+        answers.push((status, body["decision_id"].as_str().map(String::from)));
+    }
+    answers
+}
+
+fn stored_ids(pg: &TestPostgres) -> BTreeSet<String> {
+    pg.psql("SELECT decision_id FROM decisions").lines().map(String::from).collect()
+}
+
+fn acknowledged(answers: &[(u16, Option<String>)]) -> Vec<String> {
+    answers.iter().filter(|(status, _)| *status == 200).filter_map(|(_, id)| id.clone()).collect()
+}
+
+#[test]
+fn a_server_killed_mid_burst_loses_no_acknowledged_decision_and_the_other_lists_both() {
+    let Some(pg) = TestPostgres::start("a_server_killed_mid_burst") else { return };
+    let url = pg.url();
+    let doomed = ServerProcess::start(&url, &["--server-name", "doomed"]);
+    let survivor = ServerProcess::start(&url, &["--server-name", "survivor"]);
+    let (_, ready) = survivor.get("/readyz");
+    assert_eq!((ready["server"].as_str(), ready["decision_log"].as_str()), (Some("survivor"), Some("postgres")));
+
+    let stop = AtomicBool::new(false);
+    let (doomed_acks, survivor_acks) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let (killed, kept) = std::thread::scope(|scope| {
+        let killed = scope.spawn(|| keep_classifying(&doomed, "K", &stop, &doomed_acks));
+        let kept = scope.spawn(|| keep_classifying(&survivor, "S", &stop, &survivor_acks));
+        while doomed_acks.load(Ordering::Relaxed) < 30 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        doomed.signal("-KILL");
+        while survivor_acks.load(Ordering::Relaxed) < 60 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        stop.store(true, Ordering::Relaxed);
+        (killed.join().expect("client"), kept.join().expect("client"))
+    });
+    let (killed, kept) = (acknowledged(&killed), acknowledged(&kept));
+    assert!(killed.len() >= 30 && kept.len() >= 60, "{} {}", killed.len(), kept.len());
+
+    let stored = stored_ids(&pg);
+    for id in killed.iter().chain(&kept) {
+        assert!(stored.contains(id), "acknowledged decision {id} is not in the database");
+    }
+    let (status, page) = survivor.get("/v1/decisions?limit=500");
+    assert_eq!(status, 200);
+    let listed: BTreeSet<&str> = page["items"].as_array().unwrap().iter().filter_map(|d| d["decision_id"].as_str()).collect();
+    assert!(killed.iter().all(|id| listed.contains(id.as_str())), "the survivor lists the killed server's decisions");
+    assert!(kept.iter().all(|id| listed.contains(id.as_str())));
+}
+
+#[test]
+fn classify_answers_503_while_the_database_is_down_and_recovers_without_a_restart() {
+    let Some(mut pg) = TestPostgres::start("classify_answers_503_while_the_database_is_down") else { return };
+    let server = ServerProcess::start(pg.url(), &[]);
+    let stop = AtomicBool::new(false);
+    let acks = AtomicUsize::new(0);
+    let answers = std::thread::scope(|scope| {
+        let client = scope.spawn(|| keep_classifying(&server, "O", &stop, &acks));
+        while acks.load(Ordering::Relaxed) < 20 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        pg.stop();
+        std::thread::sleep(Duration::from_secs(10));
+        let before_resume = acks.load(Ordering::Relaxed);
+        pg.resume();
+        let resumed = std::time::Instant::now();
+        while acks.load(Ordering::Relaxed) < before_resume + 20 && resumed.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stop.store(true, Ordering::Relaxed);
+        client.join().expect("client")
+    });
+    let statuses: BTreeSet<u16> = answers.iter().map(|(status, _)| *status).collect();
+    assert_eq!(statuses, [200, 503].into(), "only decided or unavailable, never another answer");
+    let last_outage = answers.iter().rposition(|(status, _)| *status == 503).expect("503 during the outage");
+    assert!(
+        answers[last_outage + 1..].iter().filter(|(status, _)| *status == 200).count() >= 20,
+        "serves again after the outage"
+    );
+    assert!(answers.iter().filter(|(status, _)| *status == 503).all(|(_, id)| id.is_none()), "a 503 carries no decision");
+    let stored = stored_ids(&pg);
+    let acked = acknowledged(&answers);
+    assert!(acked.iter().all(|id| stored.contains(id)), "every 200 answer is in the database");
+}
