@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use serde::de::DeserializeOwned;
 
+use crate::clusters::ClusterRef;
 use crate::explain::Evidence;
 use crate::model::{Analysis, Classifier, HeadPrediction, ModelError, Predictions};
 use crate::policy::{decide, Decision, Policy, PriorityRef, SlaDue, TraceStep};
@@ -60,7 +61,7 @@ pub struct ClassifyResponse {
     pub policy: PolicyRef,
     /// The recent cluster this ticket joined (tickets about the same problem), when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<crate::clusters::ClusterRef>,
+    pub cluster: Option<ClusterRef>,
 }
 
 /// What one classification used: the model's name and version, the policy, and the time it
@@ -72,12 +73,19 @@ pub struct DecisionContext<'a> {
 }
 
 /// The response for one ticket. `decision_id` and `now` come from the caller so that this
-/// stays deterministic.
-pub fn assemble(decision_id: String, ticket: &Ticket, analysis: Analysis, context: &DecisionContext) -> ClassifyResponse {
+/// stays deterministic; `cluster` is the recent repeat-issue cluster the ticket joined, if any.
+pub fn assemble(
+    decision_id: String,
+    ticket: &Ticket,
+    analysis: Analysis,
+    cluster: Option<ClusterRef>,
+    context: &DecisionContext,
+) -> ClassifyResponse {
     let Analysis { predictions, mut evidence, embedding, .. } = analysis;
     let model = ModelOutput { predictions: &predictions, embedding: embedding.as_deref() };
+    let cluster_size = cluster.as_ref().map_or(1, |c| c.size);
     let Decision { priority, evidence: policy_evidence, sla, queue, tags, needs_review, trace, summary } =
-        decide(ticket, model, context.policy, context.now);
+        decide(ticket, model, cluster_size, context.policy, context.now);
     evidence.extend(policy_evidence);
     ClassifyResponse {
         decision_id,
@@ -91,7 +99,7 @@ pub fn assemble(decision_id: String, ticket: &Ticket, analysis: Analysis, contex
         needs_review,
         model: context.model.clone(),
         policy: PolicyRef { version: context.policy.version().to_string() },
-        cluster: None,
+        cluster,
     }
 }
 
@@ -159,7 +167,7 @@ pub fn classify_now(
         let inputs: Vec<(&str, usize)> = owned.iter().map(|(text, body_start)| (text.as_str(), *body_start)).collect();
         let analyses = classifier.analyse(&inputs)?;
         for (ticket, analysis) in chunk.iter().zip(analyses) {
-            responses.push(assemble(uuid::Uuid::new_v4().to_string(), ticket, analysis, &context));
+            responses.push(assemble(uuid::Uuid::new_v4().to_string(), ticket, analysis, None, &context));
         }
     }
     Ok(responses)

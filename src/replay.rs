@@ -53,7 +53,8 @@ pub fn replay(decisions: &[StoredDecision], candidate: &Policy) -> Replay {
                 continue;
             }
         };
-        let after = decide(&ticket, ModelOutput::of(&predictions), candidate, stored.meta.decided_at);
+        let cluster_size = stored.response["cluster"]["size"].as_u64().map_or(1, |size| size as usize);
+        let after = decide(&ticket, ModelOutput::of(&predictions), cluster_size, candidate, stored.meta.decided_at);
         replayed += 1;
         let before = &stored.meta;
         *moves.entry((before.priority.clone(), after.priority.level.clone())).or_default() += 1;

@@ -470,6 +470,7 @@ impl Compiler<'_> {
             ("regex", c.regex.is_some()),
             ("signal", c.signal.is_some()),
             ("severity_at_least", c.severity_at_least.is_some()),
+            ("cluster_size_at_least", c.cluster_size_at_least.is_some()),
             ("priority_in", c.priority_in.is_some()),
             ("prediction", c.prediction.is_some()),
             ("all", c.all.is_some()),
@@ -502,6 +503,8 @@ impl Compiler<'_> {
             }
         } else if let Some(level) = &c.severity_at_least {
             Some(Condition::SeverityAtLeast { level: level.get_ref().clone(), rank: self.rank(level) })
+        } else if let Some(at_least) = c.cluster_size_at_least {
+            Some(Condition::ClusterSizeAtLeast(at_least))
         } else if let Some(levels) = &c.priority_in {
             let ranks = levels.iter().map(|level| self.rank(level)).collect();
             Some(Condition::PriorityIn { levels: levels.iter().map(|l| l.get_ref().clone()).collect(), ranks })

@@ -25,6 +25,8 @@ pub(super) struct Facts<'a> {
     /// The level the decision has reached when a rule is evaluated (rules see earlier rules'
     /// changes).
     pub priority: Rank,
+    /// Tickets in the recent repeat-issue cluster this one joined, itself included (1: none).
+    pub cluster_size: usize,
 }
 
 impl<'a> Facts<'a> {
@@ -37,6 +39,7 @@ impl<'a> Facts<'a> {
             words: TicketWords::new(ticket),
             severity: None,
             priority: Rank(0),
+            cluster_size: 1,
         }
     }
 }
@@ -140,6 +143,8 @@ pub(super) enum Condition {
         level: String,
         rank: Rank,
     },
+    /// At least this many recent tickets about the same problem, this one included.
+    ClusterSizeAtLeast(usize),
     /// The decision's level so far is one of these.
     PriorityIn {
         levels: Vec<String>,
@@ -195,6 +200,14 @@ impl Condition {
                 Some(_) => Outcome::new(false, format!("text severity below {level}")),
                 None => Outcome::new(false, "the text shows no severity"),
             },
+            Self::ClusterSizeAtLeast(at_least) => {
+                let size = facts.cluster_size;
+                let because = match size {
+                    1 => "no recent ticket about the same problem".to_string(),
+                    _ => format!("{size} recent tickets about the same problem"),
+                };
+                Outcome::new(size >= *at_least, format!("{because} (at least {at_least})"))
+            }
             Self::PriorityIn { levels, ranks } => {
                 let at = if ranks.contains(&facts.priority) { "is" } else { "is not" };
                 Outcome::new(ranks.contains(&facts.priority), format!("the priority so far {at} one of {}", levels.join(", ")))

@@ -74,9 +74,13 @@ struct Draft<'p> {
     trace: Vec<TraceStep>,
 }
 
-pub fn decide(ticket: &Ticket, model: ModelOutput, policy: &Policy, now: DateTime<Utc>) -> Decision {
+/// Decides `ticket` from the model's `model` output under `policy` at `now`. `cluster_size` is
+/// how many recent tickets about the same problem the ticket's repeat-issue cluster holds,
+/// itself included (1 when it joined none), for `cluster_size_at_least` conditions.
+pub fn decide(ticket: &Ticket, model: ModelOutput, cluster_size: usize, policy: &Policy, now: DateTime<Utc>) -> Decision {
     let choice = policy.plans.choose(ticket.customer.plan.as_deref());
     let mut facts = Facts::new(ticket, model.predictions, choice.name);
+    facts.cluster_size = cluster_size;
     let reading = policy.severity.read(&facts.words, &facts.text, model.embedding);
     let severity = reading.assessment.as_ref();
     facts.severity = severity.map(|s| s.rank);
@@ -347,7 +351,7 @@ mod tests {
         for (why, condition, fires) in cases {
             let rules = format!("[[rule_sets.rules]]\nname = \"r\"\nwhen = {condition}\ntags = [\"hit\"]\n");
             let policy = policy_with(&rule_set("all_matches", &rules));
-            let decision = decide(&rich_ticket(), ModelOutput::of(&rich_predictions()), &policy, now());
+            let decision = decide(&rich_ticket(), ModelOutput::of(&rich_predictions()), 1, &policy, now());
             assert_eq!(decision.tags.contains(&"hit".to_string()), fires, "{why}");
             let trace = step(&decision, "r");
             assert_eq!(trace.hit, fires, "{why}: trace hit");
@@ -372,7 +376,7 @@ mod tests {
         for (why, effect, level, queue, review) in cases {
             let rules = format!("[[rule_sets.rules]]\nname = \"r\"\n{effect}\n");
             let policy = policy_with(&rule_set("all_matches", &rules));
-            let decision = decide(&ticket("s", "b"), ModelOutput::of(&urgency("medium")), &policy, now());
+            let decision = decide(&ticket("s", "b"), ModelOutput::of(&urgency("medium")), 1, &policy, now());
             assert_eq!(decision.priority.level, level, "{why}");
             assert_eq!(decision.queue, queue, "{why}");
             assert_eq!(decision.needs_review, review, "{why}");
@@ -384,7 +388,7 @@ mod tests {
         let rules = "[[rule_sets.rules]]\nname = \"a\"\ntags = [\"x\", \"y\"]\n\
                      [[rule_sets.rules]]\nname = \"b\"\ntags = [\"y\", \"z\"]\n";
         let decision =
-            decide(&ticket("s", "b"), ModelOutput::of(&urgency("low")), &policy_with(&rule_set("all_matches", rules)), now());
+            decide(&ticket("s", "b"), ModelOutput::of(&urgency("low")), 1, &policy_with(&rule_set("all_matches", rules)), now());
         assert_eq!(decision.tags, ["x", "y", "z"]);
         assert_eq!(step(&decision, "b").effect.as_deref(), Some("tags +z"));
     }
@@ -393,9 +397,9 @@ mod tests {
     fn first_match_stops_and_all_matches_goes_on() {
         let rules = "[[rule_sets.rules]]\nname = \"one\"\nraise = 1\n[[rule_sets.rules]]\nname = \"two\"\nraise = 1\n";
         let first =
-            decide(&ticket("s", "b"), ModelOutput::of(&urgency("low")), &policy_with(&rule_set("first_match", rules)), now());
+            decide(&ticket("s", "b"), ModelOutput::of(&urgency("low")), 1, &policy_with(&rule_set("first_match", rules)), now());
         let all =
-            decide(&ticket("s", "b"), ModelOutput::of(&urgency("low")), &policy_with(&rule_set("all_matches", rules)), now());
+            decide(&ticket("s", "b"), ModelOutput::of(&urgency("low")), 1, &policy_with(&rule_set("all_matches", rules)), now());
         assert_eq!((first.priority.level.as_str(), all.priority.level.as_str()), ("P3", "P2"));
         let skipped = step(&first, "two");
         assert!(!skipped.hit && skipped.matched.contains("not evaluated"), "{skipped:?}");
@@ -420,7 +424,7 @@ mod tests {
             if let Some(impact) = impact {
                 t.fields.insert("affected_users".to_string(), impact.to_string());
             }
-            let decision = decide(&t, ModelOutput::of(&urgency(label)), &policy, now());
+            let decision = decide(&t, ModelOutput::of(&urgency(label)), 1, &policy, now());
             assert_eq!(decision.priority.level, level, "{impact:?} x {label}");
             assert!(!decision.needs_review);
             assert_eq!(step(&decision, "urgency-matrix").effect.as_deref(), Some(level));
@@ -444,13 +448,28 @@ mod tests {
             let mut t = ticket("s", "b");
             t.customer.vip = is_vip;
             t.fields.insert("affected_users".to_string(), impact.to_string());
-            let decision = decide(&t, ModelOutput::of(&urgency(label)), &policy, now());
+            let decision = decide(&t, ModelOutput::of(&urgency(label)), 1, &policy, now());
             assert_eq!(decision.priority.level, level, "{label} {impact} vip={is_vip}");
             let trace = step(&decision, "vip-raise");
             assert_eq!(trace.hit, is_vip);
             if is_vip {
                 assert_eq!(trace.matched, "customer.vip = true");
             }
+        }
+    }
+
+    #[test]
+    fn a_repeat_issue_cluster_raises_its_tickets_from_the_size_the_policy_names() {
+        let outage = "[[rule_sets.rules]]\nname = \"many-alike\"\nwhen = { cluster_size_at_least = 5 }\nraise = 1\n";
+        let policy = policy_with(&rule_set("all_matches", outage));
+        for (size, level, because) in [
+            (1, "P3", "no recent ticket about the same problem (at least 5)"),
+            (4, "P3", "4 recent tickets about the same problem (at least 5)"),
+            (5, "P2", "5 recent tickets about the same problem (at least 5)"),
+        ] {
+            let decision = decide(&ticket("s", "b"), ModelOutput::of(&urgency("medium")), size, &policy, now());
+            assert_eq!(decision.priority.level, level, "cluster of {size}");
+            assert_eq!(step(&decision, "many-alike").matched, because);
         }
     }
 
@@ -462,7 +481,7 @@ mod tests {
         let missing = Predictions::new();
         let policy = policy_with("");
         for (why, predictions) in [("abstained", &abstained), ("unmapped label", &unmapped), ("missing", &missing)] {
-            let decision = decide(&ticket("s", "b"), ModelOutput::of(predictions), &policy, now());
+            let decision = decide(&ticket("s", "b"), ModelOutput::of(predictions), 1, &policy, now());
             assert_eq!(decision.priority.level, "P3", "{why}");
             assert!(decision.needs_review, "{why}");
             let fallback = step(&decision, "abstention-fallback");
@@ -478,7 +497,7 @@ mod tests {
         let policy = Policy::from_toml(&text).unwrap();
         let mut t = ticket("s", "b");
         t.fields.insert("affected_users".to_string(), "many".to_string());
-        let decision = decide(&t, ModelOutput::of(&Predictions::new()), &policy, now());
+        let decision = decide(&t, ModelOutput::of(&Predictions::new()), 1, &policy, now());
         assert_eq!((decision.priority.level.as_str(), decision.needs_review), ("P1", false));
     }
 
@@ -486,7 +505,7 @@ mod tests {
     fn rules_still_apply_after_abstention() {
         let rules = "[[rule_sets.rules]]\nname = \"outage\"\nwhen = { keywords = [\"outage\"] }\nraise = 1\n";
         let policy = policy_with(&rule_set("all_matches", rules));
-        let decision = decide(&ticket("Outage", "all down"), ModelOutput::of(&Predictions::new()), &policy, now());
+        let decision = decide(&ticket("Outage", "all down"), ModelOutput::of(&Predictions::new()), 1, &policy, now());
         assert_eq!(decision.priority.level, "P2");
     }
 
@@ -495,20 +514,20 @@ mod tests {
         let policy = policy_with("");
         let mut t = ticket("s", "b");
         t.created_at = Some(berlin(2026, 6, 5, 16, 0)); // Friday
-        let basic = decide(&t, ModelOutput::of(&urgency("medium")), &policy, now());
+        let basic = decide(&t, ModelOutput::of(&urgency("medium")), 1, &policy, now());
         assert_eq!(basic.sla.policy, "basic");
         assert_eq!(basic.sla.first_response_due, Some(berlin(2026, 6, 8, 12, 0)), "P3: 4h over the weekend");
 
         t.customer.plan = Some("Gold".to_string());
-        let gold = decide(&t, ModelOutput::of(&urgency("medium")), &policy, now());
+        let gold = decide(&t, ModelOutput::of(&urgency("medium")), 1, &policy, now());
         assert_eq!((gold.sla.policy.as_str(), gold.sla.calendar.as_str()), ("gold", "always"));
         assert_eq!(gold.sla.first_response_due, Some(berlin(2026, 6, 5, 17, 0)));
 
-        let gold_p4 = decide(&t, ModelOutput::of(&urgency("low")), &policy, now());
+        let gold_p4 = decide(&t, ModelOutput::of(&urgency("low")), 1, &policy, now());
         assert_eq!(gold_p4.sla.resolution_due, None, "gold has no P4 targets");
 
         t.created_at = None;
-        let started_now = decide(&t, ModelOutput::of(&urgency("medium")), &policy, now());
+        let started_now = decide(&t, ModelOutput::of(&urgency("medium")), 1, &policy, now());
         assert_eq!(started_now.sla.started_at, now());
         assert_eq!(started_now.sla.first_response_due, Some(now() + TimeDelta::hours(1)));
     }
@@ -519,7 +538,7 @@ mod tests {
         let with_category = |label: &str, abstained: bool| {
             let mut p = urgency("low");
             p.insert("category".to_string(), head(label, 0.7, abstained));
-            decide(&ticket("s", "b"), ModelOutput::of(&p), &policy, now()).queue
+            decide(&ticket("s", "b"), ModelOutput::of(&p), 1, &policy, now()).queue
         };
         assert_eq!(with_category("billing", false), "billing");
         assert_eq!(with_category("billing", true), "general");
@@ -531,7 +550,7 @@ mod tests {
         let vip = "[[rule_sets.rules]]\nname = \"vip-raise\"\nwhen = { field = \"customer.vip\", equals = true }\nraise = 1\n";
         let mut t = ticket("s", "b");
         t.customer.vip = true;
-        let decision = decide(&t, ModelOutput::of(&urgency("high")), &policy_with(&rule_set("all_matches", vip)), now());
+        let decision = decide(&t, ModelOutput::of(&urgency("high")), 1, &policy_with(&rule_set("all_matches", vip)), now());
         let json = serde_json::to_value(&decision).unwrap();
         assert_eq!(json["priority"], serde_json::json!({"level": "P1", "name": "Urgent"}));
         let rule = json["trace"].as_array().unwrap().iter().find(|s| s["rule"] == "vip-raise").unwrap();
@@ -560,8 +579,8 @@ mod tests {
             t.fields.insert("affected_users".to_string(), if many { "many" } else { "one" }.to_string());
             let mut predictions = urgency(label);
             predictions.insert("urgency".to_string(), head(label, 0.7, abstained));
-            let before = decide(&t, ModelOutput::of(&predictions), &without, now());
-            let after = decide(&t, ModelOutput::of(&predictions), &with, now());
+            let before = decide(&t, ModelOutput::of(&predictions), 1, &without, now());
+            let after = decide(&t, ModelOutput::of(&predictions), 1, &with, now());
             prop_assert!(rank_of(&with, &after) <= rank_of(&without, &before));
         }
     }
@@ -603,8 +622,8 @@ mod tests {
                     let mut vip = free.clone();
                     vip.customer.plan = Some("enterprise".to_string());
                     vip.customer.vip = true;
-                    let free_decision = decide(&free, ModelOutput::of(&predictions), &policy, now());
-                    let vip_decision = decide(&vip, ModelOutput::of(&predictions), &policy, now());
+                    let free_decision = decide(&free, ModelOutput::of(&predictions), 1, &policy, now());
+                    let vip_decision = decide(&vip, ModelOutput::of(&predictions), 1, &policy, now());
                     let (free_rank, vip_rank) = (rank_of(&policy, &free_decision), rank_of(&policy, &vip_decision));
                     assert!(vip_rank <= free_rank, "{subject} / {label}: {vip_decision:#?} vs {free_decision:#?}");
 
@@ -642,14 +661,14 @@ mod tests {
             let example_step = |decision: &Decision| decision.trace.iter().any(|s| s.matched.contains("like the P1 example"));
 
             let near = axis(0, count);
-            let by_meaning = decide(&t, ModelOutput { predictions: &predictions, embedding: Some(&near) }, &policy, now());
+            let by_meaning = decide(&t, ModelOutput { predictions: &predictions, embedding: Some(&near) }, 1, &policy, now());
             assert!(example_step(&by_meaning), "{:#?}", by_meaning.trace);
             assert!(rank_of(&policy, &by_meaning) <= 1, "P1 or P2: {}", by_meaning.priority.level);
 
             let far: Vec<f32> = vec![0.0; count];
-            let unrelated = decide(&t, ModelOutput { predictions: &predictions, embedding: Some(&far) }, &policy, now());
+            let unrelated = decide(&t, ModelOutput { predictions: &predictions, embedding: Some(&far) }, 1, &policy, now());
             assert!(!example_step(&unrelated), "below the threshold nothing is like an example");
-            let without = decide(&t, ModelOutput::of(&predictions), &policy, now());
+            let without = decide(&t, ModelOutput::of(&predictions), 1, &policy, now());
             assert!(!example_step(&without) && rank_of(&policy, &without) > 1, "{}", without.priority.level);
         }
 
@@ -663,7 +682,7 @@ mod tests {
                     let mut t = ticket("Login problem", "I cannot log in since this morning.");
                     t.customer.plan = Some("standard".to_string());
                     t.created_at = Some(berlin(y, m, d, 11, 30));
-                    let decision = decide(&t, ModelOutput::of(&predictions(label, "neutral", "IT Support")), &policy, now());
+                    let decision = decide(&t, ModelOutput::of(&predictions(label, "neutral", "IT Support")), 1, &policy, now());
                     assert_eq!(decision.sla.calendar, "eu-business");
                     let due = decision.sla.first_response_due.expect("standard has targets for every level");
                     let local = due.with_timezone(&chrono_tz::Europe::Berlin);
@@ -682,7 +701,7 @@ mod tests {
         }
 
         fn rank_for(policy: &Policy, subject: &str, body: &str) -> (usize, Decision) {
-            let decision = decide(&ticket(subject, body), ModelOutput::of(&unsure()), policy, now());
+            let decision = decide(&ticket(subject, body), ModelOutput::of(&unsure()), 1, policy, now());
             (rank_of(policy, &decision), decision)
         }
 
@@ -753,15 +772,15 @@ mod tests {
             for (users, impact) in [(1, "one"), (12, "team"), (300, "many")] {
                 let mut t = ticket("Reports slow", "The reports page takes a minute to open.");
                 t.fields.insert("affected_users".to_string(), users.to_string());
-                let decision = decide(&t, ModelOutput::of(&unsure()), &policy, now());
+                let decision = decide(&t, ModelOutput::of(&unsure()), 1, &policy, now());
                 assert_eq!(step(&decision, "impact").effect.as_deref(), Some(format!("impact {impact}").as_str()));
             }
             let mut many = ticket("Reports slow", "The reports page takes a minute to open.");
             many.fields.insert("affected_users".to_string(), "300".to_string());
             let one = ticket("Reports slow", "The reports page takes a minute to open.");
             let (many, one) = (
-                decide(&many, ModelOutput::of(&unsure()), &policy, now()),
-                decide(&one, ModelOutput::of(&unsure()), &policy, now()),
+                decide(&many, ModelOutput::of(&unsure()), 1, &policy, now()),
+                decide(&one, ModelOutput::of(&unsure()), 1, &policy, now()),
             );
             assert!(rank_of(&policy, &many) < rank_of(&policy, &one), "{} vs {}", many.summary, one.summary);
         }
@@ -773,6 +792,7 @@ mod tests {
             let no_plan = decide(
                 &ticket(text.0, text.1),
                 ModelOutput::of(&predictions("medium", "neutral", "Product Support")),
+                1,
                 &policy,
                 now(),
             );
@@ -780,7 +800,7 @@ mod tests {
             assert!(!hits(&no_plan).contains(&"free-plan-not-urgent"), "{}", no_plan.summary);
             let mut free = ticket(text.0, text.1);
             free.customer.plan = Some("free".to_string());
-            let free = decide(&free, ModelOutput::of(&predictions("medium", "neutral", "Product Support")), &policy, now());
+            let free = decide(&free, ModelOutput::of(&predictions("medium", "neutral", "Product Support")), 1, &policy, now());
             assert!(rank_of(&policy, &free) > rank_of(&policy, &no_plan), "an explicit free plan is still lowered");
         }
 
@@ -789,7 +809,7 @@ mod tests {
             let policy = default_policy();
             let mut t = ticket("Website down", "Our website is down for all visitors since 9:00.");
             t.customer.plan = Some("free".to_string());
-            let decision = decide(&t, ModelOutput::of(&unsure()), &policy, now());
+            let decision = decide(&t, ModelOutput::of(&unsure()), 1, &policy, now());
             assert!(rank_of(&policy, &decision) <= 1, "{}", decision.summary);
         }
 
@@ -812,7 +832,7 @@ mod tests {
                 torn.top =
                     vec![LabelScore { label: "high".into(), score: 0.45 }, LabelScore { label: "low".into(), score: 0.40 }];
                 p.insert("urgency".to_string(), if i % 2 == 0 { torn } else { head("medium", 0.41, true) });
-                let decision = decide(&ticket(subject, body), ModelOutput::of(&p), &policy, now());
+                let decision = decide(&ticket(subject, body), ModelOutput::of(&p), 1, &policy, now());
                 if decision.needs_review {
                     flagged += 1;
                     let reason = decision.trace.iter().find(|s| s.rule == "review-budget");
@@ -828,7 +848,7 @@ mod tests {
             let policy = default_policy();
             let mut t = ticket("We were hacked", "Someone has unauthorized access to our admin account.");
             t.customer.plan = Some("premium".to_string());
-            let decision = decide(&t, ModelOutput::of(&predictions("medium", "negative", "IT Support")), &policy, now());
+            let decision = decide(&t, ModelOutput::of(&predictions("medium", "negative", "IT Support")), 1, &policy, now());
             assert_eq!((decision.priority.level.as_str(), decision.queue.as_str()), ("P1", "security"));
             assert!(decision.tags.contains(&"security".to_string()));
             assert!(decision.summary.starts_with("P1: text severity: a possible security incident"), "{}", decision.summary);

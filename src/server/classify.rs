@@ -55,7 +55,7 @@ async fn classify_tickets(state: &AppState, tickets: Vec<Ticket>) -> Result<Vec<
             let vector = vector_of(&analysis.features);
             // Held for one window scan; a panic elsewhere cannot leave the window half-changed.
             let cluster = state.recent.lock().unwrap_or_else(PoisonError::into_inner).add(&decision_id, now, vector);
-            ClassifyResponse { cluster, ..assemble(decision_id, ticket, analysis, &context) }
+            assemble(decision_id, ticket, analysis, cluster, &context)
         })
         .collect();
     let records = tickets

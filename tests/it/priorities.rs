@@ -62,3 +62,28 @@ async fn a_how_to_question_stays_low_in_every_language() {
         assert!(["P3", "P4"].contains(&level), "{language}: {response:#}");
     }
 }
+
+#[tokio::test]
+async fn the_fifth_ticket_about_one_problem_is_raised_as_a_repeat_issue() {
+    let state = app_state(ServerConfig::default(), Auth::Disabled);
+    let ticket = json!({"subject": "Export button greyed out",
+                        "body": "The CSV export button on the reports page is greyed out for me since this morning."});
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        answers.push(classify(&state, ticket.clone()).await);
+    }
+    let rule = |answer: &Value| {
+        answer["explanation"]["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "repeat-issue").cloned().unwrap()
+    };
+    let (first, fifth) = (&answers[0], &answers[4]);
+    assert!(first["cluster"].is_null(), "the first ticket joined no cluster: {first:#}");
+    assert_eq!(rule(first)["hit"], false);
+    assert_eq!(fifth["cluster"]["size"], 5);
+    assert_eq!(fifth["cluster"]["id"], first["decision_id"]);
+    assert_eq!(rule(fifth)["hit"], true, "{fifth:#}");
+    assert_eq!(rule(fifth)["matched"], "5 recent tickets about the same problem (at least 5)");
+    assert!(fifth["tags"].as_array().unwrap().contains(&json!("repeat-issue")));
+    let level = |answer: &Value| answer["priority"]["level"].as_str().unwrap().trim_start_matches('P').parse::<u8>().unwrap();
+    assert_eq!(level(fifth), (level(first) - 1).max(2).min(level(first)), "one level up, not above P2: {fifth:#}");
+    assert_eq!(rule(&answers[3])["hit"], false, "four are not yet five");
+}
