@@ -57,6 +57,9 @@ pub struct ClusterRef {
 
 struct Recent {
     decision_id: String,
+    /// Who the ticket is: the helpdesk's ticket id, else the decision id. The same ticket sent
+    /// again (a retry, an update) is one member of its cluster, not another.
+    ticket: String,
     at: DateTime<Utc>,
     vector: Vector,
     cluster: String,
@@ -74,8 +77,9 @@ impl RecentTickets {
     }
 
     /// Adds a ticket that arrived at `at` (not before the previous one) and says which
-    /// cluster it joined, or `None` when it is the first of its kind in the window.
-    pub fn add(&mut self, decision_id: &str, at: DateTime<Utc>, vector: Vector) -> Option<ClusterRef> {
+    /// cluster it joined, or `None` when it is the first of its kind in the window (or the
+    /// others like it are earlier sendings of the same `ticket_id`).
+    pub fn add(&mut self, decision_id: &str, ticket_id: Option<&str>, at: DateTime<Utc>, vector: Vector) -> Option<ClusterRef> {
         let oldest = at - self.settings.window;
         while self.recent.front().is_some_and(|r| r.at < oldest) || self.recent.len() >= self.settings.max_recent.max(1) {
             self.recent.pop_front();
@@ -88,11 +92,13 @@ impl RecentTickets {
             .max_by(|a, b| a.1.total_cmp(&b.1));
         let joined = nearest.map(|(r, similarity)| (r.cluster.clone(), r.decision_id.clone(), similarity));
         let cluster = joined.as_ref().map_or_else(|| decision_id.to_string(), |(cluster, _, _)| cluster.clone());
-        self.recent.push_back(Recent { decision_id: decision_id.to_string(), at, vector, cluster: cluster.clone() });
+        let ticket = ticket_id.unwrap_or(decision_id).to_string();
+        self.recent.push_back(Recent { decision_id: decision_id.to_string(), ticket, at, vector, cluster: cluster.clone() });
         let (_, like_decision, similarity) = joined?;
         let members: Vec<&Recent> = self.recent.iter().filter(|r| r.cluster == cluster).collect();
+        let size = members.iter().map(|r| r.ticket.as_str()).collect::<std::collections::HashSet<_>>().len();
         let first_seen = members.iter().map(|r| r.at).min().unwrap_or(at);
-        Some(ClusterRef { id: cluster, size: members.len(), first_seen, like_decision, similarity })
+        (size > 1).then_some(ClusterRef { id: cluster, size, first_seen, like_decision, similarity })
     }
 }
 
@@ -100,7 +106,7 @@ impl RecentTickets {
 /// its own id when it started one.
 pub fn group_all(arrivals: Vec<(String, DateTime<Utc>, Vector)>, settings: ClusterSettings) -> Vec<String> {
     let mut recent = RecentTickets::new(settings);
-    arrivals.into_iter().map(|(id, at, vector)| recent.add(&id, at, vector).map_or(id, |joined| joined.id)).collect()
+    arrivals.into_iter().map(|(id, at, vector)| recent.add(&id, None, at, vector).map_or(id, |joined| joined.id)).collect()
 }
 
 /// Pairwise agreement of a grouping with the true groups: of the pairs put together, the
@@ -150,23 +156,34 @@ mod tests {
         let mut recent = RecentTickets::new(ClusterSettings { similarity: 0.5, window: TimeDelta::minutes(60), max_recent: 100 });
         let outage = vector(&[(1, 1.0), (2, 1.0), (3, 1.0)]);
         let question = vector(&[(7, 1.0), (8, 1.0)]);
-        assert_eq!(recent.add("a", at(0), outage.clone()), None, "the first of its kind");
-        assert_eq!(recent.add("q", at(1), question), None, "nothing like it");
-        let second = recent.add("b", at(5), vector(&[(1, 1.0), (2, 1.0), (4, 1.0)])).expect("joins a");
+        assert_eq!(recent.add("a", None, at(0), outage.clone()), None, "the first of its kind");
+        assert_eq!(recent.add("q", None, at(1), question), None, "nothing like it");
+        let second = recent.add("b", None, at(5), vector(&[(1, 1.0), (2, 1.0), (4, 1.0)])).expect("joins a");
         assert_eq!((second.id.as_str(), second.size, second.first_seen, second.like_decision.as_str()), ("a", 2, at(0), "a"));
-        let third = recent.add("c", at(30), vector(&[(2, 1.0), (4, 1.0)])).expect("joins through b");
+        let third = recent.add("c", None, at(30), vector(&[(2, 1.0), (4, 1.0)])).expect("joins through b");
         assert_eq!((third.id.as_str(), third.size), ("a", 3));
-        assert_eq!(recent.add("late", at(200), outage), None, "the wave is older than the window");
+        assert_eq!(recent.add("late", None, at(200), outage), None, "the wave is older than the window");
+    }
+
+    #[test]
+    fn the_same_ticket_sent_again_is_one_member() {
+        let mut recent = RecentTickets::new(ClusterSettings { similarity: 0.5, window: TimeDelta::minutes(60), max_recent: 100 });
+        let outage = vector(&[(1, 1.0), (2, 1.0)]);
+        for (minute, decision) in ["d1", "d2", "d3"].iter().enumerate() {
+            assert_eq!(recent.add(decision, Some("T-7"), at(minute as i64), outage.clone()), None, "{decision}: a resend");
+        }
+        let other = recent.add("d4", Some("T-8"), at(4), outage).expect("another ticket joins");
+        assert_eq!((other.id.as_str(), other.size), ("d1", 2));
     }
 
     #[test]
     fn only_the_newest_tickets_up_to_the_bound_are_compared() {
         let mut recent = RecentTickets::new(ClusterSettings { similarity: 0.5, window: TimeDelta::minutes(60), max_recent: 2 });
         let outage = vector(&[(1, 1.0), (2, 1.0)]);
-        assert_eq!(recent.add("a", at(0), outage.clone()), None);
-        recent.add("q1", at(1), vector(&[(7, 1.0)]));
-        recent.add("q2", at(2), vector(&[(8, 1.0)]));
-        assert_eq!(recent.add("b", at(3), outage), None, "a fell out behind two newer tickets");
+        assert_eq!(recent.add("a", None, at(0), outage.clone()), None);
+        recent.add("q1", None, at(1), vector(&[(7, 1.0)]));
+        recent.add("q2", None, at(2), vector(&[(8, 1.0)]));
+        assert_eq!(recent.add("b", None, at(3), outage), None, "a fell out behind two newer tickets");
     }
 
     #[test]

@@ -54,7 +54,8 @@ async fn classify_tickets(state: &AppState, tickets: Vec<Ticket>) -> Result<Vec<
             let decision_id = uuid::Uuid::new_v4().to_string();
             let vector = vector_of(&analysis.features);
             // Held for one window scan; a panic elsewhere cannot leave the window half-changed.
-            let cluster = state.recent.lock().unwrap_or_else(PoisonError::into_inner).add(&decision_id, now, vector);
+            let cluster =
+                state.recent.lock().unwrap_or_else(PoisonError::into_inner).add(&decision_id, ticket.id.as_deref(), now, vector);
             assemble(decision_id, ticket, analysis, cluster, &context)
         })
         .collect();

@@ -69,8 +69,10 @@ async fn the_fifth_ticket_about_one_problem_is_raised_as_a_repeat_issue() {
     let ticket = json!({"subject": "Export button greyed out",
                         "body": "The CSV export button on the reports page is greyed out for me since this morning."});
     let mut answers = Vec::new();
-    for _ in 0..5 {
-        answers.push(classify(&state, ticket.clone()).await);
+    for i in 0..5 {
+        let mut sent = ticket.clone();
+        sent["id"] = json!(format!("R-{i}"));
+        answers.push(classify(&state, sent).await);
     }
     let rule = |answer: &Value| {
         answer["explanation"]["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "repeat-issue").cloned().unwrap()
@@ -86,4 +88,7 @@ async fn the_fifth_ticket_about_one_problem_is_raised_as_a_repeat_issue() {
     let level = |answer: &Value| answer["priority"]["level"].as_str().unwrap().trim_start_matches('P').parse::<u8>().unwrap();
     assert_eq!(level(fifth), (level(first) - 1).max(2).min(level(first)), "one level up, not above P2: {fifth:#}");
     assert_eq!(rule(&answers[3])["hit"], false, "four are not yet five");
+    let mut resent = ticket.clone();
+    resent["id"] = json!("R-4");
+    assert_eq!(classify(&state, resent).await["cluster"]["size"], 5, "a ticket sent again is no new member");
 }
