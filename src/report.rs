@@ -267,9 +267,44 @@ pub fn build(decisions: &[StoredDecision], policy: &Policy, now: DateTime<Utc>) 
     tables.push(agreement(&rows));
     let levels: Vec<&str> = policy.levels().iter().map(|l| l.level.as_str()).collect();
     tables.push(escalations(&rows, &levels));
+    tables.push(repeat_issues(&rows, &levels));
     tables.push(review(&rows));
     tables.push(rules(&rows));
     tables
+}
+
+/// The repeat-issue clusters of the period with two tickets or more, largest first: a ticket
+/// that joined a cluster names it in its response (`cluster.id`, the first ticket's
+/// decision), and the first ticket is its own cluster.
+fn repeat_issues(rows: &[Row], levels: &[&str]) -> Table {
+    let rank = |level: &str| levels.iter().position(|l| *l == level).unwrap_or(levels.len());
+    let mut clusters: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
+    for row in rows {
+        let joined = text(&row.stored.response["cluster"]["id"]);
+        clusters.entry(joined.unwrap_or_else(|| row.stored.meta.decision_id.clone())).or_default().push(row);
+    }
+    let mut found: Vec<(String, Vec<&Row>)> = clusters.into_iter().filter(|(_, members)| members.len() > 1).collect();
+    found.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    let mut table = Table::new(
+        "repeat_issues",
+        "Repeat issues (tickets about the same problem)",
+        &["cluster", "tickets", "first seen", "last seen", "first subject", "highest priority"],
+    );
+    for (cluster, members) in found {
+        let first = members.iter().min_by_key(|r| r.decided_at).copied();
+        let last = members.iter().map(|r| r.decided_at).max();
+        let highest = members.iter().map(|r| r.priority).min_by_key(|level| rank(level)).unwrap_or_default();
+        let time = |at: Option<DateTime<Utc>>| at.map(|at| at.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default();
+        table.rows.push(vec![
+            cluster,
+            members.len().to_string(),
+            time(first.map(|r| r.decided_at)),
+            time(last),
+            first.and_then(|r| text(&r.stored.request["subject"])).unwrap_or_default(),
+            highest.to_string(),
+        ]);
+    }
+    table
 }
 
 /// Per head (and the priority): of the reviewed decisions where a person gave that label,

@@ -102,3 +102,30 @@ async fn report_figures_match_the_events_and_corrections_behind_them() {
     let markdown = table(&tables, "volume_by_plan").to_markdown();
     assert!(markdown.contains("| value | tickets | share |\n|---|---|---|\n| standard | 3 | 100.0% |"), "{markdown}");
 }
+
+#[tokio::test]
+async fn the_report_names_each_repeat_issue_with_its_size_and_first_ticket() {
+    let state = app_state(ServerConfig::default(), Auth::Disabled);
+    let login = |id: &str| json!({"id": id, "subject": "Login page error", "body": "The login page shows error 500 when I try to sign in."});
+    let first = call(&state, "POST", "/v1/classify", login("L-1")).await;
+    call(
+        &state,
+        "POST",
+        "/v1/classify",
+        json!({"id": "Q-1", "subject": "Invoice copy", "body": "Could you resend the March invoice?"}),
+    )
+    .await;
+    let second = call(&state, "POST", "/v1/classify", login("L-2")).await;
+    let third = call(&state, "POST", "/v1/classify", login("L-3")).await;
+    assert_eq!(second["cluster"]["id"], first["decision_id"], "{second:#}");
+    assert_eq!(third["cluster"]["size"], 3);
+
+    let decisions = state.decisions.store.between(Utc::now() - chrono::TimeDelta::hours(1), Utc::now()).await.expect("log");
+    let tables = triage::report::build(&decisions, &default_policy(), Utc::now());
+    let repeats = table(&tables, "repeat_issues");
+    assert_eq!(repeats.rows.len(), 1, "the invoice question is alone: {:?}", repeats.rows);
+    let cluster = row(repeats, first["decision_id"].as_str().unwrap());
+    assert_eq!((cluster[1].as_str(), cluster[4].as_str()), ("3", "Login page error"));
+    let levels = [&first, &second, &third].map(|d| d["priority"]["level"].as_str().unwrap().to_string());
+    assert_eq!(cluster[5], *levels.iter().min().unwrap(), "the most urgent level among them");
+}

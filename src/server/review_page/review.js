@@ -361,6 +361,15 @@
     if (corrected) metaItem(meta, 'Corrected to', el('strong', { 'data-testid': 'corrected', text: corrected }));
     metaItem(meta, 'Queue', response.queue || decision.queue);
     metaItem(meta, 'Tags', (response.tags || []).join(', '));
+    const cluster = response.cluster;
+    if (cluster) {
+      // The cluster is named by its first ticket's decision: the link opens that one.
+      metaItem(meta, 'Repeat issue', el('a', {
+        href: '#' + encodeURIComponent(cluster.id),
+        'data-testid': 'cluster',
+        text: cluster.size + ' tickets about the same problem since ' + time(cluster.first_seen),
+      }));
+    }
     metaItem(meta, 'Ticket', request.id || decision.ticket_id);
     metaItem(meta, 'Decided', time(decision.decided_at));
     const customer = request.customer || {};
