@@ -3,8 +3,9 @@
 #   bash bench/shared_log.sh     # markdown tables on stdout
 # Classify at concurrency 16 against one server on SQLite, one on PostgreSQL, and two on one
 # PostgreSQL (two wrk processes of 8 connections, one per server; requests/s summed, p99 the
-# worse of the two), then the log's write rate with batches of 1, 8, 32 and 128 tickets per
-# request (concurrency 2) on each engine. Every server, the database and wrk share the
+# worse of the two), then classify throughput with batches of 1, 8, 32 and 128 tickets per
+# request (concurrency 2) on each engine, and the log's own write rate without the model
+# (criterion, benches/decision_log.rs: records per second by records per commit). Every server, the database and wrk share the
 # machine's cores; the CPU seconds of the servers and of the database (the postmaster and all
 # its backends) are counted per run from /proc. PostgreSQL is a throwaway cluster from
 # Debian's postgresql package with its default settings (fsync and synchronous_commit on).
@@ -101,11 +102,13 @@ URL="postgres://triage@127.0.0.1:$PGPORT/postgres"
   measure "two servers, one PostgreSQL" postgres 0 "$first $SERVER_PID" -- "$port" "$port2"
 } >"$OUT/results"
 LOGGED=$("$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U triage -d postgres -At -c "SELECT COUNT(*) FROM decisions")
+for pid in "${SERVERS[@]}"; do kill "$pid" 2>/dev/null || true; done
+TRIAGE_BENCH_PG_URL="$URL" cargo bench --quiet --bench decision_log >"$OUT/criterion" 2>/dev/null
 
-python3 - "$OUT/results" "$DURATION" "$PGVERSION" "$LOGGED" "$(nproc)" <<'PY'
-import json, sys
+python3 - "$OUT/results" "$DURATION" "$PGVERSION" "$LOGGED" "$(nproc)" "$OUT/criterion" <<'PY'
+import json, re, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
-duration, version, logged, cores = sys.argv[2:]
+duration, version, logged, cores, criterion = sys.argv[2:]
 print(f"wrk, {duration} per row, on loopback; {cores} cores shared by the servers, the database and wrk; {version}.\n")
 print("Classify at concurrency 16:\n")
 print("| setup | requests/s | p99 ms | failed | server CPU s | database CPU s | CPU ms per request |")
@@ -123,4 +126,13 @@ for r in rows:
         print(f"| {r['engine']} | {r['tickets_per_request']} | {r['rps']:,.0f} | {r['rps'] * r['tickets_per_request']:,.0f} | "
               f"{r['p99_ms']:.2f} | {r['failed']} | {r['db_cpu_s']:.1f} |")
 print(f"\nDecisions in the PostgreSQL log after the runs: {logged}.")
+print("\nThe decision log alone (benches/decision_log.rs, criterion; one writer, one commit at a time):\n")
+print("| engine | records per commit | time per commit (median) | records/s (median) |")
+print("|---|---|---|---|")
+text = open(criterion).read()
+for name, times, rates in re.findall(r"decision_log_write/(\S+)\s+time:\s+\[(.*?)\]\s+thrpt:\s+\[(.*?)\]", text):
+    engine, size = name.split("/")
+    median_time = " ".join(times.split()[2:4])
+    median_rate = " ".join(rates.split()[2:4])
+    print(f"| {engine} | {size.split('_')[0]} | {median_time} | {median_rate} |")
 PY

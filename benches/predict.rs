@@ -38,7 +38,7 @@ fn decision(c: &mut Criterion) {
     for (name, path) in [("default_policy", "config/policy.toml"), ("baseline_policy", "bench/baseline-policy.toml")] {
         let policy = triage::policy_file::load(&root.join(path)).expect("the policy loads");
         c.bench_function(&format!("decide_single_ticket/{name}"), |b| {
-            b.iter(|| triage::policy::decide(&ticket, ModelOutput::of(&predictions), &policy, now))
+            b.iter(|| triage::policy::decide(&ticket, ModelOutput::of(&predictions), 1, &policy, now))
         });
     }
 }
