@@ -21,6 +21,6 @@ pub fn read_text(path: &Path) -> Result<String, PolicyFileError> {
 
 /// The policy in the file `path`, or the active policy of the store `path`.
 pub fn load(path: &Path) -> Result<Policy, PolicyFileError> {
-    let file = crate::registry::resolve(path)?;
+    let file = crate::registry::resolve(path, crate::registry::Kind::Policy)?;
     Policy::from_toml(&read_text(&file)?).map_err(|source| PolicyFileError::Invalid { path: file.display().to_string(), source })
 }

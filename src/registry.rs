@@ -5,13 +5,23 @@
 //! server then serves the active version, and a reload after a promotion or a rollback
 //! switches to the new one.
 //!
-//! The registry's rules (`promote`, `rollback`) are pure; reading and writing the file (atomic:
-//! a new file renamed over the old) are the only I/O here.
+//! A store is a directory, or a `postgres://` URL naming the database servers share: there the
+//! registry of each kind (`Kind`) and every version's files live in tables
+//! (`store::postgres::registry`), and a server resolves the active version by writing its
+//! files once into a local cache directory (versions never change, so a cached one is reused).
+//!
+//! The registry's rules (`promote`, `rollback`) are pure; reading and writing the registry
+//! (atomic: a new file renamed over the old, or one transaction) and copying versions are the
+//! only I/O here.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::store::postgres::PostgresStore;
+use crate::store::StoreError;
 
 /// A registry that cannot be read or written, or a store with nothing promoted yet.
 #[derive(Debug, thiserror::Error)]
@@ -135,13 +145,243 @@ pub fn write(store: &Path, registry: &Registry) -> Result<(), RegistryError> {
     std::fs::rename(&partial, store.join(REGISTRY)).map_err(|e| store_error(store, e.to_string()))
 }
 
-/// What `path` stands for: the store's active version when `path` is a store, else `path`.
-pub fn resolve(path: &Path) -> Result<PathBuf, RegistryError> {
-    if !is_store(path) {
-        return Ok(path.to_path_buf());
+/// What `path` stands for: the store's active version when `path` is a store (a directory
+/// with a registry, or a database URL), else `path`.
+pub fn resolve(path: &Path, kind: Kind) -> Result<PathBuf, RegistryError> {
+    match Store::at(path, kind) {
+        Store::Dir(dir) if !is_store(&dir) => Ok(dir),
+        store => store.active_path(),
     }
-    let active = read(path)?.active.ok_or_else(|| store_error(path, "nothing has been promoted yet"))?;
-    Ok(path.join(active))
+}
+
+/// What a store holds; in a shared database it names the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Model,
+    Policy,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Model => "model",
+            Self::Policy => "policy",
+        }
+    }
+}
+
+/// A store of model bundles or policies: a directory, or the tables of a shared database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Store {
+    Dir(PathBuf),
+    Database { url: String, kind: Kind },
+}
+
+impl std::fmt::Display for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Dir(dir) => write!(f, "{}", dir.display()),
+            Self::Database { url, kind } => {
+                write!(f, "the {} store in {}", kind.name(), crate::store::Location::Postgres(url.clone()))
+            }
+        }
+    }
+}
+
+/// Runs `work` on the database at `url`, from blocking code: on a thread of its own with its
+/// own runtime, so it works whether or not the caller is inside one.
+fn on_database<T: Send, F: Future<Output = Result<T, StoreError>>>(
+    url: &str,
+    work: impl FnOnce(PostgresStore) -> F + Send,
+) -> Result<T, RegistryError> {
+    let failed = |message: String| RegistryError { path: crate::store::Location::Postgres(url.to_string()).to_string(), message };
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                runtime.block_on(async { work(PostgresStore::open(url).await?).await }).map_err(std::io::Error::other)
+            })
+            .join()
+    })
+    .map_err(|_| failed("the registry thread panicked".into()))?
+    .map_err(|e| failed(e.to_string()))
+}
+
+/// A version's files as stored in a database: a directory's regular files by name (bundles
+/// are flat), or a single file under the empty path.
+fn version_files(source: &Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    if !source.is_dir() {
+        return Ok(vec![(String::new(), std::fs::read(source)?)]);
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(source)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            files.push((entry.file_name().to_string_lossy().into_owned(), std::fs::read(entry.path())?));
+        }
+    }
+    Ok(files)
+}
+
+/// Copies a version (a bundle directory or a policy file) to `to`, through a partial copy
+/// renamed into place, so a reader never sees half a version.
+fn copy_version(from: &Path, to: &Path) -> std::io::Result<()> {
+    let partial = to.with_extension(format!("partial-{}", std::process::id()));
+    if from.is_dir() {
+        std::fs::create_dir_all(&partial)?;
+        for (name, content) in version_files(from)? {
+            std::fs::write(partial.join(name), content)?;
+        }
+    } else {
+        std::fs::copy(from, &partial)?;
+    }
+    std::fs::rename(&partial, to)
+}
+
+/// Where a database store's versions are written for loading: `TRIAGE_REGISTRY_CACHE`, else
+/// the system's temporary directory; one subdirectory per database and kind.
+fn cache_dir(url: &str, kind: Kind) -> PathBuf {
+    use sha2::Digest;
+    let root =
+        std::env::var_os("TRIAGE_REGISTRY_CACHE").map_or_else(|| std::env::temp_dir().join("triage-registry"), PathBuf::from);
+    let database: String = sha2::Sha256::digest(url.as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect();
+    root.join(database).join(kind.name())
+}
+
+impl Store {
+    /// The store at `path`: a database when it is a `postgres://` URL, else a directory.
+    pub fn at(path: &Path, kind: Kind) -> Self {
+        match path.to_string_lossy().parse::<crate::store::Location>() {
+            Ok(crate::store::Location::Postgres(url)) => Self::Database { url, kind },
+            _ => Self::Dir(path.to_path_buf()),
+        }
+    }
+
+    fn error(&self, message: impl Into<String>) -> RegistryError {
+        match self {
+            Self::Dir(dir) => store_error(dir, message),
+            Self::Database { .. } => RegistryError { path: self.to_string(), message: message.into() },
+        }
+    }
+
+    /// The registry; an empty one where nothing was promoted yet.
+    pub fn read(&self) -> Result<Registry, RegistryError> {
+        match self {
+            Self::Dir(dir) => read(dir),
+            Self::Database { url, kind } => on_database(url, |store| async move { store.registry(kind.name()).await }),
+        }
+    }
+
+    /// Applies `change` to the registry and stores it (in a database, under its lock).
+    pub fn update<T: Send>(&self, change: impl FnOnce(&mut Registry) -> T + Send) -> Result<T, RegistryError> {
+        match self {
+            Self::Dir(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| self.error(e.to_string()))?;
+                let mut registry = read(dir)?;
+                let answer = change(&mut registry);
+                write(dir, &registry)?;
+                Ok(answer)
+            }
+            Self::Database { url, kind } => {
+                on_database(url, |store| async move { store.update_registry(kind.name(), change).await })
+            }
+        }
+    }
+
+    /// Adds the version at `source` (a bundle directory or a policy file) as `name`, unless a
+    /// version of that name is stored already (versions are immutable: same name, same content).
+    pub fn add_version(&self, name: &str, source: &Path) -> Result<(), RegistryError> {
+        let unreadable = |e: std::io::Error| self.error(format!("{}: {e}", source.display()));
+        match self {
+            Self::Dir(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| self.error(e.to_string()))?;
+                let destination = dir.join(name);
+                if !destination.exists() {
+                    copy_version(source, &destination).map_err(unreadable)?;
+                }
+                Ok(())
+            }
+            Self::Database { url, kind } => {
+                let files = version_files(source).map_err(unreadable)?;
+                on_database(url, |store| async move { store.add_version(kind.name(), name, &files).await }).map(|_| ())
+            }
+        }
+    }
+
+    /// The names of the stored versions, sorted.
+    pub fn versions(&self) -> Result<Vec<String>, RegistryError> {
+        match self {
+            Self::Dir(dir) => {
+                let entries = std::fs::read_dir(dir).map_err(|e| self.error(e.to_string()))?;
+                let mut names: Vec<String> = entries
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                    .filter(|name| name != REGISTRY && !name.starts_with('.') && !name.contains(".partial"))
+                    .collect();
+                names.sort();
+                Ok(names)
+            }
+            Self::Database { url, kind } => on_database(url, |store| async move { store.versions(kind.name()).await }),
+        }
+    }
+
+    /// One file of a version (`file` inside a bundle), `None` where it has none.
+    pub fn version_file(&self, name: &str, file: &str) -> Result<Option<Vec<u8>>, RegistryError> {
+        match self {
+            Self::Dir(dir) => Ok(std::fs::read(dir.join(name).join(file)).ok()),
+            Self::Database { url, kind } => {
+                let found = on_database(url, |store| async move { store.version_files(kind.name(), name, Some(file)).await })?;
+                Ok(found.into_iter().next().map(|(_, content)| content))
+            }
+        }
+    }
+
+    /// The active version's path on this machine: inside the store directory, or written once
+    /// into the local cache from the database.
+    pub fn active_path(&self) -> Result<PathBuf, RegistryError> {
+        let active = self.read()?.active.ok_or_else(|| self.error("nothing has been promoted yet"))?;
+        match self {
+            Self::Dir(dir) => Ok(dir.join(active)),
+            Self::Database { url, kind } => {
+                let cached = cache_dir(url, *kind).join(&active);
+                if cached.exists() {
+                    return Ok(cached);
+                }
+                let files = on_database(url, |store| async move { store.version_files(kind.name(), &active, None).await })?;
+                self.materialise(&cached, files)?;
+                Ok(cached)
+            }
+        }
+    }
+
+    /// Writes a version's files at `to` (a file for a single-file version, else a directory).
+    fn materialise(&self, to: &Path, files: Vec<(String, Vec<u8>)>) -> Result<(), RegistryError> {
+        let failed = |e: std::io::Error| self.error(format!("writing {}: {e}", to.display()));
+        let parent = to.parent().ok_or_else(|| self.error("no cache directory"))?;
+        std::fs::create_dir_all(parent).map_err(failed)?;
+        let partial = to.with_extension(format!("partial-{}", std::process::id()));
+        match files.as_slice() {
+            [] => return Err(self.error("the active version has no files")),
+            [(path, content)] if path.is_empty() => std::fs::write(&partial, content).map_err(failed)?,
+            _ => {
+                std::fs::create_dir_all(&partial).map_err(failed)?;
+                for (path, content) in &files {
+                    let name = Path::new(path).file_name().ok_or_else(|| self.error(format!("bad file name {path:?}")))?;
+                    std::fs::write(partial.join(name), content).map_err(failed)?;
+                }
+            }
+        }
+        // Another process may have written the same immutable version meanwhile: either copy
+        // is the version.
+        match std::fs::rename(&partial, to) {
+            Ok(()) => Ok(()),
+            Err(_) if to.exists() => {
+                let _ = std::fs::remove_dir_all(&partial).or_else(|_| std::fs::remove_file(&partial));
+                Ok(())
+            }
+            Err(e) => Err(failed(e)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -170,13 +410,13 @@ mod tests {
     #[test]
     fn a_store_resolves_to_its_active_bundle_and_a_bundle_to_itself() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(resolve(dir.path()).unwrap(), dir.path(), "no registry: the directory is the bundle");
+        assert_eq!(resolve(dir.path(), Kind::Model).unwrap(), dir.path(), "no registry: the directory is the bundle");
         let mut registry = Registry::default();
         write(dir.path(), &registry).unwrap();
-        assert!(resolve(dir.path()).unwrap_err().to_string().contains("nothing has been promoted"));
+        assert!(resolve(dir.path(), Kind::Model).unwrap_err().to_string().contains("nothing has been promoted"));
         registry.promote("m1", false, "ana", serde_json::json!({"urgency": 0.5}), at(0));
         write(dir.path(), &registry).unwrap();
         assert_eq!(read(dir.path()).unwrap(), registry);
-        assert_eq!(resolve(dir.path()).unwrap(), dir.path().join("m1"));
+        assert_eq!(resolve(dir.path(), Kind::Model).unwrap(), dir.path().join("m1"));
     }
 }

@@ -12,6 +12,7 @@ use triage::classify::{classify_now, policy_for, read_ticket};
 use triage::clusters::{group_all, pair_score, vector_of, ClusterSettings};
 use triage::model::Classifier;
 use triage::priority_check::{Case, Outcome, Report};
+use triage::registry::{self, Kind, Store};
 use triage::server::auth::Auth;
 use triage::server::state::{Decisions, Loaded, Sources};
 use triage::server::{AppState, ServerConfig, DEFAULT_CLUSTERS};
@@ -69,7 +70,8 @@ enum ModelsCommand {
 
 #[derive(clap::Args)]
 struct StoreArgs {
-    /// The store (a directory of model bundles or policy files with registry.json).
+    /// The store: a directory of model bundles or policy files with registry.json, or a
+    /// `postgres://` URL naming the database servers share.
     #[arg(long)]
     store: PathBuf,
     /// Who rolls back, for the registry.
@@ -95,7 +97,8 @@ enum PolicyCommand {
 
 #[derive(clap::Args)]
 struct PolicyPromoteArgs {
-    /// The policy store (a directory of policy files with registry.json; created on first use).
+    /// The policy store: a directory of policy files with registry.json (created on first
+    /// use), or a `postgres://` URL naming the database servers share.
     #[arg(long)]
     store: PathBuf,
     /// The policy file to promote.
@@ -436,17 +439,12 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
 }
 
 fn models_list(args: StoreArgs) -> anyhow::Result<()> {
-    let registry = open_store(&args.store)?;
+    let store = open_store(&args.store, Kind::Model)?;
+    let registry = store.read()?;
     println!("| bundle | active | heads: macro-F1 (held out) |\n|---|---|---|");
-    let mut bundles: Vec<String> = std::fs::read_dir(&args.store)?
-        .filter_map(|entry| entry.ok())
-        .filter(|entry| entry.path().join(triage::model::bundle::MANIFEST).is_file())
-        .map(|entry| entry.file_name().to_string_lossy().to_string())
-        .collect();
-    bundles.sort();
-    for bundle in bundles {
-        let manifest: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(args.store.join(&bundle).join("manifest.json"))?)?;
+    for bundle in store.versions()? {
+        let Some(manifest) = store.version_file(&bundle, triage::model::bundle::MANIFEST)? else { continue };
+        let manifest: serde_json::Value = serde_json::from_slice(&manifest)?;
         let heads = manifest["metrics"]["heads"]
             .as_object()
             .map(|heads| {
@@ -465,11 +463,13 @@ fn models_list(args: StoreArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A store's registry, or an error saying the directory is not a store.
-fn open_store(store: &std::path::Path) -> anyhow::Result<triage::registry::Registry> {
-    use triage::registry;
-    anyhow::ensure!(registry::is_store(store), "{} is not a store (no {})", store.display(), registry::REGISTRY);
-    Ok(registry::read(store)?)
+/// The store at `path`, or an error saying a directory there is not a store.
+fn open_store(path: &std::path::Path, kind: Kind) -> anyhow::Result<Store> {
+    let store = Store::at(path, kind);
+    if let Store::Dir(dir) = &store {
+        anyhow::ensure!(registry::is_store(dir), "{} is not a store (no {})", dir.display(), registry::REGISTRY);
+    }
+    Ok(store)
 }
 
 fn print_history(registry: &triage::registry::Registry) {
@@ -480,45 +480,37 @@ fn print_history(registry: &triage::registry::Registry) {
 }
 
 /// Rolls a model or policy store back to the version active before the current one.
-fn rollback_store(args: StoreArgs) -> anyhow::Result<()> {
-    let mut registry = open_store(&args.store)?;
-    let active = registry.active.clone().unwrap_or_default();
-    let previous = registry
-        .rollback(&args.by, chrono::Utc::now())
-        .ok_or_else(|| anyhow::anyhow!("{active} was the first version promoted; there is nothing to roll back to"))?;
-    triage::registry::write(&args.store, &registry)?;
+fn rollback_store(args: StoreArgs, kind: Kind) -> anyhow::Result<()> {
+    let store = open_store(&args.store, kind)?;
+    let (active, previous) = store.update(|registry| {
+        let active = registry.active.clone().unwrap_or_default();
+        (active, registry.rollback(&args.by, chrono::Utc::now()))
+    })?;
+    let previous =
+        previous.ok_or_else(|| anyhow::anyhow!("{active} was the first version promoted; there is nothing to roll back to"))?;
     println!("rolled back from {active} to {previous}; a running server picks it up on reload (SIGHUP or POST /admin/reload)");
     Ok(())
 }
 
 fn policy_promote(args: PolicyPromoteArgs) -> anyhow::Result<()> {
-    use triage::registry;
     let (text, report) = policy_check(&args.policy, args.model.as_deref())?;
     if !report.is_ok() {
         print_check(&args.policy, &report);
         anyhow::bail!("{} has errors; nothing was promoted", args.policy.display());
     }
     let version = triage::policy::Policy::from_toml(&text)?.version().to_string();
-    std::fs::create_dir_all(&args.store).with_context(|| format!("creating {}", args.store.display()))?;
+    let store = Store::at(&args.store, Kind::Policy);
     let name = format!("policy-{version}.toml");
-    let destination = args.store.join(&name);
-    if !destination.exists() {
-        std::fs::write(&destination, &text).with_context(|| format!("writing {}", destination.display()))?;
-    }
-    let mut registry = registry::read(&args.store)?;
+    store.add_version(&name, &args.policy)?;
     let checked =
         serde_json::json!({"version": version, "checked_against": args.model.as_ref().map(|m| m.display().to_string())});
-    registry.promote(&name, false, &args.by, checked, chrono::Utc::now());
-    registry::write(&args.store, &registry)?;
-    println!(
-        "promoted {name} in {}; a running server picks it up on reload (SIGHUP or POST /admin/reload)",
-        args.store.display()
-    );
+    store.update(|registry| registry.promote(&name, false, &args.by, checked, chrono::Utc::now()))?;
+    println!("promoted {name} in {store}; a running server picks it up on reload (SIGHUP or POST /admin/reload)");
     Ok(())
 }
 
 fn policies_list(args: StoreArgs) -> anyhow::Result<()> {
-    print_history(&open_store(&args.store)?);
+    print_history(&open_store(&args.store, Kind::Policy)?.read()?);
     Ok(())
 }
 
@@ -639,7 +631,8 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
 
 /// Prints the check report; `Ok(true)` when the policy has no errors.
 fn check_policy(args: CheckPolicyArgs) -> anyhow::Result<bool> {
-    let (_, report) = policy_check(&triage::registry::resolve(&args.file)?, args.model.as_deref())?;
+    let (_, report) =
+        policy_check(&triage::registry::resolve(&args.file, triage::registry::Kind::Policy)?, args.model.as_deref())?;
     print_check(&args.file, &report);
     Ok(report.is_ok())
 }
@@ -653,7 +646,8 @@ fn policy_check(
     let text = triage::policy_file::read_text(file)?;
     let report = match model {
         Some(dir) => {
-            let manifest = triage::model::bundle::Manifest::load_verified(&triage::registry::resolve(dir)?)?;
+            let manifest =
+                triage::model::bundle::Manifest::load_verified(&triage::registry::resolve(dir, triage::registry::Kind::Model)?)?;
             let labels = manifest.heads.iter().map(|h| (h.name.clone(), h.labels.clone())).collect();
             triage::policy::check_with_labels(&text, &labels)
         }
@@ -857,9 +851,9 @@ fn main() -> anyhow::Result<()> {
         Command::Report(args) => report(args),
         Command::Policy(PolicyCommand::Replay(args)) => replay(args),
         Command::Models(ModelsCommand::List(args)) => models_list(args),
-        Command::Models(ModelsCommand::Rollback(args)) => rollback_store(args),
+        Command::Models(ModelsCommand::Rollback(args)) => rollback_store(args, Kind::Model),
         Command::Policy(PolicyCommand::Promote(args)) => policy_promote(args),
-        Command::Policy(PolicyCommand::Rollback(args)) => rollback_store(args),
+        Command::Policy(PolicyCommand::Rollback(args)) => rollback_store(args, Kind::Policy),
         Command::Policy(PolicyCommand::List(args)) => policies_list(args),
     }
 }

@@ -89,7 +89,7 @@ impl Classifier {
     /// Loads and verifies the bundle in `dir` (or, when `dir` is a model store, its active
     /// bundle); any missing, tampered or inconsistent file is an error naming that file.
     pub fn load(dir: &Path) -> Result<Self, ModelError> {
-        let bundle = crate::registry::resolve(dir)?;
+        let bundle = crate::registry::resolve(dir, crate::registry::Kind::Model)?;
         let dir = bundle.as_path();
         let manifest = Manifest::load_verified(dir)?;
         let device = Device::Cpu;

@@ -15,7 +15,9 @@
 //! labels already recorded move with it. Migration 3 adds what happened to each ticket after
 //! its decision (`events`, see `crate::events`), in the order it was recorded. Migration 4
 //! adds when each periodic task last ran (`maintenance`), so servers sharing one log run
-//! retention once between them instead of once each.
+//! retention once between them instead of once each. Migration 5 adds the model and policy
+//! stores (`crate::registry`) for servers that share a database: each kind's registry (the
+//! active version and its history) and every version's files.
 
 pub(super) struct Migration {
     pub sqlite: &'static str,
@@ -143,6 +145,34 @@ pub(super) const MIGRATIONS: &[Migration] = &[
             task     TEXT PRIMARY KEY,
             last_run TIMESTAMPTZ NOT NULL,
             server   TEXT NOT NULL
+        );
+        ",
+    },
+    Migration {
+        sqlite: "
+        CREATE TABLE registries (
+            kind     TEXT PRIMARY KEY NOT NULL,
+            registry TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE registry_files (
+            kind    TEXT NOT NULL,
+            name    TEXT NOT NULL,
+            path    TEXT NOT NULL,
+            content BLOB NOT NULL,
+            PRIMARY KEY (kind, name, path)
+        ) WITHOUT ROWID;
+        ",
+        postgres: "
+        CREATE TABLE registries (
+            kind     TEXT PRIMARY KEY,
+            registry JSON NOT NULL
+        );
+        CREATE TABLE registry_files (
+            kind    TEXT NOT NULL,
+            name    TEXT NOT NULL,
+            path    TEXT NOT NULL,
+            content BYTEA NOT NULL,
+            PRIMARY KEY (kind, name, path)
         );
         ",
     },

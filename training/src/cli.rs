@@ -330,14 +330,13 @@ fn gate_failures(active: &eval::EvalReport, candidate: &eval::EvalReport, max_dr
 }
 
 fn run_promote(args: PromoteArgs) -> anyhow::Result<()> {
-    use triage::registry;
+    use triage::registry::{Kind, Store};
     let candidate = Classifier::load(&args.candidate)?;
     let dataset = load(&args.eval, &args.columns)?;
     let scored = eval::evaluate(&candidate, &dataset.examples)?;
-    std::fs::create_dir_all(&args.store).with_context(|| format!("creating {}", args.store.display()))?;
-    let mut registry = registry::read(&args.store)?;
-    let active = match &registry.active {
-        Some(name) => Some((name.clone(), Classifier::load(&args.store.join(name))?)),
+    let store = Store::at(&args.store, Kind::Model);
+    let active = match &store.read()?.active {
+        Some(name) => Some((name.clone(), Classifier::load(&store.active_path()?)?)),
         None => None,
     };
     let mut metrics = serde_json::Map::new();
@@ -375,32 +374,11 @@ fn run_promote(args: PromoteArgs) -> anyhow::Result<()> {
     }
     let manifest = candidate.manifest();
     let name = format!("{}-{}", manifest.name, manifest.version);
-    let destination = args.store.join(&name);
-    if !destination.exists() {
-        copy_bundle(&args.candidate, &destination)?;
-    }
-    registry.promote(&name, !failures.is_empty(), &args.by, serde_json::Value::Object(metrics), chrono::Utc::now());
-    registry::write(&args.store, &registry)?;
+    store.add_version(&name, &args.candidate)?;
+    let metrics = serde_json::Value::Object(metrics);
+    store.update(|registry| registry.promote(&name, !failures.is_empty(), &args.by, metrics, chrono::Utc::now()))?;
     let forced = if failures.is_empty() { "" } else { " (forced past the gate)" };
-    println!(
-        "\npromoted {name}{forced} in {}; a running server picks it up on reload (SIGHUP or POST /admin/reload)",
-        args.store.display()
-    );
-    Ok(())
-}
-
-/// Copies a bundle's files into a new directory beside the store's others (bundles are flat).
-fn copy_bundle(from: &Path, to: &Path) -> anyhow::Result<()> {
-    let partial = to.with_extension("partial");
-    std::fs::create_dir_all(&partial).with_context(|| format!("creating {}", partial.display()))?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
-        let entry = entry?;
-        if entry.file_type()?.is_file() {
-            std::fs::copy(entry.path(), partial.join(entry.file_name()))
-                .with_context(|| format!("copying {}", entry.path().display()))?;
-        }
-    }
-    std::fs::rename(&partial, to).with_context(|| format!("moving the copy to {}", to.display()))?;
+    println!("\npromoted {name}{forced} in {store}; a running server picks it up on reload (SIGHUP or POST /admin/reload)");
     Ok(())
 }
 

@@ -20,10 +20,12 @@
 //! - `schema`: the shared migrations and the version table
 //! - `decisions`, `feedback`, `events`: the SQL for each table
 //! - `writer`: `PostgresWriter`, the group-commit writer task
+//! - `registry`: the model and policy stores' registries and version files
 
 mod decisions;
 mod events;
 mod feedback;
+mod registry;
 mod schema;
 mod writer;
 

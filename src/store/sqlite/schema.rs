@@ -79,7 +79,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/decisions.db");
         let first = open(&path).unwrap();
-        assert_eq!(tables(&first), ["decisions", "events", "feedback", "maintenance"]);
+        assert_eq!(tables(&first), ["decisions", "events", "feedback", "maintenance", "registries", "registry_files"]);
         assert_eq!(pragma::<i64>(&first, "user_version"), known_version());
         assert_eq!(pragma::<String>(&first, "journal_mode"), "wal");
         assert_eq!(pragma::<i64>(&first, "synchronous"), 1, "NORMAL");
@@ -88,7 +88,7 @@ mod tests {
         drop(first);
 
         let again = open(&path).unwrap();
-        assert_eq!(tables(&again), ["decisions", "events", "feedback", "maintenance"]);
+        assert_eq!(tables(&again), ["decisions", "events", "feedback", "maintenance", "registries", "registry_files"]);
         assert_eq!(pragma::<i64>(&again, "user_version"), known_version());
     }
 
