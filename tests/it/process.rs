@@ -29,15 +29,22 @@ impl ServerProcess {
 
     /// `start`, serving the policy file at `policy`.
     pub fn start_with_policy(db: impl AsRef<OsStr>, policy: &Path, extra: &[&str]) -> Self {
+        Self::start_serving(db, default_model_dir().as_os_str(), policy.as_os_str(), extra, &[])
+    }
+
+    /// `start` on the model and policy at `model` and `policy` (bundles, files or stores), with
+    /// `env` added to the server's environment.
+    pub fn start_serving(db: impl AsRef<OsStr>, model: &OsStr, policy: &OsStr, extra: &[&str], env: &[(&str, &OsStr)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
             .args(["serve", "--no-auth", "--addr", "127.0.0.1:0", "--log-format", "json", "--model"])
-            .arg(default_model_dir())
+            .arg(model)
             .arg("--policy")
             .arg(policy)
             .arg("--db")
             .arg(db)
             .args(extra)
             .env("RUST_LOG", "triage=debug,info")
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .spawn()
             .expect("server starts");

@@ -1,21 +1,25 @@
 //! The decision log on PostgreSQL, shared by several servers: what one server decides the
 //! others list, read, correct and report; two reviewers on two servers both keep their
 //! versions; retention runs once; a server killed mid-burst loses no acknowledged decision; a
-//! database outage answers 503 and the server recovers by itself. Each test runs its own real
+//! database outage answers 503 and the server recovers by itself; the model and policy stores
+//! in the same database serve every server, and a promotion or rollback reaches each on reload. Each test runs its own real
 //! PostgreSQL cluster (`pg::TestPostgres`).
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use serde_json::{json, Value};
+use triage::registry::{Kind, Store};
 use triage::server::auth::Auth;
 use triage::server::state::Decisions;
 use triage::server::{AppState, ServerConfig};
 use triage::store::{Location, Retention};
 
-use crate::common::{app_state_on, call, default_sources};
+use crate::common::{app_state_on, call, default_model_dir, default_policy_path, default_sources};
 use crate::pg::TestPostgres;
 use crate::process::{try_answer, ServerProcess};
 
@@ -201,4 +205,88 @@ fn classify_answers_503_while_the_database_is_down_and_recovers_without_a_restar
     let stored = stored_ids(&pg);
     let acked = acknowledged(&answers);
     assert!(acked.iter().all(|id| stored.contains(id)), "every 200 answer is in the database");
+}
+
+/// `triage ARGS`: whether it succeeded, and what it printed.
+fn triage_cli(args: &[&OsStr]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_triage")).args(args).output().expect("triage runs");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+fn served_versions(server: &ServerProcess) -> (String, String) {
+    let (status, ready) = server.get("/readyz");
+    assert_eq!(status, 200, "{ready}");
+    (ready["model"]["version"].as_str().unwrap().to_string(), ready["policy"]["version"].as_str().unwrap().to_string())
+}
+
+fn reload(server: &ServerProcess) {
+    let (status, body) = crate::process::answer(server.post("/admin/reload", ""));
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn servers_serve_the_active_model_and_policy_of_the_shared_database_and_follow_promotions() {
+    let Some(pg) = TestPostgres::start("servers_serve_the_shared_stores") else { return };
+    let url = pg.url();
+    let store_arg = OsStr::new(&url);
+    // A model promoted the way triage-train promote does it, through the same store API.
+    let manifest = triage::model::bundle::Manifest::load_verified(&default_model_dir()).expect("the default bundle");
+    let bundle = format!("{}-{}", manifest.name, manifest.version);
+    let models = Store::at(Path::new(&url), Kind::Model);
+    models.add_version(&bundle, &default_model_dir()).expect("the bundle is stored");
+    models.update(|registry| registry.promote(&bundle, false, "ana", Value::Null, chrono::Utc::now())).expect("promoted");
+    let (ok, out) = triage_cli(&[
+        "policy".as_ref(),
+        "promote".as_ref(),
+        "--store".as_ref(),
+        store_arg,
+        "--policy".as_ref(),
+        default_policy_path().as_os_str(),
+    ]);
+    assert!(ok, "{out}");
+    let first_policy = triage::policy_file::load(&default_policy_path()).expect("policy").version().to_string();
+
+    // Two servers on two "machines" (each its own cache), both reading the stores from the database.
+    let caches = [tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir")];
+    let servers: Vec<ServerProcess> = caches
+        .iter()
+        .map(|cache| {
+            ServerProcess::start_serving(&url, store_arg, store_arg, &[], &[("TRIAGE_REGISTRY_CACHE", cache.path().as_os_str())])
+        })
+        .collect();
+    for server in &servers {
+        assert_eq!(served_versions(server), (manifest.version.clone(), first_policy.clone()));
+    }
+
+    // A new policy promoted once reaches both servers on reload; a rollback too.
+    let work = tempfile::tempdir().expect("tempdir");
+    let changed = work.path().join("policy.toml");
+    let text = std::fs::read_to_string(default_policy_path()).expect("policy");
+    std::fs::write(&changed, format!("{text}\n# promoted in the shared-store test\n")).expect("write");
+    let second_policy = triage::policy_file::load(&changed).expect("policy").version().to_string();
+    assert_ne!(first_policy, second_policy);
+    let (ok, out) = triage_cli(&[
+        "policy".as_ref(),
+        "promote".as_ref(),
+        "--store".as_ref(),
+        store_arg,
+        "--policy".as_ref(),
+        changed.as_os_str(),
+    ]);
+    assert!(ok, "{out}");
+    for server in &servers {
+        reload(server);
+        assert_eq!(served_versions(server).1, second_policy);
+    }
+    let (ok, out) = triage_cli(&["policy".as_ref(), "rollback".as_ref(), "--store".as_ref(), store_arg]);
+    assert!(ok, "{out}");
+    for server in &servers {
+        reload(server);
+        assert_eq!(served_versions(server).1, first_policy);
+    }
+    let (ok, listed) = triage_cli(&["models".as_ref(), "list".as_ref(), "--store".as_ref(), store_arg]);
+    assert!(ok, "{listed}");
+    assert!(listed.contains(&format!("| {bundle} | yes |")), "{listed}");
+    let (ok, history) = triage_cli(&["policy".as_ref(), "list".as_ref(), "--store".as_ref(), store_arg]);
+    assert!(ok && history.lines().filter(|line| line.contains("policy-")).count() == 3, "promote, promote, rollback: {history}");
 }
