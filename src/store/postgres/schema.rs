@@ -16,6 +16,8 @@ const MIGRATION_LOCK: i64 = 0x7472_6961_6765;
 pub(super) async fn migrate(client: &mut Client, shown: &str) -> Result<(), StoreError> {
     let transaction = client.transaction().await?;
     transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+    // Every open finds the version table there already: not worth a notice in the log.
+    transaction.batch_execute("SET LOCAL client_min_messages = warning").await?;
     transaction.batch_execute("CREATE TABLE IF NOT EXISTS triage_schema (version BIGINT NOT NULL)").await?;
     let found: Option<i64> = transaction.query_opt("SELECT version FROM triage_schema", &[]).await?.map(|row| row.get(0));
     let known = known_version();
