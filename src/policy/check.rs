@@ -174,6 +174,48 @@ fn unknown_labels(policy: &Policy, labels: &LabelSets) -> Vec<String> {
     found
 }
 
+/// What stops a model with the label sets `candidate` from serving under `policy`: rules that
+/// name a label one of its heads does not predict, rules reading a head in `removed_heads` (the
+/// active model had it, the candidate has not), and routes for a category label it does not
+/// predict (a renamed label would silently fall to the default queue). Each names the rule or
+/// route. Heads neither model has are not the candidate's doing and are left out.
+pub fn label_conflicts(policy: &Policy, candidate: &LabelSets, removed_heads: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    for rule in policy.rule_sets.iter().flat_map(|set| &set.rules) {
+        for test in prediction_tests(&rule.condition) {
+            match (candidate.get(&test.head), &test.label) {
+                (Some(known), Some(label)) if !known.contains(label) => found.push(format!(
+                    "rule {:?} names {} label {label:?}, which the candidate does not predict (it has: {})",
+                    rule.name,
+                    test.head,
+                    known.join(", ")
+                )),
+                (None, _) if removed_heads.contains(&test.head) => {
+                    found.push(format!("rule {:?} reads head {}, which the candidate no longer has", rule.name, test.head))
+                }
+                _ => {}
+            }
+        }
+    }
+    let routing = &policy.routing;
+    if let Some(known) = candidate.get(&routing.head) {
+        for route in routing.routes.iter().filter(|r| !known.contains(&r.category)) {
+            found.push(format!("route for {:?} names a {} label the candidate does not predict", route.category, routing.head));
+        }
+    }
+    found
+}
+
+/// Every prediction test inside `condition`.
+fn prediction_tests(condition: &Condition) -> Vec<&super::condition::PredictionTest> {
+    match condition {
+        Condition::Prediction(test) => vec![test],
+        Condition::All(parts) | Condition::Any(parts) => parts.iter().flat_map(prediction_tests).collect(),
+        Condition::Not(inner) => prediction_tests(inner),
+        _ => Vec::new(),
+    }
+}
+
 fn missing_targets(policy: &Policy) -> Vec<String> {
     let mut found = Vec::new();
     for (name, plan) in &policy.plans.by_name {
@@ -206,6 +248,22 @@ mod tests {
 
     fn warned(report: &CheckReport, fragment: &str) -> bool {
         report.warnings.iter().any(|w| w.contains(fragment))
+    }
+
+    #[test]
+    fn a_candidate_that_lost_a_label_or_a_head_conflicts_with_the_rules_that_name_them() {
+        let text = with_rules(
+            "[[rule_sets.rules]]\nname = \"urgent-raise\"\nwhen = { prediction = \"urgency\", label = \"high\" }\nraise = 1\n\
+             [[rule_sets.rules]]\nname = \"angry\"\nwhen = { not = { prediction = \"sentiment\", label = \"negative\" } }\nraise = 1\n",
+        );
+        let policy = Policy::from_toml(&text).expect("compiles");
+        assert!(label_conflicts(&policy, &labels(), &[]).is_empty(), "the labels it names exist");
+        let renamed = LabelSets::from([("urgency".to_string(), vec!["low".to_string(), "urgent".to_string()])]);
+        let conflicts = label_conflicts(&policy, &renamed, &["sentiment".to_string()]);
+        assert_eq!(conflicts.len(), 2, "{conflicts:?}");
+        assert!(conflicts[0].starts_with("rule \"urgent-raise\" names urgency label \"high\""), "{conflicts:?}");
+        assert!(conflicts[1].contains("\"angry\" reads head sentiment"), "{conflicts:?}");
+        assert!(label_conflicts(&policy, &renamed, &[]).len() == 1, "a head neither model has is not the candidate's doing");
     }
 
     #[test]

@@ -42,7 +42,7 @@ use std::fmt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-pub use check::{check, check_with_labels, CheckReport};
+pub use check::{check, check_with_labels, label_conflicts, CheckReport};
 pub use decide::{decide, Decision, PriorityRef, SlaDue, TraceStep};
 pub use priority::PriorityLevel;
 

@@ -53,9 +53,14 @@ struct PromoteArgs {
     /// Largest drop of any head's macro-F1 the gate lets through.
     #[arg(long, default_value_t = 0.01)]
     max_drop: f64,
-    /// Promote even when the gate refuses; the registry records it as forced.
+    /// Promote even when the gate refuses; the registry records it as forced. (A policy that
+    /// names labels the candidate lacks is refused all the same.)
     #[arg(long)]
     force: bool,
+    /// The policy the candidate will serve under (a file or a policy store): promotion is
+    /// refused when its rules or routes name labels the candidate does not predict.
+    #[arg(long, env = "TRIAGE_POLICY", default_value = "config/policy.toml")]
+    policy: PathBuf,
     /// Who promotes, for the registry.
     #[arg(long, env = "USER", default_value = "unknown")]
     by: String,
@@ -311,6 +316,19 @@ fn bundled_encoder(path: &Path, max_tokens: usize, dataset: &Dataset) -> anyhow:
     Ok(BundledEncoder { image: cut.to_bytes(), spec })
 }
 
+/// What in the policy at `policy` names labels or heads the candidate does not have (heads
+/// count as removed when the active model had them).
+fn policy_conflicts(policy: &Path, candidate: &Classifier, active: Option<&Classifier>) -> anyhow::Result<Vec<String>> {
+    let policy = triage::policy_file::load(policy)?;
+    let label_sets = |classifier: &Classifier| -> triage::policy::LabelSets {
+        classifier.manifest().heads.iter().map(|head| (head.name.clone(), head.labels.clone())).collect()
+    };
+    let labels = label_sets(candidate);
+    let removed: Vec<String> =
+        active.map(|a| label_sets(a).into_keys().filter(|head| !labels.contains_key(head)).collect()).unwrap_or_default();
+    Ok(triage::policy::label_conflicts(&policy, &labels, &removed))
+}
+
 /// What the gate found wrong with a candidate: one line per failed measure.
 fn gate_failures(active: &eval::EvalReport, candidate: &eval::EvalReport, max_drop: f64) -> Vec<String> {
     let mut failures = Vec::new();
@@ -332,13 +350,23 @@ fn gate_failures(active: &eval::EvalReport, candidate: &eval::EvalReport, max_dr
 fn run_promote(args: PromoteArgs) -> anyhow::Result<()> {
     use triage::registry::{Kind, Store};
     let candidate = Classifier::load(&args.candidate)?;
-    let dataset = load(&args.eval, &args.columns)?;
-    let scored = eval::evaluate(&candidate, &dataset.examples)?;
     let store = Store::at(&args.store, Kind::Model);
     let active = match &store.read()?.active {
         Some(name) => Some((name.clone(), Classifier::load(&store.active_path()?)?)),
         None => None,
     };
+    let conflicts = policy_conflicts(&args.policy, &candidate, active.as_ref().map(|(_, classifier)| classifier))?;
+    if !conflicts.is_empty() {
+        anyhow::bail!(
+            "promotion refused: the policy {} does not fit the candidate's labels (--force does not override this; promote a \
+             matching policy first, checked with `triage policy promote --model {}`):\n  {}",
+            args.policy.display(),
+            args.candidate.display(),
+            conflicts.join("\n  ")
+        );
+    }
+    let dataset = load(&args.eval, &args.columns)?;
+    let scored = eval::evaluate(&candidate, &dataset.examples)?;
     let mut metrics = serde_json::Map::new();
     println!("| head | measure | active | candidate |\n|---|---|---:|---:|");
     let active_scored = match &active {

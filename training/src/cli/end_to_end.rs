@@ -227,10 +227,27 @@ fn a_bundle_can_carry_the_pretrained_encoder_cut_to_its_vocabulary() {
 
 /// `triage-train promote` with the given flags.
 fn promote_args(store: &Path, candidate: &Path, extra: &[&str]) -> super::PromoteArgs {
-    let sample = repo("data/sample/tickets.csv");
-    let (sample, store, candidate) =
-        (sample.to_str().expect("utf-8"), store.to_str().expect("utf-8"), candidate.to_str().expect("utf-8"));
-    let flags = ["--store", store, "--candidate", candidate, "--eval", sample, "--text", "subject,body", "--urgency", "urgency"];
+    let (sample, policy) = (repo("data/sample/tickets.csv"), repo("config/policy.toml"));
+    let (sample, policy, store, candidate) = (
+        sample.to_str().expect("utf-8"),
+        policy.to_str().expect("utf-8"),
+        store.to_str().expect("utf-8"),
+        candidate.to_str().expect("utf-8"),
+    );
+    let flags = [
+        "--store",
+        store,
+        "--candidate",
+        candidate,
+        "--eval",
+        sample,
+        "--text",
+        "subject,body",
+        "--urgency",
+        "urgency",
+        "--policy",
+        policy,
+    ];
     let argv = ["triage-train", "promote"].into_iter().chain(flags).chain(extra.iter().copied());
     match Cli::try_parse_from(argv).expect("valid flags").command {
         Command::Promote(args) => args,
@@ -287,4 +304,33 @@ fn a_worse_candidate_is_refused_a_forced_one_recorded_and_rollback_restores_the_
     registry::write(&store, &rolled).expect("written");
     let back = Classifier::load(&store).expect("loads");
     assert_eq!(format!("{}-{}", back.name(), back.version()), first, "rollback restores the previous version");
+}
+
+#[test]
+fn a_candidate_whose_labels_the_policy_names_no_longer_is_refused_naming_the_rule() {
+    let work = tempfile::tempdir().expect("tempdir");
+    // The sample with urgency "high" renamed "urgent": the default policy's rules name "high".
+    let text = std::fs::read_to_string(repo("data/sample/tickets.csv")).expect("sample");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().expect("header").clone();
+    let urgency = headers.iter().position(|h| h == "urgency").expect("urgency column");
+    let renamed_path = work.path().join("renamed.csv");
+    let mut writer = csv::Writer::from_path(&renamed_path).expect("writer");
+    writer.write_record(&headers).expect("header");
+    for row in reader.records() {
+        let row = row.expect("row");
+        writer
+            .write_record(row.iter().enumerate().map(|(c, v)| if c == urgency && v == "high" { "urgent" } else { v }))
+            .expect("row");
+    }
+    writer.flush().expect("flush");
+    let renamed = work.path().join("renamed");
+    let mut run = sample_run(&renamed, &["--urgency", "urgency"]).expect("flags");
+    run.data = vec![renamed_path];
+    run_train(run).expect("trains");
+
+    let store = work.path().join("store");
+    let error = run_promote(promote_args(&store, &renamed, &["--force"])).expect_err("the policy does not fit").to_string();
+    assert!(error.contains(r#"rule "paid-plan-urgent" names urgency label "high""#), "{error}");
+    assert!(!triage::registry::is_store(&store), "nothing was promoted");
 }
