@@ -4,12 +4,16 @@
 //! asks a person to review, and how many of the dangerous misses are at least in that review
 //! queue. Overall, per language and with / without customer context.
 //!
-//! Pure tallies over (case, outcome) pairs; reading the set and classifying is the caller's.
+//! Pure tallies over (case, outcome) pairs and the parsing of a labeled set's text; reading
+//! files and classifying are the caller's.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::classify::ClassifyResponse;
+use crate::ticket::{Ticket, TicketRequest};
 
 /// One ticket of a labeled set: what a person accepts for it.
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +122,34 @@ impl Report {
         }
         report
     }
+
+    /// The report of `responses` to the set's tickets (in the set's order), with the policy's
+    /// `levels` in order (the top two count as high).
+    pub fn of_responses(cases: &[Case], responses: &[ClassifyResponse], levels: &[String]) -> Self {
+        let outcomes: Vec<Outcome> =
+            responses.iter().map(|r| Outcome { level: r.priority.level.clone(), needs_review: r.needs_review }).collect();
+        let high: Vec<String> = levels.iter().take(2).cloned().collect();
+        Self::new(cases.iter().zip(&outcomes), &high)
+    }
+}
+
+/// A labeled set in JSON lines (`data/commonsense/`): each line a case (`id`, `language`,
+/// `acceptable`) with its classify `request`. Errors name the line.
+pub fn parse_jsonl(text: &str) -> Result<Vec<(Case, Ticket)>, String> {
+    #[derive(Deserialize)]
+    struct Line {
+        #[serde(flatten)]
+        case: Case,
+        request: TicketRequest,
+    }
+    let mut set = Vec::new();
+    for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let Line { mut case, request } = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", index + 1))?;
+        case.context = request.customer.is_some() || !request.fields.is_empty();
+        let ticket = request.validate().map_err(|e| format!("line {}: {e}", index + 1))?;
+        set.push((case, ticket));
+    }
+    Ok(set)
 }
 
 impl fmt::Display for Report {

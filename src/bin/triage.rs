@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use triage::classify::{classify_now, policy_for, read_ticket};
 use triage::clusters::{group_all, pair_score, vector_of, ClusterSettings};
 use triage::model::Classifier;
-use triage::priority_check::{Case, Outcome, Report};
+use triage::priority_check::{Case, Report};
 use triage::registry::{self, Kind, Store};
 use triage::server::auth::Auth;
 use triage::server::state::{Decisions, Loaded, Sources};
@@ -355,20 +355,7 @@ fn read_labeled_set(args: &CheckPrioritiesArgs, levels: &[String]) -> anyhow::Re
         }
         return Ok(set);
     }
-    let mut set = Vec::new();
-    for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        #[derive(serde::Deserialize)]
-        struct Line {
-            #[serde(flatten)]
-            case: Case,
-            request: TicketRequest,
-        }
-        let Line { mut case, request } = serde_json::from_str(line).with_context(|| at(index + 1))?;
-        case.context = request.customer.is_some() || !request.fields.is_empty();
-        let ticket = request.validate().map_err(|e| anyhow::anyhow!("{}: {e}", at(index + 1)))?;
-        set.push((case, ticket));
-    }
-    Ok(set)
+    triage::priority_check::parse_jsonl(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 fn check_priorities(args: CheckPrioritiesArgs) -> anyhow::Result<()> {
@@ -390,11 +377,9 @@ fn check_priorities(args: CheckPrioritiesArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let outcomes: Vec<Outcome> =
-        responses.into_iter().map(|r| Outcome { level: r.priority.level, needs_review: r.needs_review }).collect();
-    let high: Vec<String> = levels.iter().take(2).cloned().collect();
-    let report = Report::new(set.iter().map(|(c, _)| c).zip(&outcomes), &high);
-    println!("{} on {} with {} and {}\n", args.set.display(), set.len(), args.model.display(), args.policy.display());
+    let cases: Vec<Case> = set.into_iter().map(|(case, _)| case).collect();
+    let report = Report::of_responses(&cases, &responses, &levels);
+    println!("{} on {} with {} and {}\n", args.set.display(), cases.len(), args.model.display(), args.policy.display());
     print!("{report}");
     if let Some(out) = &args.json {
         std::fs::write(out, serde_json::to_string_pretty(&report)?).with_context(|| format!("writing {}", out.display()))?;

@@ -61,6 +61,11 @@ struct PromoteArgs {
     /// refused when its rules or routes name labels the candidate does not predict.
     #[arg(long, env = "TRIAGE_POLICY", default_value = "config/policy.toml")]
     policy: PathBuf,
+    /// Tickets with the priorities a person accepts (JSON lines, as `triage check-priorities`
+    /// reads): the gate refuses a candidate with more dangerous misses on them than the active
+    /// model, both under --policy.
+    #[arg(long, default_value = "data/commonsense/tickets.jsonl")]
+    priorities: PathBuf,
     /// Who promotes, for the registry.
     #[arg(long, env = "USER", default_value = "unknown")]
     by: String,
@@ -329,6 +334,21 @@ fn policy_conflicts(policy: &Path, candidate: &Classifier, active: Option<&Class
     Ok(triage::policy::label_conflicts(&policy, &labels, &removed))
 }
 
+/// The common-sense tally of `classifier` under the policy at `policy` on `set`: how many
+/// tickets that belong high it placed low.
+fn dangerous_misses(
+    classifier: &Classifier,
+    policy: &Path,
+    set: &[(triage::priority_check::Case, triage::ticket::Ticket)],
+) -> anyhow::Result<triage::priority_check::Tally> {
+    let policy = triage::classify::policy_for(classifier, triage::policy_file::load(policy)?)?;
+    let tickets: Vec<&triage::ticket::Ticket> = set.iter().map(|(_, ticket)| ticket).collect();
+    let responses = triage::classify::classify_now(classifier, &policy, &tickets, chrono::Utc::now())?;
+    let levels: Vec<String> = policy.levels().iter().map(|level| level.level.clone()).collect();
+    let cases: Vec<triage::priority_check::Case> = set.iter().map(|(case, _)| case.clone()).collect();
+    Ok(triage::priority_check::Report::of_responses(&cases, &responses, &levels).overall)
+}
+
 /// What the gate found wrong with a candidate: one line per failed measure.
 fn gate_failures(active: &eval::EvalReport, candidate: &eval::EvalReport, max_drop: f64) -> Vec<String> {
     let mut failures = Vec::new();
@@ -396,7 +416,32 @@ fn run_promote(args: PromoteArgs) -> anyhow::Result<()> {
         }
         metrics.insert(head.clone(), serde_json::json!({"active": before.map(|m| m.macro_f1), "candidate": after.macro_f1}));
     }
-    let failures = active_scored.as_ref().map(|before| gate_failures(before, &scored, args.max_drop)).unwrap_or_default();
+    let mut failures = active_scored.as_ref().map(|before| gate_failures(before, &scored, args.max_drop)).unwrap_or_default();
+    let set_text = std::fs::read_to_string(&args.priorities).with_context(|| format!("reading {}", args.priorities.display()))?;
+    let set =
+        triage::priority_check::parse_jsonl(&set_text).map_err(|e| anyhow::anyhow!("{}: {e}", args.priorities.display()))?;
+    let candidate_misses = dangerous_misses(&candidate, &args.policy, &set)?;
+    let active_misses = active.as_ref().map(|(_, classifier)| dangerous_misses(classifier, &args.policy, &set)).transpose()?;
+    let cell = |tally: &triage::priority_check::Tally| {
+        format!("{:.1}% ({}/{})", tally.dangerous_miss_rate() * 100.0, tally.dangerous_misses, tally.belong_high)
+    };
+    println!(
+        "| priorities | dangerous misses ({}) | {} | {} |",
+        args.priorities.display(),
+        active_misses.as_ref().map_or("-".to_string(), cell),
+        cell(&candidate_misses)
+    );
+    if let Some(before) = &active_misses {
+        if candidate_misses.dangerous_misses > before.dangerous_misses {
+            failures.push(format!(
+                "dangerous misses on {}: {} -> {} of {} tickets that belong high",
+                args.priorities.display(),
+                before.dangerous_misses,
+                candidate_misses.dangerous_misses,
+                candidate_misses.belong_high
+            ));
+        }
+    }
     if !failures.is_empty() && !args.force {
         anyhow::bail!("promotion refused by the gate (--force promotes anyway, recorded):\n  {}", failures.join("\n  "));
     }

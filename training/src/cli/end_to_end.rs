@@ -227,27 +227,25 @@ fn a_bundle_can_carry_the_pretrained_encoder_cut_to_its_vocabulary() {
 
 /// `triage-train promote` with the given flags.
 fn promote_args(store: &Path, candidate: &Path, extra: &[&str]) -> super::PromoteArgs {
-    let (sample, policy) = (repo("data/sample/tickets.csv"), repo("config/policy.toml"));
-    let (sample, policy, store, candidate) = (
-        sample.to_str().expect("utf-8"),
-        policy.to_str().expect("utf-8"),
-        store.to_str().expect("utf-8"),
-        candidate.to_str().expect("utf-8"),
-    );
-    let flags = [
-        "--store",
-        store,
-        "--candidate",
-        candidate,
-        "--eval",
-        sample,
-        "--text",
-        "subject,body",
-        "--urgency",
-        "urgency",
-        "--policy",
-        policy,
+    let paths = [
+        repo("data/sample/tickets.csv"),
+        repo("config/policy.toml"),
+        repo("data/commonsense/tickets.jsonl"),
+        store.to_path_buf(),
+        candidate.to_path_buf(),
     ];
+    let [sample, policy, priorities, store, candidate] = paths.each_ref().map(|p| p.to_str().expect("utf-8"));
+    let flags = [
+        ("--store", store),
+        ("--candidate", candidate),
+        ("--eval", sample),
+        ("--text", "subject,body"),
+        ("--urgency", "urgency"),
+        ("--policy", policy),
+        ("--priorities", priorities),
+    ]
+    .into_iter()
+    .flat_map(|(flag, value)| [flag, value]);
     let argv = ["triage-train", "promote"].into_iter().chain(flags).chain(extra.iter().copied());
     match Cli::try_parse_from(argv).expect("valid flags").command {
         Command::Promote(args) => args,
