@@ -1,15 +1,16 @@
 //! Policy replay: the logged tickets decided again, with the predictions logged for them, under
 //! a candidate policy, and what would change: tickets moving between levels (a level x level
 //! table), between queues, the review rate, and the tickets reviewers set a level for that the
-//! candidate now gets right or wrong. A support lead sees the effect of a rule change before
-//! it goes live. (Not yet: the SLA load per plan.)
+//! candidate now gets right or wrong, and the SLA load per plan: how many tickets fall due for
+//! a first response within 1, 4, 8 and 24 business hours of arriving. A support lead sees the
+//! effect of a rule change before it goes live.
 //!
 //! Pure: stored decisions and a compiled policy in, tables out. Each ticket is decided at the
 //! time it was decided then, so SLA calendars and business hours replay faithfully.
 
 use std::collections::BTreeMap;
 
-use crate::policy::{decide, Policy};
+use crate::policy::{decide, Policy, SlaDue};
 use crate::prediction::{ModelOutput, Predictions};
 use crate::report::Table;
 use crate::store::StoredDecision;
@@ -34,6 +35,7 @@ pub fn replay(decisions: &[StoredDecision], candidate: &Policy) -> Replay {
     let mut changed =
         Table::new("changed_tickets", "Tickets whose level or queue would change", &["decision", "ticket", "before", "after"]);
     let mut replayed = 0;
+    let mut load: BTreeMap<(String, usize), (usize, usize)> = BTreeMap::new();
     for stored in decisions {
         let id = &stored.meta.decision_id;
         let ticket = match serde_json::from_value::<TicketRequest>(stored.request.clone())
@@ -56,6 +58,11 @@ pub fn replay(decisions: &[StoredDecision], candidate: &Policy) -> Replay {
         let cluster_size = stored.response["cluster"]["size"].as_u64().map_or(1, |size| size as usize);
         let after = decide(&ticket, ModelOutput::of(&predictions), cluster_size, candidate, stored.meta.decided_at);
         replayed += 1;
+        let logged_sla: Option<SlaDue> = serde_json::from_value(stored.response["sla"].clone()).ok();
+        if let Some(logged) = &logged_sla {
+            load.entry((logged.policy.clone(), due_bucket(logged, candidate))).or_default().0 += 1;
+        }
+        load.entry((after.sla.policy.clone(), due_bucket(&after.sla, candidate))).or_default().1 += 1;
         let before = &stored.meta;
         *moves.entry((before.priority.clone(), after.priority.level.clone())).or_default() += 1;
         if before.queue != after.queue {
@@ -109,5 +116,40 @@ pub fn replay(decisions: &[StoredDecision], candidate: &Policy) -> Replay {
         .iter()
         .map(|key| vec![key.to_string(), corrected.get(key).copied().unwrap_or(0).to_string()])
         .collect();
-    Replay { replayed, tables: vec![matrix, queues, review, reviews, changed], skipped }
+    let mut sla_load = Table::new(
+        "sla_load",
+        "SLA load per plan: tickets whose first response falls due within",
+        &["plan", "first response due within", "logged", "candidate"],
+    );
+    sla_load.rows = load
+        .into_iter()
+        .map(|((plan, bucket), (before, after))| {
+            vec![plan, DUE_BUCKETS[bucket].1.to_string(), before.to_string(), after.to_string()]
+        })
+        .collect();
+    Replay { replayed, tables: vec![matrix, queues, review, reviews, sla_load, changed], skipped }
+}
+
+/// First-response windows, in business hours of the ticket's calendar, and their names; the
+/// last two catch longer targets and tickets without one.
+const DUE_BUCKETS: [(f64, &str); 6] = [
+    (1.0, "1 business hour"),
+    (4.0, "4 business hours"),
+    (8.0, "8 business hours"),
+    (24.0, "24 business hours"),
+    (f64::INFINITY, "more than 24 business hours"),
+    (f64::NAN, "no first-response target"),
+];
+
+/// Which of `DUE_BUCKETS` a ticket's first-response due time falls in, counted in business
+/// hours of its calendar (as the candidate defines it) from its start.
+fn due_bucket(sla: &SlaDue, policy: &Policy) -> usize {
+    let hours = sla
+        .first_response_due
+        .zip(policy.calendar(&sla.calendar))
+        .map(|(due, calendar)| crate::sla::elapsed(calendar, sla.started_at, due).num_seconds() as f64 / 3600.0);
+    match hours {
+        Some(hours) => DUE_BUCKETS.iter().position(|(limit, _)| hours <= *limit).unwrap_or(4),
+        None => 5,
+    }
 }

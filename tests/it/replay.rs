@@ -1,6 +1,7 @@
 //! `triage policy replay` over a log written through the HTTP API: a candidate policy that
 //! raises the premium plan's tickets by one level moves exactly those tickets, one level each,
-//! and nothing else; a reviewer's level that the candidate now matches is counted as now right.
+//! and nothing else; a reviewer's level that the candidate now matches is counted as now right;
+//! the SLA load shows the premium tickets falling due sooner and the other plans unchanged.
 
 use axum::body::Body;
 use axum::http::StatusCode;
@@ -64,4 +65,19 @@ async fn a_candidate_that_raises_one_plan_moves_exactly_its_tickets() {
     assert_eq!(moved_in_matrix, expected.len());
     let reviewed = replay.tables.iter().find(|t| t.name == "reviewed_levels").expect("reviewed");
     assert_eq!(reviewed.rows[0], ["now right", "1"], "{:?}", reviewed.rows);
+
+    // SLA load: the other plans' due times stay where they were; the premium tickets fall due
+    // sooner (a higher level has a shorter first-response target), three tickets either way.
+    let load = replay.tables.iter().find(|t| t.name == "sla_load").expect("sla load");
+    for row in &load.rows {
+        if row[0] != "premium" {
+            assert_eq!(row[2], row[3], "{row:?}");
+        }
+    }
+    let premium: Vec<&Vec<String>> = load.rows.iter().filter(|row| row[0] == "premium").collect();
+    let total = |column: usize| premium.iter().map(|row| row[column].parse::<usize>().unwrap()).sum::<usize>();
+    assert_eq!((total(2), total(3)), (3, 3), "{:?}", load.rows);
+    let position = |row: &Vec<String>| load.rows.iter().filter(|r| r[0] == "premium").position(|r| r == row).unwrap();
+    let lateness = |column: usize| premium.iter().map(|row| position(row) * row[column].parse::<usize>().unwrap()).sum::<usize>();
+    assert!(lateness(3) < lateness(2), "the candidate's premium tickets fall due sooner: {:?}", load.rows);
 }
