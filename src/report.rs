@@ -445,34 +445,74 @@ fn head_periods(decisions: &[StoredDecision]) -> BTreeMap<String, HeadPeriod> {
     heads
 }
 
+/// One head's drift between two periods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadDrift {
+    pub head: String,
+    pub tickets_now: usize,
+    pub tickets_before: usize,
+    /// The population stability index of the predicted labels; `None` with fewer than
+    /// `DRIFT_MIN_TICKETS` tickets in either period (too few to judge).
+    pub psi: Option<f64>,
+    pub mean_score_now: Option<f64>,
+    pub mean_score_before: Option<f64>,
+    pub abstained_now: usize,
+    pub abstained_before: usize,
+}
+
+impl HeadDrift {
+    /// The labels shifted enough that retraining on recent tickets is recommended.
+    pub fn retrain_recommended(&self) -> bool {
+        self.psi.is_some_and(|psi| psi >= DRIFT_ALERT)
+    }
+}
+
 /// Drift of each head between `previous` (the period before) and `current`: the population
-/// stability index of the predicted labels, mean score and abstention rate then and now, and
-/// "retrain recommended" when the labels shifted a lot.
-pub fn drift(current: &[StoredDecision], previous: &[StoredDecision]) -> Table {
+/// stability index of the predicted labels, mean score and abstentions then and now.
+pub fn drift_by_head(current: &[StoredDecision], previous: &[StoredDecision]) -> Vec<HeadDrift> {
     let (now, before) = (head_periods(current), head_periods(previous));
+    let empty = HeadPeriod::default();
+    let heads: std::collections::BTreeSet<&String> = now.keys().chain(before.keys()).collect();
+    heads
+        .into_iter()
+        .map(|head| {
+            let (n, b) = (now.get(head).unwrap_or(&empty), before.get(head).unwrap_or(&empty));
+            let mean = |p: &HeadPeriod| (p.tickets > 0).then(|| p.score / p.tickets as f64);
+            let judged = n.tickets >= DRIFT_MIN_TICKETS && b.tickets >= DRIFT_MIN_TICKETS;
+            HeadDrift {
+                head: head.clone(),
+                tickets_now: n.tickets,
+                tickets_before: b.tickets,
+                psi: judged.then(|| population_stability(&n.labels, &b.labels)),
+                mean_score_now: mean(n),
+                mean_score_before: mean(b),
+                abstained_now: n.abstained,
+                abstained_before: b.abstained,
+            }
+        })
+        .collect()
+}
+
+/// `drift_by_head` as a report table, with "retrain recommended" when the labels shifted a lot.
+pub fn drift(current: &[StoredDecision], previous: &[StoredDecision]) -> Table {
     let mut table = Table::new(
         "drift",
         "Drift against the period before",
         &["head", "tickets now / before", "label PSI", "mean score now / before", "abstained now / before", "verdict"],
     );
-    let empty = HeadPeriod::default();
-    let heads: std::collections::BTreeSet<&String> = now.keys().chain(before.keys()).collect();
-    for head in heads {
-        let (n, b) = (now.get(head).unwrap_or(&empty), before.get(head).unwrap_or(&empty));
-        let mean = |p: &HeadPeriod| if p.tickets == 0 { "-".to_string() } else { format!("{:.3}", p.score / p.tickets as f64) };
-        let judged = n.tickets >= DRIFT_MIN_TICKETS && b.tickets >= DRIFT_MIN_TICKETS;
-        let psi = population_stability(&n.labels, &b.labels);
-        let verdict = match (judged, psi >= DRIFT_ALERT) {
-            (false, _) => format!("too few tickets (under {DRIFT_MIN_TICKETS} in a period)"),
-            (true, true) => "retrain recommended".to_string(),
-            (true, false) => "stable".to_string(),
+    for d in drift_by_head(current, previous) {
+        let mean = |m: Option<f64>| m.map_or("-".to_string(), |m| format!("{m:.3}"));
+        let verdict = match d.psi {
+            None => format!("too few tickets (under {DRIFT_MIN_TICKETS} in a period)"),
+            Some(_) if d.retrain_recommended() => "retrain recommended".to_string(),
+            Some(_) => "stable".to_string(),
         };
         table.rows.push(vec![
-            head.clone(),
-            format!("{} / {}", n.tickets, b.tickets),
-            if judged { format!("{psi:.3}") } else { "-".to_string() },
-            format!("{} / {}", mean(n), mean(b)),
-            format!("{} / {}", percent(n.abstained, n.tickets), percent(b.abstained, b.tickets)),
+            d.head.clone(),
+            format!("{} / {}", d.tickets_now, d.tickets_before),
+            d.psi.map_or("-".to_string(), |psi| format!("{psi:.3}")),
+            format!("{} / {}", mean(d.mean_score_now), mean(d.mean_score_before)),
+            format!("{} / {}", percent(d.abstained_now, d.tickets_now), percent(d.abstained_before, d.tickets_before)),
             verdict,
         ]);
     }

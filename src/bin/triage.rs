@@ -245,6 +245,10 @@ struct ServeArgs {
     /// Days a decision (and its feedback) is kept; 0 keeps everything.
     #[arg(long, env = "TRIAGE_RETENTION_DAYS", default_value_t = 365)]
     retention_days: u32,
+    /// The period the drift gauges of /metrics compare with the one before (refreshed hourly
+    /// from the decision log); 0 turns them off.
+    #[arg(long, env = "TRIAGE_DRIFT_DAYS", default_value_t = 7)]
+    drift_days: u32,
     /// Threads for one forward pass. The model's operations are small, and candle's helper
     /// threads spin while they wait, taking cores from request handling: 1 served most
     /// requests per second on a 2-core machine (BENCHMARKS.md).
@@ -696,6 +700,22 @@ fn auth_for(args: &ServeArgs) -> anyhow::Result<Auth> {
     }
 }
 
+/// Refreshes the drift gauges now and then every hour.
+fn drift_hourly(state: AppState, days: u32) {
+    if days == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut hourly = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
+        loop {
+            hourly.tick().await;
+            if let Err(e) = triage::server::reports::refresh_drift_gauges(&state, days, chrono::Utc::now()).await {
+                tracing::warn!("refreshing the drift gauges failed: {e}");
+            }
+        }
+    });
+}
+
 /// How often retention runs: servers sharing a log skip a run that another ran less than this
 /// long ago (slightly under a day, so one server's daily tick is never skipped for its own
 /// previous run).
@@ -748,6 +768,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(db = %args.db, retention_days = args.retention_days, "decision log open");
         prune_daily(decisions.clone(), args.retention_days, config.name.clone());
         let state = AppState::new(loaded, sources, auth, decisions, config);
+        drift_hourly(state.clone(), args.drift_days);
         #[cfg(unix)]
         reload_on_sighup(state.clone());
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;

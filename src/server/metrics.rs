@@ -1,9 +1,9 @@
 //! Prometheus metrics: what an operator watches on a dashboard. Requests and their latency by
 //! route and status, what the model predicted, how often it abstained, which priorities and
-//! rules the policy produced, the model worker's batch sizes and queue depth. Counting only:
-//! nothing here changes a response.
+//! rules the policy produced, the model worker's batch sizes and queue depth, and each head's
+//! drift. Counting only: nothing here changes a response.
 
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -64,6 +64,8 @@ pub struct Metrics {
     batch_sizes: Histogram,
     queue_depth: Gauge<i64, AtomicI64>,
     reloads: Family<OutcomeLabels, Counter>,
+    drift_psi: Family<HeadLabels, Gauge<f64, AtomicU64>>,
+    drift_retrain: Family<HeadLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -89,6 +91,14 @@ impl Default for Metrics {
         registry.register("model_queue_depth", "Requests waiting for the model worker", queue_depth.clone());
         let reloads = Family::<OutcomeLabels, Counter>::default();
         registry.register("reloads", "Model and policy reloads by outcome", reloads.clone());
+        let drift_psi = Family::<HeadLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "drift_psi",
+            "Population stability index of each head's predicted labels, last period against the one before",
+            drift_psi.clone(),
+        );
+        let drift_retrain = Family::<HeadLabels, Gauge>::default();
+        registry.register("drift_retrain_recommended", "1 when a head's labels drifted enough to retrain", drift_retrain.clone());
         Self {
             registry,
             requests,
@@ -101,6 +111,8 @@ impl Default for Metrics {
             batch_sizes,
             queue_depth,
             reloads,
+            drift_psi,
+            drift_retrain,
         }
     }
 }
@@ -135,6 +147,17 @@ impl Metrics {
     pub fn observe_reload(&self, succeeded: bool) {
         let outcome = if succeeded { "ok" } else { "failed" };
         self.reloads.get_or_create(&OutcomeLabels { outcome: outcome.into() }).inc();
+    }
+
+    /// Sets the drift gauges of the heads that could be judged (enough tickets in both periods).
+    pub fn observe_drift(&self, drift: &[crate::report::HeadDrift]) {
+        for head in drift {
+            if let Some(psi) = head.psi {
+                let labels = HeadLabels { head: head.head.clone() };
+                self.drift_psi.get_or_create(&labels).set(psi);
+                self.drift_retrain.get_or_create(&labels).set(i64::from(head.retrain_recommended()));
+            }
+        }
     }
 
     /// The OpenMetrics text, with the queue depth read at scrape time.

@@ -1,6 +1,7 @@
 //! The reports API (role `review`): `triage report`'s tables for a period as JSON, or one
 //! table as CSV, for the `/reports` page and for anyone's spreadsheet. The log is read on the
-//! blocking pool; the tables come from `crate::report` with the served policy.
+//! blocking pool; the tables come from `crate::report` with the served policy. The drift
+//! gauges of `/metrics` are refreshed from the same tables (`refresh_drift_gauges`).
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -57,4 +58,20 @@ pub async fn get(State(state): State<AppState>, query: Result<Query<ReportQuery>
     let csv = table.to_csv().map_err(|e| ApiError::Unavailable(format!("cannot write the table as CSV: {e}")))?;
     let disposition = format!("attachment; filename=\"{}.csv\"", table.name);
     Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (CONTENT_DISPOSITION, disposition)], csv).into_response())
+}
+
+/// Sets the drift gauges from the log: each head's predicted labels over the last `days`
+/// against the `days` before `now`. Returns what it measured.
+pub async fn refresh_drift_gauges(
+    state: &AppState,
+    days: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<report::HeadDrift>, crate::store::StoreError> {
+    let period = chrono::TimeDelta::days(i64::from(days));
+    let store = &state.decisions.store;
+    let (current, previous) =
+        tokio::try_join!(store.between(now - period, now), store.between(now - period - period, now - period))?;
+    let drift = report::drift_by_head(&current, &previous);
+    state.metrics.observe_drift(&drift);
+    Ok(drift)
 }

@@ -129,3 +129,55 @@ async fn the_report_names_each_repeat_issue_with_its_size_and_first_ticket() {
     let levels = [&first, &second, &third].map(|d| d["priority"]["level"].as_str().unwrap().to_string());
     assert_eq!(cluster[5], *levels.iter().min().unwrap(), "the most urgent level among them");
 }
+
+#[tokio::test]
+async fn the_drift_gauges_flag_a_head_whose_predicted_labels_shifted() {
+    use triage::classify::{classify_now, ClassifyResponse};
+    use triage::store::DecisionRecord;
+    use triage::ticket::TicketRequest;
+    let state = app_state(ServerConfig::default(), Auth::Disabled);
+    let now = Utc::now();
+    let classifier = crate::common::default_classifier();
+    let policy = default_policy();
+    // Last week the helpdesk got billing questions; this week, outages.
+    let tickets = |texts: &[(&str, &str)]| -> Vec<triage::ticket::Ticket> {
+        texts
+            .iter()
+            .cycle()
+            .take(40)
+            .map(|(subject, body)| {
+                TicketRequest { subject: Some(subject.to_string()), body: Some(body.to_string()), ..TicketRequest::default() }
+                    .validate()
+                    .expect("valid")
+            })
+            .collect()
+    };
+    let questions = tickets(&[
+        ("Invoice copy", "Could you send me a copy of the March invoice?"),
+        ("Billing address", "How do I change the billing address on my invoices?"),
+    ]);
+    let outages = tickets(&[
+        ("Site down", "Our whole shop is down since 9:00, customers cannot order anything."),
+        ("API unreachable", "Every call to your API times out since this morning, all our integrations stopped."),
+    ]);
+    let mut records = Vec::new();
+    for (set, at) in [(&questions, now - chrono::TimeDelta::days(10)), (&outages, now - chrono::TimeDelta::days(1))] {
+        let refs: Vec<&triage::ticket::Ticket> = set.iter().collect();
+        for (ticket, response) in set.iter().zip(classify_now(&classifier, &policy, &refs, at).expect("classified")) {
+            let response = ClassifyResponse { decision_id: uuid::Uuid::new_v4().to_string(), ..response };
+            records.push(DecisionRecord::new(ticket, &response, at).expect("record"));
+        }
+    }
+    state.decisions.store.record(records).await.expect("logged");
+
+    let drift = triage::server::reports::refresh_drift_gauges(&state, 7, now).await.expect("measured");
+    let category = drift.iter().find(|d| d.head == "category").expect("the category head");
+    assert_eq!((category.tickets_now, category.tickets_before), (40, 40));
+    assert!(category.retrain_recommended(), "{category:?}");
+    let (_, metrics) = crate::common::call(&state, "GET", "/metrics", Body::empty()).await;
+    let text = metrics.as_str().expect("text");
+    assert!(text.contains(r#"triage_drift_retrain_recommended{head="category"} 1"#), "{text}");
+    let psi_line = text.lines().find(|l| l.starts_with(r#"triage_drift_psi{head="category"}"#)).expect("a psi gauge");
+    let psi: f64 = psi_line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!((psi - category.psi.unwrap()).abs() < 1e-9, "{psi_line}");
+}
