@@ -103,22 +103,38 @@ async fn report_figures_match_the_events_and_corrections_behind_them() {
     assert!(markdown.contains("| value | tickets | share |\n|---|---|---|\n| standard | 3 | 100.0% |"), "{markdown}");
 }
 
+/// End to end: a burst with near-duplicates, events and a correction, and the report finds the
+/// cluster, the breach, the escalation and the agreement in it.
 #[tokio::test]
-async fn the_report_names_each_repeat_issue_with_its_size_and_first_ticket() {
+async fn the_report_finds_the_repeat_issue_the_breach_the_escalation_and_the_agreement() {
     let state = app_state(ServerConfig::default(), Auth::Disabled);
-    let login = |id: &str| json!({"id": id, "subject": "Login page error", "body": "The login page shows error 500 when I try to sign in."});
+    let ticket = |id: &str, subject: &str, body: &str| json!({"id": id, "subject": subject, "body": body, "created_at": monday(10, 0).to_rfc3339(), "customer": {"plan": "standard"}});
+    let login = |id: &str| ticket(id, "Login page error", "The login page shows error 500 when I try to sign in.");
     let first = call(&state, "POST", "/v1/classify", login("L-1")).await;
-    call(
-        &state,
-        "POST",
-        "/v1/classify",
-        json!({"id": "Q-1", "subject": "Invoice copy", "body": "Could you resend the March invoice?"}),
-    )
-    .await;
+    call(&state, "POST", "/v1/classify", ticket("Q-1", "Invoice copy", "Could you resend the March invoice?")).await;
     let second = call(&state, "POST", "/v1/classify", login("L-2")).await;
     let third = call(&state, "POST", "/v1/classify", login("L-3")).await;
     assert_eq!(second["cluster"]["id"], first["decision_id"], "{second:#}");
     assert_eq!(third["cluster"]["size"], 3);
+
+    // L-1 answered in time; L-2 answered an hour past its due time, solved, then reopened.
+    let event = |decision: &Value, id: &str, at: DateTime<Utc>, kind: &str| {
+        let uri = format!("/v1/decisions/{}/events", decision["decision_id"].as_str().unwrap());
+        (uri, json!({"event_id": id, "at": at.to_rfc3339(), "kind": kind}))
+    };
+    let due: DateTime<Utc> = second["sla"]["first_response_due"].as_str().expect("a first-response target").parse().unwrap();
+    for (uri, body) in [
+        event(&first, "l1-answer", monday(10, 30), "first_response"),
+        event(&second, "l2-answer", due + chrono::TimeDelta::hours(1), "first_response"),
+        event(&second, "l2-solved", due + chrono::TimeDelta::hours(2), "solved"),
+        event(&second, "l2-reopened", due + chrono::TimeDelta::hours(3), "reopened"),
+    ] {
+        call(&state, "POST", &uri, body).await;
+    }
+    // A reviewer confirms L-3's category.
+    let category = third["predictions"]["category"]["label"].clone();
+    let uri = format!("/v1/decisions/{}/feedback", third["decision_id"].as_str().unwrap());
+    call(&state, "POST", &uri, json!({"reviewer": "ana", "category": category})).await;
 
     let decisions = state.decisions.store.between(Utc::now() - chrono::TimeDelta::hours(1), Utc::now()).await.expect("log");
     let tables = triage::report::build(&decisions, &default_policy(), Utc::now());
@@ -128,6 +144,15 @@ async fn the_report_names_each_repeat_issue_with_its_size_and_first_ticket() {
     assert_eq!((cluster[1].as_str(), cluster[4].as_str()), ("3", "Login page error"));
     let levels = [&first, &second, &third].map(|d| d["priority"]["level"].as_str().unwrap().to_string());
     assert_eq!(cluster[5], *levels.iter().min().unwrap(), "the most urgent level among them");
+    // First response: L-1 met; L-2 late; L-3 and Q-1 never answered and long past due (the
+    // report runs days after that Monday): 1 of 4.
+    let standard = row(table(&tables, "sla_by_plan"), "standard");
+    assert_eq!((standard[1].as_str(), standard[2].as_str()), ("4", "25.0%"), "{standard:?}");
+    let escalated = &table(&tables, "escalated_after_the_fact").rows;
+    assert_eq!(escalated.len(), 1, "{escalated:?}");
+    assert_eq!((escalated[0][1].as_str(), escalated[0][3].as_str()), ("L-2", "reopened"));
+    let agreement = row(table(&tables, "agreement"), "category");
+    assert_eq!((agreement[1].as_str(), agreement[2].as_str()), ("1", "100.0%"));
 }
 
 #[tokio::test]
