@@ -700,6 +700,24 @@ fn auth_for(args: &ServeArgs) -> anyhow::Result<Auth> {
     }
 }
 
+/// How long a starting server waits for an unreachable database (restarted with it, say)
+/// before giving up.
+const DATABASE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Opens the decision log, waiting up to `DATABASE_WAIT` while its database is unreachable.
+async fn open_decisions(location: &Location, queue: usize) -> Result<Decisions, StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match Decisions::open(location, queue).await {
+            Err(StoreError::Unavailable(why)) if started.elapsed() < DATABASE_WAIT => {
+                tracing::warn!(db = %location, "the decision log's database is unreachable, retrying in 2 s: {why}");
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Refreshes the drift gauges now and then every hour.
 fn drift_hourly(state: AppState, days: u32) {
     if days == 0 {
@@ -764,7 +782,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let decisions = Decisions::open(&args.db, args.queue).await?;
+        let decisions = open_decisions(&args.db, args.queue).await?;
         tracing::info!(db = %args.db, retention_days = args.retention_days, "decision log open");
         prune_daily(decisions.clone(), args.retention_days, config.name.clone());
         let state = AppState::new(loaded, sources, auth, decisions, config);
