@@ -235,15 +235,12 @@ fn servers_serve_the_active_model_and_policy_of_the_shared_database_and_follow_p
     let models = Store::at(Path::new(&url), Kind::Model);
     models.add_version(&bundle, &default_model_dir()).expect("the bundle is stored");
     models.update(|registry| registry.promote(&bundle, false, "ana", Value::Null, chrono::Utc::now())).expect("promoted");
-    let (ok, out) = triage_cli(&[
-        "policy".as_ref(),
-        "promote".as_ref(),
-        "--store".as_ref(),
-        store_arg,
-        "--policy".as_ref(),
-        default_policy_path().as_os_str(),
-    ]);
-    assert!(ok, "{out}");
+    let promote_policy = |policy: &Path| {
+        let promote = ["policy", "promote", "--store"].map(OsStr::new);
+        let (ok, out) = triage_cli(&[&promote[..], &[store_arg, "--policy".as_ref(), policy.as_os_str()]].concat());
+        assert!(ok, "{out}");
+    };
+    promote_policy(&default_policy_path());
     let first_policy = triage::policy_file::load(&default_policy_path()).expect("policy").version().to_string();
 
     // Two servers on two "machines" (each its own cache), both reading the stores from the database.
@@ -265,15 +262,7 @@ fn servers_serve_the_active_model_and_policy_of_the_shared_database_and_follow_p
     std::fs::write(&changed, format!("{text}\n# promoted in the shared-store test\n")).expect("write");
     let second_policy = triage::policy_file::load(&changed).expect("policy").version().to_string();
     assert_ne!(first_policy, second_policy);
-    let (ok, out) = triage_cli(&[
-        "policy".as_ref(),
-        "promote".as_ref(),
-        "--store".as_ref(),
-        store_arg,
-        "--policy".as_ref(),
-        changed.as_os_str(),
-    ]);
-    assert!(ok, "{out}");
+    promote_policy(&changed);
     for server in &servers {
         reload(server);
         assert_eq!(served_versions(server).1, second_policy);
