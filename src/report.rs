@@ -458,18 +458,27 @@ pub struct HeadDrift {
     pub mean_score_before: Option<f64>,
     pub abstained_now: usize,
     pub abstained_before: usize,
+    /// The population stability index of the predicted labels now against what the model
+    /// predicted on its held-out data; `None` with too few tickets now or no reference.
+    pub psi_vs_held_out: Option<f64>,
 }
 
 impl HeadDrift {
-    /// The labels shifted enough that retraining on recent tickets is recommended.
+    /// The labels shifted enough, against the period before or against the held-out data the
+    /// model was measured on, that retraining on recent tickets is recommended.
     pub fn retrain_recommended(&self) -> bool {
-        self.psi.is_some_and(|psi| psi >= DRIFT_ALERT)
+        self.psi.into_iter().chain(self.psi_vs_held_out).any(|psi| psi >= DRIFT_ALERT)
     }
 }
 
+/// Per head and label, how often the served model predicted it on its held-out data
+/// (`Classifier::held_out_predictions`).
+pub type HeldOut = BTreeMap<String, BTreeMap<String, usize>>;
+
 /// Drift of each head between `previous` (the period before) and `current`: the population
-/// stability index of the predicted labels, mean score and abstentions then and now.
-pub fn drift_by_head(current: &[StoredDecision], previous: &[StoredDecision]) -> Vec<HeadDrift> {
+/// stability index of the predicted labels, mean score and abstentions then and now; and of
+/// the labels now against the model's predictions on its `held_out` data.
+pub fn drift_by_head(current: &[StoredDecision], previous: &[StoredDecision], held_out: &HeldOut) -> Vec<HeadDrift> {
     let (now, before) = (head_periods(current), head_periods(previous));
     let empty = HeadPeriod::default();
     let heads: std::collections::BTreeSet<&String> = now.keys().chain(before.keys()).collect();
@@ -488,24 +497,36 @@ pub fn drift_by_head(current: &[StoredDecision], previous: &[StoredDecision]) ->
                 mean_score_before: mean(b),
                 abstained_now: n.abstained,
                 abstained_before: b.abstained,
+                psi_vs_held_out: held_out
+                    .get(head)
+                    .filter(|reference| n.tickets >= DRIFT_MIN_TICKETS && !reference.is_empty())
+                    .map(|reference| population_stability(&n.labels, reference)),
             }
         })
         .collect()
 }
 
 /// `drift_by_head` as a report table, with "retrain recommended" when the labels shifted a lot.
-pub fn drift(current: &[StoredDecision], previous: &[StoredDecision]) -> Table {
+pub fn drift(current: &[StoredDecision], previous: &[StoredDecision], held_out: &HeldOut) -> Table {
     let mut table = Table::new(
         "drift",
-        "Drift against the period before",
-        &["head", "tickets now / before", "label PSI", "mean score now / before", "abstained now / before", "verdict"],
+        "Drift against the period before and the model's held-out data",
+        &[
+            "head",
+            "tickets now / before",
+            "label PSI",
+            "mean score now / before",
+            "abstained now / before",
+            "verdict",
+            "label PSI vs held-out",
+        ],
     );
-    for d in drift_by_head(current, previous) {
+    for d in drift_by_head(current, previous, held_out) {
         let mean = |m: Option<f64>| m.map_or("-".to_string(), |m| format!("{m:.3}"));
-        let verdict = match d.psi {
-            None => format!("too few tickets (under {DRIFT_MIN_TICKETS} in a period)"),
-            Some(_) if d.retrain_recommended() => "retrain recommended".to_string(),
-            Some(_) => "stable".to_string(),
+        let verdict = match (d.psi, d.psi_vs_held_out) {
+            _ if d.retrain_recommended() => "retrain recommended".to_string(),
+            (None, None) => format!("too few tickets (under {DRIFT_MIN_TICKETS} in a period)"),
+            _ => "stable".to_string(),
         };
         table.rows.push(vec![
             d.head.clone(),
@@ -514,6 +535,7 @@ pub fn drift(current: &[StoredDecision], previous: &[StoredDecision]) -> Table {
             format!("{} / {}", mean(d.mean_score_now), mean(d.mean_score_before)),
             format!("{} / {}", percent(d.abstained_now, d.tickets_now), percent(d.abstained_before, d.tickets_before)),
             verdict,
+            d.psi_vs_held_out.map_or("-".to_string(), |psi| format!("{psi:.3}")),
         ]);
     }
     table

@@ -136,6 +136,10 @@ struct ReportArgs {
     /// The policy whose calendars and levels the SLA figures use.
     #[arg(long, env = "TRIAGE_POLICY", default_value = "config/policy.toml")]
     policy: PathBuf,
+    /// The served model (a bundle or store): drift compares the labels with its predictions on
+    /// its held-out data.
+    #[arg(long, env = "TRIAGE_MODEL", default_value = "models/default")]
+    model: PathBuf,
     /// First day or instant included (RFC 3339 or YYYY-MM-DD, UTC); default 30 days before --until.
     #[arg(long)]
     since: Option<String>,
@@ -401,7 +405,8 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
     let (decisions, previous) =
         read_log(&args.db, |store| async move { tokio::try_join!(store.between(since, until), store.between(before, since)) })?;
     let mut tables = triage::report::build(&decisions, &policy, now);
-    tables.push(triage::report::drift(&decisions, &previous));
+    let held_out = triage::model::bundle::held_out_predictions(&registry::resolve(&args.model, Kind::Model)?)?;
+    tables.push(triage::report::drift(&decisions, &previous, &held_out));
     let mut markdown = format!(
         "# triage report\n\n{} decisions from {} to {} (UTC), decision log {}, policy {}\n\n",
         decisions.len(),

@@ -176,6 +176,26 @@ impl Manifest {
 }
 
 /// Reads and parses a JSON file of a bundle, naming the file in any error.
+/// Per head, how often the model predicted each label on its held-out data (the columns of
+/// each head's confusion matrix in metrics.json): the reference live predictions drift from.
+/// Empty for a bundle whose report has no confusion matrices.
+pub fn held_out_predictions(dir: &Path) -> Result<BTreeMap<String, BTreeMap<String, usize>>, ModelError> {
+    let metrics: serde_json::Value = read_json(dir, METRICS)?;
+    let mut heads = BTreeMap::new();
+    for (head, report) in metrics["report"]["heads"].as_object().into_iter().flatten() {
+        let (Some(labels), Some(rows)) = (report["labels"].as_array(), report["confusion"].as_array()) else { continue };
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for row in rows.iter().filter_map(|row| row.as_array()) {
+            for (label, count) in labels.iter().zip(row) {
+                *counts.entry(label.as_str().unwrap_or_default().to_string()).or_default() +=
+                    count.as_u64().unwrap_or(0) as usize;
+            }
+        }
+        heads.insert(head.clone(), counts);
+    }
+    Ok(heads)
+}
+
 pub fn read_json<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> Result<T, ModelError> {
     serde_json::from_slice(&read(dir, file)?).map_err(|e| bundle_error(dir, file, e.to_string()))
 }

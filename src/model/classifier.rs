@@ -78,6 +78,8 @@ pub struct Classifier {
     /// The pretrained sentence encoder, when the bundle carries one: each ticket's embedding
     /// goes to the policy (severity by meaning, not only by words).
     encoder: Option<SentenceEncoder>,
+    /// What the model predicted on its held-out data, per head and label (drift's reference).
+    held_out: BTreeMap<String, BTreeMap<String, usize>>,
     device: Device,
 }
 
@@ -151,7 +153,8 @@ impl Classifier {
             })?),
             None => None,
         };
-        Ok(Self { manifest, text, idf, network, calibration, memory, encoder, device })
+        let held_out = bundle::held_out_predictions(dir)?;
+        Ok(Self { manifest, text, idf, network, calibration, memory, encoder, held_out, device })
     }
 
     /// Assembles a classifier from parts already in memory (the trainer evaluates the model
@@ -164,11 +167,16 @@ impl Classifier {
         calibration: Calibration,
         memory: Option<Memory>,
     ) -> Self {
-        Self { manifest, text, idf, network, calibration, memory, encoder: None, device: Device::Cpu }
+        Self { manifest, text, idf, network, calibration, memory, encoder: None, held_out: BTreeMap::new(), device: Device::Cpu }
     }
 
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// Per head, how often each label was predicted on the held-out data (empty when unknown).
+    pub fn held_out_predictions(&self) -> &BTreeMap<String, BTreeMap<String, usize>> {
+        &self.held_out
     }
 
     pub fn name(&self) -> &str {

@@ -66,6 +66,7 @@ pub struct Metrics {
     reloads: Family<OutcomeLabels, Counter>,
     drift_psi: Family<HeadLabels, Gauge<f64, AtomicU64>>,
     drift_retrain: Family<HeadLabels, Gauge>,
+    drift_psi_held_out: Family<HeadLabels, Gauge<f64, AtomicU64>>,
 }
 
 impl Default for Metrics {
@@ -97,6 +98,12 @@ impl Default for Metrics {
             "Population stability index of each head's predicted labels, last period against the one before",
             drift_psi.clone(),
         );
+        let drift_psi_held_out = Family::<HeadLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "drift_psi_vs_held_out",
+            "Population stability index of each head's predicted labels, last period against the model's held-out data",
+            drift_psi_held_out.clone(),
+        );
         let drift_retrain = Family::<HeadLabels, Gauge>::default();
         registry.register("drift_retrain_recommended", "1 when a head's labels drifted enough to retrain", drift_retrain.clone());
         Self {
@@ -113,6 +120,7 @@ impl Default for Metrics {
             reloads,
             drift_psi,
             drift_retrain,
+            drift_psi_held_out,
         }
     }
 }
@@ -149,12 +157,18 @@ impl Metrics {
         self.reloads.get_or_create(&OutcomeLabels { outcome: outcome.into() }).inc();
     }
 
-    /// Sets the drift gauges of the heads that could be judged (enough tickets in both periods).
+    /// Sets the drift gauges of the heads that could be judged (enough tickets now, and in the
+    /// period before for the period-to-period index).
     pub fn observe_drift(&self, drift: &[crate::report::HeadDrift]) {
         for head in drift {
+            let labels = HeadLabels { head: head.head.clone() };
             if let Some(psi) = head.psi {
-                let labels = HeadLabels { head: head.head.clone() };
                 self.drift_psi.get_or_create(&labels).set(psi);
+            }
+            if let Some(psi) = head.psi_vs_held_out {
+                self.drift_psi_held_out.get_or_create(&labels).set(psi);
+            }
+            if head.psi.is_some() || head.psi_vs_held_out.is_some() {
                 self.drift_retrain.get_or_create(&labels).set(i64::from(head.retrain_recommended()));
             }
         }

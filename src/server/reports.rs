@@ -49,7 +49,7 @@ pub async fn get(State(state): State<AppState>, query: Result<Query<ReportQuery>
     let store = &state.decisions.store;
     let (decisions, previous) = tokio::try_join!(store.between(since, until), store.between(before, since))?;
     let mut tables = report::build(&decisions, &state.served.snapshot().policy, now);
-    tables.push(report::drift(&decisions, &previous));
+    tables.push(report::drift(&decisions, &previous, state.served.snapshot().classifier.held_out_predictions()));
     let Some(name) = query.csv else {
         return Ok(Json(Report { since, until, decisions: decisions.len(), tables }).into_response());
     };
@@ -71,7 +71,7 @@ pub async fn refresh_drift_gauges(
     let store = &state.decisions.store;
     let (current, previous) =
         tokio::try_join!(store.between(now - period, now), store.between(now - period - period, now - period))?;
-    let drift = report::drift_by_head(&current, &previous);
+    let drift = report::drift_by_head(&current, &previous, state.served.snapshot().classifier.held_out_predictions());
     state.metrics.observe_drift(&drift);
     Ok(drift)
 }

@@ -205,4 +205,13 @@ async fn the_drift_gauges_flag_a_head_whose_predicted_labels_shifted() {
     let psi_line = text.lines().find(|l| l.starts_with(r#"triage_drift_psi{head="category"}"#)).expect("a psi gauge");
     let psi: f64 = psi_line.rsplit(' ').next().unwrap().parse().unwrap();
     assert!((psi - category.psi.unwrap()).abs() < 1e-9, "{psi_line}");
+
+    // The reference for drift against held-out data: what the model predicted on its dev set,
+    // one count per dev example.
+    let reference = classifier.held_out_predictions().get("category").expect("held-out predictions of category");
+    let examples = classifier.manifest().metrics["heads"]["category"]["examples"].as_u64().expect("examples");
+    assert_eq!(reference.values().sum::<usize>() as u64, examples);
+    let against_held_out = category.psi_vs_held_out.expect("40 tickets now are enough to judge");
+    assert!(against_held_out > 0.0, "{category:?}");
+    assert!(text.contains(r#"triage_drift_psi_vs_held_out{head="category"}"#), "{text}");
 }
