@@ -431,6 +431,13 @@ fn run_promote(args: PromoteArgs) -> anyhow::Result<()> {
         active_misses.as_ref().map_or("-".to_string(), cell),
         cell(&candidate_misses)
     );
+    let review = |tally: &triage::priority_check::Tally| format!("{:.1}%", tally.review_rate() * 100.0);
+    println!(
+        "| priorities | review rate ({}) | {} | {} |",
+        args.priorities.display(),
+        active_misses.as_ref().map_or("-".to_string(), review),
+        review(&candidate_misses)
+    );
     if let Some(before) = &active_misses {
         if candidate_misses.dangerous_misses > before.dangerous_misses {
             failures.push(format!(
