@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 
 use serde_json::Value;
@@ -127,4 +128,34 @@ fn listening_address(log: &mut impl BufRead) -> String {
             return address.to_string();
         }
     }
+}
+
+/// Sends classify requests to `server` one after another until `stop` is set or the server
+/// cannot be reached, counting the 200s in `acked`; returns every answer (status and body).
+pub fn keep_classifying(server: &ServerProcess, prefix: &str, stop: &AtomicBool, acked: &AtomicUsize) -> Vec<(u16, Value)> {
+    let mut answers = Vec::new();
+    for i in 0.. {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let body =
+            serde_json::json!({"id": format!("{prefix}-{i}"), "body": format!("order {i} never arrived and support is silent")});
+        let Some((status, body)) = server.try_send("POST", "/v1/classify", &body.to_string()).ok().and_then(try_answer) else {
+            break;
+        };
+        if status == 200 {
+            acked.fetch_add(1, Ordering::Relaxed);
+        }
+        answers.push((status, body));
+    }
+    answers
+}
+
+/// The decision ids of the 200 answers.
+pub fn acknowledged(answers: &[(u16, Value)]) -> Vec<String> {
+    answers
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .filter_map(|(_, body)| body["decision_id"].as_str().map(String::from))
+        .collect()
 }

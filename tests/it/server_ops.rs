@@ -1,5 +1,6 @@
 //! The server's operational side: API keys and roles, Prometheus metrics, the OpenAPI
-//! document, hot reload under load, and a graceful stop on SIGTERM (through the real binary).
+//! document, hot reload under load, a policy promoted and rolled back under load through the
+//! real binary, and a graceful stop on SIGTERM (through the real binary).
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -11,7 +12,7 @@ use triage::server::state::Sources;
 use triage::server::{app, AppState, ServerConfig};
 
 use crate::common::{app_state, app_state_from, bundle_copy, copy_default_bundle, default_policy_path};
-use crate::process::{answer, ServerProcess};
+use crate::process::{answer, keep_classifying, ServerProcess};
 
 async fn send(state: &AppState, method: &str, uri: &str, key: Option<&str>, body: &str) -> (StatusCode, String) {
     let mut request = Request::builder().method(method).uri(uri).header("content-type", "application/json");
@@ -348,4 +349,57 @@ async fn promotion_and_rollback_in_a_model_store_switch_the_served_version_under
     assert!(seen.is_subset(&[first_version.clone(), "second-version".to_string()].into()), "{seen:?}");
     let (_, body) = send(&state, "POST", "/v1/classify", None, TICKET).await;
     assert_eq!(json_of(&body)["model"]["version"], first_version.as_str(), "served after the rollback");
+}
+
+/// `triage policy ARGS` with the real binary; panics with its output when it fails.
+fn policy_command(args: &[&std::ffi::OsStr]) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_triage")).arg("policy").args(args).output().expect("triage runs");
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_policy_promoted_and_rolled_back_under_load_switches_versions_without_a_failed_request() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("policies");
+    let second = work.path().join("second.toml");
+    let text = std::fs::read_to_string(default_policy_path()).expect("policy");
+    std::fs::write(&second, format!("{text}\n# the second version\n")).expect("write");
+    let promote = |policy: &std::path::Path| {
+        policy_command(&["promote".as_ref(), "--store".as_ref(), store.as_os_str(), "--policy".as_ref(), policy.as_os_str()])
+    };
+    promote(&default_policy_path());
+    let server = ServerProcess::start_serving(
+        work.path().join("decisions.db"),
+        crate::common::default_model_dir().as_os_str(),
+        store.as_os_str(),
+        &[],
+        &[],
+    );
+    let reload = || assert_eq!(answer(server.post("/admin/reload", "")).0, 200);
+    let (stop, acked) = (AtomicBool::new(false), AtomicUsize::new(0));
+    let wait_for = |count: usize| {
+        while acked.load(Ordering::Relaxed) < count {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    };
+    let answers = std::thread::scope(|scope| {
+        let client = scope.spawn(|| keep_classifying(&server, "P", &stop, &acked));
+        wait_for(20);
+        promote(&second);
+        reload();
+        wait_for(acked.load(Ordering::Relaxed) + 20);
+        policy_command(&["rollback".as_ref(), "--store".as_ref(), store.as_os_str()]);
+        reload();
+        wait_for(acked.load(Ordering::Relaxed) + 20);
+        stop.store(true, Ordering::Relaxed);
+        client.join().expect("client")
+    });
+    assert!(answers.iter().all(|(status, _)| *status == 200), "no failed request");
+    let mut phases: Vec<String> =
+        answers.iter().map(|(_, body)| body["policy"]["version"].as_str().unwrap().to_string()).collect();
+    phases.dedup();
+    let first = triage::policy_file::load(&default_policy_path()).expect("policy").version().to_string();
+    let promoted = triage::policy_file::load(&second).expect("policy").version().to_string();
+    assert_eq!(phases, [first.clone(), promoted, first], "the first version, the promoted one, then the first again");
 }

@@ -21,7 +21,7 @@ use triage::store::{Location, Retention};
 
 use crate::common::{app_state_on, call, default_model_dir, default_policy_path, default_sources};
 use crate::pg::TestPostgres;
-use crate::process::{try_answer, ServerProcess};
+use crate::process::{acknowledged, keep_classifying, ServerProcess};
 
 async fn server_on(pg: &TestPostgres, name: &str) -> AppState {
     let decisions = Decisions::open(&Location::Postgres(pg.url()), 64).await.expect("the PostgreSQL log opens");
@@ -106,32 +106,8 @@ async fn servers_sharing_a_postgres_log_see_and_correct_each_others_decisions() 
     assert_eq!(pg.psql("SELECT COUNT(*) FROM decisions"), "8");
 }
 
-/// Sends classify requests to `server` one after another until `stop` is set or the server
-/// cannot be reached; returns the answers it got (status and decision id, if any).
-fn keep_classifying(server: &ServerProcess, prefix: &str, stop: &AtomicBool, acked: &AtomicUsize) -> Vec<(u16, Option<String>)> {
-    let mut answers = Vec::new();
-    for i in 0.. {
-        if stop.load(Ordering::Relaxed) {
-            break;
-        }
-        let body = json!({"id": format!("{prefix}-{i}"), "body": format!("order {i} never arrived and support is silent")});
-        let Some((status, body)) = server.try_send("POST", "/v1/classify", &body.to_string()).ok().and_then(try_answer) else {
-            break;
-        };
-        if status == 200 {
-            acked.fetch_add(1, Ordering::Relaxed);
-        }
-        answers.push((status, body["decision_id"].as_str().map(String::from)));
-    }
-    answers
-}
-
 fn stored_ids(pg: &TestPostgres) -> BTreeSet<String> {
     pg.psql("SELECT decision_id FROM decisions").lines().map(String::from).collect()
-}
-
-fn acknowledged(answers: &[(u16, Option<String>)]) -> Vec<String> {
-    answers.iter().filter(|(status, _)| *status == 200).filter_map(|(_, id)| id.clone()).collect()
 }
 
 #[test]
@@ -201,7 +177,10 @@ fn classify_answers_503_while_the_database_is_down_and_recovers_without_a_restar
         answers[last_outage + 1..].iter().filter(|(status, _)| *status == 200).count() >= 20,
         "serves again after the outage"
     );
-    assert!(answers.iter().filter(|(status, _)| *status == 503).all(|(_, id)| id.is_none()), "a 503 carries no decision");
+    assert!(
+        answers.iter().filter(|(status, _)| *status == 503).all(|(_, body)| body["decision_id"].is_null()),
+        "a 503 carries no decision"
+    );
     let stored = stored_ids(&pg);
     let acked = acknowledged(&answers);
     assert!(acked.iter().all(|id| stored.contains(id)), "every 200 answer is in the database");

@@ -254,7 +254,7 @@ fn promote_args(store: &Path, candidate: &Path, extra: &[&str]) -> super::Promot
 }
 
 #[test]
-fn a_worse_candidate_is_refused_a_forced_one_recorded_and_rollback_restores_the_previous() {
+fn a_worse_candidate_is_refused_a_forced_one_recorded_a_better_one_promoted_and_rollback_restores_the_previous() {
     use triage::registry;
     let work = tempfile::tempdir().expect("tempdir");
     let good = work.path().join("good");
@@ -297,11 +297,17 @@ fn a_worse_candidate_is_refused_a_forced_one_recorded_and_rollback_restores_the_
     assert_ne!(forced.active.as_deref(), Some(first.as_str()));
     assert_eq!(Some(format!("{}-{}", served.name(), served.version())), forced.active);
 
-    let mut rolled = forced;
-    assert_eq!(rolled.rollback("bo", chrono::Utc::now()).as_deref(), Some(first.as_str()));
+    // The good bundle beats the noise now active: it passes the gate without --force.
+    run_promote(promote_args(&store, &good, &["--by", "cy"])).expect("a better candidate passes the gate");
+    let promoted = registry::read(&store).expect("registry");
+    assert_eq!(promoted.active.as_deref(), Some(first.as_str()));
+    assert_eq!(promoted.history.last().map(|entry| entry.action), Some(registry::Action::Promote));
+
+    let mut rolled = promoted;
+    assert_eq!(rolled.rollback("bo", chrono::Utc::now()), forced.active, "back to the bundle active before");
     registry::write(&store, &rolled).expect("written");
     let back = Classifier::load(&store).expect("loads");
-    assert_eq!(format!("{}-{}", back.name(), back.version()), first, "rollback restores the previous version");
+    assert_eq!(Some(format!("{}-{}", back.name(), back.version())), forced.active, "rollback restores the previous version");
 }
 
 #[test]
