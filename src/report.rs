@@ -461,6 +461,9 @@ pub struct HeadDrift {
     /// The population stability index of the predicted labels now against what the model
     /// predicted on its held-out data; `None` with too few tickets now or no reference.
     pub psi_vs_held_out: Option<f64>,
+    /// The model's mean score and abstention share on its held-out data, for comparison.
+    pub mean_score_held_out: Option<f64>,
+    pub abstained_held_out: Option<f64>,
 }
 
 impl HeadDrift {
@@ -471,9 +474,9 @@ impl HeadDrift {
     }
 }
 
-/// Per head and label, how often the served model predicted it on its held-out data
+/// Per head, what the served model predicted on its held-out data
 /// (`Classifier::held_out_predictions`).
-pub type HeldOut = BTreeMap<String, BTreeMap<String, usize>>;
+pub type HeldOut = BTreeMap<String, crate::model::bundle::HeldOut>;
 
 /// Drift of each head between `previous` (the period before) and `current`: the population
 /// stability index of the predicted labels, mean score and abstentions then and now; and of
@@ -499,8 +502,10 @@ pub fn drift_by_head(current: &[StoredDecision], previous: &[StoredDecision], he
                 abstained_before: b.abstained,
                 psi_vs_held_out: held_out
                     .get(head)
-                    .filter(|reference| n.tickets >= DRIFT_MIN_TICKETS && !reference.is_empty())
-                    .map(|reference| population_stability(&n.labels, reference)),
+                    .filter(|reference| n.tickets >= DRIFT_MIN_TICKETS && !reference.labels.is_empty())
+                    .map(|reference| population_stability(&n.labels, &reference.labels)),
+                mean_score_held_out: held_out.get(head).and_then(|reference| reference.mean_score),
+                abstained_held_out: held_out.get(head).and_then(|reference| reference.abstained),
             }
         })
         .collect()
@@ -515,8 +520,8 @@ pub fn drift(current: &[StoredDecision], previous: &[StoredDecision], held_out: 
             "head",
             "tickets now / before",
             "label PSI",
-            "mean score now / before",
-            "abstained now / before",
+            "mean score now / before / held-out",
+            "abstained now / before / held-out",
             "verdict",
             "label PSI vs held-out",
         ],
@@ -532,8 +537,13 @@ pub fn drift(current: &[StoredDecision], previous: &[StoredDecision], held_out: 
             d.head.clone(),
             format!("{} / {}", d.tickets_now, d.tickets_before),
             d.psi.map_or("-".to_string(), |psi| format!("{psi:.3}")),
-            format!("{} / {}", mean(d.mean_score_now), mean(d.mean_score_before)),
-            format!("{} / {}", percent(d.abstained_now, d.tickets_now), percent(d.abstained_before, d.tickets_before)),
+            format!("{} / {} / {}", mean(d.mean_score_now), mean(d.mean_score_before), mean(d.mean_score_held_out)),
+            format!(
+                "{} / {} / {}",
+                percent(d.abstained_now, d.tickets_now),
+                percent(d.abstained_before, d.tickets_before),
+                d.abstained_held_out.map_or("-".to_string(), |share| format!("{:.1}%", share * 100.0))
+            ),
             verdict,
             d.psi_vs_held_out.map_or("-".to_string(), |psi| format!("{psi:.3}")),
         ]);

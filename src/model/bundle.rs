@@ -176,22 +176,40 @@ impl Manifest {
 }
 
 /// Reads and parses a JSON file of a bundle, naming the file in any error.
-/// Per head, how often the model predicted each label on its held-out data (the columns of
-/// each head's confusion matrix in metrics.json): the reference live predictions drift from.
-/// Empty for a bundle whose report has no confusion matrices.
-pub fn held_out_predictions(dir: &Path) -> Result<BTreeMap<String, BTreeMap<String, usize>>, ModelError> {
+/// What one head predicted on the model's held-out data: the reference live predictions drift
+/// from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeldOut {
+    /// How often each label was predicted (the columns of the head's confusion matrix).
+    pub labels: BTreeMap<String, usize>,
+    /// The mean confidence of its predictions (from the reliability bins).
+    pub mean_score: Option<f64>,
+    /// The share of predictions it abstained on.
+    pub abstained: Option<f64>,
+}
+
+/// Each head's `HeldOut` from the bundle's metrics.json; empty for a report without them.
+pub fn held_out_predictions(dir: &Path) -> Result<BTreeMap<String, HeldOut>, ModelError> {
     let metrics: serde_json::Value = read_json(dir, METRICS)?;
+    let report = &metrics["report"];
     let mut heads = BTreeMap::new();
-    for (head, report) in metrics["report"]["heads"].as_object().into_iter().flatten() {
-        let (Some(labels), Some(rows)) = (report["labels"].as_array(), report["confusion"].as_array()) else { continue };
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for (head, measures) in report["heads"].as_object().into_iter().flatten() {
+        let (Some(labels), Some(rows)) = (measures["labels"].as_array(), measures["confusion"].as_array()) else { continue };
+        let mut reference = HeldOut::default();
         for row in rows.iter().filter_map(|row| row.as_array()) {
             for (label, count) in labels.iter().zip(row) {
-                *counts.entry(label.as_str().unwrap_or_default().to_string()).or_default() +=
+                *reference.labels.entry(label.as_str().unwrap_or_default().to_string()).or_default() +=
                     count.as_u64().unwrap_or(0) as usize;
             }
         }
-        heads.insert(head.clone(), counts);
+        let bins = report["reliability"][head].as_array();
+        let (weighted, count) = bins.into_iter().flatten().fold((0.0, 0.0), |(sum, n), bin| {
+            let count = bin["count"].as_f64().unwrap_or(0.0);
+            (sum + count * bin["mean_confidence"].as_f64().unwrap_or(0.0), n + count)
+        });
+        reference.mean_score = (count > 0.0).then(|| weighted / count);
+        reference.abstained = report["abstention"][head]["coverage"].as_f64().map(|answered| 1.0 - answered);
+        heads.insert(head.clone(), reference);
     }
     Ok(heads)
 }

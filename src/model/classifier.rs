@@ -79,7 +79,7 @@ pub struct Classifier {
     /// goes to the policy (severity by meaning, not only by words).
     encoder: Option<SentenceEncoder>,
     /// What the model predicted on its held-out data, per head and label (drift's reference).
-    held_out: BTreeMap<String, BTreeMap<String, usize>>,
+    held_out: BTreeMap<String, bundle::HeldOut>,
     device: Device,
 }
 
@@ -174,8 +174,8 @@ impl Classifier {
         &self.manifest
     }
 
-    /// Per head, how often each label was predicted on the held-out data (empty when unknown).
-    pub fn held_out_predictions(&self) -> &BTreeMap<String, BTreeMap<String, usize>> {
+    /// Per head, what the model predicted on its held-out data (empty when unknown).
+    pub fn held_out_predictions(&self) -> &BTreeMap<String, bundle::HeldOut> {
         &self.held_out
     }
 

@@ -210,7 +210,9 @@ async fn the_drift_gauges_flag_a_head_whose_predicted_labels_shifted() {
     // one count per dev example.
     let reference = classifier.held_out_predictions().get("category").expect("held-out predictions of category");
     let examples = classifier.manifest().metrics["heads"]["category"]["examples"].as_u64().expect("examples");
-    assert_eq!(reference.values().sum::<usize>() as u64, examples);
+    assert_eq!(reference.labels.values().sum::<usize>() as u64, examples);
+    assert!(reference.mean_score.is_some_and(|score| score > 0.0 && score <= 1.0), "{reference:?}");
+    assert!(reference.abstained.is_some_and(|share| (0.0..=1.0).contains(&share)), "{reference:?}");
     let against_held_out = category.psi_vs_held_out.expect("40 tickets now are enough to judge");
     assert!(against_held_out > 0.0, "{category:?}");
     assert!(text.contains(r#"triage_drift_psi_vs_held_out{head="category"}"#), "{text}");
