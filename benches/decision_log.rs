@@ -47,7 +47,7 @@ fn write_rate(c: &mut Criterion) {
     for (engine, location) in engines {
         let log = runtime.block_on(async {
             let store = DecisionStore::open(&location).await.expect("the log opens");
-            DecisionLog::start(&location, &store, 1024).expect("the writer starts")
+            DecisionLog::start(&store, 1024).expect("the writer starts")
         });
         let mut group = c.benchmark_group(format!("decision_log_write/{engine}"));
         for size in [1, 8, 32, 128] {

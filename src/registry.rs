@@ -339,16 +339,25 @@ impl Store {
     /// The active version's path on this machine: inside the store directory, or written once
     /// into the local cache from the database.
     pub fn active_path(&self) -> Result<PathBuf, RegistryError> {
-        let active = self.read()?.active.ok_or_else(|| self.error("nothing has been promoted yet"))?;
+        let unpromoted = || self.error("nothing has been promoted yet");
         match self {
-            Self::Dir(dir) => Ok(dir.join(active)),
+            Self::Dir(dir) => Ok(dir.join(read(dir)?.active.ok_or_else(unpromoted)?)),
             Self::Database { url, kind } => {
-                let cached = cache_dir(url, *kind).join(&active);
-                if cached.exists() {
-                    return Ok(cached);
+                let cache = cache_dir(url, *kind);
+                // One connection: the registry names the active version, and its files are
+                // fetched only when this machine has not cached them yet.
+                let (active, files) = on_database(url, |store| async move {
+                    let Some(active) = store.registry(kind.name()).await?.active else { return Ok((None, None)) };
+                    if cache.join(&active).exists() {
+                        return Ok((Some(active), None));
+                    }
+                    let files = store.version_files(kind.name(), &active, None).await?;
+                    Ok((Some(active), Some(files)))
+                })?;
+                let cached = cache_dir(url, *kind).join(active.ok_or_else(unpromoted)?);
+                if let Some(files) = files {
+                    self.materialise(&cached, files)?;
                 }
-                let files = on_database(url, |store| async move { store.version_files(kind.name(), &active, None).await })?;
-                self.materialise(&cached, files)?;
                 Ok(cached)
             }
         }

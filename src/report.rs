@@ -476,12 +476,12 @@ impl HeadDrift {
 
 /// Per head, what the served model predicted on its held-out data
 /// (`Classifier::held_out_predictions`).
-pub type HeldOut = BTreeMap<String, crate::model::bundle::HeldOut>;
+pub type HeldOutByHead = BTreeMap<String, crate::model::bundle::HeldOut>;
 
 /// Drift of each head between `previous` (the period before) and `current`: the population
 /// stability index of the predicted labels, mean score and abstentions then and now; and of
 /// the labels now against the model's predictions on its `held_out` data.
-pub fn drift_by_head(current: &[StoredDecision], previous: &[StoredDecision], held_out: &HeldOut) -> Vec<HeadDrift> {
+pub fn drift_by_head(current: &[StoredDecision], previous: &[StoredDecision], held_out: &HeldOutByHead) -> Vec<HeadDrift> {
     let (now, before) = (head_periods(current), head_periods(previous));
     let empty = HeadPeriod::default();
     let heads: std::collections::BTreeSet<&String> = now.keys().chain(before.keys()).collect();
@@ -512,7 +512,7 @@ pub fn drift_by_head(current: &[StoredDecision], previous: &[StoredDecision], he
 }
 
 /// `drift_by_head` as a report table, with "retrain recommended" when the labels shifted a lot.
-pub fn drift(current: &[StoredDecision], previous: &[StoredDecision], held_out: &HeldOut) -> Table {
+pub fn drift(current: &[StoredDecision], previous: &[StoredDecision], held_out: &HeldOutByHead) -> Table {
     let mut table = Table::new(
         "drift",
         "Drift against the period before and the model's held-out data",

@@ -140,13 +140,12 @@ impl Decisions {
     /// for the writer.
     pub async fn open(location: &Location, queue: usize) -> Result<Self, StoreError> {
         let store = DecisionStore::open(location).await?;
-        Ok(Self { log: DecisionLog::start(location, &store, queue)?, store })
+        Ok(Self { log: DecisionLog::start(&store, queue)?, store })
     }
 
     /// `open` for a SQLite file, without a runtime (tests and tools).
     pub fn open_file(path: &Path, queue: usize) -> Result<Self, StoreError> {
-        let location = Location::Sqlite(path.to_path_buf());
         let store = DecisionStore::open_file(path)?;
-        Ok(Self { log: DecisionLog::start(&location, &store, queue)?, store })
+        Ok(Self { log: DecisionLog::start(&store, queue)?, store })
     }
 }

@@ -277,14 +277,12 @@ pub enum DecisionLog {
 
 impl DecisionLog {
     /// Starts the writer for `store`'s log; `queue` bounds the `record` calls waiting for it.
-    /// SQLite gets its own connection on a thread; PostgreSQL shares the store's pool.
-    pub fn start(location: &Location, store: &DecisionStore, queue: usize) -> Result<Self, StoreError> {
-        match (&store.engine, location) {
-            (Engine::Postgres(store), _) => Ok(Self::Postgres(PostgresWriter::start(store, queue))),
-            (Engine::Sqlite(_), Location::Sqlite(path)) => Ok(Self::Sqlite(SqliteWriter::open(path, queue)?)),
-            (Engine::Sqlite(_), Location::Postgres(_)) => {
-                Err(StoreError::Unavailable("the store and the writer must name the same log".into()))
-            }
+    /// SQLite gets its own connection to the file on a thread; PostgreSQL shares the store's
+    /// pool.
+    pub fn start(store: &DecisionStore, queue: usize) -> Result<Self, StoreError> {
+        match &store.engine {
+            Engine::Postgres(store) => Ok(Self::Postgres(PostgresWriter::start(store, queue))),
+            Engine::Sqlite(store) => Ok(Self::Sqlite(SqliteWriter::open(store.path(), queue)?)),
         }
     }
 

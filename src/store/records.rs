@@ -320,6 +320,11 @@ pub struct Correction {
     pub feedback: FeedbackInput,
 }
 
+/// A stored value of `column` that cannot be read back, for either engine.
+pub(super) fn corrupt(decision_id: &str, column: &'static str, error: impl ToString) -> StoreError {
+    StoreError::Corrupt { decision_id: decision_id.to_string(), column, message: error.to_string() }
+}
+
 /// One retention run: delete what was decided before `older_than`, unless a server sharing the
 /// log ran retention after `skip_if_ran_after` (then this run is skipped). `server` names the
 /// server that ran it, for whoever reads the `maintenance` table.

@@ -159,3 +159,9 @@ pub fn acknowledged(answers: &[(u16, Value)]) -> Vec<String> {
         .filter_map(|(_, body)| body["decision_id"].as_str().map(String::from))
         .collect()
 }
+
+/// `triage ARGS` with the real binary: whether it succeeded, and what it printed.
+pub fn triage_cli(args: &[&OsStr]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_triage")).args(args).output().expect("triage runs");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}

@@ -12,7 +12,7 @@ use triage::server::state::Sources;
 use triage::server::{app, AppState, ServerConfig};
 
 use crate::common::{app_state, app_state_from, bundle_copy, copy_default_bundle, default_policy_path};
-use crate::process::{answer, keep_classifying, ServerProcess};
+use crate::process::{answer, keep_classifying, triage_cli, ServerProcess};
 
 async fn send(state: &AppState, method: &str, uri: &str, key: Option<&str>, body: &str) -> (StatusCode, String) {
     let mut request = Request::builder().method(method).uri(uri).header("content-type", "application/json");
@@ -353,8 +353,8 @@ async fn promotion_and_rollback_in_a_model_store_switch_the_served_version_under
 
 /// `triage policy ARGS` with the real binary; panics with its output when it fails.
 fn policy_command(args: &[&std::ffi::OsStr]) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_triage")).arg("policy").args(args).output().expect("triage runs");
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (ok, out) = triage_cli(&[&["policy".as_ref()], args].concat());
+    assert!(ok, "{out}");
 }
 
 #[test]

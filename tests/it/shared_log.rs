@@ -21,7 +21,7 @@ use triage::store::{Location, Retention};
 
 use crate::common::{app_state_on, call, default_model_dir, default_policy_path, default_sources};
 use crate::pg::TestPostgres;
-use crate::process::{acknowledged, keep_classifying, ServerProcess};
+use crate::process::{acknowledged, keep_classifying, triage_cli, ServerProcess};
 
 async fn server_on(pg: &TestPostgres, name: &str) -> AppState {
     let decisions = Decisions::open(&Location::Postgres(pg.url()), 64).await.expect("the PostgreSQL log opens");
@@ -184,12 +184,6 @@ fn classify_answers_503_while_the_database_is_down_and_recovers_without_a_restar
     let stored = stored_ids(&pg);
     let acked = acknowledged(&answers);
     assert!(acked.iter().all(|id| stored.contains(id)), "every 200 answer is in the database");
-}
-
-/// `triage ARGS`: whether it succeeded, and what it printed.
-fn triage_cli(args: &[&OsStr]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_triage")).args(args).output().expect("triage runs");
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
 fn served_versions(server: &ServerProcess) -> (String, String) {

@@ -7,14 +7,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, SubsecRound, Utc};
 use tokio_postgres::{Client, GenericClient};
 
-use super::super::records::{event_kind_name, next_event, parse_time, Added};
+use super::super::records::{corrupt, event_kind_name, next_event, parse_time, Added};
 use super::super::StoreError;
 use super::{column, json_column};
 use crate::events::TicketEvent;
-
-fn corrupt(decision_id: &str, message: impl ToString) -> StoreError {
-    StoreError::Corrupt { decision_id: decision_id.to_string(), column: "response", message: message.to_string() }
-}
 
 /// Appends `event` to the decision's events, unless it breaks their rules.
 pub(super) async fn add(
@@ -35,8 +31,8 @@ pub(super) async fn add(
         .await?
         .ok_or_else(|| StoreError::NotFound(decision_id.to_string()))?;
     let started: Option<String> = column(&started, "started_at")?;
-    let started =
-        parse_time(&started.ok_or_else(|| corrupt(decision_id, "no sla.started_at"))?).map_err(|e| corrupt(decision_id, e))?;
+    let started = parse_time(&started.ok_or_else(|| corrupt(decision_id, "response", "no sla.started_at"))?)
+        .map_err(|e| corrupt(decision_id, "response", e))?;
     let history = of(&transaction, &[decision_id.to_string()]).await?.remove(decision_id).unwrap_or_default();
     if let Some(replayed) = next_event(&history, started, &event)? {
         return Ok(replayed);

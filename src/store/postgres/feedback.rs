@@ -10,7 +10,7 @@ use tokio_postgres::{Client, GenericClient, Row};
 
 use super::super::records::{add_correction, Correction, Feedback, FeedbackInput};
 use super::super::StoreError;
-use super::{column, json_column};
+use super::{column, corrupt_in, json_column};
 
 /// The columns `from_row` reads, by name; the corrected priority is renamed so it cannot be
 /// mistaken for the decision's own.
@@ -19,11 +19,7 @@ pub(super) const COLUMNS: &str = "f.version, f.created_at, f.reviewer, f.note, f
 pub(super) fn from_row(row: &Row) -> Result<Feedback, StoreError> {
     let version: i32 = column(row, "version")?;
     Ok(Feedback {
-        version: u32::try_from(version).map_err(|e| StoreError::Corrupt {
-            decision_id: row.try_get("decision_id").unwrap_or_default(),
-            column: "version",
-            message: e.to_string(),
-        })?,
+        version: u32::try_from(version).map_err(|e| corrupt_in(row, "version", e))?,
         created_at: column(row, "created_at")?,
         fields: FeedbackInput {
             reviewer: column(row, "reviewer")?,

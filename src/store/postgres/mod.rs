@@ -36,6 +36,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::types::FromSql;
 use tokio_postgres::{NoTls, Row};
 
+use super::records::corrupt;
 use super::{
     Added, Correction, DecisionFilter, DecisionPage, DecisionRecord, Feedback, FeedbackInput, QueuedDecision, Retention,
     StoreError, StoredDecision,
@@ -74,21 +75,18 @@ impl From<deadpool_postgres::PoolError> for StoreError {
 /// Column `name` of `row`, or `Corrupt` naming the decision and column when it cannot be read
 /// as `T`.
 pub(super) fn column<'a, T: FromSql<'a>>(row: &'a Row, name: &'static str) -> Result<T, StoreError> {
-    row.try_get(name).map_err(|e| StoreError::Corrupt {
-        decision_id: row.try_get::<_, String>("decision_id").unwrap_or_default(),
-        column: name,
-        message: e.to_string(),
-    })
+    row.try_get(name).map_err(|e| corrupt_in(row, name, e))
 }
 
 /// A JSON column read into `T`.
 pub(super) fn json_column<T: serde::de::DeserializeOwned>(row: &Row, name: &'static str) -> Result<T, StoreError> {
     let value: serde_json::Value = column(row, name)?;
-    serde_json::from_value(value).map_err(|e| StoreError::Corrupt {
-        decision_id: row.try_get::<_, String>("decision_id").unwrap_or_default(),
-        column: name,
-        message: e.to_string(),
-    })
+    serde_json::from_value(value).map_err(|e| corrupt_in(row, name, e))
+}
+
+/// `records::corrupt` for a value of `row`, naming the row's decision when it has one.
+pub(super) fn corrupt_in(row: &Row, name: &'static str, error: impl ToString) -> StoreError {
+    corrupt(&row.try_get::<_, String>("decision_id").unwrap_or_default(), name, error)
 }
 
 /// The decision log in one PostgreSQL database. Cloning shares the pool.

@@ -3,10 +3,8 @@
 //! registry means (promotion, rollback, which version serves) is `crate::registry`'s; this is
 //! only its SQL. A version's files are written once, in one transaction, and never changed.
 
-use tokio_postgres::Client;
-
 use super::super::StoreError;
-use super::{column, PostgresStore};
+use super::{column, json_column, PostgresStore};
 use crate::registry::Registry;
 
 fn encode(registry: &Registry) -> Result<String, StoreError> {
@@ -18,17 +16,7 @@ impl PostgresStore {
     pub async fn registry(&self, kind: &str) -> Result<Registry, StoreError> {
         let client = self.client().await?;
         let row = client.query_opt("SELECT registry FROM registries WHERE kind = $1", &[&kind]).await?;
-        match row {
-            Some(row) => {
-                let value: serde_json::Value = column(&row, "registry")?;
-                serde_json::from_value(value).map_err(|e| StoreError::Corrupt {
-                    decision_id: String::new(),
-                    column: "registry",
-                    message: e.to_string(),
-                })
-            }
-            None => Ok(Registry::default()),
-        }
+        row.map_or_else(|| Ok(Registry::default()), |row| json_column(&row, "registry"))
     }
 
     /// Applies `change` to the registry of `kind` under its row lock (two promotions at once
@@ -44,12 +32,7 @@ impl PostgresStore {
             )
             .await?;
         let row = transaction.query_one("SELECT registry FROM registries WHERE kind = $1 FOR UPDATE", &[&kind]).await?;
-        let value: serde_json::Value = column(&row, "registry")?;
-        let mut registry: Registry = serde_json::from_value(value).map_err(|e| StoreError::Corrupt {
-            decision_id: String::new(),
-            column: "registry",
-            message: e.to_string(),
-        })?;
+        let mut registry: Registry = json_column(&row, "registry")?;
         let answer = change(&mut registry);
         transaction
             .execute("UPDATE registries SET registry = $2::text::json WHERE kind = $1", &[&kind, &encode(&registry)?])
@@ -89,17 +72,13 @@ impl PostgresStore {
 
     /// The files of one version (only the one at `only`, when given).
     pub async fn version_files(&self, kind: &str, name: &str, only: Option<&str>) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let client: deadpool_postgres::Client = self.client().await?;
-        files(&client, kind, name, only).await
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT path, content FROM registry_files WHERE kind = $1 AND name = $2 AND ($3::text IS NULL OR path = $3) ORDER BY path",
+                &[&kind, &name, &only],
+            )
+            .await?;
+        rows.iter().map(|row| Ok((column(row, "path")?, column(row, "content")?))).collect()
     }
-}
-
-async fn files(client: &Client, kind: &str, name: &str, only: Option<&str>) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-    let rows = client
-        .query(
-            "SELECT path, content FROM registry_files WHERE kind = $1 AND name = $2 AND ($3::text IS NULL OR path = $3) ORDER BY path",
-            &[&kind, &name, &only],
-        )
-        .await?;
-    rows.iter().map(|row| Ok((column(row, "path")?, column(row, "content")?))).collect()
 }

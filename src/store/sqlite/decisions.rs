@@ -8,8 +8,8 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::super::records::{
-    format_time, parse_time, DecisionFilter, DecisionMeta, DecisionPage, DecisionRecord, DecisionSummary, QueuedDecision,
-    Retention, StoredDecision,
+    corrupt, format_time, parse_time, DecisionFilter, DecisionMeta, DecisionPage, DecisionRecord, DecisionSummary,
+    QueuedDecision, Retention, StoredDecision,
 };
 use super::super::StoreError;
 use super::feedback;
@@ -51,10 +51,6 @@ pub(super) fn insert<'a>(
     }
     transaction.commit()?;
     Ok(())
-}
-
-pub(super) fn corrupt(decision_id: &str, column: &'static str, error: impl ToString) -> StoreError {
-    StoreError::Corrupt { decision_id: decision_id.to_string(), column, message: error.to_string() }
 }
 
 fn meta_from_row(row: &Row) -> Result<DecisionMeta, StoreError> {

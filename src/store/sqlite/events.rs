@@ -5,9 +5,8 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::super::records::{event_kind_name, format_time, next_event, parse_time, Added};
+use super::super::records::{corrupt, event_kind_name, format_time, next_event, parse_time, Added};
 use super::super::StoreError;
-use super::decisions::corrupt;
 use crate::events::TicketEvent;
 
 /// Appends `event` to the decision's events, unless it breaks their rules.

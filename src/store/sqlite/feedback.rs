@@ -5,9 +5,8 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use rusqlite::{params, Connection, Row, TransactionBehavior};
 
-use super::super::records::{add_correction, format_time, parse_time, Correction, Feedback, FeedbackInput};
+use super::super::records::{add_correction, corrupt, format_time, parse_time, Correction, Feedback, FeedbackInput};
 use super::super::StoreError;
-use super::decisions::corrupt;
 
 /// The columns `from_row` reads, in its order.
 pub(super) const COLUMNS: &str = "f.version, f.created_at, f.reviewer, f.note, f.priority, f.labels";

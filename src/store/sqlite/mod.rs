@@ -26,7 +26,7 @@ mod feedback;
 mod schema;
 mod writer;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -43,6 +43,8 @@ pub use writer::SqliteWriter;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
+    /// The file, for the writer that opens its own connection to it.
+    path: PathBuf,
 }
 
 impl SqliteStore {
@@ -50,7 +52,11 @@ impl SqliteStore {
     /// migrations it lacks.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let connection = schema::open(path.as_ref())?;
-        Ok(Self { connection: Arc::new(Mutex::new(connection)) })
+        Ok(Self { connection: Arc::new(Mutex::new(connection)), path: path.as_ref().to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// A panic while the lock was held cannot leave the connection half-way: an open
