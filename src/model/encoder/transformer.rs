@@ -1,26 +1,29 @@
 //! The BERT encoder stack over candle: embeddings (word rows dequantised on demand, positions,
 //! token type 0, layer norm), then per layer self-attention and a GELU feed-forward block, each
-//! followed by a residual layer norm. Matrices stay 4-bit (`QMatMul` over `Q4_0`, activations
-//! quantised to 8 bits per block inside candle, as the image's own engine does). Several texts
+//! followed by a residual layer norm. The matrices are 4-bit in the image and dequantised to f32
+//! once, at load, each stored transposed so a product reads it in order: candle's 4-bit product
+//! (`QMatMul` over `Q4_0`) took 75 ms for a 50-token ticket on the 2-core benchmark machine,
+//! its f32 product 34 ms, for 85 MB more memory (`BENCHMARKS.md`, Encoder). Several texts
 //! run as one `[tokens, hidden]` matrix so every weight is read once per batch; attention stays
 //! within each text. Returns the mean of each text's token states; no tokenising here.
 
 use std::borrow::Cow;
 
-use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
-use candle_core::{Device, Module, Tensor};
+use candle_core::quantized::{GgmlDType, QStorage, QTensor};
+use candle_core::{Device, Tensor};
 
 use super::image::{EncoderImage, Shape, BLOCK, Q4_BLOCK_BYTES};
 use super::EncoderError;
 
 struct Linear {
-    weight: QMatMul,
+    /// The weight as `[inputs, outputs]`.
+    weight_t: Tensor,
     bias: Tensor,
 }
 
 impl Linear {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        self.weight.forward(x)?.broadcast_add(&self.bias)
+        x.matmul(&self.weight_t)?.broadcast_add(&self.bias)
     }
 }
 
@@ -80,13 +83,13 @@ impl Transformer {
         let vector = |name: &str, len: usize| -> Result<Tensor, EncoderError> {
             Ok(Tensor::from_vec(image.tensor(name, len)?.f32s(name)?, len, device)?)
         };
-        let matrix = |name: &str, rows: usize, cols: usize| -> Result<QMatMul, EncoderError> {
+        let matrix = |name: &str, rows: usize, cols: usize| -> Result<Tensor, EncoderError> {
             let stored = image.tensor(name, rows * cols)?;
             let storage = QStorage::from_data(Cow::Borrowed(&stored.bytes), device, GgmlDType::Q4_0)?;
-            Ok(QMatMul::from_qtensor(QTensor::new(storage, (rows, cols))?)?)
+            Ok(QTensor::new(storage, (rows, cols))?.dequantize(device)?.t()?.contiguous()?)
         };
         let linear = |prefix: String, rows: usize, cols: usize| -> Result<Linear, EncoderError> {
-            Ok(Linear { weight: matrix(&format!("{prefix}.w"), rows, cols)?, bias: vector(&format!("{prefix}.b"), rows)? })
+            Ok(Linear { weight_t: matrix(&format!("{prefix}.w"), rows, cols)?, bias: vector(&format!("{prefix}.b"), rows)? })
         };
         let norm = |prefix: String| -> Result<Norm, EncoderError> {
             Ok(Norm {
