@@ -81,8 +81,8 @@ pub fn assemble(
     cluster: Option<ClusterRef>,
     context: &DecisionContext,
 ) -> ClassifyResponse {
-    let Analysis { predictions, mut evidence, embedding, .. } = analysis;
-    let model = ModelOutput { predictions: &predictions, embedding: embedding.as_deref() };
+    let Analysis { predictions, mut evidence, embedding, severe_by_meaning, .. } = analysis;
+    let model = ModelOutput { predictions: &predictions, embedding: embedding.as_deref(), severe_by_meaning };
     let cluster_size = cluster.as_ref().map_or(1, |c| c.size);
     let Decision { priority, evidence: policy_evidence, sla, queue, tags, needs_review, trace, summary } =
         decide(ticket, model, cluster_size, context.policy, context.now);

@@ -90,11 +90,13 @@ mod tests {
 pub struct ModelOutput<'a> {
     pub predictions: &'a Predictions,
     pub embedding: Option<&'a [f32]>,
+    /// The probability that the ticket is severe by meaning (`model::severity_probe`).
+    pub severe_by_meaning: Option<f32>,
 }
 
 impl<'a> ModelOutput<'a> {
     /// Predictions alone (a model without an encoder).
     pub fn of(predictions: &'a Predictions) -> Self {
-        Self { predictions, embedding: None }
+        Self { predictions, embedding: None, severe_by_meaning: None }
     }
 }

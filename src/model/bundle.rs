@@ -77,6 +77,10 @@ pub struct EncoderSpec {
     pub pieces: usize,
     /// Tokens read per ticket at most, `<s>` and `</s>` included.
     pub max_tokens: usize,
+    /// How severe a ticket reads by meaning, over this encoder's embeddings, when the trainer
+    /// was given tickets with acceptable levels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<super::severity_probe::SeverityProbe>,
 }
 
 /// What the manifest says of the model's memory: each remembered ticket's id, in the order of

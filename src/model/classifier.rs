@@ -12,6 +12,7 @@ use candle_nn::VarBuilder;
 use super::bundle::{self, HeadSpec, Manifest, MemorySpec};
 use super::calibration::{Calibration, HeadCalibration};
 use super::encoder::SentenceEncoder;
+use super::severity_probe::SeverityProbe;
 use super::features::{weigh_traced, TicketFeatures};
 use super::nearest_ticket::{prefer_recalled, Memory, MemoryArrays};
 use super::network::{Batch, TextNetwork};
@@ -191,6 +192,12 @@ impl Classifier {
         self.encoder.as_ref()
     }
 
+    /// The severity probe over the encoder's embeddings, when the bundle has one.
+    pub fn severity_probe(&self) -> Option<&SeverityProbe> {
+        self.encoder.as_ref()?;
+        self.manifest.encoder.as_ref()?.severity.as_ref()
+    }
+
     pub fn features(&self, text: &str) -> Result<TicketFeatures, ModelError> {
         let words = self.text.words(text)?;
         Ok(self.manifest.features.featurize(&words, &self.idf))
@@ -301,7 +308,9 @@ impl Classifier {
                     (spec.name.clone(), found)
                 })
                 .collect();
-            analyses.push(Analysis { predictions, evidence, embedding: embeddings.next().flatten(), features: features.clone() });
+            let embedding = embeddings.next().flatten();
+            let severe_by_meaning = embedding.as_deref().and_then(|e| self.severity_probe()?.probability(e));
+            analyses.push(Analysis { predictions, evidence, embedding, severe_by_meaning, features: features.clone() });
         }
         Ok(analyses)
     }
@@ -314,6 +323,9 @@ pub struct Analysis {
     pub evidence: BTreeMap<String, Vec<Evidence>>,
     /// The ticket's unit-length sentence embedding, when the bundle carries an encoder.
     pub embedding: Option<Vec<f32>>,
+    /// The probability that the ticket belongs at a most urgent level by meaning, when the
+    /// bundle's encoder carries a severity probe.
+    pub severe_by_meaning: Option<f32>,
     /// The features the heads read (repeat issues compare tickets by them).
     pub features: TicketFeatures,
 }

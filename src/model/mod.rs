@@ -9,6 +9,7 @@ pub mod encoder;
 pub mod features;
 pub mod nearest_ticket;
 pub mod network;
+pub mod severity_probe;
 pub mod worker;
 
 pub use crate::prediction::{Band, HeadPrediction, LabelScore, Predictions, Recalled};

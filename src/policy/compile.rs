@@ -341,9 +341,14 @@ impl Compiler<'_> {
         }
         let similarity = *file.example_similarity.get_ref();
         let encoder_similarity = *file.encoder_example_similarity.get_ref();
-        for (value, setting) in [(similarity, &file.example_similarity), (encoder_similarity, &file.encoder_example_similarity)] {
+        let severe_by_meaning = *file.severe_by_meaning.get_ref();
+        for (value, setting) in [
+            (similarity, &file.example_similarity),
+            (encoder_similarity, &file.encoder_example_similarity),
+            (severe_by_meaning, &file.severe_by_meaning),
+        ] {
             if !(0.0..=1.0).contains(&value) {
-                self.problem(setting, "example similarities must be between 0 and 1");
+                self.problem(setting, "example similarities and probabilities must be between 0 and 1");
             }
         }
         let mut names = BTreeSet::new();
@@ -374,6 +379,7 @@ impl Compiler<'_> {
             examples,
             example_similarity: similarity,
             encoder_example_similarity: encoder_similarity,
+            severe_by_meaning,
             column_of_rank,
         }
     }

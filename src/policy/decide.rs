@@ -81,12 +81,12 @@ pub fn decide(ticket: &Ticket, model: ModelOutput, cluster_size: usize, policy: 
     let choice = policy.plans.choose(ticket.customer.plan.as_deref());
     let mut facts = Facts::new(ticket, model.predictions, choice.name);
     facts.cluster_size = cluster_size;
-    let reading = policy.severity.read(&facts.words, &facts.text, model.embedding);
+    let reading = policy.severity.read(&facts.words, &facts.text, model.embedding, model.severe_by_meaning);
     let severity = reading.assessment.as_ref();
     facts.severity = severity.map(|s| s.rank);
     let severity_level = severity.map_or("", |s| policy.levels[s.rank.0].level.as_str());
     let impact = policy.matrix.impact(&facts, severity);
-    let hint = reading.example_hint().and_then(|(rank, weight)| Some((policy.severity.column_of(rank)?, weight)));
+    let hint = reading.hint().and_then(|(rank, weight)| Some((policy.severity.column_of(rank)?, weight)));
     let text = TextSeverity { assessment: severity, level: severity_level, hint };
     let start = policy.matrix.start(&policy.abstention, &facts, &impact, &text);
     let (queue, routed_because) = policy.routing.route(&facts);
@@ -641,6 +641,29 @@ mod tests {
         }
 
         #[test]
+        fn a_ticket_the_severity_probe_finds_severe_is_raised_and_says_so_unless_a_signal_speaks() {
+            let policy = default_policy();
+            let calm = predictions("low", "neutral", "General Inquiry");
+            let t = ticket("Kassen", "Seit heute früh lässt sich an keiner Kasse mehr etwas buchen.");
+            let by = |p: Option<f32>| {
+                decide(&t, ModelOutput { predictions: &calm, embedding: None, severe_by_meaning: p }, 1, &policy, now())
+            };
+            let meaning_step = |d: &Decision| d.trace.iter().any(|s| s.matched.contains("reads as severe by meaning"));
+
+            let severe = by(Some(0.9));
+            assert!(meaning_step(&severe), "{:#?}", severe.trace);
+            assert!(rank_of(&policy, &severe) <= 1, "P1 or P2: {}", severe.priority.level);
+            let calm_reading = by(Some(0.1));
+            assert!(!meaning_step(&calm_reading) && rank_of(&policy, &calm_reading) > 1, "{}", calm_reading.priority.level);
+
+            // A phrase signal names its words and speaks first.
+            let outage = ticket("Outage", "Our whole platform is down for every customer.");
+            let signalled =
+                decide(&outage, ModelOutput { predictions: &calm, embedding: None, severe_by_meaning: Some(0.9) }, 1, &policy, now());
+            assert!(!meaning_step(&signalled) && signalled.trace.iter().any(|s| s.matched.starts_with("signal ")));
+        }
+
+        #[test]
         fn with_embeddings_a_ticket_is_compared_with_the_level_examples_by_meaning() {
             // Stand-in embeddings: the first three examples (P1 ones: the examples are listed
             // level by level, most urgent first, twenty a level) on the first axis, every other
@@ -661,12 +684,12 @@ mod tests {
             let example_step = |decision: &Decision| decision.trace.iter().any(|s| s.matched.contains("like the P1 example"));
 
             let near = axis(0, count);
-            let by_meaning = decide(&t, ModelOutput { predictions: &predictions, embedding: Some(&near) }, 1, &policy, now());
+            let by_meaning = decide(&t, ModelOutput { predictions: &predictions, embedding: Some(&near), severe_by_meaning: None }, 1, &policy, now());
             assert!(example_step(&by_meaning), "{:#?}", by_meaning.trace);
             assert!(rank_of(&policy, &by_meaning) <= 1, "P1 or P2: {}", by_meaning.priority.level);
 
             let far: Vec<f32> = vec![0.0; count];
-            let unrelated = decide(&t, ModelOutput { predictions: &predictions, embedding: Some(&far) }, 1, &policy, now());
+            let unrelated = decide(&t, ModelOutput { predictions: &predictions, embedding: Some(&far), severe_by_meaning: None }, 1, &policy, now());
             assert!(!example_step(&unrelated), "below the threshold nothing is like an example");
             let without = decide(&t, ModelOutput::of(&predictions), 1, &policy, now());
             assert!(!example_step(&without) && rank_of(&policy, &without) > 1, "{}", without.priority.level);

@@ -154,6 +154,8 @@ pub(super) struct SeverityFile {
     pub example_similarity: Spanned<f32>,
     #[serde(default = "encoder_example_similarity")]
     pub encoder_example_similarity: Spanned<f32>,
+    #[serde(default = "severe_by_meaning")]
+    pub severe_by_meaning: Spanned<f32>,
     #[serde(default)]
     pub signals: Vec<SignalFile>,
 }
@@ -164,6 +166,10 @@ fn example_similarity() -> Spanned<f32> {
 
 fn encoder_example_similarity() -> Spanned<f32> {
     Spanned::new(0..0, 0.9)
+}
+
+fn severe_by_meaning() -> Spanned<f32> {
+    Spanned::new(0..0, 0.5)
 }
 
 #[derive(Debug, Deserialize)]

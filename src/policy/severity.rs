@@ -1,13 +1,17 @@
 //! What a ticket's own words say about how bad its problem is, independent of the trained
-//! urgency head (whose labels may barely reflect severity). Two sources, both from the policy
-//! file:
+//! urgency head (whose labels may barely reflect severity). Three sources:
 //! - signals: phrase lists per kind of trouble (outage, data loss, security incident, ...),
 //!   each naming the level its guideline describes, in every language the helpdesk serves;
+//! - meaning: the model's severity probe (`model::severity_probe`, only in a bundle with an
+//!   encoder), when it finds the ticket severe with at least the policy's `severe_by_meaning`
+//!   probability: the ticket is put at the second most urgent level, impact may raise it;
 //! - the level guidelines' example tickets: the nearest example's level, when the ticket is
 //!   similar enough to it.
 //!
-//! A signal outranks the examples (it names the words). The assessment says which source
-//! spoke and with which words; `matrix` decides how it combines with the model.
+//! A signal outranks meaning (it names the words), meaning outranks the examples (it was
+//! fitted on hundreds of tickets with written levels, the examples are a handful). The
+//! assessment says which source spoke and with which words; `matrix` decides how it combines
+//! with the model.
 
 use super::examples::{Examples, Nearest};
 use super::phrases::{Cues, TicketWords};
@@ -36,6 +40,8 @@ pub(super) struct Severity {
     pub example_similarity: f32,
     /// The same, by sentence embeddings (used when the ticket and the examples have them).
     pub encoder_example_similarity: f32,
+    /// Least probability from the model's severity probe for a ticket to count as severe.
+    pub severe_by_meaning: f32,
     /// Per level rank, the matrix urgency column that level's guideline stands for.
     pub column_of_rank: Vec<usize>,
 }
@@ -45,6 +51,8 @@ pub(super) struct Severity {
 pub(super) enum Source<'s> {
     Signal { signal: &'s Signal, words: Vec<Evidence> },
     Example(Nearest<'s>),
+    /// The model's severity probe, with the level example nearest in meaning to quote.
+    Meaning { probability: f32, nearest: Option<Nearest<'s>> },
 }
 
 #[derive(Debug, Clone)]
@@ -65,14 +73,22 @@ impl Severity {
             examples: Examples::new(Vec::new()),
             example_similarity: 1.0,
             encoder_example_similarity: 1.0,
+            severe_by_meaning: 1.0,
             column_of_rank: Vec::new(),
         }
     }
 
-    /// The text's severity, if its words show one, and the nearest example either way: by
-    /// trigrams, and where no example is near enough that way, by meaning (when the ticket has
-    /// an embedding and the examples have theirs).
-    pub fn read(&self, words: &TicketWords, text: &str, embedding: Option<&[f32]>) -> Reading<'_> {
+    /// The text's severity, if its words or meaning show one, and the nearest example either
+    /// way: by trigrams, and where no example is near enough that way, by meaning (when the
+    /// ticket has an embedding and the examples have theirs). `severe_by_meaning` is the
+    /// model's probability that the ticket is severe, when it has a severity probe.
+    pub fn read(
+        &self,
+        words: &TicketWords,
+        text: &str,
+        embedding: Option<&[f32]>,
+        severe_by_meaning: Option<f32>,
+    ) -> Reading<'_> {
         let by_words = (self.examples.nearest(text), self.example_similarity);
         let near_enough =
             |(nearest, threshold): &(Option<Nearest>, f32)| nearest.as_ref().is_some_and(|n| n.similarity >= *threshold);
@@ -87,12 +103,25 @@ impl Severity {
                 let words = signal.cues.spans(words, 1.0);
                 self.assessment(signal.rank, signal.lowers, Source::Signal { signal, words })
             }
-            None => nearest
-                .clone()
-                .filter(|n| n.similarity >= threshold)
-                .and_then(|n| self.assessment(n.rank, false, Source::Example(n))),
+            None => match severe_by_meaning.filter(|p| *p >= self.severe_by_meaning) {
+                Some(probability) => {
+                    let quoted = embedding.and_then(|e| self.examples.nearest_in_meaning(e));
+                    self.assessment(self.critical(), false, Source::Meaning { probability, nearest: quoted })
+                }
+                None => nearest
+                    .clone()
+                    .filter(|n| n.similarity >= threshold)
+                    .and_then(|n| self.assessment(n.rank, false, Source::Example(n))),
+            },
         };
-        Reading { assessment, nearest, threshold }
+        let meaning = severe_by_meaning.map(|p| (self.critical(), (p / self.severe_by_meaning.max(f32::EPSILON)).min(1.0)));
+        Reading { assessment, nearest, threshold, meaning }
+    }
+
+    /// The least urgent of the levels a ticket counts as severe at: the second (P2), or the
+    /// only one.
+    fn critical(&self) -> Rank {
+        Rank(1.min(self.column_of_rank.len().saturating_sub(1)))
     }
 
     fn assessment<'s>(&'s self, rank: Rank, lowers: bool, source: Source<'s>) -> Option<Assessment<'s>> {
@@ -113,6 +142,8 @@ pub(super) struct Reading<'s> {
     pub assessment: Option<Assessment<'s>>,
     pub nearest: Option<Nearest<'s>>,
     threshold: f32,
+    /// The severe level and how strongly the severity probe points at it, 1 at its threshold.
+    meaning: Option<(Rank, f32)>,
 }
 
 impl Reading<'_> {
@@ -127,9 +158,13 @@ impl Reading<'_> {
         }
     }
 
-    /// How strongly the text points at the nearest example's level, 1 at the threshold:
-    /// a hint for review even when it was too weak to decide.
-    pub fn example_hint(&self) -> Option<(Rank, f32)> {
+    /// How strongly the text points at a level, 1 at the threshold: a hint for review even
+    /// when it was too weak to decide. The severity probe's when the model has one (it was
+    /// measured on written levels), else the nearest example's.
+    pub fn hint(&self) -> Option<(Rank, f32)> {
+        if self.meaning.is_some() {
+            return self.meaning;
+        }
         let nearest = self.nearest.as_ref()?;
         Some((nearest.rank, (nearest.similarity / self.threshold.max(f32::EPSILON)).min(1.0)))
     }
@@ -147,6 +182,12 @@ impl Assessment<'_> {
             Source::Example(nearest) => {
                 format!("like the {level} example {:?} ({:.2})", nearest.example, nearest.similarity)
             }
+            Source::Meaning { probability, nearest } => {
+                let quoted = nearest.as_ref().map_or(String::new(), |n| {
+                    format!("; nearest example in meaning: {:?} ({:.2})", n.example, n.similarity)
+                });
+                format!("reads as severe by meaning ({level} or above, probability {probability:.2}){quoted}")
+            }
         }
     }
 
@@ -155,13 +196,14 @@ impl Assessment<'_> {
         match &self.source {
             Source::Signal { signal, .. } => signal.reason.clone(),
             Source::Example(_) => format!("text like a {level} example"),
+            Source::Meaning { .. } => "a severe problem by the text's meaning".to_string(),
         }
     }
 
     pub fn words(&self) -> &[Evidence] {
         match &self.source {
             Source::Signal { words, .. } => words,
-            Source::Example(_) => &[],
+            Source::Example(_) | Source::Meaning { .. } => &[],
         }
     }
 
@@ -174,7 +216,7 @@ impl Assessment<'_> {
     pub fn implied_impact(&self) -> Option<usize> {
         match &self.source {
             Source::Signal { signal, .. } => signal.impact,
-            Source::Example(_) => None,
+            Source::Example(_) | Source::Meaning { .. } => None,
         }
     }
 }

