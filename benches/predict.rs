@@ -1,11 +1,11 @@
-//! Single-ticket prediction latency of the committed default model, next to its parts
+//! Single-ticket prediction latency of the committed default model (or TRIAGE_BENCH_MODEL), next to its parts
 //! (tokenize + featurize alone), prediction with evidence (`analyse`, what the server runs)
 //! and a batch of 32 per ticket; and the policy's decision for one ticket (severity, impact,
 //! matrix, rules, review, SLA) under the default policy and under the policy before severity
 //! signals (`bench/baseline-policy.toml`), all in one criterion run; and, given an encoder
 //! bundle, prediction with the sentence encoder.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use triage::model::Classifier;
@@ -15,9 +15,14 @@ use triage::ticket::TicketRequest;
 const TICKET: &str = "Checkout down\nSince 9:00 every payment fails with error 502 for all our users. \
 We lose orders every minute, please escalate. Order 48213, account ops@example.com.";
 
+/// The bundle measured: TRIAGE_BENCH_MODEL, else the committed default.
+fn bench_model() -> PathBuf {
+    std::env::var_os("TRIAGE_BENCH_MODEL")
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default"), PathBuf::from)
+}
+
 fn prediction(c: &mut Criterion) {
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
-    let classifier = Classifier::load(&model).expect("the committed default model loads");
+    let classifier = Classifier::load(&bench_model()).expect("the model loads");
     c.bench_function("featurize_only", |b| b.iter(|| classifier.features(TICKET).expect("features")));
     c.bench_function("predict_single_ticket", |b| b.iter(|| classifier.predict(&[TICKET]).expect("predict")));
     let body_start = TICKET.find('\n').map_or(0, |i| TICKET[..i].chars().count() + 1);
@@ -28,7 +33,7 @@ fn prediction(c: &mut Criterion) {
 
 fn decision(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let classifier = Classifier::load(&root.join("models/default")).expect("the committed default model loads");
+    let classifier = Classifier::load(&bench_model()).expect("the model loads");
     let (subject, body) = TICKET.split_once('\n').expect("subject and body");
     let request = TicketRequest { subject: Some(subject.into()), body: Some(body.into()), ..TicketRequest::default() };
     let ticket = request.validate().expect("a valid ticket");

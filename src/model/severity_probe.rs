@@ -41,7 +41,8 @@ mod tests {
 
     #[test]
     fn the_probability_follows_the_weights_and_refuses_another_size() {
-        let probe = SeverityProbe { weights: vec![4.0, -4.0], bias: 0.0, severe_levels: vec!["P1".into()], fitted_on: String::new() };
+        let probe =
+            SeverityProbe { weights: vec![4.0, -4.0], bias: 0.0, severe_levels: vec!["P1".into()], fitted_on: String::new() };
         assert!(probe.probability(&[1.0, 0.0]).unwrap() > 0.95);
         assert!(probe.probability(&[0.0, 1.0]).unwrap() < 0.05);
         assert_eq!(probe.probability(&[0.5, 0.5]), Some(0.5));

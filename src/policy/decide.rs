@@ -658,8 +658,13 @@ mod tests {
 
             // A phrase signal names its words and speaks first.
             let outage = ticket("Outage", "Our whole platform is down for every customer.");
-            let signalled =
-                decide(&outage, ModelOutput { predictions: &calm, embedding: None, severe_by_meaning: Some(0.9) }, 1, &policy, now());
+            let signalled = decide(
+                &outage,
+                ModelOutput { predictions: &calm, embedding: None, severe_by_meaning: Some(0.9) },
+                1,
+                &policy,
+                now(),
+            );
             assert!(!meaning_step(&signalled) && signalled.trace.iter().any(|s| s.matched.starts_with("signal ")));
         }
 
@@ -684,12 +689,24 @@ mod tests {
             let example_step = |decision: &Decision| decision.trace.iter().any(|s| s.matched.contains("like the P1 example"));
 
             let near = axis(0, count);
-            let by_meaning = decide(&t, ModelOutput { predictions: &predictions, embedding: Some(&near), severe_by_meaning: None }, 1, &policy, now());
+            let by_meaning = decide(
+                &t,
+                ModelOutput { predictions: &predictions, embedding: Some(&near), severe_by_meaning: None },
+                1,
+                &policy,
+                now(),
+            );
             assert!(example_step(&by_meaning), "{:#?}", by_meaning.trace);
             assert!(rank_of(&policy, &by_meaning) <= 1, "P1 or P2: {}", by_meaning.priority.level);
 
             let far: Vec<f32> = vec![0.0; count];
-            let unrelated = decide(&t, ModelOutput { predictions: &predictions, embedding: Some(&far), severe_by_meaning: None }, 1, &policy, now());
+            let unrelated = decide(
+                &t,
+                ModelOutput { predictions: &predictions, embedding: Some(&far), severe_by_meaning: None },
+                1,
+                &policy,
+                now(),
+            );
             assert!(!example_step(&unrelated), "below the threshold nothing is like an example");
             let without = decide(&t, ModelOutput::of(&predictions), 1, &policy, now());
             assert!(!example_step(&without) && rank_of(&policy, &without) > 1, "{}", without.priority.level);

@@ -49,10 +49,16 @@ pub(super) struct Severity {
 /// Where the text's severity came from.
 #[derive(Debug, Clone)]
 pub(super) enum Source<'s> {
-    Signal { signal: &'s Signal, words: Vec<Evidence> },
+    Signal {
+        signal: &'s Signal,
+        words: Vec<Evidence>,
+    },
     Example(Nearest<'s>),
     /// The model's severity probe, with the level example nearest in meaning to quote.
-    Meaning { probability: f32, nearest: Option<Nearest<'s>> },
+    Meaning {
+        probability: f32,
+        nearest: Option<Nearest<'s>>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -183,9 +189,9 @@ impl Assessment<'_> {
                 format!("like the {level} example {:?} ({:.2})", nearest.example, nearest.similarity)
             }
             Source::Meaning { probability, nearest } => {
-                let quoted = nearest.as_ref().map_or(String::new(), |n| {
-                    format!("; nearest example in meaning: {:?} ({:.2})", n.example, n.similarity)
-                });
+                let quoted = nearest
+                    .as_ref()
+                    .map_or(String::new(), |n| format!("; nearest example in meaning: {:?} ({:.2})", n.example, n.similarity));
                 format!("reads as severe by meaning ({level} or above, probability {probability:.2}){quoted}")
             }
         }

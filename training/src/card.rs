@@ -101,6 +101,27 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
             memory.spec.thresholds
         );
     }
+    if let Some(encoder) = run.encoder {
+        let spec = &encoder.spec;
+        let _ = writeln!(
+            card,
+            "**Sentence encoder.** The bundle carries a pretrained sentence encoder in `encoder.bin` ({}), cut to {} \
+             vocabulary pieces, reading at most {} tokens of each ticket. The heads above do not read it: the \
+             policy compares each ticket's embedding with its level examples by meaning{}.\n",
+            spec.source,
+            spec.pieces,
+            spec.max_tokens,
+            match &spec.severity {
+                Some(probe) => format!(
+                    ", and a severity probe (logistic regression on the embeddings: is the ticket at {}?) was fitted on \
+                     {}",
+                    probe.severe_levels.join(" or "),
+                    probe.fitted_on
+                ),
+                None => String::new(),
+            }
+        );
+    }
     let _ = writeln!(card, "Tokenizer: {TOKENIZER_NOTE}\n");
     let _ = writeln!(card, "Training command:\n\n```\n{}\n```\n", run.command);
     let sources: Vec<String> = run.evaluated_on.iter().map(|p| format!("`{}`", p.display())).collect();
