@@ -51,7 +51,8 @@ def section(out):
 ## Priorities a support lead would trust
 
 `triage check-priorities` (the README's "How a priority is reached") on the committed default
-model, with the default policy before this work (`bench/baseline-policy.toml`: English keyword
+model (with its sentence encoder and severity probe; the same sets on the sparse kind are in
+"Encoder kind" below), with the default policy before this work (`bench/baseline-policy.toml`: English keyword
 rules, no plan meant the free plan, every urgency abstention flagged for review) and now
 (`config/policy.toml`). A dangerous miss is a ticket that belongs at P1/P2 placed at P3/P4; an
 over-escalation a ticket that belongs at P3/P4 placed at P1/P2; "misses in review" is the share
@@ -64,8 +65,9 @@ of dangerous misses that are in the review queue. Targets: {TARGETS}. Produced b
 
 Acceptable levels per ticket written down before triage ran on them, by the rubric in
 `data/commonsense/README.md`. The policy's settings (the example similarity, the matrix's
-team row, the signals added after a first run) were chosen looking at this set's results, so
-it flatters the policy; the holdout below does not.
+team row, the signals added after a first run) were chosen looking at this set's results, and
+the default model's severity probe was fitted on it, so it flatters the policy and the model;
+the holdout below does not.
 
 {table(out, "tickets")}
 
@@ -73,7 +75,8 @@ it flatters the policy; the holdout below does not.
 
 Severe problems told by their symptoms ("every page is blank", "the tills can't ring anything
 up"), written to extend the phrase lists where they missed; the lists were then grown looking
-at its misses, so it flatters the policy too (`data/commonsense/TUNING.md`).
+at its misses, and the severity probe was fitted on it, so it flatters both too
+(`data/commonsense/TUNING.md`).
 
 {table(out, "tuning")}
 
@@ -81,8 +84,8 @@ at its misses, so it flatters the policy too (`data/commonsense/TUNING.md`).
 
 Written by another author with the same rubric, without seeing the set above or the policy's
 phrase lists, with severe problems mostly described by their symptoms rather than stock
-phrases; only measured, never used to tune, and its texts were not read while the policy was
-written (`data/commonsense/HOLDOUT.md`).
+phrases; only measured, never used to tune or to fit the severity probe, and its texts were not
+read while the policy was written (`data/commonsense/HOLDOUT.md`).
 
 {table(out, "holdout")}
 
