@@ -1,9 +1,11 @@
 //! Repeat issues: tickets that describe the same problem within a time window, grouped as they
 //! arrive, so an outage reported forty times shows as one cluster of forty. A new ticket joins
-//! the cluster of the most similar recent ticket when their feature vectors (the model's
-//! word-level and character n-gram TF-IDF, each part unit length) reach a cosine threshold;
-//! otherwise it starts a cluster of its own. And the measure of a grouping against labeled
-//! groups: pairwise precision and recall.
+//! the cluster of the most similar recent ticket when their vectors reach a cosine threshold;
+//! otherwise it starts a cluster of its own. The vector is the ticket's sentence embedding when
+//! the model has an encoder (tickets telling one outage in other words or languages meet),
+//! else its TF-IDF features (the model's word-level and character n-gram parts, each unit
+//! length), which only near-verbatim repeats share; each has its own threshold. And the
+//! measure of a grouping against labeled groups: pairwise precision and recall.
 //!
 //! Pure: the caller holds the window, passes each ticket's arrival time and vector, and keeps
 //! one window per server (several servers each group what they see).
@@ -19,9 +21,28 @@ use crate::sparse_vector::{dot, unit, SparseVector};
 /// A ticket as a sorted sparse unit vector.
 pub type Vector = SparseVector;
 
+/// What a ticket is compared by. Tickets are compared only on the same basis: cosines of
+/// embeddings and of features lie on different scales.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Likeness {
+    pub vector: Vector,
+    /// Whether `vector` is a sentence embedding (else TF-IDF features).
+    pub by_meaning: bool,
+}
+
+/// The ticket's sentence embedding when it has one, else its features.
+pub fn likeness_of(features: &TicketFeatures, embedding: Option<&[f32]>) -> Likeness {
+    match embedding {
+        Some(embedding) => {
+            Likeness { vector: embedding.iter().enumerate().map(|(i, v)| (i as u32, *v)).collect(), by_meaning: true }
+        }
+        None => Likeness { vector: vector_of(features), by_meaning: false },
+    }
+}
+
 /// The ticket's features as one unit vector: both feature groups together, so a shared
 /// product name or error code (character n-grams) counts next to shared words.
-pub fn vector_of(features: &TicketFeatures) -> Vector {
+fn vector_of(features: &TicketFeatures) -> Vector {
     let mut summed: BTreeMap<u32, f32> = BTreeMap::new();
     for (id, weight) in features.ids.iter().zip(&features.weights) {
         *summed.entry(*id).or_default() += weight;
@@ -32,8 +53,10 @@ pub fn vector_of(features: &TicketFeatures) -> Vector {
 /// How tickets are grouped.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ClusterSettings {
-    /// Least cosine similarity for a ticket to join a recent one's cluster.
+    /// Least cosine similarity of features for a ticket to join a recent one's cluster.
     pub similarity: f32,
+    /// The same for sentence embeddings (whose cosines run high: 0.8 is unrelated text).
+    pub meaning_similarity: f32,
     /// How far back a ticket looks for one like it.
     pub window: TimeDelta,
     /// At most this many recent tickets are compared with a new one (the newest): each is a
@@ -61,7 +84,7 @@ struct Recent {
     /// again (a retry, an update) is one member of its cluster, not another.
     ticket: String,
     at: DateTime<Utc>,
-    vector: Vector,
+    likeness: Likeness,
     cluster: String,
 }
 
@@ -79,21 +102,29 @@ impl RecentTickets {
     /// Adds a ticket that arrived at `at` (not before the previous one) and says which
     /// cluster it joined, or `None` when it is the first of its kind in the window (or the
     /// others like it are earlier sendings of the same `ticket_id`).
-    pub fn add(&mut self, decision_id: &str, ticket_id: Option<&str>, at: DateTime<Utc>, vector: Vector) -> Option<ClusterRef> {
+    pub fn add(
+        &mut self,
+        decision_id: &str,
+        ticket_id: Option<&str>,
+        at: DateTime<Utc>,
+        likeness: Likeness,
+    ) -> Option<ClusterRef> {
         let oldest = at - self.settings.window;
         while self.recent.front().is_some_and(|r| r.at < oldest) || self.recent.len() >= self.settings.max_recent.max(1) {
             self.recent.pop_front();
         }
+        let threshold = if likeness.by_meaning { self.settings.meaning_similarity } else { self.settings.similarity };
         let nearest = self
             .recent
             .iter()
-            .map(|r| (r, dot(&vector, &r.vector)))
-            .filter(|(_, similarity)| *similarity >= self.settings.similarity)
+            .filter(|r| r.likeness.by_meaning == likeness.by_meaning)
+            .map(|r| (r, dot(&likeness.vector, &r.likeness.vector)))
+            .filter(|(_, similarity)| *similarity >= threshold)
             .max_by(|a, b| a.1.total_cmp(&b.1));
         let joined = nearest.map(|(r, similarity)| (r.cluster.clone(), r.decision_id.clone(), similarity));
         let cluster = joined.as_ref().map_or_else(|| decision_id.to_string(), |(cluster, _, _)| cluster.clone());
         let ticket = ticket_id.unwrap_or(decision_id).to_string();
-        self.recent.push_back(Recent { decision_id: decision_id.to_string(), ticket, at, vector, cluster: cluster.clone() });
+        self.recent.push_back(Recent { decision_id: decision_id.to_string(), ticket, at, likeness, cluster: cluster.clone() });
         let (_, like_decision, similarity) = joined?;
         let members: Vec<&Recent> = self.recent.iter().filter(|r| r.cluster == cluster).collect();
         let size = members.iter().map(|r| r.ticket.as_str()).collect::<std::collections::HashSet<_>>().len();
@@ -104,9 +135,9 @@ impl RecentTickets {
 
 /// The cluster of every ticket in `arrivals` (in arrival order): the cluster it joined, or
 /// its own id when it started one.
-pub fn group_all(arrivals: Vec<(String, DateTime<Utc>, Vector)>, settings: ClusterSettings) -> Vec<String> {
+pub fn group_all(arrivals: Vec<(String, DateTime<Utc>, Likeness)>, settings: ClusterSettings) -> Vec<String> {
     let mut recent = RecentTickets::new(settings);
-    arrivals.into_iter().map(|(id, at, vector)| recent.add(&id, None, at, vector).map_or(id, |joined| joined.id)).collect()
+    arrivals.into_iter().map(|(id, at, likeness)| recent.add(&id, None, at, likeness).map_or(id, |joined| joined.id)).collect()
 }
 
 /// Pairwise agreement of a grouping with the true groups: of the pairs put together, the
@@ -147,13 +178,17 @@ mod tests {
         DateTime::<Utc>::from_timestamp(1_795_000_000 + minute * 60, 0).unwrap()
     }
 
-    fn vector(entries: &[(u32, f32)]) -> Vector {
-        unit(entries.to_vec())
+    fn vector(entries: &[(u32, f32)]) -> Likeness {
+        Likeness { vector: unit(entries.to_vec()), by_meaning: false }
+    }
+
+    fn settings(max_recent: usize) -> ClusterSettings {
+        ClusterSettings { similarity: 0.5, meaning_similarity: 0.9, window: TimeDelta::minutes(60), max_recent }
     }
 
     #[test]
     fn similar_tickets_join_within_the_window_and_others_stay_apart() {
-        let mut recent = RecentTickets::new(ClusterSettings { similarity: 0.5, window: TimeDelta::minutes(60), max_recent: 100 });
+        let mut recent = RecentTickets::new(settings(100));
         let outage = vector(&[(1, 1.0), (2, 1.0), (3, 1.0)]);
         let question = vector(&[(7, 1.0), (8, 1.0)]);
         assert_eq!(recent.add("a", None, at(0), outage.clone()), None, "the first of its kind");
@@ -167,7 +202,7 @@ mod tests {
 
     #[test]
     fn the_same_ticket_sent_again_is_one_member() {
-        let mut recent = RecentTickets::new(ClusterSettings { similarity: 0.5, window: TimeDelta::minutes(60), max_recent: 100 });
+        let mut recent = RecentTickets::new(settings(100));
         let outage = vector(&[(1, 1.0), (2, 1.0)]);
         for (minute, decision) in ["d1", "d2", "d3"].iter().enumerate() {
             assert_eq!(recent.add(decision, Some("T-7"), at(minute as i64), outage.clone()), None, "{decision}: a resend");
@@ -178,12 +213,24 @@ mod tests {
 
     #[test]
     fn only_the_newest_tickets_up_to_the_bound_are_compared() {
-        let mut recent = RecentTickets::new(ClusterSettings { similarity: 0.5, window: TimeDelta::minutes(60), max_recent: 2 });
+        let mut recent = RecentTickets::new(settings(2));
         let outage = vector(&[(1, 1.0), (2, 1.0)]);
         assert_eq!(recent.add("a", None, at(0), outage.clone()), None);
         recent.add("q1", None, at(1), vector(&[(7, 1.0)]));
         recent.add("q2", None, at(2), vector(&[(8, 1.0)]));
         assert_eq!(recent.add("b", None, at(3), outage), None, "a fell out behind two newer tickets");
+    }
+
+    #[test]
+    fn embeddings_are_compared_on_their_own_threshold_and_never_with_features() {
+        let mut recent = RecentTickets::new(settings(100));
+        let meaning = |x: f32| Likeness { vector: unit(vec![(0, 1.0), (1, x)]), by_meaning: true };
+        assert_eq!(recent.add("a", None, at(0), meaning(0.1)), None);
+        assert_eq!(recent.add("far", None, at(1), meaning(0.9)), None, "cosine 0.81: below the embeddings' 0.9");
+        let near = recent.add("b", None, at(2), meaning(0.2)).expect("cosine 0.99 joins");
+        assert_eq!(near.id, "a");
+        let features = Likeness { vector: unit(vec![(0, 1.0), (1, 0.1)]), by_meaning: false };
+        assert_eq!(recent.add("f", None, at(3), features), None, "the same numbers as features are another basis");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use triage::classify::{classify_now, policy_for, read_ticket};
-use triage::clusters::{group_all, pair_score, vector_of, ClusterSettings};
+use triage::clusters::{group_all, likeness_of, pair_score, ClusterSettings};
 use triage::model::Classifier;
 use triage::priority_check::{Case, Report};
 use triage::registry::{self, Kind, Store};
@@ -155,9 +155,12 @@ struct ReportArgs {
 #[derive(clap::Args)]
 struct ClusterArgs {
     /// Least similarity (cosine of the model's TF-IDF features) for a ticket to join a recent
-    /// ticket's cluster.
+    /// ticket's cluster, with a model that has no sentence encoder.
     #[arg(long, env = "TRIAGE_CLUSTER_SIMILARITY", default_value_t = DEFAULT_CLUSTERS.similarity)]
     cluster_similarity: f32,
+    /// The same, as the cosine of sentence embeddings, with a model that has an encoder.
+    #[arg(long, env = "TRIAGE_CLUSTER_MEANING_SIMILARITY", default_value_t = DEFAULT_CLUSTERS.meaning_similarity)]
+    cluster_meaning_similarity: f32,
     /// How far back, in minutes, a new ticket looks for one like it.
     #[arg(long, env = "TRIAGE_CLUSTER_WINDOW_MINUTES", default_value_t = DEFAULT_CLUSTERS.window.num_minutes())]
     cluster_window_minutes: i64,
@@ -169,10 +172,15 @@ struct ClusterArgs {
 impl ClusterArgs {
     fn settings(&self) -> anyhow::Result<ClusterSettings> {
         anyhow::ensure!((0.0..=1.0).contains(&self.cluster_similarity), "--cluster-similarity must be between 0 and 1");
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.cluster_meaning_similarity),
+            "--cluster-meaning-similarity must be between 0 and 1"
+        );
         anyhow::ensure!(self.cluster_window_minutes > 0, "--cluster-window-minutes must be positive");
         anyhow::ensure!(self.cluster_max_recent > 0, "--cluster-max-recent must be positive");
         Ok(ClusterSettings {
             similarity: self.cluster_similarity,
+            meaning_similarity: self.cluster_meaning_similarity,
             window: chrono::TimeDelta::minutes(self.cluster_window_minutes),
             max_recent: self.cluster_max_recent,
         })
@@ -552,15 +560,16 @@ fn check_clusters(args: CheckClustersArgs) -> anyhow::Result<()> {
             serde_json::from_str(row).with_context(|| format!("{}:{}: not a sample ticket", args.sample.display(), line + 1))?;
         let valid =
             ticket.request.clone().validate().map_err(|e| anyhow::anyhow!("{}:{}: {e}", args.sample.display(), line + 1))?;
-        let vector = vector_of(&classifier.features(&valid.model_input().0)?);
-        sample.push((ticket, vector));
+        let (text, body_start) = valid.model_input();
+        let analysis = classifier.analyse(&[(text.as_str(), body_start)])?.remove(0);
+        sample.push((ticket, likeness_of(&analysis.features, analysis.embedding.as_deref())));
     }
     sample.sort_by_key(|(ticket, _)| ticket.at);
     let settings = args.clusters.settings()?;
     let groups: Vec<&str> = sample.iter().map(|(ticket, _)| ticket.group.as_str()).collect();
     let score_at = |similarity: f32| {
         let arrivals = sample.iter().map(|(t, v)| (t.id.clone(), t.at, v.clone())).collect();
-        let clusters = group_all(arrivals, ClusterSettings { similarity, ..settings });
+        let clusters = group_all(arrivals, ClusterSettings { similarity, meaning_similarity: similarity, ..settings });
         let assigned: Vec<(&str, &str)> = groups.iter().copied().zip(clusters.iter().map(String::as_str)).collect();
         let distinct = clusters.iter().collect::<std::collections::BTreeSet<_>>().len();
         (pair_score(&assigned), distinct)
@@ -574,15 +583,21 @@ fn check_clusters(args: CheckClustersArgs) -> anyhow::Result<()> {
         args.model.display(),
         settings.window.num_minutes()
     );
-    println!("| similarity | pairwise precision | pairwise recall | clusters |\n|---:|---:|---:|---:|");
-    let mut sweep: Vec<f32> = (1..=12).map(|step| step as f32 * 0.05).collect();
-    if !sweep.iter().any(|s| (s - settings.similarity).abs() < 1e-6) {
-        sweep.push(settings.similarity);
+    // Embeddings' cosines run high, so their useful thresholds lie in a narrow band near 1.
+    let by_meaning = classifier.encoder().is_some();
+    let (basis, chosen_at, mut sweep): (&str, f32, Vec<f32>) = if by_meaning {
+        ("embedding similarity", settings.meaning_similarity, (0..=11).map(|step| 0.85 + step as f32 * 0.01).collect())
+    } else {
+        ("feature similarity", settings.similarity, (1..=12).map(|step| step as f32 * 0.05).collect())
+    };
+    println!("| {basis} | pairwise precision | pairwise recall | clusters |\n|---:|---:|---:|---:|");
+    if !sweep.iter().any(|s| (s - chosen_at).abs() < 1e-6) {
+        sweep.push(chosen_at);
         sweep.sort_by(f32::total_cmp);
     }
     for similarity in sweep {
         let (score, clusters) = score_at(similarity);
-        let chosen = if (similarity - settings.similarity).abs() < 1e-6 { " (chosen)" } else { "" };
+        let chosen = if (similarity - chosen_at).abs() < 1e-6 { " (chosen)" } else { "" };
         println!("| {similarity:.2}{chosen} | {} | {} | {clusters} |", percent(score.precision), percent(score.recall));
     }
     Ok(())

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::error::{ApiError, ErrorEnvelope};
 use super::AppState;
 use crate::classify::{assemble, parse_request, read_ticket, ClassifyResponse, DecisionContext, ModelRef};
-use crate::clusters::vector_of;
+use crate::clusters::likeness_of;
 use crate::store::DecisionRecord;
 use crate::ticket::{Ticket, TicketRequest};
 
@@ -52,10 +52,14 @@ async fn classify_tickets(state: &AppState, tickets: Vec<Ticket>) -> Result<Vec<
         .zip(analyses)
         .map(|(ticket, analysis)| {
             let decision_id = uuid::Uuid::new_v4().to_string();
-            let vector = vector_of(&analysis.features);
+            let likeness = likeness_of(&analysis.features, analysis.embedding.as_deref());
             // Held for one window scan; a panic elsewhere cannot leave the window half-changed.
-            let cluster =
-                state.recent.lock().unwrap_or_else(PoisonError::into_inner).add(&decision_id, ticket.id.as_deref(), now, vector);
+            let cluster = state.recent.lock().unwrap_or_else(PoisonError::into_inner).add(
+                &decision_id,
+                ticket.id.as_deref(),
+                now,
+                likeness,
+            );
             assemble(decision_id, ticket, analysis, cluster, &context)
         })
         .collect();
