@@ -656,7 +656,17 @@ mod tests {
             let calm_reading = by(Some(0.1));
             assert!(!meaning_step(&calm_reading) && rank_of(&policy, &calm_reading) > 1, "{}", calm_reading.priority.level);
 
-            // A phrase signal names its words and speaks first.
+            // A signal below the severe levels gives way to a probe that reads the ticket as
+            // severe, and speaks when the probe does not.
+            let weak = ticket("Kassen", "Seit heute früh kann keine Filiale mehr kassieren.");
+            let on = |p: f32| {
+                decide(&weak, ModelOutput { predictions: &calm, embedding: None, severe_by_meaning: Some(p) }, 1, &policy, now())
+            };
+            let signal_step = |d: &Decision| d.trace.iter().any(|s| s.matched.starts_with("signal "));
+            assert!(signal_step(&on(0.1)) && !meaning_step(&on(0.1)), "{:#?}", on(0.1).trace);
+            assert!(meaning_step(&on(0.9)) && rank_of(&policy, &on(0.9)) <= 1, "{:#?}", on(0.9).trace);
+
+            // A severe phrase signal names its words and speaks first.
             let outage = ticket("Outage", "Our whole platform is down for every customer.");
             let signalled = decide(
                 &outage,

@@ -8,7 +8,8 @@
 //! - the level guidelines' example tickets: the nearest example's level, when the ticket is
 //!   similar enough to it.
 //!
-//! A signal outranks meaning (it names the words), meaning outranks the examples (it was
+//! A signal at a severe level, or one that lowers, outranks meaning (it names the words); meaning
+//! outranks a signal of a less urgent level and the examples (it was
 //! fitted on hundreds of tickets with written levels, the examples are a handful). The
 //! assessment says which source spoke and with which words; `matrix` decides how it combines
 //! with the model.
@@ -104,12 +105,18 @@ impl Severity {
             }
             _ => by_words,
         };
-        let assessment = match self.signals.iter().find(|s| s.cues.first(words).is_some()) {
+        let signal = self.signals.iter().find(|s| s.cues.first(words).is_some());
+        let severe = severe_by_meaning.filter(|p| *p >= self.severe_by_meaning);
+        // A raising signal below the severe levels ("kann keine": a malfunction, P3) names
+        // words but not how bad they are: a probe that reads the whole ticket as severe says
+        // more. A severe signal, or one that lowers (praise, a feature wish), still speaks.
+        let signal = signal.filter(|s| severe.is_none() || s.lowers || s.rank <= self.critical());
+        let assessment = match signal {
             Some(signal) => {
                 let words = signal.cues.spans(words, 1.0);
                 self.assessment(signal.rank, signal.lowers, Source::Signal { signal, words })
             }
-            None => match severe_by_meaning.filter(|p| *p >= self.severe_by_meaning) {
+            None => match severe {
                 Some(probability) => {
                     let quoted = embedding.and_then(|e| self.examples.nearest_in_meaning(e));
                     self.assessment(self.critical(), false, Source::Meaning { probability, nearest: quoted })
