@@ -666,6 +666,18 @@ mod tests {
             assert!(signal_step(&on(0.1)) && !meaning_step(&on(0.1)), "{:#?}", on(0.1).trace);
             assert!(meaning_step(&on(0.9)) && rank_of(&policy, &on(0.9)) <= 1, "{:#?}", on(0.9).trace);
 
+            // At P1 by meaning and impact, with no outage words, the incident team takes it.
+            let mut blank = ticket("Büro steht", "Bei allen Kollegen bleibt der Bildschirm nach der Anmeldung schwarz.");
+            blank.fields.insert("affected_users".to_string(), "many".to_string());
+            let urgent = decide(
+                &blank,
+                ModelOutput { predictions: &calm, embedding: None, severe_by_meaning: Some(0.9) },
+                1,
+                &policy,
+                now(),
+            );
+            assert_eq!((urgent.priority.level.as_str(), urgent.queue.as_str()), ("P1", "incidents"), "{:#?}", urgent.trace);
+
             // A severe phrase signal names its words and speaks first.
             let outage = ticket("Outage", "Our whole platform is down for every customer.");
             let signalled = decide(
