@@ -133,6 +133,15 @@ impl RecentTickets {
     }
 }
 
+impl RecentTickets {
+    /// Takes back tickets whose decisions were never kept (the decision log refused them, so
+    /// the client was told to retry): a retry must not count again in its cluster. Tickets
+    /// that joined their clusters meanwhile stay where they are.
+    pub fn forget(&mut self, decision_ids: &[&str]) {
+        self.recent.retain(|r| !decision_ids.contains(&r.decision_id.as_str()));
+    }
+}
+
 /// The cluster of every ticket in `arrivals` (in arrival order): the cluster it joined, or
 /// its own id when it started one.
 pub fn group_all(arrivals: Vec<(String, DateTime<Utc>, Likeness)>, settings: ClusterSettings) -> Vec<String> {
@@ -209,6 +218,18 @@ mod tests {
         }
         let other = recent.add("d4", Some("T-8"), at(4), outage).expect("another ticket joins");
         assert_eq!((other.id.as_str(), other.size), ("d1", 2));
+    }
+
+    #[test]
+    fn a_forgotten_ticket_no_longer_counts_nor_gathers_others() {
+        let mut recent = RecentTickets::new(settings(100));
+        let outage = vector(&[(1, 1.0), (2, 1.0)]);
+        recent.add("a", None, at(0), outage.clone());
+        recent.add("b", None, at(1), outage.clone()).expect("joins a");
+        recent.forget(&["a", "b"]);
+        assert_eq!(recent.add("retry", None, at(2), outage.clone()), None, "the refused decisions are gone");
+        let again = recent.add("c", None, at(3), outage).expect("joins the retry");
+        assert_eq!((again.id.as_str(), again.size), ("retry", 2));
     }
 
     #[test]

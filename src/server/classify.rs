@@ -68,7 +68,11 @@ async fn classify_tickets(state: &AppState, tickets: Vec<Ticket>) -> Result<Vec<
         .zip(&responses)
         .map(|(ticket, response)| DecisionRecord::new(ticket, response, now))
         .collect::<Result<Vec<_>, _>>()?;
-    state.decisions.log.record(records).await?;
+    if let Err(refused) = state.decisions.log.record(records).await {
+        let unkept: Vec<&str> = responses.iter().map(|r| r.decision_id.as_str()).collect();
+        state.recent.lock().unwrap_or_else(PoisonError::into_inner).forget(&unkept);
+        return Err(refused.into());
+    }
     responses.iter().for_each(|response| state.metrics.observe_decision(response));
     Ok(responses)
 }
