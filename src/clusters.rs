@@ -131,9 +131,7 @@ impl RecentTickets {
         let first_seen = members.iter().map(|r| r.at).min().unwrap_or(at);
         (size > 1).then_some(ClusterRef { id: cluster, size, first_seen, like_decision, similarity })
     }
-}
 
-impl RecentTickets {
     /// Takes back tickets whose decisions were never kept (the decision log refused them, so
     /// the client was told to retry): a retry must not count again in its cluster. Tickets
     /// that joined their clusters meanwhile stay where they are.

@@ -208,7 +208,7 @@ impl Draft<'_> {
     fn review(&mut self, plausible: &[Plausible]) {
         let all = plausible.iter().map(|p| p.rank).chain([self.rank]);
         let (most, least) = (all.clone().min().unwrap_or(self.rank), all.max().unwrap_or(self.rank));
-        let critical = Rank(1.min(self.policy.levels.len() - 1));
+        let critical = Rank::least_critical(self.policy.levels.len());
         let critical_weight = (self.rank > critical)
             .then(|| plausible.iter().filter(|p| p.rank <= critical).map(|p| p.weight).reduce(f32::max))
             .flatten();
@@ -644,24 +644,22 @@ mod tests {
         fn a_ticket_the_severity_probe_finds_severe_is_raised_and_says_so_unless_a_signal_speaks() {
             let policy = default_policy();
             let calm = predictions("low", "neutral", "General Inquiry");
-            let t = ticket("Kassen", "Seit heute früh lässt sich an keiner Kasse mehr etwas buchen.");
-            let by = |p: Option<f32>| {
-                decide(&t, ModelOutput { predictions: &calm, embedding: None, severe_by_meaning: p }, 1, &policy, now())
+            let with_probe = |t: &Ticket, p: f32| {
+                decide(t, ModelOutput { predictions: &calm, embedding: None, severe_by_meaning: Some(p) }, 1, &policy, now())
             };
+            let t = ticket("Kassen", "Seit heute früh lässt sich an keiner Kasse mehr etwas buchen.");
             let meaning_step = |d: &Decision| d.trace.iter().any(|s| s.matched.contains("reads as severe by meaning"));
 
-            let severe = by(Some(0.9));
+            let severe = with_probe(&t, 0.9);
             assert!(meaning_step(&severe), "{:#?}", severe.trace);
             assert!(rank_of(&policy, &severe) <= 1, "P1 or P2: {}", severe.priority.level);
-            let calm_reading = by(Some(0.1));
+            let calm_reading = with_probe(&t, 0.1);
             assert!(!meaning_step(&calm_reading) && rank_of(&policy, &calm_reading) > 1, "{}", calm_reading.priority.level);
 
             // A signal below the severe levels gives way to a probe that reads the ticket as
             // severe, and speaks when the probe does not.
             let weak = ticket("Kassen", "Seit heute früh kann keine Filiale mehr kassieren.");
-            let on = |p: f32| {
-                decide(&weak, ModelOutput { predictions: &calm, embedding: None, severe_by_meaning: Some(p) }, 1, &policy, now())
-            };
+            let on = |p: f32| with_probe(&weak, p);
             let signal_step = |d: &Decision| d.trace.iter().any(|s| s.matched.starts_with("signal "));
             assert!(signal_step(&on(0.1)) && !meaning_step(&on(0.1)), "{:#?}", on(0.1).trace);
             assert!(meaning_step(&on(0.9)) && rank_of(&policy, &on(0.9)) <= 1, "{:#?}", on(0.9).trace);
@@ -669,24 +667,12 @@ mod tests {
             // At P1 by meaning and impact, with no outage words, the incident team takes it.
             let mut blank = ticket("Büro steht", "Bei allen Kollegen bleibt der Bildschirm nach der Anmeldung schwarz.");
             blank.fields.insert("affected_users".to_string(), "many".to_string());
-            let urgent = decide(
-                &blank,
-                ModelOutput { predictions: &calm, embedding: None, severe_by_meaning: Some(0.9) },
-                1,
-                &policy,
-                now(),
-            );
+            let urgent = with_probe(&blank, 0.9);
             assert_eq!((urgent.priority.level.as_str(), urgent.queue.as_str()), ("P1", "incidents"), "{:#?}", urgent.trace);
 
             // A severe phrase signal names its words and speaks first.
             let outage = ticket("Outage", "Our whole platform is down for every customer.");
-            let signalled = decide(
-                &outage,
-                ModelOutput { predictions: &calm, embedding: None, severe_by_meaning: Some(0.9) },
-                1,
-                &policy,
-                now(),
-            );
+            let signalled = with_probe(&outage, 0.9);
             assert!(!meaning_step(&signalled) && signalled.trace.iter().any(|s| s.matched.starts_with("signal ")));
         }
 

@@ -19,6 +19,15 @@ pub struct PriorityLevel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(super) struct Rank(pub usize);
 
+impl Rank {
+    /// The least urgent of the levels a ticket counts as critical at, among `levels`: the
+    /// second (P2), or the only one. Severity by meaning puts a ticket there; review asks for
+    /// a person when a ticket that may belong there or higher is placed below it.
+    pub fn least_critical(levels: usize) -> Rank {
+        Rank(1.min(levels.saturating_sub(1)))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum PriorityChange {
     Set(Rank),

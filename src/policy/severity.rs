@@ -131,10 +131,9 @@ impl Severity {
         Reading { assessment, nearest, threshold, meaning }
     }
 
-    /// The least urgent of the levels a ticket counts as severe at: the second (P2), or the
-    /// only one.
+    /// The level a ticket severe by meaning starts at (one column per level).
     fn critical(&self) -> Rank {
-        Rank(1.min(self.column_of_rank.len().saturating_sub(1)))
+        Rank::least_critical(self.column_of_rank.len())
     }
 
     fn assessment<'s>(&'s self, rank: Rank, lowers: bool, source: Source<'s>) -> Option<Assessment<'s>> {
