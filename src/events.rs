@@ -142,7 +142,7 @@ fn name(field: &'static str, value: &str) -> Result<(), EventError> {
 }
 
 /// The SLA the ticket was decided with: when its clock started and its due times.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Commitment {
     pub started_at: DateTime<Utc>,
     pub first_response_due: Option<DateTime<Utc>>,

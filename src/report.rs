@@ -6,16 +6,18 @@
 //! head's label distribution, confidence and abstention against the period before. Every
 //! figure is a table that prints as markdown and exports as CSV.
 //!
-//! Pure: decisions in, tables out. The SLA state comes from `events::sla_state` on the
+//! Pure: decisions in (`store::ReportedPeriod`, the lean facts of each), tables out. The SLA state comes from `events::sla_state` on the
 //! calendar the caller looks up; `now` is a parameter.
 
-use std::collections::BTreeMap;
+use std::borrow::Borrow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 
-use crate::events::{self, Commitment, EventKind, TargetState};
-use crate::policy::{Policy, SlaDue};
-use crate::store::StoredDecision;
+use crate::events::{self, EventKind, TargetState};
+use crate::policy::Policy;
+use crate::sla::Calendar;
+use crate::store::{ReportedDecision, ReportedPeriod};
 
 /// An RFC 3339 instant, or a date (`YYYY-MM-DD`) meaning its midnight UTC: how a report's
 /// period is written on the command line and in the reports API.
@@ -88,21 +90,33 @@ impl Table {
     }
 }
 
-/// The parts of a stored decision a report reads.
+/// One decision of the report with its SLA state and its day (UTC).
 struct Row<'d> {
-    decided_at: DateTime<Utc>,
-    priority: &'d str,
-    queue: &'d str,
-    plan: String,
-    language: String,
-    category: String,
-    stored: &'d StoredDecision,
+    decision: &'d ReportedDecision,
     sla: Option<events::SlaState>,
+    day: String,
 }
 
-fn text(value: &serde_json::Value) -> Option<String> {
-    value.as_str().map(str::to_string)
+impl Row<'_> {
+    fn plan(&self) -> &str {
+        self.decision.plan.as_deref().unwrap_or(NOT_GIVEN)
+    }
+
+    fn language(&self) -> &str {
+        self.decision.language.as_deref().unwrap_or(NOT_GIVEN)
+    }
+
+    fn category(&self) -> &str {
+        self.decision.head("category").and_then(|head| head.label.as_deref()).unwrap_or(NOT_GIVEN)
+    }
+
+    fn priority(&self) -> &str {
+        &self.decision.priority
+    }
 }
+
+/// What a table shows for a value the request or response did not have.
+const NOT_GIVEN: &str = "(not given)";
 
 fn percent(part: usize, whole: usize) -> String {
     if whole == 0 {
@@ -112,26 +126,33 @@ fn percent(part: usize, whole: usize) -> String {
     }
 }
 
-fn hours(seconds: &[i64], quantile: f64) -> String {
+/// The `quantile` of `seconds` in hours; reorders `seconds` (a selection, not a whole sort).
+fn hours(seconds: &mut [i64], quantile: f64) -> String {
     if seconds.is_empty() {
         return "-".to_string();
     }
-    let mut sorted = seconds.to_vec();
-    sorted.sort_unstable();
     // The nearest-rank quantile: a value that occurred, never an interpolation between two.
-    let rank = ((quantile * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    format!("{:.2}", sorted[rank - 1] as f64 / 3600.0)
+    let rank = ((quantile * seconds.len() as f64).ceil() as usize).clamp(1, seconds.len());
+    let (_, value, _) = seconds.select_nth_unstable(rank - 1);
+    format!("{:.2}", *value as f64 / 3600.0)
 }
 
-/// Counts per key, largest first (then by key).
-fn volume(rows: &[Row], name: &'static str, title: &str, key: impl Fn(&Row) -> String) -> Table {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    rows.iter().for_each(|row| *counts.entry(key(row)).or_default() += 1);
-    let mut counted: Vec<(String, usize)> = counts.into_iter().collect();
-    counted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let mut table = Table::new(name, title, &["value", "tickets", "share"]);
-    table.rows = counted.into_iter().map(|(value, n)| vec![value, n.to_string(), percent(n, rows.len())]).collect();
-    table
+/// Tickets per key; as a table largest first (then by key).
+#[derive(Default)]
+struct Volume<'r>(BTreeMap<&'r str, usize>);
+
+impl<'r> Volume<'r> {
+    fn add(&mut self, key: &'r str) {
+        *self.0.entry(key).or_default() += 1;
+    }
+
+    fn table(self, name: &'static str, title: &str, total: usize) -> Table {
+        let mut counted: Vec<(&str, usize)> = self.0.into_iter().collect();
+        counted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let mut table = Table::new(name, title, &["value", "tickets", "share"]);
+        table.rows = counted.into_iter().map(|(value, n)| vec![value.to_string(), n.to_string(), percent(n, total)]).collect();
+        table
+    }
 }
 
 /// Met and missed targets: a stopped clock within its target is met; a stopped clock past it,
@@ -167,16 +188,16 @@ impl SlaTally {
         count(&state.resolution, &mut self.resolution_met, &mut self.resolution_decided, &mut self.resolution_seconds);
     }
 
-    fn row(&self, key: String) -> Vec<String> {
+    fn row(mut self, key: String) -> Vec<String> {
         vec![
             key,
             self.tickets.to_string(),
             percent(self.first_met, self.first_decided),
-            hours(&self.first_seconds, 0.5),
-            hours(&self.first_seconds, 0.9),
+            hours(&mut self.first_seconds, 0.5),
+            hours(&mut self.first_seconds, 0.9),
             percent(self.resolution_met, self.resolution_decided),
-            hours(&self.resolution_seconds, 0.5),
-            hours(&self.resolution_seconds, 0.9),
+            hours(&mut self.resolution_seconds, 0.5),
+            hours(&mut self.resolution_seconds, 0.9),
         ]
     }
 }
@@ -192,85 +213,124 @@ const SLA_COLUMNS: [&str; 8] = [
     "resolution p90 h",
 ];
 
-fn sla_table(rows: &[Row], name: &'static str, title: &str, key: impl Fn(&Row) -> String) -> Table {
-    let mut tallies: BTreeMap<String, SlaTally> = BTreeMap::new();
-    for row in rows {
-        if let Some(state) = &row.sla {
-            tallies.entry(key(row)).or_default().add(state);
-        }
+/// SLA tallies per key.
+#[derive(Default)]
+struct SlaByKey<'r>(BTreeMap<&'r str, SlaTally>);
+
+impl<'r> SlaByKey<'r> {
+    fn add(&mut self, key: &'r str, state: &events::SlaState) {
+        self.0.entry(key).or_default().add(state);
     }
-    let mut table = Table::new(name, title, &SLA_COLUMNS);
-    table.rows = tallies.into_iter().map(|(key, tally)| tally.row(key)).collect();
-    table
+
+    fn table(self, name: &'static str, title: &str) -> Table {
+        let mut table = Table::new(name, title, &SLA_COLUMNS);
+        table.rows = self.0.into_iter().map(|(key, tally)| tally.row(key.to_string())).collect();
+        table
+    }
 }
 
-fn csat_table(rows: &[Row], name: &'static str, title: &str, key: impl Fn(&Row) -> String) -> Table {
-    let mut scores: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    for row in rows {
-        if let Some(score) = row.sla.as_ref().and_then(|s| s.csat) {
-            scores.entry(key(row)).or_default().push(score);
-        }
+/// Satisfaction scores per key.
+#[derive(Default)]
+struct CsatByKey<'r>(BTreeMap<&'r str, Vec<u8>>);
+
+impl<'r> CsatByKey<'r> {
+    fn add(&mut self, key: &'r str, score: u8) {
+        self.0.entry(key).or_default().push(score);
     }
-    let mut table = Table::new(name, title, &["value", "scores", "mean (1-5)"]);
-    table.rows = scores
-        .into_iter()
-        .map(|(key, s)| {
-            vec![key, s.len().to_string(), format!("{:.2}", s.iter().map(|&v| f64::from(v)).sum::<f64>() / s.len() as f64)]
-        })
-        .collect();
-    table
+
+    fn table(self, name: &'static str, title: &str) -> Table {
+        let mut table = Table::new(name, title, &["value", "scores", "mean (1-5)"]);
+        table.rows = self
+            .0
+            .into_iter()
+            .map(|(key, s)| {
+                let mean = s.iter().map(|&v| f64::from(v)).sum::<f64>() / s.len() as f64;
+                vec![key.to_string(), s.len().to_string(), format!("{mean:.2}")]
+            })
+            .collect();
+        table
+    }
 }
 
-/// The report over `decisions`, with each decision's SLA state on the policy's calendar of
-/// that name (a decision whose calendar the policy no longer has counts everywhere but in
-/// SLA) and its levels' order.
-pub fn build(decisions: &[StoredDecision], policy: &Policy, now: DateTime<Utc>) -> Vec<Table> {
-    let rows: Vec<Row> = decisions
-        .iter()
-        .map(|stored| {
-            let response = &stored.response;
-            let sla: Option<SlaDue> = serde_json::from_value(response["sla"].clone()).ok();
-            let state = sla.as_ref().and_then(|sla| {
-                let commitment = Commitment {
-                    started_at: sla.started_at,
-                    first_response_due: sla.first_response_due,
-                    resolution_due: sla.resolution_due,
-                };
-                let calendar = policy.calendar(&sla.calendar)?;
-                Some(events::sla_state(&stored.events, commitment, &stored.meta.queue, &stored.meta.priority, calendar, now))
-            });
-            Row {
-                decided_at: stored.meta.decided_at,
-                priority: &stored.meta.priority,
-                queue: &stored.meta.queue,
-                plan: sla.map(|s| s.policy).unwrap_or_else(|| "(not given)".into()),
-                language: text(&stored.request["language"]).unwrap_or_else(|| "(not given)".into()),
-                category: text(&response["predictions"]["category"]["label"]).unwrap_or_else(|| "(not given)".into()),
-                stored,
-                sla: state,
-            }
-        })
-        .collect();
+/// The report over `period`, with each decision's SLA state on the policy's calendar of that
+/// name (a decision whose calendar the policy no longer has counts everywhere but in SLA) and
+/// its levels' order.
+pub fn build<'p>(period: &'p ReportedPeriod, policy: &Policy, now: DateTime<Utc>) -> Vec<Table> {
+    let calendars = calendars_ahead(period, policy, now);
+    let row = |decision: &'p ReportedDecision| {
+        let sla = decision.sla.as_ref().and_then(|(calendar, commitment)| {
+            let calendar = calendars.get(calendar.as_str())?;
+            Some(events::sla_state(&decision.events, *commitment, &decision.queue, &decision.priority, calendar, now))
+        });
+        Row { decision, sla, day: decision.decided_at.format("%Y-%m-%d").to_string() }
+    };
+    // Each decision's SLA clocks are read on their own: the two halves at once.
+    let (earlier, later) = period.decisions.split_at(period.decisions.len() / 2);
+    let rows: Vec<Row> = std::thread::scope(|scope| {
+        let later = scope.spawn(|| later.iter().map(row).collect::<Vec<_>>());
+        let mut rows: Vec<Row> = earlier.iter().map(row).collect();
+        rows.extend(later.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        rows
+    });
 
+    // One pass over the rows for every volume, SLA and satisfaction table.
+    let (mut by_day, mut by_priority, mut by_category) = (Volume::default(), Volume::default(), Volume::default());
+    let (mut by_queue, mut by_plan, mut by_language) = (Volume::default(), Volume::default(), Volume::default());
+    let (mut sla_by_priority, mut sla_by_plan) = (SlaByKey::default(), SlaByKey::default());
+    let (mut csat_by_category, mut csat_by_priority) = (CsatByKey::default(), CsatByKey::default());
+    for row in &rows {
+        let (priority, category, plan) = (row.priority(), row.category(), row.plan());
+        by_day.add(&row.day);
+        by_priority.add(priority);
+        by_category.add(category);
+        by_queue.add(&row.decision.queue);
+        by_plan.add(plan);
+        by_language.add(row.language());
+        let Some(state) = &row.sla else { continue };
+        sla_by_priority.add(priority, state);
+        sla_by_plan.add(plan, state);
+        if let Some(score) = state.csat {
+            csat_by_category.add(category, score);
+            csat_by_priority.add(priority, score);
+        }
+    }
+    let total = rows.len();
     let mut tables = vec![
-        volume(&rows, "volume_by_day", "Tickets by day (UTC)", |r| r.decided_at.format("%Y-%m-%d").to_string()),
-        volume(&rows, "volume_by_priority", "Tickets by decided priority", |r| r.priority.to_string()),
-        volume(&rows, "volume_by_category", "Tickets by predicted category", |r| r.category.clone()),
-        volume(&rows, "volume_by_queue", "Tickets by decided queue", |r| r.queue.to_string()),
-        volume(&rows, "volume_by_plan", "Tickets by plan", |r| r.plan.clone()),
-        volume(&rows, "volume_by_language", "Tickets by language", |r| r.language.clone()),
-        sla_table(&rows, "sla_by_priority", "SLA by decided priority (business hours)", |r| r.priority.to_string()),
-        sla_table(&rows, "sla_by_plan", "SLA by plan (business hours)", |r| r.plan.clone()),
-        csat_table(&rows, "csat_by_category", "Satisfaction by predicted category", |r| r.category.clone()),
-        csat_table(&rows, "csat_by_priority", "Satisfaction by decided priority", |r| r.priority.to_string()),
+        by_day.table("volume_by_day", "Tickets by day (UTC)", total),
+        by_priority.table("volume_by_priority", "Tickets by decided priority", total),
+        by_category.table("volume_by_category", "Tickets by predicted category", total),
+        by_queue.table("volume_by_queue", "Tickets by decided queue", total),
+        by_plan.table("volume_by_plan", "Tickets by plan", total),
+        by_language.table("volume_by_language", "Tickets by language", total),
+        sla_by_priority.table("sla_by_priority", "SLA by decided priority (business hours)"),
+        sla_by_plan.table("sla_by_plan", "SLA by plan (business hours)"),
+        csat_by_category.table("csat_by_category", "Satisfaction by predicted category"),
+        csat_by_priority.table("csat_by_priority", "Satisfaction by decided priority"),
     ];
     tables.push(agreement(&rows));
     let levels: Vec<&str> = policy.levels().iter().map(|l| l.level.as_str()).collect();
     tables.push(escalations(&rows, &levels));
     tables.push(repeat_issues(&rows, &levels));
     tables.push(review(&rows));
-    tables.push(rules(&rows));
+    tables.push(rules(&rows, &period.rules_traced));
     tables
+}
+
+/// How far past `now` the calendars' open periods are worked out ahead: the due times of
+/// clocks still running (further ones are found by walking the calendar).
+const DUE_HORIZON_DAYS: i64 = 90;
+
+/// The policy's calendars that the period's decisions name, each with its open periods worked
+/// out from the earliest SLA start to past `now`, so a million clocks do not each walk the
+/// calendar day by day.
+fn calendars_ahead<'p>(period: &'p ReportedPeriod, policy: &Policy, now: DateTime<Utc>) -> BTreeMap<&'p str, Calendar> {
+    let commitments = || period.decisions.iter().filter_map(|d| d.sla.as_ref());
+    let Some(earliest) = commitments().map(|(_, commitment)| commitment.started_at).min() else {
+        return BTreeMap::new();
+    };
+    let until = now.max(earliest) + chrono::TimeDelta::days(DUE_HORIZON_DAYS);
+    let names: BTreeSet<&str> = commitments().map(|(name, _)| name.as_str()).collect();
+    names.into_iter().filter_map(|name| Some((name, policy.calendar(name)?.with_timeline(earliest, until)))).collect()
 }
 
 /// The repeat-issue clusters of the period with two tickets or more, largest first: a ticket
@@ -278,29 +338,36 @@ pub fn build(decisions: &[StoredDecision], policy: &Policy, now: DateTime<Utc>) 
 /// decision), and the first ticket is its own cluster.
 fn repeat_issues(rows: &[Row], levels: &[&str]) -> Table {
     let rank = |level: &str| levels.iter().position(|l| *l == level).unwrap_or(levels.len());
-    let mut clusters: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
+    let mut clusters: HashMap<&str, Vec<&Row>> = HashMap::new();
     for row in rows {
-        let joined = text(&row.stored.response["cluster"]["id"]);
-        clusters.entry(joined.unwrap_or_else(|| row.stored.meta.decision_id.clone())).or_default().push(row);
+        if let Some(cluster) = &row.decision.cluster_id {
+            clusters.entry(cluster).or_default().push(row);
+        }
     }
-    let mut found: Vec<(String, Vec<&Row>)> = clusters.into_iter().filter(|(_, members)| members.len() > 1).collect();
-    found.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    // A cluster's first ticket named none: it is the one the others named.
+    for row in rows.iter().filter(|row| row.decision.cluster_id.is_none()) {
+        if let Some(members) = clusters.get_mut(row.decision.decision_id.as_str()) {
+            members.push(row);
+        }
+    }
+    let mut found: Vec<(&str, Vec<&Row>)> = clusters.into_iter().filter(|(_, members)| members.len() > 1).collect();
+    found.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(b.0)));
     let mut table = Table::new(
         "repeat_issues",
         "Repeat issues (tickets about the same problem)",
         &["cluster", "tickets", "first seen", "last seen", "first subject", "highest priority"],
     );
     for (cluster, members) in found {
-        let first = members.iter().min_by_key(|r| r.decided_at).copied();
-        let last = members.iter().map(|r| r.decided_at).max();
-        let highest = members.iter().map(|r| r.priority).min_by_key(|level| rank(level)).unwrap_or_default();
+        let first = members.iter().min_by_key(|r| r.decision.decided_at).copied();
+        let last = members.iter().map(|r| r.decision.decided_at).max();
+        let highest = members.iter().map(|r| r.decision.priority.as_str()).min_by_key(|level| rank(level)).unwrap_or_default();
         let time = |at: Option<DateTime<Utc>>| at.map(|at| at.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default();
         table.rows.push(vec![
-            cluster,
+            cluster.to_string(),
             members.len().to_string(),
-            time(first.map(|r| r.decided_at)),
+            time(first.map(|r| r.decision.decided_at)),
             time(last),
-            first.and_then(|r| text(&r.stored.request["subject"])).unwrap_or_default(),
+            first.and_then(|r| r.decision.subject.clone()).unwrap_or_default(),
             highest.to_string(),
         ]);
     }
@@ -312,20 +379,21 @@ fn repeat_issues(rows: &[Row], levels: &[&str]) -> Table {
 fn agreement(rows: &[Row]) -> Table {
     let mut tally: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for row in rows {
-        let Some(merged) = row.stored.feedback.iter().cloned().map(|f| f.fields).reduce(|earlier, later| later.over(earlier))
+        let decision = row.decision;
+        let Some(merged) = decision.feedback.iter().cloned().map(|f| f.fields).reduce(|earlier, later| later.over(earlier))
         else {
             continue;
         };
-        let predictions = &row.stored.response["predictions"];
         for (head, label) in &merged.labels {
             let entry = tally.entry(head.clone()).or_default();
             entry.0 += 1;
-            entry.1 += usize::from(text(&predictions[head]["label"]).as_deref() == Some(label.as_str()));
+            let predicted = decision.head(head).and_then(|outcome| outcome.label.as_deref());
+            entry.1 += usize::from(predicted == Some(label.as_str()));
         }
         if let Some(priority) = &merged.priority {
             let entry = tally.entry("priority".into()).or_default();
             entry.0 += 1;
-            entry.1 += usize::from(priority == row.priority);
+            entry.1 += usize::from(*priority == decision.priority);
         }
     }
     let mut table = Table::new("agreement", "People's corrections: agreement with the decision", &["head", "reviewed", "agreed"]);
@@ -341,9 +409,10 @@ fn escalations(rows: &[Row], levels: &[&str]) -> Table {
         Table::new("escalated_after_the_fact", "Escalated after the fact", &["decision", "ticket", "decided", "what happened"]);
     for row in rows {
         let mut happened = Vec::new();
-        for event in &row.stored.events {
+        let decision = row.decision;
+        for event in &decision.events {
             match &event.kind {
-                EventKind::PriorityChanged { priority } if rank(priority) < rank(row.priority) => {
+                EventKind::PriorityChanged { priority } if rank(priority) < rank(&decision.priority) => {
                     happened.push(format!("raised to {priority}"))
                 }
                 EventKind::Reopened => happened.push("reopened".to_string()),
@@ -352,9 +421,9 @@ fn escalations(rows: &[Row], levels: &[&str]) -> Table {
         }
         if !happened.is_empty() {
             table.rows.push(vec![
-                row.stored.meta.decision_id.clone(),
-                row.stored.meta.ticket_id.clone().unwrap_or_default(),
-                row.priority.to_string(),
+                decision.decision_id.clone(),
+                decision.ticket_id.clone().unwrap_or_default(),
+                decision.priority.clone(),
                 happened.join(", "),
             ]);
         }
@@ -365,14 +434,12 @@ fn escalations(rows: &[Row], levels: &[&str]) -> Table {
 /// How many decisions asked for review, and how often each head abstained.
 fn review(rows: &[Row]) -> Table {
     let mut table = Table::new("review_and_abstention", "Review and abstention", &["measure", "tickets", "rate"]);
-    let flagged = rows.iter().filter(|r| r.stored.meta.needs_review).count();
+    let flagged = rows.iter().filter(|r| r.decision.needs_review).count();
     table.rows.push(vec!["flagged for review".into(), flagged.to_string(), percent(flagged, rows.len())]);
-    let mut abstained: BTreeMap<String, usize> = BTreeMap::new();
+    let mut abstained: BTreeMap<&str, usize> = BTreeMap::new();
     for row in rows {
-        if let Some(heads) = row.stored.response["predictions"].as_object() {
-            for (head, prediction) in heads {
-                *abstained.entry(head.clone()).or_default() += usize::from(prediction["abstained"] == true);
-            }
+        for outcome in &row.decision.heads {
+            *abstained.entry(outcome.head.as_str()).or_default() += usize::from(outcome.abstained);
         }
     }
     for (head, n) in abstained {
@@ -381,21 +448,22 @@ fn review(rows: &[Row]) -> Table {
     table
 }
 
-/// How often each rule of the trace fired; a rule that never did is marked.
-fn rules(rows: &[Row]) -> Table {
-    let mut hits: BTreeMap<String, usize> = BTreeMap::new();
+/// How often each rule of the traces fired; a rule the traces list (`traced`) that never did
+/// is marked.
+fn rules(rows: &[Row], traced: &BTreeSet<String>) -> Table {
+    let mut hits: HashMap<&str, usize> = traced.iter().map(|rule| (rule.as_str(), 0)).collect();
     for row in rows {
-        for step in row.stored.response["explanation"]["rules"].as_array().into_iter().flatten() {
-            let Some(rule) = text(&step["rule"]) else { continue };
-            *hits.entry(rule).or_default() += usize::from(step["hit"] == true);
+        for rule in &row.decision.rules_fired {
+            *hits.entry(rule).or_default() += 1;
         }
     }
+    let hits: BTreeMap<&str, usize> = hits.into_iter().collect();
     let mut table = Table::new("rule_hits", "Policy rules: how often each fired", &["rule", "fired", "share", "note"]);
     table.rows = hits
         .into_iter()
         .map(|(rule, n)| {
             let note = if n == 0 { "never fired" } else { "" };
-            vec![rule, n.to_string(), percent(n, rows.len()), note.to_string()]
+            vec![rule.to_string(), n.to_string(), percent(n, rows.len()), note.to_string()]
         })
         .collect();
     table
@@ -409,9 +477,13 @@ const DRIFT_ALERT: f64 = 0.2;
 
 /// Population stability index of two label count tables: the sum over labels of
 /// `(p - q) * ln(p / q)`, shares smoothed so a label absent from one side stays finite.
-pub fn population_stability(now: &BTreeMap<String, usize>, before: &BTreeMap<String, usize>) -> f64 {
+pub fn population_stability<A, B>(now: &BTreeMap<A, usize>, before: &BTreeMap<B, usize>) -> f64
+where
+    A: Borrow<str> + Ord,
+    B: Borrow<str> + Ord,
+{
     let (n, b) = (now.values().sum::<usize>().max(1) as f64, before.values().sum::<usize>().max(1) as f64);
-    let labels: std::collections::BTreeSet<&String> = now.keys().chain(before.keys()).collect();
+    let labels: BTreeSet<&str> = now.keys().map(Borrow::borrow).chain(before.keys().map(Borrow::borrow)).collect();
     labels
         .into_iter()
         .map(|label| {
@@ -424,22 +496,22 @@ pub fn population_stability(now: &BTreeMap<String, usize>, before: &BTreeMap<Str
 
 /// Per head, in one period: label counts, summed score, abstentions, tickets.
 #[derive(Default)]
-struct HeadPeriod {
-    labels: BTreeMap<String, usize>,
+struct HeadPeriod<'d> {
+    labels: BTreeMap<&'d str, usize>,
     score: f64,
     abstained: usize,
     tickets: usize,
 }
 
-fn head_periods(decisions: &[StoredDecision]) -> BTreeMap<String, HeadPeriod> {
-    let mut heads: BTreeMap<String, HeadPeriod> = BTreeMap::new();
-    for stored in decisions {
-        for (head, prediction) in stored.response["predictions"].as_object().into_iter().flatten() {
-            let period = heads.entry(head.clone()).or_default();
+fn head_periods(decisions: &[ReportedDecision]) -> BTreeMap<&str, HeadPeriod<'_>> {
+    let mut heads: BTreeMap<&str, HeadPeriod> = BTreeMap::new();
+    for decision in decisions {
+        for outcome in &decision.heads {
+            let period = heads.entry(outcome.head.as_str()).or_default();
             period.tickets += 1;
-            *period.labels.entry(text(&prediction["label"]).unwrap_or_default()).or_default() += 1;
-            period.score += prediction["score"].as_f64().unwrap_or(0.0);
-            period.abstained += usize::from(prediction["abstained"] == true);
+            *period.labels.entry(outcome.label.as_deref().unwrap_or_default()).or_default() += 1;
+            period.score += outcome.score.unwrap_or(0.0);
+            period.abstained += usize::from(outcome.abstained);
         }
     }
     heads
@@ -481,10 +553,10 @@ pub type HeldOutByHead = BTreeMap<String, crate::model::bundle::HeldOut>;
 /// Drift of each head between `previous` (the period before) and `current`: the population
 /// stability index of the predicted labels, mean score and abstentions then and now; and of
 /// the labels now against the model's predictions on its `held_out` data.
-pub fn drift_by_head(current: &[StoredDecision], previous: &[StoredDecision], held_out: &HeldOutByHead) -> Vec<HeadDrift> {
+pub fn drift_by_head(current: &[ReportedDecision], previous: &[ReportedDecision], held_out: &HeldOutByHead) -> Vec<HeadDrift> {
     let (now, before) = (head_periods(current), head_periods(previous));
     let empty = HeadPeriod::default();
-    let heads: std::collections::BTreeSet<&String> = now.keys().chain(before.keys()).collect();
+    let heads: BTreeSet<&str> = now.keys().chain(before.keys()).copied().collect();
     heads
         .into_iter()
         .map(|head| {
@@ -492,7 +564,7 @@ pub fn drift_by_head(current: &[StoredDecision], previous: &[StoredDecision], he
             let mean = |p: &HeadPeriod| (p.tickets > 0).then(|| p.score / p.tickets as f64);
             let judged = n.tickets >= DRIFT_MIN_TICKETS && b.tickets >= DRIFT_MIN_TICKETS;
             HeadDrift {
-                head: head.clone(),
+                head: head.to_string(),
                 tickets_now: n.tickets,
                 tickets_before: b.tickets,
                 psi: judged.then(|| population_stability(&n.labels, &b.labels)),
@@ -512,7 +584,7 @@ pub fn drift_by_head(current: &[StoredDecision], previous: &[StoredDecision], he
 }
 
 /// `drift_by_head` as a report table, with "retrain recommended" when the labels shifted a lot.
-pub fn drift(current: &[StoredDecision], previous: &[StoredDecision], held_out: &HeldOutByHead) -> Table {
+pub fn drift(current: &[ReportedDecision], previous: &[ReportedDecision], held_out: &HeldOutByHead) -> Table {
     let mut table = Table::new(
         "drift",
         "Drift against the period before and the model's held-out data",

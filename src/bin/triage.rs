@@ -410,14 +410,14 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("--{}: {}", e.field, e.message))?;
     // Drift compares with the period of the same length just before.
     let before = since - (until - since);
-    let (decisions, previous) =
-        read_log(&args.db, |store| async move { tokio::try_join!(store.between(since, until), store.between(before, since)) })?;
-    let mut tables = triage::report::build(&decisions, &policy, now);
+    let (period, previous) =
+        read_log(&args.db, |store| async move { tokio::try_join!(store.reported(since, until), store.reported(before, since)) })?;
+    let mut tables = triage::report::build(&period, &policy, now);
     let held_out = triage::model::bundle::held_out_predictions(&registry::resolve(&args.model, Kind::Model)?)?;
-    tables.push(triage::report::drift(&decisions, &previous, &held_out));
+    tables.push(triage::report::drift(&period.decisions, &previous.decisions, &held_out));
     let mut markdown = format!(
         "# triage report\n\n{} decisions from {} to {} (UTC), decision log {}, policy {}\n\n",
-        decisions.len(),
+        period.decisions.len(),
         since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         args.db,

@@ -47,11 +47,11 @@ pub async fn get(State(state): State<AppState>, query: Result<Query<ReportQuery>
         .map_err(|e| ApiError::Invalid { field: e.field.into(), message: e.message })?;
     let before = since - (until - since);
     let store = &state.decisions.store;
-    let (decisions, previous) = tokio::try_join!(store.between(since, until), store.between(before, since))?;
-    let mut tables = report::build(&decisions, &state.served.snapshot().policy, now);
-    tables.push(report::drift(&decisions, &previous, state.served.snapshot().classifier.held_out_predictions()));
+    let (period, previous) = tokio::try_join!(store.reported(since, until), store.reported(before, since))?;
+    let mut tables = report::build(&period, &state.served.snapshot().policy, now);
+    tables.push(report::drift(&period.decisions, &previous.decisions, state.served.snapshot().classifier.held_out_predictions()));
     let Some(name) = query.csv else {
-        return Ok(Json(Report { since, until, decisions: decisions.len(), tables }).into_response());
+        return Ok(Json(Report { since, until, decisions: period.decisions.len(), tables }).into_response());
     };
     let table =
         tables.into_iter().find(|t| t.name == name).ok_or_else(|| ApiError::NotFound(format!("no report table {name}")))?;
@@ -70,8 +70,9 @@ pub async fn refresh_drift_gauges(
     let period = chrono::TimeDelta::days(i64::from(days));
     let store = &state.decisions.store;
     let (current, previous) =
-        tokio::try_join!(store.between(now - period, now), store.between(now - period - period, now - period))?;
-    let drift = report::drift_by_head(&current, &previous, state.served.snapshot().classifier.held_out_predictions());
+        tokio::try_join!(store.reported(now - period, now), store.reported(now - period - period, now - period))?;
+    let drift =
+        report::drift_by_head(&current.decisions, &previous.decisions, state.served.snapshot().classifier.held_out_predictions());
     state.metrics.observe_drift(&drift);
     Ok(drift)
 }

@@ -1,6 +1,8 @@
 //! Business-time arithmetic on a `Calendar`: the instant a target runs out (`due`) and the
-//! open time between two instants (`elapsed`). Pure functions; no clock reads, no pauses
-//! (those are the clock's business, see `clock`).
+//! open time between two instants (`elapsed`), by walking the calendar's open periods or, inside
+//! a span worked out ahead (`Timeline`), by binary search over them; both give the same
+//! answer. Pure functions; no clock reads, no pauses (those are the clock's business, see
+//! `clock`).
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -13,6 +15,9 @@ use super::Calendar;
 pub fn due(calendar: &Calendar, start: DateTime<Utc>, target: TimeDelta) -> DateTime<Utc> {
     if target <= TimeDelta::zero() {
         return start;
+    }
+    if let Some(due) = calendar.timeline().and_then(|timeline| timeline.due(start, target)) {
+        return due;
     }
     let Some(periods) = calendar.open_periods_from(start) else {
         return start.checked_add_signed(target).unwrap_or(DateTime::<Utc>::MAX_UTC);
@@ -33,10 +38,74 @@ pub fn elapsed(calendar: &Calendar, from: DateTime<Utc>, to: DateTime<Utc>) -> T
     if to <= from {
         return TimeDelta::zero();
     }
+    if let Some(elapsed) = calendar.timeline().and_then(|timeline| timeline.elapsed(from, to)) {
+        return elapsed;
+    }
     let Some(periods) = calendar.open_periods_from(from) else {
         return to - from;
     };
     periods.take_while(|(open, _)| *open < to).map(|(open, close)| close.min(to) - open).sum()
+}
+
+/// A calendar's open periods over a span, with the business time before each: `elapsed` and
+/// `due` inside the span in logarithmic time.
+#[derive(Debug, PartialEq)]
+pub(super) struct Timeline {
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    /// Every open period that opens before `until`, the first cut at `from`.
+    periods: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Business time from `from` to the close of each period.
+    closed_by: Vec<TimeDelta>,
+}
+
+impl Timeline {
+    pub(super) fn new(
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        periods: impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)>,
+    ) -> Self {
+        let periods: Vec<_> = periods.take_while(|(open, _)| *open < until).collect();
+        let closed_by = periods
+            .iter()
+            .scan(TimeDelta::zero(), |total, (open, close)| {
+                *total += *close - *open;
+                Some(*total)
+            })
+            .collect();
+        Self { from, until, periods, closed_by }
+    }
+
+    /// Business time from `from` to `at`, for `at` inside the span.
+    fn open_before(&self, at: DateTime<Utc>) -> TimeDelta {
+        let opened = self.periods.partition_point(|(open, _)| *open <= at);
+        let Some(last) = opened.checked_sub(1) else {
+            return TimeDelta::zero();
+        };
+        let (open, close) = self.periods[last];
+        self.closed_by[last] - (close - close.min(at).max(open))
+    }
+
+    fn covers(&self, at: DateTime<Utc>) -> bool {
+        self.from <= at && at <= self.until
+    }
+
+    /// `elapsed`, or `None` when an end lies outside the span.
+    pub(super) fn elapsed(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<TimeDelta> {
+        (self.covers(from) && self.covers(to)).then(|| self.open_before(to) - self.open_before(from))
+    }
+
+    /// `due` for a positive target, or `None` when the start lies outside the span or the
+    /// target runs out after its last period.
+    pub(super) fn due(&self, start: DateTime<Utc>, target: TimeDelta) -> Option<DateTime<Utc>> {
+        if !self.covers(start) {
+            return None;
+        }
+        let goal = self.open_before(start) + target;
+        let period = self.closed_by.partition_point(|closed| *closed < goal);
+        let (open, close) = *self.periods.get(period)?;
+        Some(open + (goal - (self.closed_by[period] - (close - open))))
+    }
 }
 
 #[cfg(test)]
@@ -167,6 +236,19 @@ mod tests {
             let smaller = due(&cal, start, TimeDelta::minutes(minutes));
             let larger = due(&cal, start, TimeDelta::minutes(minutes + extra));
             prop_assert!(larger >= smaller);
+        }
+
+        #[test]
+        fn a_timeline_answers_as_walking_the_calendar_does(
+            cal in any_calendar(), start in any_instant(), days in 0i64..60, later in 0i64..90 * 86_400, minutes in 1i64..20_000,
+        ) {
+            let span_from = start - TimeDelta::days(days);
+            let timeline = cal.with_timeline(span_from, span_from + TimeDelta::days(60));
+            let end = start + TimeDelta::seconds(later);
+            prop_assert_eq!(elapsed(&timeline, start, end), elapsed(&cal, start, end));
+            prop_assert_eq!(elapsed(&timeline, span_from, start), elapsed(&cal, span_from, start));
+            let target = TimeDelta::minutes(minutes);
+            prop_assert_eq!(due(&timeline, start, target), due(&cal, start, target));
         }
 
         #[test]

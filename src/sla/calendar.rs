@@ -5,11 +5,13 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::offset::LocalResult;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 
+use super::business_time::Timeline;
 use super::SlaError;
 
 const MINUTES_PER_DAY: u16 = 24 * 60;
@@ -97,12 +99,15 @@ enum Schedule {
 pub struct Calendar {
     time_zone: Tz,
     schedule: Schedule,
+    /// Open periods worked out ahead for a span (`with_timeline`), which business-time
+    /// arithmetic inside that span reads instead of walking the calendar day by day.
+    timeline: Option<Arc<Timeline>>,
 }
 
 impl Calendar {
     /// Open around the clock (24x7). The zone only matters for display.
     pub fn always_open(time_zone: Tz) -> Self {
-        Self { time_zone, schedule: Schedule::AlwaysOpen }
+        Self { time_zone, schedule: Schedule::AlwaysOpen, timeline: None }
     }
 
     /// Open during `hours` on every day that is not one of `holidays` (local dates).
@@ -116,7 +121,7 @@ impl Calendar {
             return Err(SlaError::NeverOpen);
         }
         let holidays = holidays.into_iter().collect();
-        Ok(Self { time_zone, schedule: Schedule::Weekly { hours, holidays } })
+        Ok(Self { time_zone, schedule: Schedule::Weekly { hours, holidays }, timeline: None })
     }
 
     pub fn time_zone(&self) -> Tz {
@@ -125,6 +130,18 @@ impl Calendar {
 
     pub fn is_always_open(&self) -> bool {
         self.schedule == Schedule::AlwaysOpen
+    }
+
+    /// This calendar with its open periods from `from` to `until` worked out once: the same
+    /// answers, found by binary search inside that span (for a report reading a million SLA
+    /// clocks on a few calendars). Outside the span, arithmetic walks the calendar as before.
+    pub fn with_timeline(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> Self {
+        let timeline = self.open_periods_from(from).map(|periods| Arc::new(Timeline::new(from, until, periods)));
+        Self { timeline, ..self.clone() }
+    }
+
+    pub(super) fn timeline(&self) -> Option<&Timeline> {
+        self.timeline.as_deref()
     }
 
     /// Open periods in UTC, in order, not overlapping, starting no earlier than `from` (the

@@ -35,7 +35,8 @@ use chrono::{DateTime, Utc};
 use postgres::{PostgresStore, PostgresWriter};
 pub use records::{
     Added, Correction, Cursor, DecisionFilter, DecisionMeta, DecisionPage, DecisionRecord, DecisionSummary, Feedback,
-    FeedbackInput, QueuedDecision, Retention, StoredDecision, DEFAULT_PAGE, MAX_LABEL_CHARS, MAX_NOTE_CHARS, MAX_PAGE,
+    FeedbackInput, HeadOutcome, QueuedDecision, ReportedDecision, ReportedPeriod, Retention, StoredDecision, DEFAULT_PAGE,
+    MAX_LABEL_CHARS, MAX_NOTE_CHARS, MAX_PAGE,
 };
 use sqlite::{SqliteStore, SqliteWriter};
 
@@ -234,6 +235,15 @@ impl DecisionStore {
         match &self.engine {
             Engine::Sqlite(store) => blocking(store, move |store| store.between(since, until)).await,
             Engine::Postgres(store) => store.between(since, until).await,
+        }
+    }
+
+    /// What reports read of every decision decided in `[since, until)`, oldest first (see
+    /// `ReportedPeriod`).
+    pub async fn reported(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<ReportedPeriod, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(store) => blocking(store, move |store| store.reported(since, until)).await,
+            Engine::Postgres(store) => store.reported(since, until).await,
         }
     }
 

@@ -3,7 +3,7 @@
 //! `Correction`), with the validation and merge rules that belong to the data itself. Plain
 //! serde types so the server can return them as JSON; no SQL and no HTTP types here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::classify::ClassifyResponse;
-use crate::events::{check_next, EventKind, TicketEvent};
+use crate::events::{check_next, Commitment, EventKind, TicketEvent};
 
 /// Rows per page when a filter names no limit.
 pub const DEFAULT_PAGE: usize = 50;
@@ -206,6 +206,88 @@ pub struct StoredDecision {
     pub feedback: Vec<Feedback>,
     /// What happened to the ticket since, as the helpdesk reported it, in order.
     pub events: Vec<crate::events::TicketEvent>,
+}
+
+/// One head's outcome on a decision, as reports read it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct HeadOutcome {
+    pub head: String,
+    pub label: Option<String>,
+    pub score: Option<f64>,
+    pub abstained: bool,
+}
+
+/// What a report reads of one decision: the facts copied from its request and response when
+/// it was logged (the `decision_facts` table), its feedback versions and its events. A few
+/// hundred bytes where the whole decision is several kilobytes, so a report over a million
+/// decisions never parses a response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportedDecision {
+    pub decision_id: String,
+    pub ticket_id: Option<String>,
+    pub decided_at: DateTime<Utc>,
+    pub priority: String,
+    pub queue: String,
+    pub needs_review: bool,
+    pub policy_version: String,
+    /// The SLA plan the ticket was held to (the response's `sla.policy`); `None` without an SLA.
+    pub plan: Option<String>,
+    /// The business calendar's name and the commitment, when the response had an SLA.
+    pub sla: Option<(String, Commitment)>,
+    pub language: Option<String>,
+    /// The subject as sent, cut at 200 characters.
+    pub subject: Option<String>,
+    /// The repeat-issue cluster the ticket joined (`cluster.id` of the response).
+    pub cluster_id: Option<String>,
+    /// Each head's outcome, by head name.
+    pub heads: Vec<HeadOutcome>,
+    /// The rules of the trace that fired, in trace order.
+    pub rules_fired: Vec<String>,
+    pub feedback: Vec<Feedback>,
+    pub events: Vec<TicketEvent>,
+}
+
+impl ReportedDecision {
+    /// The outcome of the head named `head`, when the model had it.
+    pub fn head(&self, head: &str) -> Option<&HeadOutcome> {
+        self.heads.iter().find(|outcome| outcome.head == head)
+    }
+}
+
+/// The decisions of a period as reports read them, oldest first, and the name of every rule
+/// the traces of the period's policy versions list (fired or not), so a report can name the
+/// rules that never fired.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportedPeriod {
+    pub decisions: Vec<ReportedDecision>,
+    pub rules_traced: BTreeSet<String>,
+}
+
+/// The JSON columns of one decision's facts (`heads`, `rules_fired`, `events`), read.
+pub(super) struct FactLists {
+    pub heads: Vec<HeadOutcome>,
+    pub rules_fired: Vec<String>,
+    pub events: Vec<TicketEvent>,
+}
+
+impl FactLists {
+    pub(super) fn read(decision_id: &str, heads: &str, rules_fired: &str, events: &str) -> Result<Self, StoreError> {
+        Ok(Self {
+            heads: serde_json::from_str(heads).map_err(|e| corrupt(decision_id, "heads", e))?,
+            rules_fired: serde_json::from_str(rules_fired).map_err(|e| corrupt(decision_id, "rules_fired", e))?,
+            events: serde_json::from_str(events).map_err(|e| corrupt(decision_id, "events", e))?,
+        })
+    }
+}
+
+/// The rule names of one logged trace (the response's `explanation.rules`, as JSON).
+pub(super) fn traced_rules(decision_id: &str, rules: &str) -> Result<Vec<String>, StoreError> {
+    #[derive(Deserialize)]
+    struct Step {
+        rule: String,
+    }
+    let steps: Vec<Step> = serde_json::from_str(rules).map_err(|e| corrupt(decision_id, "response", e))?;
+    Ok(steps.into_iter().map(|step| step.rule).collect())
 }
 
 /// A decision whose ticket is now in a given queue (after any reassignment), with what an

@@ -66,9 +66,9 @@ async fn report_figures_match_the_events_and_corrections_behind_them() {
         call(&state, "POST", &uri, json!({"reviewer": "ana", "category": label})).await;
     }
 
-    let decisions = state.decisions.store.between(monday(0, 0), Utc::now()).await.expect("decisions");
-    assert_eq!(decisions.len(), 3);
-    let tables = triage::report::build(&decisions, &default_policy(), Utc::now());
+    let period = state.decisions.store.reported(monday(0, 0), Utc::now()).await.expect("decisions");
+    assert_eq!(period.decisions.len(), 3);
+    let tables = triage::report::build(&period, &default_policy(), Utc::now());
 
     // First response: A met, B late, C never answered and long past due: 1 of 3 met. The
     // median of the stopped clocks (A 0.5 h, B later) is A's.
@@ -136,8 +136,8 @@ async fn the_report_finds_the_repeat_issue_the_breach_the_escalation_and_the_agr
     let uri = format!("/v1/decisions/{}/feedback", third["decision_id"].as_str().unwrap());
     call(&state, "POST", &uri, json!({"reviewer": "ana", "category": category})).await;
 
-    let decisions = state.decisions.store.between(Utc::now() - chrono::TimeDelta::hours(1), Utc::now()).await.expect("log");
-    let tables = triage::report::build(&decisions, &default_policy(), Utc::now());
+    let period = state.decisions.store.reported(Utc::now() - chrono::TimeDelta::hours(1), Utc::now()).await.expect("log");
+    let tables = triage::report::build(&period, &default_policy(), Utc::now());
     let repeats = table(&tables, "repeat_issues");
     assert_eq!(repeats.rows.len(), 1, "the invoice question is alone: {:?}", repeats.rows);
     let cluster = row(repeats, first["decision_id"].as_str().unwrap());

@@ -88,6 +88,16 @@ async fn servers_sharing_a_postgres_log_see_and_correct_each_others_decisions() 
     let (status, report) = call(&b, "GET", "/v1/reports?since=2020-01-01", axum::body::Body::empty()).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["decisions"], 8);
+    // What reports read of each decision, copied by PostgreSQL's triggers, events included.
+    let since = chrono::Utc::now() - chrono::Duration::hours(1);
+    let period = a.decisions.store.reported(since, chrono::Utc::now()).await.expect("the period");
+    let reported = period.decisions.iter().find(|d| d.decision_id == first).expect("the first decision");
+    assert_eq!((reported.events.len(), reported.events[0].event_id.as_str()), (1, "e-1"));
+    assert_eq!(reported.feedback.len(), 2);
+    let category = reported.head("category").and_then(|head| head.label.as_deref());
+    assert_eq!(category, decided[0]["predictions"]["category"]["label"].as_str());
+    assert_eq!(reported.plan.as_deref(), decided[0]["sla"]["policy"].as_str());
+    assert!(period.rules_traced.len() > 3, "{:?}", period.rules_traced);
     let corrections = a.decisions.store.corrections().await.expect("corrections");
     assert_eq!(corrections.len(), 1);
     assert_eq!((corrections[0].version, corrections[0].feedback.priority.as_deref()), (2, Some("P2")), "merged over both");

@@ -19,6 +19,7 @@
 //! # Layout
 //! - `schema`: the shared migrations and the version table
 //! - `decisions`, `feedback`, `events`: the SQL for each table
+//! - `reported`: what reports read of a period, from `decision_facts`
 //! - `writer`: `PostgresWriter`, the group-commit writer task
 //! - `registry`: the model and policy stores' registries and version files
 
@@ -26,6 +27,7 @@ mod decisions;
 mod events;
 mod feedback;
 mod registry;
+mod reported;
 mod schema;
 mod writer;
 
@@ -38,8 +40,8 @@ use tokio_postgres::{NoTls, Row};
 
 use super::records::corrupt;
 use super::{
-    Added, Correction, DecisionFilter, DecisionPage, DecisionRecord, Feedback, FeedbackInput, QueuedDecision, Retention,
-    StoreError, StoredDecision,
+    Added, Correction, DecisionFilter, DecisionPage, DecisionRecord, Feedback, FeedbackInput, QueuedDecision, ReportedPeriod,
+    Retention, StoreError, StoredDecision,
 };
 pub use writer::PostgresWriter;
 
@@ -155,6 +157,10 @@ impl PostgresStore {
 
     pub async fn between(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<StoredDecision>, StoreError> {
         decisions::between(&**self.client().await?, since, until).await
+    }
+
+    pub async fn reported(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<ReportedPeriod, StoreError> {
+        reported::period(&**self.client().await?, since, until).await
     }
 
     pub async fn in_queue(&self, queue: &str) -> Result<Vec<QueuedDecision>, StoreError> {

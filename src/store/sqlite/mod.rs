@@ -18,11 +18,13 @@
 //! # Layout
 //! - `schema`: connection settings and running the shared migrations
 //! - `decisions`, `feedback`, `events`: the SQL for each table
+//! - `reported`: what reports read of a period, from `decision_facts`
 //! - `writer`: `SqliteWriter`, the group-commit writer thread
 
 mod decisions;
 mod events;
 mod feedback;
+mod reported;
 mod schema;
 mod writer;
 
@@ -33,8 +35,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use super::{
-    Added, Correction, DecisionFilter, DecisionPage, DecisionRecord, Feedback, FeedbackInput, QueuedDecision, Retention,
-    StoreError, StoredDecision,
+    Added, Correction, DecisionFilter, DecisionPage, DecisionRecord, Feedback, FeedbackInput, QueuedDecision, ReportedPeriod,
+    Retention, StoreError, StoredDecision,
 };
 pub use writer::SqliteWriter;
 
@@ -87,6 +89,10 @@ impl SqliteStore {
 
     pub fn between(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<StoredDecision>, StoreError> {
         decisions::between(&self.connection(), &since, &until)
+    }
+
+    pub fn reported(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<ReportedPeriod, StoreError> {
+        reported::period(self.path(), &since, &until)
     }
 
     pub fn in_queue(&self, queue: &str) -> Result<Vec<QueuedDecision>, StoreError> {

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::super::migrations::{known_version, MIGRATIONS};
 use super::super::StoreError;
@@ -36,6 +36,14 @@ pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
     connection.pragma_update(None, "synchronous", "NORMAL")?;
     connection.pragma_update(None, "foreign_keys", true)?;
     migrate(&mut connection, path)?;
+    Ok(connection)
+}
+
+/// A read-only connection to the log at `path`, which `open` has created and migrated: for
+/// long reads that should neither wait for nor hold up the store's own connection.
+pub(super) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let connection = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
     Ok(connection)
 }
 
@@ -79,7 +87,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/decisions.db");
         let first = open(&path).unwrap();
-        assert_eq!(tables(&first), ["decisions", "events", "feedback", "maintenance", "registries", "registry_files"]);
+        assert_eq!(
+            tables(&first),
+            ["decision_facts", "decisions", "events", "feedback", "maintenance", "registries", "registry_files"]
+        );
         assert_eq!(pragma::<i64>(&first, "user_version"), known_version());
         assert_eq!(pragma::<String>(&first, "journal_mode"), "wal");
         assert_eq!(pragma::<i64>(&first, "synchronous"), 1, "NORMAL");
@@ -88,7 +99,10 @@ mod tests {
         drop(first);
 
         let again = open(&path).unwrap();
-        assert_eq!(tables(&again), ["decisions", "events", "feedback", "maintenance", "registries", "registry_files"]);
+        assert_eq!(
+            tables(&again),
+            ["decision_facts", "decisions", "events", "feedback", "maintenance", "registries", "registry_files"]
+        );
         assert_eq!(pragma::<i64>(&again, "user_version"), known_version());
     }
 
