@@ -3,7 +3,8 @@
 //! decision ids, in groups of 1, 8, 32 and 128 records per commit (what group commit gathers
 //! from concurrent requests), through `DecisionLog` on SQLite and, when TRIAGE_BENCH_PG_URL
 //! names a database (`bench/shared_log.sh` starts one), on PostgreSQL. Criterion reports
-//! records per second.
+//! records per second. The peer `sqlite-without-facts` is the same SQLite log with the
+//! triggers that copy each decision's report facts dropped: what that copy costs a write.
 
 use std::path::Path;
 
@@ -40,13 +41,22 @@ fn write_rate(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let (ticket, response) = response();
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut engines = vec![("sqlite", Location::Sqlite(dir.path().join("decisions.db")))];
+    let without_facts = dir.path().join("without-facts.db");
+    let mut engines = vec![
+        ("sqlite", Location::Sqlite(dir.path().join("decisions.db"))),
+        ("sqlite-without-facts", Location::Sqlite(without_facts.clone())),
+    ];
     if let Ok(url) = std::env::var("TRIAGE_BENCH_PG_URL") {
         engines.push(("postgres", Location::Postgres(url)));
     }
     for (engine, location) in engines {
         let log = runtime.block_on(async {
             let store = DecisionStore::open(&location).await.expect("the log opens");
+            if location == Location::Sqlite(without_facts.clone()) {
+                rusqlite::Connection::open(&without_facts)
+                    .and_then(|c| c.execute_batch("DROP TRIGGER decision_facts_on_insert; DROP TRIGGER decision_facts_on_event;"))
+                    .expect("the triggers drop");
+            }
             DecisionLog::start(&store, 1024).expect("the writer starts")
         });
         let mut group = c.benchmark_group(format!("decision_log_write/{engine}"));

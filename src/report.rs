@@ -38,7 +38,11 @@ pub struct PeriodError {
     pub message: String,
 }
 
-/// The period a report covers: `[since, until)`, by default the 30 days before `now`.
+/// Days a report covers unless told otherwise.
+pub const DEFAULT_PERIOD_DAYS: i64 = 30;
+
+/// The period a report covers: `[since, until)`, by default the `DEFAULT_PERIOD_DAYS` before
+/// `now`.
 pub fn period(
     since: Option<&str>,
     until: Option<&str>,
@@ -46,7 +50,11 @@ pub fn period(
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), PeriodError> {
     let refuse = |field: &'static str| move |message: String| PeriodError { field, message };
     let until = until.map(parse_instant).transpose().map_err(refuse("until"))?.unwrap_or(now);
-    let since = since.map(parse_instant).transpose().map_err(refuse("since"))?.unwrap_or(until - chrono::TimeDelta::days(30));
+    let since = since
+        .map(parse_instant)
+        .transpose()
+        .map_err(refuse("since"))?
+        .unwrap_or(until - chrono::TimeDelta::days(DEFAULT_PERIOD_DAYS));
     if since >= until {
         return Err(refuse("since")("must be before until".to_string()));
     }
@@ -90,11 +98,10 @@ impl Table {
     }
 }
 
-/// One decision of the report with its SLA state and its day (UTC).
+/// One decision of the report with its SLA state.
 struct Row<'d> {
     decision: &'d ReportedDecision,
     sla: Option<events::SlaState>,
-    day: String,
 }
 
 impl Row<'_> {
@@ -138,17 +145,22 @@ fn hours(seconds: &mut [i64], quantile: f64) -> String {
 }
 
 /// Tickets per key; as a table largest first (then by key).
-#[derive(Default)]
-struct Volume<'r>(BTreeMap<&'r str, usize>);
+struct Volume<K>(BTreeMap<K, usize>);
 
-impl<'r> Volume<'r> {
-    fn add(&mut self, key: &'r str) {
+impl<K> Default for Volume<K> {
+    fn default() -> Self {
+        Self(BTreeMap::new())
+    }
+}
+
+impl<K: Ord + std::fmt::Display> Volume<K> {
+    fn add(&mut self, key: K) {
         *self.0.entry(key).or_default() += 1;
     }
 
     fn table(self, name: &'static str, title: &str, total: usize) -> Table {
-        let mut counted: Vec<(&str, usize)> = self.0.into_iter().collect();
-        counted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let mut counted: Vec<(K, usize)> = self.0.into_iter().collect();
+        counted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let mut table = Table::new(name, title, &["value", "tickets", "share"]);
         table.rows = counted.into_iter().map(|(value, n)| vec![value.to_string(), n.to_string(), percent(n, total)]).collect();
         table
@@ -259,10 +271,10 @@ pub fn build<'p>(period: &'p ReportedPeriod, policy: &Policy, now: DateTime<Utc>
     let calendars = calendars_ahead(period, policy, now);
     let row = |decision: &'p ReportedDecision| {
         let sla = decision.sla.as_ref().and_then(|(calendar, commitment)| {
-            let calendar = calendars.get(calendar.as_str())?;
+            let calendar = calendars.get(&**calendar)?;
             Some(events::sla_state(&decision.events, *commitment, &decision.queue, &decision.priority, calendar, now))
         });
-        Row { decision, sla, day: decision.decided_at.format("%Y-%m-%d").to_string() }
+        Row { decision, sla }
     };
     // Each decision's SLA clocks are read on their own: the two halves at once.
     let (earlier, later) = period.decisions.split_at(period.decisions.len() / 2);
@@ -280,7 +292,7 @@ pub fn build<'p>(period: &'p ReportedPeriod, policy: &Policy, now: DateTime<Utc>
     let (mut csat_by_category, mut csat_by_priority) = (CsatByKey::default(), CsatByKey::default());
     for row in &rows {
         let (priority, category, plan) = (row.priority(), row.category(), row.plan());
-        by_day.add(&row.day);
+        by_day.add(row.decision.decided_at.date_naive());
         by_priority.add(priority);
         by_category.add(category);
         by_queue.add(&row.decision.queue);
@@ -329,7 +341,7 @@ fn calendars_ahead<'p>(period: &'p ReportedPeriod, policy: &Policy, now: DateTim
         return BTreeMap::new();
     };
     let until = now.max(earliest) + chrono::TimeDelta::days(DUE_HORIZON_DAYS);
-    let names: BTreeSet<&str> = commitments().map(|(name, _)| name.as_str()).collect();
+    let names: BTreeSet<&str> = commitments().map(|(name, _)| &**name).collect();
     names.into_iter().filter_map(|name| Some((name, policy.calendar(name)?.with_timeline(earliest, until)))).collect()
 }
 
@@ -360,7 +372,7 @@ fn repeat_issues(rows: &[Row], levels: &[&str]) -> Table {
     for (cluster, members) in found {
         let first = members.iter().min_by_key(|r| r.decision.decided_at).copied();
         let last = members.iter().map(|r| r.decision.decided_at).max();
-        let highest = members.iter().map(|r| r.decision.priority.as_str()).min_by_key(|level| rank(level)).unwrap_or_default();
+        let highest = members.iter().map(|r| &*r.decision.priority).min_by_key(|level| rank(level)).unwrap_or_default();
         let time = |at: Option<DateTime<Utc>>| at.map(|at| at.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default();
         table.rows.push(vec![
             cluster.to_string(),
@@ -393,7 +405,7 @@ fn agreement(rows: &[Row]) -> Table {
         if let Some(priority) = &merged.priority {
             let entry = tally.entry("priority".into()).or_default();
             entry.0 += 1;
-            entry.1 += usize::from(*priority == decision.priority);
+            entry.1 += usize::from(**priority == *decision.priority);
         }
     }
     let mut table = Table::new("agreement", "People's corrections: agreement with the decision", &["head", "reviewed", "agreed"]);
@@ -423,7 +435,7 @@ fn escalations(rows: &[Row], levels: &[&str]) -> Table {
             table.rows.push(vec![
                 decision.decision_id.clone(),
                 decision.ticket_id.clone().unwrap_or_default(),
-                decision.priority.clone(),
+                decision.priority.to_string(),
                 happened.join(", "),
             ]);
         }
@@ -439,7 +451,7 @@ fn review(rows: &[Row]) -> Table {
     let mut abstained: BTreeMap<&str, usize> = BTreeMap::new();
     for row in rows {
         for outcome in &row.decision.heads {
-            *abstained.entry(outcome.head.as_str()).or_default() += usize::from(outcome.abstained);
+            *abstained.entry(&*outcome.head).or_default() += usize::from(outcome.abstained);
         }
     }
     for (head, n) in abstained {
@@ -507,7 +519,7 @@ fn head_periods(decisions: &[ReportedDecision]) -> BTreeMap<&str, HeadPeriod<'_>
     let mut heads: BTreeMap<&str, HeadPeriod> = BTreeMap::new();
     for decision in decisions {
         for outcome in &decision.heads {
-            let period = heads.entry(outcome.head.as_str()).or_default();
+            let period = heads.entry(&*outcome.head).or_default();
             period.tickets += 1;
             *period.labels.entry(outcome.label.as_deref().unwrap_or_default()).or_default() += 1;
             period.score += outcome.score.unwrap_or(0.0);

@@ -261,6 +261,11 @@ struct ServeArgs {
     /// from the decision log); 0 turns them off.
     #[arg(long, env = "TRIAGE_DRIFT_DAYS", default_value_t = 7)]
     drift_days: u32,
+    /// Minutes between background computations of the reports page's default period (the last
+    /// 30 days), which the page shows with the time it was computed; 0 computes it on every
+    /// request instead.
+    #[arg(long, env = "TRIAGE_REPORT_REFRESH_MINUTES", default_value_t = 5)]
+    report_refresh_minutes: u64,
     /// Threads for one forward pass. The model's operations are small, and candle's helper
     /// threads spin while they wait, taking cores from request handling: 1 served most
     /// requests per second on a 2-core machine (BENCHMARKS.md).
@@ -754,6 +759,29 @@ fn drift_hourly(state: AppState, days: u32) {
     });
 }
 
+/// Computes the reports page's default period now and then every `report_reuse`, so the page
+/// never waits for a month of decisions to be read.
+fn refresh_reports(state: AppState) {
+    let Some(every) = state.config.report_reuse else {
+        return;
+    };
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        loop {
+            ticks.tick().await;
+            let started = std::time::Instant::now();
+            match triage::server::reports::refresh_latest_report(&state, chrono::Utc::now()).await {
+                Ok(report) => tracing::info!(
+                    decisions = report.decisions,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "computed the reports page's default period"
+                ),
+                Err(e) => tracing::warn!("computing the reports page's default period failed: {e}"),
+            }
+        }
+    });
+}
+
 /// How often retention runs: servers sharing a log skip a run that another ran less than this
 /// long ago (slightly under a day, so one server's daily tick is never skipped for its own
 /// previous run).
@@ -799,6 +827,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         queue: args.queue,
         clusters: args.clusters.settings()?,
         name: args.server_name.clone().unwrap_or_else(|| default_server_name(args.addr)),
+        report_reuse: (args.report_refresh_minutes > 0).then(|| std::time::Duration::from_secs(args.report_refresh_minutes * 60)),
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
@@ -807,6 +836,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         prune_daily(decisions.clone(), args.retention_days, config.name.clone());
         let state = AppState::new(loaded, sources, auth, decisions, config);
         drift_hourly(state.clone(), args.drift_days);
+        refresh_reports(state.clone());
         #[cfg(unix)]
         reload_on_sighup(state.clone());
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("binding {}", args.addr))?;

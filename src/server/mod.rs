@@ -56,6 +56,9 @@ pub struct ServerConfig {
     /// This server's name among those sharing a decision log, shown by `/readyz` so a
     /// rolling update can be watched server by server.
     pub name: String,
+    /// How old the kept report of the default period (the last 30 days) may be before a
+    /// request for it computes it again; `None` computes every request (see `reports`).
+    pub report_reuse: Option<std::time::Duration>,
 }
 
 /// The default grouping, chosen on data/clusters/tuning.jsonl (`triage check-clusters`) for
@@ -63,6 +66,11 @@ pub struct ServerConfig {
 /// At most 256 recent tickets are compared with each new one (about 0.3 ms under the lock).
 pub const DEFAULT_CLUSTERS: ClusterSettings =
     ClusterSettings { similarity: 0.35, meaning_similarity: 0.91, window: chrono::TimeDelta::hours(2), max_recent: 256 };
+
+/// How long the report of the default period is reused: a month of a busy helpdesk takes
+/// seconds to report, so the reports page shows the one computed at most this long ago (and
+/// says when); `triage serve` recomputes it in the background this often.
+pub const DEFAULT_REPORT_REUSE: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -72,6 +80,7 @@ impl Default for ServerConfig {
             queue: 1024,
             clusters: DEFAULT_CLUSTERS,
             name: "triage".to_string(),
+            report_reuse: Some(DEFAULT_REPORT_REUSE),
         }
     }
 }
@@ -86,6 +95,8 @@ pub struct AppState {
     pub decisions: Decisions,
     /// This server's recent tickets, for repeat issues.
     pub recent: Arc<std::sync::Mutex<RecentTickets>>,
+    /// The last report of the default period (see `reports::LatestReport`).
+    pub latest_report: Arc<reports::LatestReport>,
 }
 
 impl AppState {
@@ -96,6 +107,7 @@ impl AppState {
         let worker = ModelWorker::spawn(config.queue, config.max_batch, move |tickets| observer.observe_batch(tickets));
         Self {
             recent: Arc::new(std::sync::Mutex::new(RecentTickets::new(config.clusters))),
+            latest_report: Arc::default(),
             served: Arc::new(Served::new(loaded, sources)),
             worker,
             config: Arc::new(config),

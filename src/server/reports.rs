@@ -2,12 +2,20 @@
 //! table as CSV, for the `/reports` page and for anyone's spreadsheet. The log is read on the
 //! blocking pool; the tables come from `crate::report` with the served policy. The drift
 //! gauges of `/metrics` are refreshed from the same tables (`refresh_drift_gauges`).
+//!
+//! The default period (the 30 days before now), which the reports page opens on, is kept once
+//! computed (`LatestReport`) and answered again while younger than `ServerConfig::report_reuse`:
+//! a month of a busy helpdesk takes seconds to report, the page should not. `triage serve`
+//! recomputes it in the background that often (`refresh_latest_report`); `fresh=true`
+//! recomputes it on request. A named period is always computed when asked.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ErrorEnvelope};
@@ -22,6 +30,8 @@ pub struct ReportQuery {
     until: Option<String>,
     /// One table's name: answer it alone as CSV.
     csv: Option<String>,
+    /// Compute the default period now instead of answering the one kept from `computed_at`.
+    fresh: Option<bool>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -29,7 +39,54 @@ pub struct Report {
     pub since: chrono::DateTime<chrono::Utc>,
     pub until: chrono::DateTime<chrono::Utc>,
     pub decisions: usize,
+    /// When these figures were computed: for the default period, possibly a few minutes ago.
+    pub computed_at: chrono::DateTime<chrono::Utc>,
     pub tables: Vec<Table>,
+}
+
+/// The last report of the default period, with when it was computed.
+#[derive(Default)]
+pub struct LatestReport(arc_swap::ArcSwapOption<Report>);
+
+impl LatestReport {
+    /// The kept report, if computed at most `reuse` before `now`.
+    fn within(&self, reuse: std::time::Duration, now: chrono::DateTime<chrono::Utc>) -> Option<Arc<Report>> {
+        let kept = self.0.load_full()?;
+        let age = (now - kept.computed_at).to_std().unwrap_or_default();
+        (age <= reuse).then_some(kept)
+    }
+}
+
+/// The report of `[since, until)` computed now; drift compares with the period of the same
+/// length just before.
+async fn compute(
+    state: &AppState,
+    since: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Report, crate::store::StoreError> {
+    let before = since - (until - since);
+    let store = &state.decisions.store;
+    let (period, previous) = tokio::try_join!(store.reported(since, until), store.reported(before, since))?;
+    let served = state.served.snapshot();
+    // Seconds of work on a large log: off the async workers, like the reads.
+    tokio::task::spawn_blocking(move || {
+        let mut tables = report::build(&period, &served.policy, now);
+        tables.push(report::drift(&period.decisions, &previous.decisions, served.classifier.held_out_predictions()));
+        Report { since, until, decisions: period.decisions.len(), computed_at: now, tables }
+    })
+    .await
+    .map_err(|e| crate::store::StoreError::Unavailable(format!("the report task failed: {e}")))
+}
+
+/// Computes the default period's report at `now` and keeps it.
+pub async fn refresh_latest_report(
+    state: &AppState,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Arc<Report>, crate::store::StoreError> {
+    let report = Arc::new(compute(state, now - chrono::TimeDelta::days(report::DEFAULT_PERIOD_DAYS), now, now).await?);
+    state.latest_report.0.store(Some(Arc::clone(&report)));
+    Ok(report)
 }
 
 #[utoipa::path(get, path = "/v1/reports", tag = "review", security(("api_key" = [])),
@@ -43,18 +100,22 @@ pub struct Report {
 pub async fn get(State(state): State<AppState>, query: Result<Query<ReportQuery>, QueryRejection>) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::Invalid { field: "query".into(), message: e.body_text() })?;
     let now = chrono::Utc::now();
-    let (since, until) = report::period(query.since.as_deref(), query.until.as_deref(), now)
-        .map_err(|e| ApiError::Invalid { field: e.field.into(), message: e.message })?;
-    let before = since - (until - since);
-    let store = &state.decisions.store;
-    let (period, previous) = tokio::try_join!(store.reported(since, until), store.reported(before, since))?;
-    let mut tables = report::build(&period, &state.served.snapshot().policy, now);
-    tables.push(report::drift(&period.decisions, &previous.decisions, state.served.snapshot().classifier.held_out_predictions()));
+    let report = if query.since.is_none() && query.until.is_none() {
+        let kept = state.config.report_reuse.filter(|_| query.fresh != Some(true));
+        match kept.and_then(|reuse| state.latest_report.within(reuse, now)) {
+            Some(kept) => kept,
+            None => refresh_latest_report(&state, now).await?,
+        }
+    } else {
+        let (since, until) = report::period(query.since.as_deref(), query.until.as_deref(), now)
+            .map_err(|e| ApiError::Invalid { field: e.field.into(), message: e.message })?;
+        Arc::new(compute(&state, since, until, now).await?)
+    };
     let Some(name) = query.csv else {
-        return Ok(Json(Report { since, until, decisions: period.decisions.len(), tables }).into_response());
+        return Ok(Json(&*report).into_response());
     };
     let table =
-        tables.into_iter().find(|t| t.name == name).ok_or_else(|| ApiError::NotFound(format!("no report table {name}")))?;
+        report.tables.iter().find(|t| t.name == name).ok_or_else(|| ApiError::NotFound(format!("no report table {name}")))?;
     let csv = table.to_csv().map_err(|e| ApiError::Unavailable(format!("cannot write the table as CSV: {e}")))?;
     let disposition = format!("attachment; filename=\"{}.csv\"", table.name);
     Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (CONTENT_DISPOSITION, disposition)], csv).into_response())

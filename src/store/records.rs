@@ -3,9 +3,11 @@
 //! `Correction`), with the validation and merge rules that belong to the data itself. Plain
 //! serde types so the server can return them as JSON; no SQL and no HTTP types here.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
@@ -208,11 +210,14 @@ pub struct StoredDecision {
     pub events: Vec<crate::events::TicketEvent>,
 }
 
+/// A name that a million report rows repeat (a level, queue, plan, label, rule), held once.
+pub type Name = Arc<str>;
+
 /// One head's outcome on a decision, as reports read it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HeadOutcome {
-    pub head: String,
-    pub label: Option<String>,
+    pub head: Name,
+    pub label: Option<Name>,
     pub score: Option<f64>,
     pub abstained: bool,
 }
@@ -220,21 +225,21 @@ pub struct HeadOutcome {
 /// What a report reads of one decision: the facts copied from its request and response when
 /// it was logged (the `decision_facts` table), its feedback versions and its events. A few
 /// hundred bytes where the whole decision is several kilobytes, so a report over a million
-/// decisions never parses a response.
+/// decisions never parses a response; the names many decisions share are held once (`Names`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportedDecision {
     pub decision_id: String,
     pub ticket_id: Option<String>,
     pub decided_at: DateTime<Utc>,
-    pub priority: String,
-    pub queue: String,
+    pub priority: Name,
+    pub queue: Name,
     pub needs_review: bool,
-    pub policy_version: String,
+    pub policy_version: Name,
     /// The SLA plan the ticket was held to (the response's `sla.policy`); `None` without an SLA.
-    pub plan: Option<String>,
+    pub plan: Option<Name>,
     /// The business calendar's name and the commitment, when the response had an SLA.
-    pub sla: Option<(String, Commitment)>,
-    pub language: Option<String>,
+    pub sla: Option<(Name, Commitment)>,
+    pub language: Option<Name>,
     /// The subject as sent, cut at 200 characters.
     pub subject: Option<String>,
     /// The repeat-issue cluster the ticket joined (`cluster.id` of the response).
@@ -242,7 +247,7 @@ pub struct ReportedDecision {
     /// Each head's outcome, by head name.
     pub heads: Vec<HeadOutcome>,
     /// The rules of the trace that fired, in trace order.
-    pub rules_fired: Vec<String>,
+    pub rules_fired: Vec<Name>,
     pub feedback: Vec<Feedback>,
     pub events: Vec<TicketEvent>,
 }
@@ -250,7 +255,7 @@ pub struct ReportedDecision {
 impl ReportedDecision {
     /// The outcome of the head named `head`, when the model had it.
     pub fn head(&self, head: &str) -> Option<&HeadOutcome> {
-        self.heads.iter().find(|outcome| outcome.head == head)
+        self.heads.iter().find(|outcome| &*outcome.head == head)
     }
 }
 
@@ -263,18 +268,58 @@ pub struct ReportedPeriod {
     pub rules_traced: BTreeSet<String>,
 }
 
+/// The names read so far, each held once however many rows repeat it.
+#[derive(Default)]
+pub(super) struct Names(HashSet<Name>);
+
+impl Names {
+    pub(super) fn get(&mut self, text: &str) -> Name {
+        if let Some(name) = self.0.get(text) {
+            return Arc::clone(name);
+        }
+        let name: Name = Arc::from(text);
+        self.0.insert(Arc::clone(&name));
+        name
+    }
+}
+
 /// The JSON columns of one decision's facts (`heads`, `rules_fired`, `events`), read.
 pub(super) struct FactLists {
     pub heads: Vec<HeadOutcome>,
-    pub rules_fired: Vec<String>,
+    pub rules_fired: Vec<Name>,
     pub events: Vec<TicketEvent>,
 }
 
 impl FactLists {
-    pub(super) fn read(decision_id: &str, heads: &str, rules_fired: &str, events: &str) -> Result<Self, StoreError> {
+    pub(super) fn read(
+        names: &mut Names,
+        decision_id: &str,
+        heads: &str,
+        rules_fired: &str,
+        events: &str,
+    ) -> Result<Self, StoreError> {
+        #[derive(Deserialize)]
+        struct Head<'a> {
+            #[serde(borrow)]
+            head: Cow<'a, str>,
+            #[serde(borrow)]
+            label: Option<Cow<'a, str>>,
+            score: Option<f64>,
+            abstained: bool,
+        }
+        let heads: Vec<Head> = serde_json::from_str(heads).map_err(|e| corrupt(decision_id, "heads", e))?;
+        let rules: Vec<Cow<str>> = serde_json::from_str(rules_fired).map_err(|e| corrupt(decision_id, "rules_fired", e))?;
         Ok(Self {
-            heads: serde_json::from_str(heads).map_err(|e| corrupt(decision_id, "heads", e))?,
-            rules_fired: serde_json::from_str(rules_fired).map_err(|e| corrupt(decision_id, "rules_fired", e))?,
+            heads: heads
+                .into_iter()
+                .map(|h| HeadOutcome {
+                    head: names.get(&h.head),
+                    label: h.label.map(|label| names.get(&label)),
+                    score: h.score,
+                    abstained: h.abstained,
+                })
+                .collect(),
+            rules_fired: rules.iter().map(|rule| names.get(rule)).collect(),
             events: serde_json::from_str(events).map_err(|e| corrupt(decision_id, "events", e))?,
         })
     }

@@ -217,3 +217,30 @@ async fn the_drift_gauges_flag_a_head_whose_predicted_labels_shifted() {
     assert!(against_held_out > 0.0, "{category:?}");
     assert!(text.contains(r#"triage_drift_psi_vs_held_out{head="category"}"#), "{text}");
 }
+
+/// The default period is kept once computed and answered again, with when it was computed,
+/// until `fresh=true` (or its age) asks for it anew; a named period is always computed.
+#[tokio::test]
+async fn the_default_period_is_reused_until_asked_fresh() {
+    let state = app_state(ServerConfig::default(), Auth::Disabled);
+    let ticket = json!({"subject": "Invoice copy", "body": "Could you resend the March invoice?"});
+    call(&state, "POST", "/v1/classify", ticket.clone()).await;
+    let first = call(&state, "GET", "/v1/reports", Value::Null).await;
+    assert_eq!(first["decisions"], 1, "{first}");
+    call(&state, "POST", "/v1/classify", ticket).await;
+    let kept = call(&state, "GET", "/v1/reports", Value::Null).await;
+    assert_eq!((kept["decisions"].clone(), kept["computed_at"].clone()), (json!(1), first["computed_at"].clone()));
+    let named = call(&state, "GET", "/v1/reports?since=2020-01-01", Value::Null).await;
+    assert_eq!(named["decisions"], 2, "a named period is computed when asked");
+    let fresh = call(&state, "GET", "/v1/reports?fresh=true", Value::Null).await;
+    assert_eq!(fresh["decisions"], 2);
+    assert!(fresh["computed_at"].as_str() > first["computed_at"].as_str(), "{fresh}");
+    let again = call(&state, "GET", "/v1/reports", Value::Null).await;
+    assert_eq!(again["computed_at"], fresh["computed_at"], "the fresh report is the one kept now");
+
+    let every_time = app_state(ServerConfig { report_reuse: None, ..ServerConfig::default() }, Auth::Disabled);
+    call(&every_time, "POST", "/v1/classify", json!({"subject": "Login", "body": "I cannot log in."})).await;
+    assert_eq!(call(&every_time, "GET", "/v1/reports", Value::Null).await["decisions"], 1);
+    call(&every_time, "POST", "/v1/classify", json!({"subject": "Login", "body": "Still cannot log in."})).await;
+    assert_eq!(call(&every_time, "GET", "/v1/reports", Value::Null).await["decisions"], 2, "no reuse: computed each time");
+}

@@ -95,16 +95,18 @@
     return card;
   }
 
-  async function load() {
+  async function load(fresh) {
     const params = new URLSearchParams();
     if ($('since').value) params.set('since', $('since').value);
     if ($('until').value) params.set('until', $('until').value);
     const query = params.toString();
+    const asked = fresh ? (query ? query + '&' : '') + 'fresh=true' : query;
     $('report-status').textContent = 'Loading…';
     try {
-      const report = await (await fetchReport(query)).json();
+      const report = await (await fetchReport(asked)).json();
       showError('');
-      $('report-status').textContent = report.decisions + ' decisions from ' + report.since.slice(0, 10) + ' to ' + report.until.slice(0, 19).replace('T', ' ') + ' UTC';
+      const time = (instant) => instant.slice(0, 19).replace('T', ' ');
+      $('report-status').textContent = report.decisions + ' decisions from ' + report.since.slice(0, 10) + ' to ' + time(report.until) + ' UTC, computed ' + time(report.computed_at) + ' UTC';
       $('tables').replaceChildren(...report.tables.map((t) => renderTable(t, query)));
     } catch (e) {
       $('report-status').textContent = '';
@@ -117,13 +119,14 @@
     $('api-key-form').addEventListener('submit', (event) => {
       event.preventDefault();
       sessionStorage.setItem(KEY_STORE, $('api-key').value.trim());
-      load();
+      load(false);
     });
     $('period').addEventListener('submit', (event) => {
       event.preventDefault();
-      load();
+      load(false);
     });
-    load();
+    $('recompute').addEventListener('click', () => load(true));
+    load(false);
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use tokio_postgres::{GenericClient, Row};
 
-use super::super::records::{traced_rules, FactLists, ReportedDecision, ReportedPeriod};
+use super::super::records::{traced_rules, FactLists, Name, Names, ReportedDecision, ReportedPeriod};
 use super::super::StoreError;
-use super::{column, feedback};
+use super::{column, corrupt_in, feedback};
 use crate::events::Commitment;
 
 /// The decisions of `[since, until)` as reports read them, oldest first.
@@ -32,9 +32,10 @@ pub(super) async fn period(
     let mut feedback = feedback::of(client, &ids).await?;
     let mut decisions = Vec::with_capacity(rows.len());
     // One decision per policy version, whose trace names that version's rules.
-    let mut traced_by_version: BTreeMap<String, String> = BTreeMap::new();
+    let mut traced_by_version: BTreeMap<Name, String> = BTreeMap::new();
+    let mut names = Names::default();
     for row in &rows {
-        let mut decision = from_row(row)?;
+        let mut decision = from_row(row, &mut names)?;
         decision.feedback = feedback.remove(&decision.decision_id).unwrap_or_default();
         traced_by_version.entry(decision.policy_version.clone()).or_insert_with(|| decision.decision_id.clone());
         decisions.push(decision);
@@ -53,9 +54,16 @@ pub(super) async fn period(
     Ok(ReportedPeriod { decisions, rules_traced })
 }
 
-fn from_row(row: &Row) -> Result<ReportedDecision, StoreError> {
+fn from_row(row: &Row, names: &mut Names) -> Result<ReportedDecision, StoreError> {
     let decision_id: String = column(row, "decision_id")?;
-    let calendar: Option<String> = column(row, "calendar")?;
+    let mut name = |column_name: &'static str| -> Result<Option<Name>, StoreError> {
+        Ok(column::<Option<&str>>(row, column_name)?.map(|text| names.get(text)))
+    };
+    let (priority, queue, policy_version) = (name("priority")?, name("queue")?, name("policy_version")?);
+    let (plan, calendar, language) = (name("plan")?, name("calendar")?, name("language")?);
+    let (Some(priority), Some(queue), Some(policy_version)) = (priority, queue, policy_version) else {
+        return Err(corrupt_in(row, "facts", "no priority, queue or policy version"));
+    };
     let started_at: Option<DateTime<Utc>> = column(row, "started_at")?;
     let sla = match (calendar, started_at) {
         (Some(calendar), Some(started_at)) => Some((
@@ -69,17 +77,17 @@ fn from_row(row: &Row) -> Result<ReportedDecision, StoreError> {
         _ => None,
     };
     let text = |name: &'static str| column::<String>(row, name);
-    let lists = FactLists::read(&decision_id, &text("heads")?, &text("rules_fired")?, &text("events")?)?;
+    let lists = FactLists::read(names, &decision_id, &text("heads")?, &text("rules_fired")?, &text("events")?)?;
     Ok(ReportedDecision {
         ticket_id: column(row, "ticket_id")?,
         decided_at: column(row, "decided_at")?,
-        priority: column(row, "priority")?,
-        queue: column(row, "queue")?,
+        priority,
+        queue,
         needs_review: column(row, "needs_review")?,
-        policy_version: column(row, "policy_version")?,
-        plan: column(row, "plan")?,
+        policy_version,
+        plan,
         sla,
-        language: column(row, "language")?,
+        language,
         subject: column(row, "subject")?,
         cluster_id: column(row, "cluster_id")?,
         heads: lists.heads,

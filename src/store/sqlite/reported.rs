@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row};
 
 use super::super::records::{
-    corrupt, format_time, parse_time, traced_rules, FactLists, Feedback, ReportedDecision, ReportedPeriod,
+    corrupt, format_time, parse_time, traced_rules, FactLists, Feedback, Name, Names, ReportedDecision, ReportedPeriod,
 };
 use super::super::StoreError;
 use super::{feedback, schema};
@@ -58,20 +58,28 @@ fn facts_of(connection: &Connection, since: &DateTime<Utc>, until: &DateTime<Utc
     )?;
     let mut rows = statement.query([format_time(since), format_time(until)])?;
     let mut decisions = Vec::new();
+    let mut names = Names::default();
     while let Some(row) = rows.next()? {
-        decisions.push(from_row(row)?);
+        decisions.push(from_row(row, &mut names)?);
     }
     Ok(decisions)
 }
 
-fn from_row(row: &Row) -> Result<ReportedDecision, StoreError> {
+fn from_row(row: &Row, names: &mut Names) -> Result<ReportedDecision, StoreError> {
     let decision_id: String = row.get(0)?;
     let time = |index: usize, column: &'static str| -> Result<Option<DateTime<Utc>>, StoreError> {
         let text: Option<String> = row.get(index)?;
         text.map(|text| parse_time(&text).map_err(|e| corrupt(&decision_id, column, e))).transpose()
     };
     let decided_at = time(2, "decided_at")?.ok_or_else(|| corrupt(&decision_id, "decided_at", "missing"))?;
-    let calendar: Option<String> = row.get(8)?;
+    let mut name = |index: usize| -> Result<Option<Name>, StoreError> {
+        Ok(row.get_ref(index)?.as_str_or_null().map_err(|e| corrupt(&decision_id, "facts", e))?.map(|text| names.get(text)))
+    };
+    let (priority, queue, policy_version) = (name(3)?, name(4)?, name(6)?);
+    let (plan, calendar, language) = (name(7)?, name(8)?, name(12)?);
+    let (Some(priority), Some(queue), Some(policy_version)) = (priority, queue, policy_version) else {
+        return Err(corrupt(&decision_id, "facts", "no priority, queue or policy version"));
+    };
     let sla = match (calendar, time(9, "started_at")?) {
         (Some(calendar), Some(started_at)) => Some((
             calendar,
@@ -84,17 +92,17 @@ fn from_row(row: &Row) -> Result<ReportedDecision, StoreError> {
         _ => None,
     };
     let text = |index: usize| row.get_ref(index)?.as_str().map_err(|e| corrupt(&decision_id, "facts", e));
-    let lists = FactLists::read(&decision_id, text(15)?, text(16)?, text(17)?)?;
+    let lists = FactLists::read(names, &decision_id, text(15)?, text(16)?, text(17)?)?;
     Ok(ReportedDecision {
         ticket_id: row.get(1)?,
         decided_at,
-        priority: row.get(3)?,
-        queue: row.get(4)?,
+        priority,
+        queue,
         needs_review: row.get(5)?,
-        policy_version: row.get(6)?,
-        plan: row.get(7)?,
+        policy_version,
+        plan,
         sla,
-        language: row.get(12)?,
+        language,
         subject: row.get(13)?,
         cluster_id: row.get(14)?,
         heads: lists.heads,
@@ -179,11 +187,11 @@ mod tests {
         assert_eq!(old.events[0].kind, EventKind::FirstResponse);
         assert_eq!(evening.events, [solved], "an event added later reaches the facts");
         assert_eq!((noon.feedback.len(), old.feedback.len()), (1, 0));
-        assert_eq!(old.rules_fired, ["vip-raise"]);
+        assert_eq!(old.rules_fired, [Name::from("vip-raise")]);
         assert_eq!((old.plan.as_deref(), old.language.as_deref()), (Some("enterprise"), Some("en")));
         assert_eq!(old.subject.as_deref(), Some("Checkout down old"));
         let (calendar, commitment) = old.sla.as_ref().expect("an SLA");
-        assert_eq!((calendar.as_str(), commitment.started_at), ("eu-business", at("2026-11-24T09:30:00Z")));
+        assert_eq!((&**calendar, commitment.started_at), ("eu-business", at("2026-11-24T09:30:00Z")));
         assert_eq!(old.ticket_id.as_deref(), Some("T-old"));
         assert!(old.needs_review && !noon.needs_review);
         assert!(period.rules_traced.contains("vip-raise"));
