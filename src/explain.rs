@@ -6,7 +6,6 @@
 
 use serde::Serialize;
 
-use crate::model::features::Occurrences;
 use crate::text::{Word, SENTENCE_ENDS};
 
 /// Phrases returned per head, strongest first.
@@ -36,15 +35,15 @@ pub struct OccurrenceMap {
 }
 
 impl OccurrenceMap {
-    /// `landed` says, per occurrence (in `Occurrences::all` order), which feature of the
-    /// weighted list it counts towards (`features::weigh_traced`).
-    pub fn new(occurrences: &Occurrences, landed: &[Option<usize>], features: usize, words: usize) -> Self {
+    /// `spans` are the first and last word of each occurrence; `landed` says, per occurrence
+    /// in the same order, which feature of the weighted list it counts towards (the model's
+    /// feature weighting decides; this module only spreads the shares).
+    pub fn new(spans: impl Iterator<Item = (usize, usize)>, landed: &[Option<usize>], features: usize, words: usize) -> Self {
         let mut occurrence_count = vec![0usize; features];
         landed.iter().flatten().for_each(|&slot| occurrence_count[slot] += 1);
-        let entries = occurrences
-            .all()
+        let entries = spans
             .zip(landed)
-            .filter_map(|((_, (first, last)), slot)| {
+            .filter_map(|((first, last), slot)| {
                 slot.map(|slot| (slot, first, last, 1.0 / (occurrence_count[slot] * (last + 1 - first)) as f32))
             })
             .collect();
@@ -119,10 +118,9 @@ mod tests {
     #[test]
     fn shares_follow_spans_and_repeat_counts() {
         let words = [word("site", 0), word("down", 5), word("down", 10)];
-        let occurrences =
-            Occurrences { word_level: vec![(7, (0, 0)), (8, (1, 1)), (8, (2, 2)), (9, (0, 1))], char_level: vec![(4, (2, 2))] };
+        let spans = [(0, 0), (1, 1), (2, 2), (0, 1), (2, 2)];
         let landed = [Some(0), Some(1), Some(1), Some(2), None];
-        let scores = OccurrenceMap::new(&occurrences, &landed, 3, words.len()).word_scores(&[1.0, 2.0, 0.5]);
+        let scores = OccurrenceMap::new(spans.into_iter(), &landed, 3, words.len()).word_scores(&[1.0, 2.0, 0.5]);
         assert_eq!(scores, vec![1.25, 1.25, 1.0]);
     }
 

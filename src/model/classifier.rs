@@ -292,7 +292,8 @@ impl Classifier {
                     spec.labels.iter().position(|l| Some(l.as_str()) == predicted).unwrap_or(0)
                 })
                 .collect();
-            let map = OccurrenceMap::new(occurrences, landed, features.len(), words.len());
+            let spans = occurrences.all().map(|(_, span)| span);
+            let map = OccurrenceMap::new(spans, landed, features.len(), words.len());
             let chars: Vec<char> = text.chars().collect();
             let evidence = self
                 .manifest
