@@ -814,8 +814,8 @@ fn prune_daily(decisions: Decisions, days: u32, server: String) {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    // candle sizes its thread pool from this variable on first use; no thread exists yet.
-    std::env::set_var("CANDLE_NUM_THREADS", args.model_threads.max(1).to_string());
+    // Before anything loads a model: candle sizes its pool on first use.
+    triage::model::compute::set_model_threads(args.model_threads);
     let auth = auth_for(&args)?;
     let sources = Sources { model_dir: args.model.clone(), policy_path: args.policy.clone() };
     let loaded = Loaded::read(&sources)?;

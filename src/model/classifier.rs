@@ -95,7 +95,7 @@ impl Classifier {
         let bundle = crate::registry::resolve(dir, crate::registry::Kind::Model)?;
         let dir = bundle.as_path();
         let manifest = Manifest::load_verified(dir)?;
-        let device = Device::Cpu;
+        let device = crate::model::compute::device();
         let weights_path = dir.join(bundle::WEIGHTS);
         let wrong_weights = |message: String| ModelError::Bundle { path: weights_path.display().to_string(), message };
         let mut tensors = candle_core::safetensors::load(&weights_path, &device).map_err(|e| wrong_weights(e.to_string()))?;
@@ -168,7 +168,17 @@ impl Classifier {
         calibration: Calibration,
         memory: Option<Memory>,
     ) -> Self {
-        Self { manifest, text, idf, network, calibration, memory, encoder: None, held_out: BTreeMap::new(), device: Device::Cpu }
+        Self {
+            manifest,
+            text,
+            idf,
+            network,
+            calibration,
+            memory,
+            encoder: None,
+            held_out: BTreeMap::new(),
+            device: crate::model::compute::device(),
+        }
     }
 
     pub fn manifest(&self) -> &Manifest {

@@ -1,10 +1,12 @@
 //! The text model: feature extraction, the candle network, calibration, the bundle on disk,
 //! and `Classifier`, which ties a loaded bundle together into `text -> Predictions`.
-//! The worker thread that serves it to async code lives in `worker`.
+//! The worker thread that serves it to async code lives in `worker`; the device and threads
+//! it computes with are chosen in `compute`.
 
 pub mod bundle;
 pub mod calibration;
 pub mod classifier;
+pub mod compute;
 pub mod encoder;
 pub mod features;
 pub mod nearest_ticket;

@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn label_shares_sum_to_the_logit_margin() -> candle_core::Result<()> {
-        let device = Device::Cpu;
+        let device = crate::model::compute::device();
         let table: Vec<f32> = (0..5 * 4).map(|i| ((i * 37 % 11) as f32 - 5.0) / 7.0).collect();
         let tensors = HashMap::from([
             (EMBEDDING.to_string(), Tensor::from_vec(table, (5, 4), &device)?),

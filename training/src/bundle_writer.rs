@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 use serde_json::json;
 use triage::model::bundle::{
     sha256_hex, DataSource, EncoderSpec, Manifest, CALIBRATION, ENCODER, FORMAT_VERSION, METRICS, MODEL_CARD, TOKENIZER, WEIGHTS,
@@ -97,15 +97,16 @@ pub fn write_bundle(out: &Path, trained: &Trained, run: &RunRecord) -> Result<Ma
         let half = embedding.to_dtype(DType::F16).map_err(ModelError::from)?;
         tensors.insert(EMBEDDING.to_string(), half);
     }
-    let idf = Tensor::from_slice(&trained.idf, trained.idf.len(), &Device::Cpu).map_err(ModelError::from)?;
+    let idf = Tensor::from_slice(&trained.idf, trained.idf.len(), &triage::model::compute::device()).map_err(ModelError::from)?;
     tensors.insert(IDF.to_string(), idf);
     if let Some(memory) = &trained.memory {
         let arrays = &memory.arrays;
-        let vector = |values: &[u32]| Tensor::from_slice(values, values.len(), &Device::Cpu);
+        let vector = |values: &[u32]| Tensor::from_slice(values, values.len(), &triage::model::compute::device());
         for (name, values) in [(MEMORY_OFFSETS, &arrays.offsets), (MEMORY_IDS, &arrays.ids), (MEMORY_LABELS, &arrays.labels)] {
             tensors.insert(name.to_string(), vector(values).map_err(ModelError::from)?);
         }
-        let weights = Tensor::from_slice(&arrays.weights, arrays.weights.len(), &Device::Cpu).map_err(ModelError::from)?;
+        let weights = Tensor::from_slice(&arrays.weights, arrays.weights.len(), &triage::model::compute::device())
+            .map_err(ModelError::from)?;
         tensors.insert(MEMORY_WEIGHTS.to_string(), weights);
     }
     let weights_path = scratch.join(WEIGHTS);

@@ -327,7 +327,7 @@ fn bundled_encoder(path: &Path, args: &TrainArgs, dataset: &Dataset) -> anyhow::
     let severity = if examples.is_empty() {
         None
     } else {
-        let encoder = SentenceEncoder::from_image(&cut, args.encoder_max_tokens, &candle_core::Device::Cpu)?;
+        let encoder = SentenceEncoder::from_image(&cut, args.encoder_max_tokens, &triage::model::compute::device())?;
         Some(fit_severity_probe(&encoder, &examples, args)?)
     };
     let spec = EncoderSpec {

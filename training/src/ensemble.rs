@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use candle_core::{DType, Device, Tensor, Var, D};
+use candle_core::{DType, Tensor, Var, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use indicatif::ProgressBar;
 use rand::rngs::StdRng;
@@ -46,7 +46,7 @@ pub(crate) fn weights_of(
     let data = varmap.data().lock().map_err(|e| candle_core::Error::Msg(e.to_string()))?;
     let mut weights: HashMap<String, Tensor> =
         data.iter().map(|(name, var)| Ok((name.clone(), var.as_tensor().copy()?))).collect::<candle_core::Result<_>>()?;
-    weights.insert(EMBEDDING.to_string(), Tensor::from_slice(table.table(), (rows, dim), &Device::Cpu)?);
+    weights.insert(EMBEDDING.to_string(), Tensor::from_slice(table.table(), (rows, dim), &triage::model::compute::device())?);
     Ok(weights)
 }
 
@@ -90,7 +90,7 @@ pub(crate) fn fit_member(
     progress: &ProgressBar,
 ) -> Result<Member, TrainError> {
     let seed = config.seed + member as u64;
-    let device = Device::Cpu;
+    let device = triage::model::compute::device();
     let varmap = VarMap::new();
     let network_config = NetworkConfig::uniform(heads.len(), config.head_dim);
     let embedding_dim = network_config.embedding_dim();

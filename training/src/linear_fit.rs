@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 use rayon::prelude::*;
 use serde::Serialize;
 use triage::model::bundle::HeadSpec;
@@ -325,7 +325,7 @@ pub(crate) fn install_linear_head(
     head: &LinearHead,
 ) -> Result<(), TrainError> {
     let classes = head.classes();
-    let device = Device::Cpu;
+    let device = triage::model::compute::device();
     let embedding = weights.get(EMBEDDING).cloned().ok_or_else(|| TrainError::Data(format!("no weights named {EMBEDDING}")))?;
     let rows = embedding.dim(0)?;
     let mut block = vec![0.0f32; rows * classes];

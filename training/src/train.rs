@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 use candle_nn::VarBuilder;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -335,7 +335,7 @@ pub(crate) fn all_logits(
     let mut per_head: Vec<Vec<Vec<f32>>> = Vec::new();
     for chunk in features.chunks(batch.max(1) * 8) {
         let refs: Vec<&TicketFeatures> = chunk.iter().collect();
-        let outputs = network.forward(&Batch::new(&refs, &Device::Cpu)?)?;
+        let outputs = network.forward(&Batch::new(&refs, &triage::model::compute::device())?)?;
         per_head.resize(outputs.len(), Vec::new());
         for (head, output) in outputs.iter().enumerate() {
             per_head[head].extend(output.to_vec2::<f32>()?);
@@ -538,7 +538,7 @@ pub(crate) fn placeholder_network(
     heads: &[HeadSpec],
     feature_dimension: usize,
 ) -> Result<(NetworkConfig, HashMap<String, Tensor>), TrainError> {
-    let device = Device::Cpu;
+    let device = triage::model::compute::device();
     let mut weights = HashMap::new();
     weights.insert(EMBEDDING.to_string(), Tensor::zeros((feature_dimension, heads.len()), DType::F32, &device)?);
     for spec in heads {
@@ -556,7 +556,7 @@ pub(crate) fn restore_network(
     heads: &[HeadSpec],
 ) -> Result<TextNetwork, TrainError> {
     let head_sizes: Vec<(String, usize)> = heads.iter().map(|h| (h.name.clone(), h.labels.len())).collect();
-    let vb = VarBuilder::from_tensors(weights.clone(), DType::F32, &Device::Cpu);
+    let vb = VarBuilder::from_tensors(weights.clone(), DType::F32, &triage::model::compute::device());
     Ok(TextNetwork::new(vb, feature_dimension, config.clone(), &head_sizes)?)
 }
 

@@ -52,7 +52,7 @@ impl SentenceEncoder {
     /// tokens included; never more than the position table holds); candle's matrix products
     /// use every core from here on.
     pub fn from_image(image: &EncoderImage, max_tokens: usize, device: &Device) -> Result<Self, EncoderError> {
-        use_every_core();
+        crate::model::compute::use_every_core_for_products();
         let transformer = Transformer::new(image, device)?;
         let max_pieces = max_tokens.min(transformer.max_positions()).saturating_sub(2).max(1);
         Ok(Self { pieces: PieceTokenizer::new(image)?, transformer, specials: image.specials, max_pieces })
@@ -88,19 +88,6 @@ impl SentenceEncoder {
         let means = self.transformer.mean_states(&inputs)?;
         let norms = means.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-6, f64::MAX)?;
         Ok(means.broadcast_div(&norms)?.to_vec2()?)
-    }
-}
-
-/// Lets candle's f32 matrix products run on every core this process may use, unless the
-/// operator chose a number (`RAYON_NUM_THREADS`). candle reads that variable at each product
-/// and otherwise counts physical cores: one on a machine whose two vCPUs are one core's two
-/// hyperthreads, where two threads still took a 50-token ticket from 41 to 34 ms. Only an
-/// encoder is worth it: the sparse model's small products got slower on two threads.
-fn use_every_core() {
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        if let Ok(cores) = std::thread::available_parallelism() {
-            std::env::set_var("RAYON_NUM_THREADS", cores.to_string());
-        }
     }
 }
 

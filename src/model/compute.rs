@@ -1,0 +1,32 @@
+//! Where the model computes: the device every tensor is made on and the threads that work on
+//! it, decided here once for serving, evaluation and training alike. Only the CPU: candle's
+//! `cuda` and `mkl` features are not built, so there is nothing else to choose. No model logic
+//! here.
+
+use candle_core::Device;
+
+/// The device every tensor of a model lives on.
+pub fn device() -> Device {
+    Device::Cpu
+}
+
+/// Sizes candle's element-wise thread pool to `threads` (at least one) for this process. It is
+/// read on first use, so this must run before any model is loaded. The model's operations are
+/// small and candle's helper threads spin while they wait, so one thread served the most
+/// requests per second on a 2-core machine (BENCHMARKS.md).
+pub fn set_model_threads(threads: usize) {
+    std::env::set_var("CANDLE_NUM_THREADS", threads.max(1).to_string());
+}
+
+/// Lets candle's f32 matrix products run on every core this process may use, unless the
+/// operator chose a number (`RAYON_NUM_THREADS`). candle reads that variable at each product
+/// and otherwise counts physical cores: one on a machine whose two vCPUs are one core's two
+/// hyperthreads, where two threads still took a 50-token ticket from 41 to 34 ms. Only an
+/// encoder is worth it: the sparse model's small products got slower on two threads.
+pub fn use_every_core_for_products() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        if let Ok(cores) = std::thread::available_parallelism() {
+            std::env::set_var("RAYON_NUM_THREADS", cores.to_string());
+        }
+    }
+}
