@@ -10,7 +10,6 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use candle_core::Device;
 use serde_json::Value;
 use triage::model::encoder::SentenceEncoder;
 
@@ -78,7 +77,7 @@ fn embeddings_match_the_package_engine_in_five_languages() {
         }
     };
     let image = PathBuf::from(reference["image"].as_str().expect("image path"));
-    let encoder = SentenceEncoder::read(&image, 512, &Device::Cpu).expect("the package's image loads");
+    let encoder = SentenceEncoder::read(&image, 512, &triage::model::compute::device()).expect("the package's image loads");
     let ours = encoder.embed(&SENTENCES).expect("embeds");
     let mut worst = f32::MAX;
     for (i, sentence) in SENTENCES.iter().enumerate() {
