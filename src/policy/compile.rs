@@ -358,6 +358,11 @@ impl Compiler<'_> {
                 self.problem(&signal.name, format!("severity signal {:?} is declared twice", signal.name.get_ref()));
             }
             let rank = self.rank(&signal.level);
+            let caps = signal.caps.as_ref().filter(|caps| *caps.get_ref());
+            if let Some(caps) = caps.filter(|_| signal.lowers) {
+                self.problem(caps, format!("severity signal {:?} either lowers or caps, not both", signal.name.get_ref()));
+            }
+            let caps = caps.is_some();
             let impact = signal.impact.as_ref().and_then(|name| self.impact_row(&matrix.impacts, name));
             if let Some(cues) = self.cues(&signal.name, signal.phrases.as_ref(), signal.near.as_ref(), signal.within) {
                 signals.push(Signal {
@@ -366,6 +371,7 @@ impl Compiler<'_> {
                     rank,
                     impact,
                     lowers: signal.lowers,
+                    caps,
                     cues,
                 });
             }
@@ -639,6 +645,7 @@ mod tests {
             ("mode = \"all_matches\"", "mode = \"all\"", "unknown variant"),
             ("min_score = 0.8", "min_score = 8", "outside 0..1"),
             ("ceiling = \"P3\"\ntags", "floor = \"P3\"\ntags", "`floor` only applies together with `lower`"),
+            ("caps = true\n", "caps = true\nlowers = true\n", "either lowers or caps"),
             (
                 "many = { high = \"P1\", medium = \"P2\", low = \"P3\" }",
                 "many = { high = \"P1\", low = \"P3\" }",

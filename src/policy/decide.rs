@@ -815,6 +815,34 @@ mod tests {
         }
 
         #[test]
+        fn trouble_that_works_elsewhere_is_not_read_as_an_incident_in_any_language() {
+            let policy = default_policy();
+            // (language, the alarming part, the words saying it stays with one device or user)
+            let cases = [
+                ("en", "HELP all my data is gone from the app!!!", "Everything looks normal on the laptop, only on my phone."),
+                ("de", "HILFE alle meine Daten sind weg!!!", "Am Rechner ist alles normal, nur auf meinem Handy."),
+                ("es", "¡¡Se han borrado todos mis datos!!", "En el ordenador se ve todo normal, solo en mi móvil."),
+                ("fr", "Toutes mes données ont disparu !!!", "Sur l'ordinateur tout est normal, seulement sur mon téléphone."),
+                ("pt", "SOCORRO apagou todos os meus dados!!!", "No computador aparece tudo normal, só no meu celular."),
+            ];
+            for (language, alarm, contained) in cases {
+                let (alarmed, _) = rank_for(&policy, "Data", alarm);
+                assert!(alarmed <= 1, "{language}: without the containment the words read as data loss");
+                let (rank, decision) = rank_for(&policy, "Data", &format!("{alarm} {contained}"));
+                assert!(rank > 1, "{language}: {}: {:#?}", decision.priority.level, decision.trace);
+                let severity = step(&decision, "severity");
+                assert!(severity.matched.contains("contained"), "{language}: {severity:?}");
+            }
+            // Impact the text states still counts: the whole company is not one device.
+            let (rank, decision) = rank_for(
+                &policy,
+                "Outage",
+                "The whole company cannot log in since 9:00. It only happens to me on the VPN though.",
+            );
+            assert!(rank <= 1, "{}: {:#?}", decision.priority.level, decision.trace);
+        }
+
+        #[test]
         fn a_numeric_impact_field_picks_its_band_even_when_urgency_abstains() {
             let policy = default_policy();
             for (users, impact) in [(1, "one"), (12, "team"), (300, "many")] {

@@ -181,6 +181,7 @@ pub(super) struct SignalFile {
     pub impact: Option<Spanned<String>>,
     #[serde(default)]
     pub lowers: bool,
+    pub caps: Option<Spanned<bool>>,
     pub phrases: Option<Spanned<Vec<String>>>,
     pub near: Option<Spanned<Vec<Vec<String>>>>,
     pub within: Option<usize>,

@@ -8,7 +8,8 @@
 //! - the level guidelines' example tickets: the nearest example's level, when the ticket is
 //!   similar enough to it.
 //!
-//! A signal at a severe level, or one that lowers, outranks meaning (it names the words); meaning
+//! Words saying the trouble is contained (one user, one device) cap every more urgent signal
+//! and the probe. A signal at a severe level, or one that lowers, outranks meaning (it names the words); meaning
 //! outranks a signal of a less urgent level and the examples (it was
 //! fitted on hundreds of tickets with written levels, the examples are a handful). The
 //! assessment says which source spoke and with which words; `matrix` decides how it combines
@@ -29,6 +30,11 @@ pub(super) struct Signal {
     /// Whether this signal may make a ticket less urgent than the model says (praise, a
     /// feature request); other signals only raise.
     pub lowers: bool,
+    /// Whether this signal says the trouble is contained (one user or one device; it works
+    /// for a colleague or on another device): more urgent signals and the severity probe give
+    /// way to it, so a frightened "everything is gone!" that ends "on the computer it all
+    /// looks fine" is not read as data loss. Impact stated in the text still counts.
+    pub caps: bool,
     pub cues: Cues,
 }
 
@@ -105,8 +111,11 @@ impl Severity {
             }
             _ => by_words,
         };
-        let signal = self.signals.iter().find(|s| s.cues.first(words).is_some());
-        let severe = severe_by_meaning.filter(|p| *p >= self.severe_by_meaning);
+        let matches = |s: &&Signal| s.cues.first(words).is_some();
+        let contained = self.signals.iter().filter(|s| s.caps).find(matches);
+        let signal =
+            self.signals.iter().filter(|s| !s.caps && contained.is_none_or(|cap| s.rank >= cap.rank)).find(matches).or(contained);
+        let severe = severe_by_meaning.filter(|p| *p >= self.severe_by_meaning && contained.is_none());
         // A raising signal below the severe levels ("kann keine": a malfunction, P3) names
         // words but not how bad they are: a probe that reads the whole ticket as severe says
         // more. A severe signal, or one that lowers (praise, a feature wish), still speaks.
