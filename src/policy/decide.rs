@@ -843,6 +843,26 @@ mod tests {
         }
 
         #[test]
+        fn thanks_to_the_team_is_not_urgent_even_from_a_vip_in_any_language() {
+            let policy = default_policy();
+            let thanks = [
+                ("en", "Thanks to the whole team, the migration went perfectly."),
+                ("de", "Danke an das ganze Team, die Migration lief perfekt."),
+                ("es", "Muchísimas gracias a todo el equipo, la migración ha ido perfecta."),
+                ("fr", "Merci à toute l'équipe, la migration s'est parfaitement déroulée."),
+                ("pt", "Obrigado a toda a equipe, a migração correu perfeitamente."),
+            ];
+            for (language, body) in thanks {
+                let mut t = ticket("Thank you", body);
+                t.customer.plan = Some("enterprise".to_string());
+                t.customer.vip = true;
+                let decision = decide(&t, ModelOutput::of(&unsure()), 1, &policy, now());
+                assert!(rank_of(&policy, &decision) > 1, "{language}: {}: {:#?}", decision.priority.level, decision.trace);
+                assert!(step(&decision, "severity").matched.contains("low-severity"), "{language}");
+            }
+        }
+
+        #[test]
         fn a_numeric_impact_field_picks_its_band_even_when_urgency_abstains() {
             let policy = default_policy();
             for (users, impact) in [(1, "one"), (12, "team"), (300, "many")] {
