@@ -44,22 +44,38 @@ pub struct Report {
     pub tables: Vec<Table>,
 }
 
-/// The last report of the default period, with when it was computed.
+/// The last report of the default period, with when it was computed, and the gate that lets
+/// one report be computed at a time: each holds its period's decisions in memory (about 1.8 GB
+/// for a million), so requests arriving together wait for each other instead of multiplying
+/// that.
 #[derive(Default)]
-pub struct LatestReport(arc_swap::ArcSwapOption<Report>);
+pub struct LatestReport {
+    kept: arc_swap::ArcSwapOption<Report>,
+    computing: tokio::sync::Mutex<()>,
+}
 
 impl LatestReport {
     /// The kept report, if computed at most `reuse` before `now`.
     fn within(&self, reuse: std::time::Duration, now: chrono::DateTime<chrono::Utc>) -> Option<Arc<Report>> {
-        let kept = self.0.load_full()?;
+        let kept = self.kept.load_full()?;
         let age = (now - kept.computed_at).to_std().unwrap_or_default();
         (age <= reuse).then_some(kept)
     }
 }
 
-/// The report of `[since, until)` computed now; drift compares with the period of the same
-/// length just before.
+/// The report of `[since, until)` computed now, after any other being computed; drift
+/// compares with the period of the same length just before.
 async fn compute(
+    state: &AppState,
+    since: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Report, crate::store::StoreError> {
+    let _one_at_a_time = state.latest_report.computing.lock().await;
+    compute_holding_the_gate(state, since, until, now).await
+}
+
+async fn compute_holding_the_gate(
     state: &AppState,
     since: chrono::DateTime<chrono::Utc>,
     until: chrono::DateTime<chrono::Utc>,
@@ -79,13 +95,19 @@ async fn compute(
     .map_err(|e| crate::store::StoreError::Unavailable(format!("the report task failed: {e}")))
 }
 
-/// Computes the default period's report at `now` and keeps it.
+/// Computes the default period's report at `now` and keeps it; one computed at `now` or later
+/// while this call waited for the gate is answered instead.
 pub async fn refresh_latest_report(
     state: &AppState,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Arc<Report>, crate::store::StoreError> {
-    let report = Arc::new(compute(state, now - chrono::TimeDelta::days(report::DEFAULT_PERIOD_DAYS), now, now).await?);
-    state.latest_report.0.store(Some(Arc::clone(&report)));
+    let _one_at_a_time = state.latest_report.computing.lock().await;
+    if let Some(kept) = state.latest_report.kept.load_full().filter(|kept| kept.computed_at >= now) {
+        return Ok(kept);
+    }
+    let since = now - chrono::TimeDelta::days(report::DEFAULT_PERIOD_DAYS);
+    let report = Arc::new(compute_holding_the_gate(state, since, now, now).await?);
+    state.latest_report.kept.store(Some(Arc::clone(&report)));
     Ok(report)
 }
 
