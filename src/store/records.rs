@@ -283,21 +283,34 @@ impl Names {
     }
 }
 
-/// The JSON columns of one decision's facts (`heads`, `rules_fired`, `events`), read.
-pub(super) struct FactLists {
-    pub heads: Vec<HeadOutcome>,
-    pub rules_fired: Vec<Name>,
-    pub events: Vec<TicketEvent>,
+/// One `decision_facts` row as either engine reads it (names and JSON still as text, times
+/// already parsed), turned into a `ReportedDecision` by `read`: one home for what the columns
+/// mean, whichever dialect stored them.
+pub(super) struct FactRow<'a> {
+    pub decision_id: String,
+    pub ticket_id: Option<String>,
+    pub decided_at: DateTime<Utc>,
+    pub priority: Option<&'a str>,
+    pub queue: Option<&'a str>,
+    pub needs_review: bool,
+    pub policy_version: Option<&'a str>,
+    pub plan: Option<&'a str>,
+    pub calendar: Option<&'a str>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub first_response_due: Option<DateTime<Utc>>,
+    pub resolution_due: Option<DateTime<Utc>>,
+    pub language: Option<&'a str>,
+    pub subject: Option<String>,
+    pub cluster_id: Option<String>,
+    pub heads: &'a str,
+    pub rules_fired: &'a str,
+    pub events: &'a str,
 }
 
-impl FactLists {
-    pub(super) fn read(
-        names: &mut Names,
-        decision_id: &str,
-        heads: &str,
-        rules_fired: &str,
-        events: &str,
-    ) -> Result<Self, StoreError> {
+impl FactRow<'_> {
+    /// The decision the row describes, its repeated names taken from `names`; feedback is the
+    /// caller's to attach.
+    pub(super) fn read(self, names: &mut Names) -> Result<ReportedDecision, StoreError> {
         #[derive(Deserialize)]
         struct Head<'a> {
             #[serde(borrow)]
@@ -307,9 +320,26 @@ impl FactLists {
             score: Option<f64>,
             abstained: bool,
         }
-        let heads: Vec<Head> = serde_json::from_str(heads).map_err(|e| corrupt(decision_id, "heads", e))?;
-        let rules: Vec<Cow<str>> = serde_json::from_str(rules_fired).map_err(|e| corrupt(decision_id, "rules_fired", e))?;
-        Ok(Self {
+        let id = &self.decision_id;
+        let (Some(priority), Some(queue), Some(policy_version)) = (self.priority, self.queue, self.policy_version) else {
+            return Err(corrupt(id, "facts", "no priority, queue or policy version"));
+        };
+        let heads: Vec<Head> = serde_json::from_str(self.heads).map_err(|e| corrupt(id, "heads", e))?;
+        let rules: Vec<Cow<str>> = serde_json::from_str(self.rules_fired).map_err(|e| corrupt(id, "rules_fired", e))?;
+        let events = serde_json::from_str(self.events).map_err(|e| corrupt(id, "events", e))?;
+        let sla = match (self.calendar, self.started_at) {
+            (Some(calendar), Some(started_at)) => Some((
+                names.get(calendar),
+                Commitment { started_at, first_response_due: self.first_response_due, resolution_due: self.resolution_due },
+            )),
+            _ => None,
+        };
+        Ok(ReportedDecision {
+            priority: names.get(priority),
+            queue: names.get(queue),
+            policy_version: names.get(policy_version),
+            plan: self.plan.map(|plan| names.get(plan)),
+            language: self.language.map(|language| names.get(language)),
             heads: heads
                 .into_iter()
                 .map(|h| HeadOutcome {
@@ -320,9 +350,27 @@ impl FactLists {
                 })
                 .collect(),
             rules_fired: rules.iter().map(|rule| names.get(rule)).collect(),
-            events: serde_json::from_str(events).map_err(|e| corrupt(decision_id, "events", e))?,
+            sla,
+            events,
+            feedback: Vec::new(),
+            ticket_id: self.ticket_id,
+            decided_at: self.decided_at,
+            needs_review: self.needs_review,
+            subject: self.subject,
+            cluster_id: self.cluster_id,
+            decision_id: self.decision_id,
         })
     }
+}
+
+/// The first decision of each policy version among `decisions`: one trace per version names
+/// all of that version's rules, fired or not.
+pub(super) fn one_per_policy_version(decisions: &[ReportedDecision]) -> Vec<&str> {
+    let mut first: BTreeMap<&str, &str> = BTreeMap::new();
+    for decision in decisions {
+        first.entry(&decision.policy_version).or_insert(&decision.decision_id);
+    }
+    first.into_values().collect()
 }
 
 /// The rule names of one logged trace (the response's `explanation.rules`, as JSON).

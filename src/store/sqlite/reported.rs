@@ -3,18 +3,18 @@
 //! table's own time order, no decision's request or response parsed, so a month of a busy
 //! helpdesk reads in seconds. No aggregation here: the figures are `crate::report`'s.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row};
 
 use super::super::records::{
-    corrupt, format_time, parse_time, traced_rules, FactLists, Feedback, Name, Names, ReportedDecision, ReportedPeriod,
+    corrupt, format_time, one_per_policy_version, parse_time, traced_rules, FactRow, Feedback, Names, ReportedDecision,
+    ReportedPeriod,
 };
 use super::super::StoreError;
 use super::{feedback, schema};
-use crate::events::Commitment;
 
 /// The decisions of `[since, until)` as reports read them, oldest first. Each half of the
 /// period is read on a read-only connection of its own, at once, so a long report neither waits
@@ -33,16 +33,11 @@ pub(super) fn period(path: &Path, since: &DateTime<Utc>, until: &DateTime<Utc>) 
     for decision in &mut decisions {
         decision.feedback = feedback.remove(&decision.decision_id).unwrap_or_default();
     }
-    let mut traced_by_version: BTreeMap<&str, &str> = BTreeMap::new();
-    // One decision per policy version, whose trace names that version's rules.
-    for decision in &decisions {
-        traced_by_version.entry(&decision.policy_version).or_insert(&decision.decision_id);
-    }
     let connection = schema::open_reader(path)?;
     let mut trace =
         connection.prepare("SELECT json_extract(response, '$.explanation.rules') FROM decisions WHERE decision_id = ?1")?;
     let mut rules_traced = BTreeSet::new();
-    for decision_id in traced_by_version.into_values() {
+    for decision_id in one_per_policy_version(&decisions) {
         let rules: Option<String> = trace.query_row([decision_id], |row| row.get(0))?;
         rules_traced.extend(traced_rules(decision_id, rules.as_deref().unwrap_or("[]"))?);
     }
@@ -71,46 +66,29 @@ fn from_row(row: &Row, names: &mut Names) -> Result<ReportedDecision, StoreError
         let text: Option<String> = row.get(index)?;
         text.map(|text| parse_time(&text).map_err(|e| corrupt(&decision_id, column, e))).transpose()
     };
-    let decided_at = time(2, "decided_at")?.ok_or_else(|| corrupt(&decision_id, "decided_at", "missing"))?;
-    let mut name = |index: usize| -> Result<Option<Name>, StoreError> {
-        Ok(row.get_ref(index)?.as_str_or_null().map_err(|e| corrupt(&decision_id, "facts", e))?.map(|text| names.get(text)))
-    };
-    let (priority, queue, policy_version) = (name(3)?, name(4)?, name(6)?);
-    let (plan, calendar, language) = (name(7)?, name(8)?, name(12)?);
-    let (Some(priority), Some(queue), Some(policy_version)) = (priority, queue, policy_version) else {
-        return Err(corrupt(&decision_id, "facts", "no priority, queue or policy version"));
-    };
-    let sla = match (calendar, time(9, "started_at")?) {
-        (Some(calendar), Some(started_at)) => Some((
-            calendar,
-            Commitment {
-                started_at,
-                first_response_due: time(10, "first_response_due")?,
-                resolution_due: time(11, "resolution_due")?,
-            },
-        )),
-        _ => None,
-    };
-    let text = |index: usize| row.get_ref(index)?.as_str().map_err(|e| corrupt(&decision_id, "facts", e));
-    let lists = FactLists::read(names, &decision_id, text(15)?, text(16)?, text(17)?)?;
-    Ok(ReportedDecision {
+    let text = |index: usize| row.get_ref(index)?.as_str_or_null().map_err(|e| corrupt(&decision_id, "facts", e));
+    let json = |index: usize| row.get_ref(index)?.as_str().map_err(|e| corrupt(&decision_id, "facts", e));
+    let fact = FactRow {
         ticket_id: row.get(1)?,
-        decided_at,
-        priority,
-        queue,
+        decided_at: time(2, "decided_at")?.ok_or_else(|| corrupt(&decision_id, "decided_at", "missing"))?,
+        priority: text(3)?,
+        queue: text(4)?,
         needs_review: row.get(5)?,
-        policy_version,
-        plan,
-        sla,
-        language,
+        policy_version: text(6)?,
+        plan: text(7)?,
+        calendar: text(8)?,
+        started_at: time(9, "started_at")?,
+        first_response_due: time(10, "first_response_due")?,
+        resolution_due: time(11, "resolution_due")?,
+        language: text(12)?,
         subject: row.get(13)?,
         cluster_id: row.get(14)?,
-        heads: lists.heads,
-        rules_fired: lists.rules_fired,
-        events: lists.events,
-        feedback: Vec::new(),
-        decision_id,
-    })
+        heads: json(15)?,
+        rules_fired: json(16)?,
+        events: json(17)?,
+        decision_id: decision_id.clone(),
+    };
+    fact.read(names)
 }
 
 /// Every feedback version of the decisions of `[since, until)`, by decision, oldest first. The
@@ -139,6 +117,7 @@ fn feedback_of(
 #[cfg(test)]
 mod tests {
     use super::super::super::migrations::MIGRATIONS;
+    use super::super::super::records::Name;
     use super::super::SqliteStore;
     use super::*;
     use crate::events::{EventKind, TicketEvent};
