@@ -1,5 +1,5 @@
 //! Evidence: which words and phrases of a ticket pushed each head towards its label. The
-//! network is linear after the embedding lookup, so a feature's share of a logit is exact;
+//! sparse-linear heads are linear in the features, so a feature's share of a logit is exact;
 //! here those shares are spread over the words each feature came from (a bigram over both
 //! words, an n-gram over its word) and adjacent words pushing the same way are joined into
 //! phrases. Pure functions over plain data; the classifier supplies the shares.

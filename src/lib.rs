@@ -15,9 +15,9 @@
 //! - `text`: normalisation and the tokenizer
 //! - `prediction`: what the model says per head (plain data the model, the policy and the
 //!   response share, so neither of the first two reaches into the other)
-//! - `model`: features, the candle network, calibration, bundles, the nearest-ticket memory,
-//!   the worker thread
-//! - `explain`: evidence phrases from the network's exact per-feature shares
+//! - `model`: features, the model kinds (sparse-linear heads, the sentence encoder),
+//!   calibration, bundles, the nearest-ticket memory, the worker thread
+//! - `explain`: evidence phrases from the sparse-linear heads' exact per-feature shares
 //! - `policy`, `sla`: the pure decision engine and business-hours clocks
 //! - `policy_file`: reading a policy file from disk
 //! - `priority_check`: agreement, dangerous misses, over-escalation and review rate of final

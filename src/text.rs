@@ -4,7 +4,7 @@
 //! digits to placeholders) so that a saved `tokenizer.json` is the whole text pipeline and
 //! offsets still point into the original text. This module trains, saves and loads that
 //! tokenizer and splits a text into normalised words with character spans; it knows nothing
-//! of the network or of feature hashing.
+//! of the heads or of feature hashing.
 
 use std::path::Path;
 

@@ -1,6 +1,6 @@
 //! The model bundle on disk (`models/<name>/`): the manifest, the sha256 of every file, and
 //! the checks a bundle must pass before anything is served from it. Reading and writing
-//! files lives here; the network and the calibration maths do not.
+//! files lives here; the scoring and the calibration maths do not.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,11 +9,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::features::FeatureConfig;
-use super::network::NetworkConfig;
 use super::ModelError;
 
 /// Bumped whenever the meaning of a bundle file changes; a reader refuses every other version.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 pub const MANIFEST: &str = "manifest.json";
 pub const WEIGHTS: &str = "model.safetensors";
 pub const TOKENIZER: &str = "tokenizer.json";
@@ -40,16 +39,36 @@ pub struct DataSource {
     pub rows_used: usize,
 }
 
+/// What computes a bundle's predictions. Each kind names the files and tensors it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// Per-head coefficient matrices and biases over the hashed text features.
+    SparseLinear,
+    /// A pretrained sentence encoder (`encoder.bin`) next to the sparse-linear heads: its
+    /// embeddings give severity by meaning and group repeat issues.
+    Encoder,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::SparseLinear => "sparse-linear",
+            ModelKind::Encoder => "encoder",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub format_version: u32,
+    pub kind: ModelKind,
     pub name: String,
     /// Content id: derived from the hashes of the bundle's files.
     pub version: String,
     pub created_at: String,
     pub heads: Vec<HeadSpec>,
     pub features: FeatureConfig,
-    pub network: NetworkConfig,
     /// Training hyper-parameters as the trainer recorded them.
     pub training: serde_json::Value,
     pub data: Vec<DataSource>,
@@ -121,15 +140,41 @@ impl Manifest {
     /// Reads the manifest and checks the format version and the hash of every bundle file.
     pub fn load_verified(dir: &Path) -> Result<Self, ModelError> {
         let text = read(dir, MANIFEST)?;
+        let version: serde_json::Value =
+            serde_json::from_slice(&text).map_err(|e| bundle_error(dir, MANIFEST, format!("not valid JSON: {e}")))?;
+        match version["format_version"].as_u64() {
+            Some(v) if v == u64::from(FORMAT_VERSION) => {}
+            Some(v) if v < u64::from(FORMAT_VERSION) => {
+                return Err(bundle_error(
+                    dir,
+                    MANIFEST,
+                    format!(
+                        "format version {v} is older than this build reads (version {FORMAT_VERSION}); \
+                         retrain the model with `triage-train train` to write a bundle this build serves"
+                    ),
+                ))
+            }
+            other => {
+                return Err(bundle_error(
+                    dir,
+                    MANIFEST,
+                    format!(
+                        "format version {} is not supported (this build reads version {FORMAT_VERSION})",
+                        other.map_or("missing".to_string(), |v| v.to_string())
+                    ),
+                ))
+            }
+        }
         let manifest: Manifest =
-            serde_json::from_slice(&text).map_err(|e| bundle_error(dir, MANIFEST, format!("not a valid manifest: {e}")))?;
-        if manifest.format_version != FORMAT_VERSION {
+            serde_json::from_value(version).map_err(|e| bundle_error(dir, MANIFEST, format!("not a valid manifest: {e}")))?;
+        if (manifest.kind == ModelKind::Encoder) != manifest.encoder.is_some() {
             return Err(bundle_error(
                 dir,
                 MANIFEST,
                 format!(
-                    "format version {} is not supported (this build reads version {FORMAT_VERSION})",
-                    manifest.format_version
+                    "a model of kind `{}` {} an `encoder` entry",
+                    manifest.kind.name(),
+                    if manifest.encoder.is_some() { "must not have" } else { "needs" }
                 ),
             ));
         }
@@ -168,7 +213,7 @@ impl Manifest {
     /// The files this bundle holds besides the manifest.
     pub fn file_names(&self) -> Vec<&'static str> {
         let mut files = BUNDLE_FILES.to_vec();
-        if self.encoder.is_some() {
+        if self.kind == ModelKind::Encoder {
             files.push(ENCODER);
         }
         files
@@ -179,7 +224,6 @@ impl Manifest {
     }
 }
 
-/// Reads and parses a JSON file of a bundle, naming the file in any error.
 /// What one head predicted on the model's held-out data: the reference live predictions drift
 /// from.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -218,6 +262,7 @@ pub fn held_out_predictions(dir: &Path) -> Result<BTreeMap<String, HeldOut>, Mod
     Ok(heads)
 }
 
+/// Reads and parses a JSON file of a bundle, naming the file in any error.
 pub fn read_json<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> Result<T, ModelError> {
     serde_json::from_slice(&read(dir, file)?).map_err(|e| bundle_error(dir, file, e.to_string()))
 }

@@ -1,21 +1,20 @@
 //! `Classifier`: a verified bundle loaded into memory, answering `text -> Predictions`
 //! (and, with `analyse`, the evidence behind them).
-//! It owns the tokenizer, the idf table, the network and the calibration; it does no I/O
-//! after `load` and knows nothing about policies or HTTP.
+//! It owns the tokenizer, the idf table, the model of the bundle's kind (`kind::TextModel`),
+//! the calibration and the nearest-ticket memory; it does no I/O after `load` and knows
+//! nothing about policies or HTTP.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-
-use super::bundle::{self, HeadSpec, Manifest, MemorySpec};
+use super::bundle::{self, HeadSpec, Manifest, MemorySpec, ModelKind};
 use super::calibration::{Calibration, HeadCalibration};
 use super::encoder::SentenceEncoder;
 use super::features::{weigh_traced, TicketFeatures};
+use super::kind::TextModel;
 use super::nearest_ticket::{prefer_recalled, Memory, MemoryArrays};
-use super::network::{Batch, TextNetwork};
 use super::severity_probe::SeverityProbe;
+use super::sparse_linear::SparseLinear;
 use super::{ModelError, Predictions, Recalled};
 use crate::explain::{phrases, Evidence, OccurrenceMap};
 use crate::text::TextPipeline;
@@ -27,33 +26,6 @@ pub const MEMORY_OFFSETS: &str = "memory.offsets";
 pub const MEMORY_IDS: &str = "memory.ids";
 pub const MEMORY_WEIGHTS: &str = "memory.weights";
 pub const MEMORY_LABELS: &str = "memory.labels";
-
-/// Feature entries one forward pass gathers at most. A pass holds a few copies of its
-/// entries' table rows (gathered, widened, weighted): bounded, a batch of hundreds of tickets
-/// reuses the same megabyte pass after pass instead of leaving the allocator tens of megabytes
-/// that it keeps for the rest of the process's life.
-const ENTRIES_PER_PASS: usize = 1 << 14;
-
-/// `tickets` in order, cut into consecutive runs of at most `entries` feature entries each (a
-/// ticket with more forms a run of its own).
-fn passes<'a, 'f>(tickets: &'a [&'f TicketFeatures], entries: usize) -> impl Iterator<Item = &'a [&'f TicketFeatures]> {
-    let mut rest = tickets;
-    std::iter::from_fn(move || {
-        let mut taken = 0;
-        let end = rest
-            .iter()
-            .position(|ticket| {
-                taken += ticket.len();
-                taken > entries
-            })
-            .unwrap_or(rest.len())
-            .max(1)
-            .min(rest.len());
-        let (pass, after) = rest.split_at(end);
-        rest = after;
-        (!pass.is_empty()).then_some(pass)
-    })
-}
 
 /// The memory of `arrays` as the manifest describes it: one threshold per head it names (each
 /// a head of the bundle), one id per remembered ticket.
@@ -73,19 +45,11 @@ pub struct Classifier {
     manifest: Manifest,
     text: TextPipeline,
     idf: Vec<f32>,
-    network: TextNetwork,
+    model: TextModel,
     calibration: Calibration,
     memory: Option<Memory>,
-    /// The pretrained sentence encoder, when the bundle carries one: each ticket's embedding
-    /// goes to the policy (severity by meaning, not only by words).
-    encoder: Option<SentenceEncoder>,
     /// What the model predicted on its held-out data, per head and label (drift's reference).
     held_out: BTreeMap<String, bundle::HeldOut>,
-    device: Device,
-}
-
-fn head_sizes(manifest: &Manifest) -> Vec<(String, usize)> {
-    manifest.heads.iter().map(|h| (h.name.clone(), h.labels.len())).collect()
 }
 
 impl Classifier {
@@ -133,8 +97,7 @@ impl Classifier {
             }
             None => None,
         };
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
-        let network = TextNetwork::new(vb, manifest.features.dimension(), manifest.network.clone(), &head_sizes(&manifest))
+        let heads = SparseLinear::from_tensors(&tensors, manifest.features.dimension(), &manifest.heads)
             .map_err(|e| wrong_weights(format!("does not match the manifest: {e}")))?;
         let text = TextPipeline::load(&dir.join(bundle::TOKENIZER))?;
         if text.vocab_size() != manifest.features.vocab_size {
@@ -148,14 +111,17 @@ impl Classifier {
             });
         }
         let calibration: Calibration = bundle::read_json(dir, bundle::CALIBRATION)?;
-        let encoder = match &manifest.encoder {
-            Some(spec) => Some(SentenceEncoder::read(&dir.join(bundle::ENCODER), spec.max_tokens, &device).map_err(|e| {
-                ModelError::Bundle { path: dir.join(bundle::ENCODER).display().to_string(), message: e.to_string() }
-            })?),
-            None => None,
+        let model = match (manifest.kind, &manifest.encoder) {
+            (ModelKind::Encoder, Some(spec)) => {
+                let path = dir.join(bundle::ENCODER);
+                let encoder = SentenceEncoder::read(&path, spec.max_tokens, &device)
+                    .map_err(|e| ModelError::Bundle { path: path.display().to_string(), message: e.to_string() })?;
+                TextModel::Encoder { heads, encoder: Box::new(encoder) }
+            }
+            _ => TextModel::SparseLinear { heads },
         };
         let held_out = bundle::held_out_predictions(dir)?;
-        Ok(Self { manifest, text, idf, network, calibration, memory, encoder, held_out, device })
+        Ok(Self { manifest, text, idf, model, calibration, memory, held_out })
     }
 
     /// Assembles a classifier from parts already in memory (the trainer evaluates the model
@@ -164,21 +130,11 @@ impl Classifier {
         manifest: Manifest,
         text: TextPipeline,
         idf: Vec<f32>,
-        network: TextNetwork,
+        model: TextModel,
         calibration: Calibration,
         memory: Option<Memory>,
     ) -> Self {
-        Self {
-            manifest,
-            text,
-            idf,
-            network,
-            calibration,
-            memory,
-            encoder: None,
-            held_out: BTreeMap::new(),
-            device: crate::model::compute::device(),
-        }
+        Self { manifest, text, idf, model, calibration, memory, held_out: BTreeMap::new() }
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -198,32 +154,23 @@ impl Classifier {
         &self.manifest.version
     }
 
+    pub fn kind(&self) -> ModelKind {
+        self.model.kind()
+    }
+
     pub fn encoder(&self) -> Option<&SentenceEncoder> {
-        self.encoder.as_ref()
+        self.model.encoder()
     }
 
     /// The severity probe over the encoder's embeddings, when the bundle has one.
     pub fn severity_probe(&self) -> Option<&SeverityProbe> {
-        self.encoder.as_ref()?;
+        self.model.encoder()?;
         self.manifest.encoder.as_ref()?.severity.as_ref()
     }
 
     pub fn features(&self, text: &str) -> Result<TicketFeatures, ModelError> {
         let words = self.text.words(text)?;
         Ok(self.manifest.features.featurize(&words, &self.idf))
-    }
-
-    /// Raw logits: `[ticket][head][class]`, heads in manifest order. The tickets go through
-    /// the network in passes of at most `ENTRIES_PER_PASS` feature entries (see there).
-    fn logits(&self, tickets: &[&TicketFeatures]) -> Result<Vec<Vec<Vec<f32>>>, ModelError> {
-        let mut logits = Vec::with_capacity(tickets.len());
-        for pass in passes(tickets, ENTRIES_PER_PASS) {
-            let batch = Batch::new(pass, &self.device)?;
-            let per_head: Vec<Vec<Vec<f32>>> =
-                self.network.forward(&batch)?.iter().map(Tensor::to_vec2).collect::<Result<_, _>>()?;
-            logits.extend((0..pass.len()).map(|i| per_head.iter().map(|head| head[i].clone()).collect()));
-        }
-        Ok(logits)
     }
 
     fn head_calibration(&self, head: &str) -> HeadCalibration {
@@ -236,6 +183,7 @@ impl Classifier {
         let calibrations: Vec<HeadCalibration> = self.manifest.heads.iter().map(|h| self.head_calibration(&h.name)).collect();
         let remembered = self.manifest.memory.as_ref().map(|m| m.tickets.as_slice()).unwrap_or_default();
         Ok(self
+            .model
             .logits(tickets)?
             .into_iter()
             .zip(tickets)
@@ -281,14 +229,8 @@ impl Classifier {
             parsed.push((words, occurrences, features, landed));
         }
         let predictions = self.predict_features(&parsed.iter().map(|(_, _, f, _)| f).collect::<Vec<_>>())?;
-        let mut embeddings = match &self.encoder {
-            Some(encoder) => {
-                let texts: Vec<&str> = tickets.iter().map(|(text, _)| *text).collect();
-                encoder.embed(&texts)?.into_iter().map(Some).collect()
-            }
-            None => vec![None; tickets.len()],
-        }
-        .into_iter();
+        let texts: Vec<&str> = tickets.iter().map(|(text, _)| *text).collect();
+        let mut embeddings = self.model.embed(&texts)?.into_iter();
         let mut analyses = Vec::with_capacity(tickets.len());
         for (((text, body_start), (words, occurrences, features, landed)), predictions) in
             tickets.iter().zip(&parsed).zip(predictions)
@@ -309,7 +251,7 @@ impl Classifier {
                 .manifest
                 .heads
                 .iter()
-                .zip(self.network.label_shares(features, &labels)?)
+                .zip(self.model.label_shares(features, &labels)?)
                 .map(|(spec, shares)| {
                     // A recalled label came from the past ticket its prediction names, not from
                     // these words: the text model's weights would explain a label it did not give.
@@ -339,20 +281,4 @@ pub struct Analysis {
     pub severe_by_meaning: Option<f32>,
     /// The features the heads read (repeat issues compare tickets by them).
     pub features: TicketFeatures,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passes_keep_the_tickets_in_order_within_the_entry_bound() {
-        let sizes = [3, 4, 1, 9, 2, 2, 5];
-        let tickets: Vec<TicketFeatures> =
-            sizes.iter().map(|&n| TicketFeatures { ids: vec![0; n], weights: vec![1.0; n], word_level: n }).collect();
-        let refs: Vec<&TicketFeatures> = tickets.iter().collect();
-        let lengths: Vec<Vec<usize>> = passes(&refs, 8).map(|pass| pass.iter().map(|t| t.len()).collect()).collect();
-        assert_eq!(lengths, vec![vec![3, 4, 1], vec![9], vec![2, 2], vec![5]]);
-        assert_eq!(passes(&[], 8).count(), 0);
-    }
 }

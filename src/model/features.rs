@@ -1,8 +1,8 @@
-//! Turns normalised words into the sparse feature vector the network reads: subword token
+//! Turns normalised words into the sparse feature vector the heads read: subword token
 //! ids, hashed word bigrams and hashed character n-grams, weighted by sublinear tf times idf
 //! and L2-normalised (the TF-IDF recipe that works on short noisy text). Each occurrence
 //! keeps the words it came from so explanations can point back into the ticket.
-//! Pure functions over plain data; the tokenizer runs before this, the network after.
+//! Pure functions over plain data; the tokenizer runs before this, the heads after.
 
 use std::collections::HashMap;
 

@@ -1,4 +1,5 @@
-//! The text model: feature extraction, the candle network, calibration, the bundle on disk,
+//! The text model: feature extraction, the model kinds (`kind`: sparse-linear heads, and the
+//! sentence encoder next to them), calibration, the nearest-ticket memory, the bundle on disk,
 //! and `Classifier`, which ties a loaded bundle together into `text -> Predictions`.
 //! The worker thread that serves it to async code lives in `worker`; the device and threads
 //! it computes with are chosen in `compute`.
@@ -9,9 +10,10 @@ pub mod classifier;
 pub mod compute;
 pub mod encoder;
 pub mod features;
+pub mod kind;
 pub mod nearest_ticket;
-pub mod network;
 pub mod severity_probe;
+pub mod sparse_linear;
 pub mod worker;
 
 pub use crate::prediction::{Band, HeadPrediction, LabelScore, Predictions, Recalled};

@@ -1,5 +1,5 @@
 //! The model worker: one OS thread that owns the CPU-heavy work, fed by a bounded channel so
-//! the async runtime never blocks on the network. Requests that arrive together are run as
+//! the async runtime never blocks on the model. Requests that arrive together are run as
 //! one batch (dynamic batching). A full queue is refused at once (`WorkerError::Busy`) rather
 //! than queued, so callers can answer 429 instead of piling up latency.
 

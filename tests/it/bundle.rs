@@ -1,6 +1,6 @@
 //! A bundle loads only when every file matches its manifest.
 
-use triage::model::bundle::{MANIFEST, TOKENIZER, WEIGHTS};
+use triage::model::bundle::{ModelKind, MANIFEST, TOKENIZER, WEIGHTS};
 use triage::model::Classifier;
 
 use crate::common::{bundle_copy, default_classifier};
@@ -41,15 +41,35 @@ fn a_missing_tokenizer_is_refused_naming_the_file() {
     assert!(error.contains(TOKENIZER), "{error}");
 }
 
-#[test]
-fn a_newer_format_version_is_refused() {
+/// The default bundle with its manifest edited by `edit`, and the error loading it gives.
+fn load_error_after_editing_the_manifest(edit: impl FnOnce(&mut serde_json::Value)) -> String {
     let dir = bundle_copy();
     let path = dir.path().join(MANIFEST);
     let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
-    manifest["format_version"] = serde_json::json!(99);
+    edit(&mut manifest);
     std::fs::write(&path, serde_json::to_vec(&manifest).expect("json")).expect("write");
-    let error = load_error(dir.path());
+    load_error(dir.path())
+}
+
+#[test]
+fn a_newer_format_version_is_refused() {
+    let error = load_error_after_editing_the_manifest(|manifest| manifest["format_version"] = serde_json::json!(99));
     assert!(error.contains("format version 99"), "{error}");
+}
+
+#[test]
+fn an_older_format_version_is_refused_with_the_advice_to_retrain() {
+    let error = load_error_after_editing_the_manifest(|manifest| manifest["format_version"] = serde_json::json!(3));
+    assert!(error.contains("format version 3") && error.contains("retrain"), "{error}");
+}
+
+#[test]
+fn the_default_model_names_its_kind_and_a_kind_without_its_files_is_refused() {
+    assert_eq!(default_classifier().kind(), ModelKind::Encoder, "the default bundle carries its encoder");
+    let error = load_error_after_editing_the_manifest(|manifest| manifest["kind"] = serde_json::json!("sparse-linear"));
+    assert!(error.contains("sparse-linear") && error.contains("must not have an `encoder` entry"), "{error}");
+    let error = load_error_after_editing_the_manifest(|manifest| manifest["kind"] = serde_json::json!("decision-tree"));
+    assert!(error.contains("not a valid manifest") && error.contains("decision-tree"), "{error}");
 }
 
 #[test]

@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Tensor};
 use serde_json::json;
 use triage::model::bundle::{
-    sha256_hex, DataSource, EncoderSpec, Manifest, CALIBRATION, ENCODER, FORMAT_VERSION, METRICS, MODEL_CARD, TOKENIZER, WEIGHTS,
+    sha256_hex, DataSource, EncoderSpec, Manifest, ModelKind, CALIBRATION, ENCODER, FORMAT_VERSION, METRICS, MODEL_CARD,
+    TOKENIZER, WEIGHTS,
 };
 use triage::model::classifier::{IDF, MEMORY_IDS, MEMORY_LABELS, MEMORY_OFFSETS, MEMORY_WEIGHTS};
-use triage::model::network::EMBEDDING;
+use triage::model::sparse_linear::{bias_name, coefficients_name};
 use triage::model::ModelError;
 
 use crate::card::model_card;
@@ -27,6 +28,8 @@ pub enum WriteError {
     Io { path: String, message: String },
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error("the trained model has no weights named {0}")]
+    Missing(String),
 }
 
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> WriteError + '_ {
@@ -91,11 +94,20 @@ pub fn write_bundle(out: &Path, trained: &Trained, run: &RunRecord) -> Result<Ma
     }
     std::fs::create_dir_all(&scratch).map_err(io_error(&scratch))?;
 
-    let mut tensors: HashMap<String, Tensor> = trained.weights.clone();
-    // Half precision keeps the bundle small; the network holds the table in f16 as well.
-    if let Some(embedding) = tensors.get(EMBEDDING) {
-        let half = embedding.to_dtype(DType::F16).map_err(ModelError::from)?;
-        tensors.insert(EMBEDDING.to_string(), half);
+    // Half precision keeps the bundle small; the scorer holds the coefficients in f16 as well.
+    let mut tensors: HashMap<String, Tensor> = trained
+        .heads
+        .iter()
+        .map(|spec| {
+            let name = coefficients_name(&spec.name);
+            let coefficients = trained.weights.get(&name).ok_or_else(|| WriteError::Missing(name.clone()))?;
+            Ok((name, coefficients.to_dtype(DType::F16).map_err(ModelError::from)?))
+        })
+        .collect::<Result<_, WriteError>>()?;
+    for spec in &trained.heads {
+        let name = bias_name(&spec.name);
+        let bias = trained.weights.get(&name).ok_or_else(|| WriteError::Missing(name.clone()))?;
+        tensors.insert(name, bias.clone());
     }
     let idf = Tensor::from_slice(&trained.idf, trained.idf.len(), &triage::model::compute::device()).map_err(ModelError::from)?;
     tensors.insert(IDF.to_string(), idf);
@@ -128,12 +140,12 @@ pub fn write_bundle(out: &Path, trained: &Trained, run: &RunRecord) -> Result<Ma
     let fingerprint = sha256_hex(data.iter().map(|d| d.sha256.as_str()).collect::<String>().as_bytes());
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
+        kind: if run.encoder.is_some() { ModelKind::Encoder } else { ModelKind::SparseLinear },
         name: run.name.to_string(),
         version: String::new(),
         created_at: run.created_at.clone(),
         heads: trained.heads.clone(),
         features: trained.features,
-        network: trained.network.clone(),
         training: json!({
             "config": run.config.used(&trained.heads),
             "best_epoch": trained.best_epoch,

@@ -47,18 +47,19 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
     let _ = writeln!(card, "\n## Model\n");
     let _ = writeln!(
         card,
-        "A weighted bag of {} feature embeddings (subword tokens, whole words, {} hashed buckets for \
-         word bigrams and character n-grams) in one shared table, each linear head reading its own \
-         columns ({:?} per head): a learned TF-IDF model whose per-feature contributions are exact.",
+        "Kind `{}`. Each head is a coefficient matrix over {} TF-IDF features (subword tokens, whole \
+         words, {} hashed buckets for word bigrams and character n-grams) and a bias: a linear model \
+         whose per-feature contributions are exact.",
+        manifest.kind.name(),
         manifest.features.dimension(),
         manifest.features.buckets,
-        manifest.network.head_widths,
     );
     if !trained.best_epoch.is_empty() {
         let _ = writeln!(
             card,
-            "Heads not listed below are the exact average of {} members trained with consecutive seeds; in \
-             each, every head keeps its best epoch on validation rows: {:?}.",
+            "Heads not listed below were fitted as a low-rank network (an embedding table and a layer per \
+             head, collapsed into the head's coefficients) and are the exact average of {} members trained \
+             with consecutive seeds; in each, every head keeps its best epoch on validation rows: {:?}.",
             trained.best_epoch.len(),
             trained.best_epoch
         );

@@ -269,7 +269,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let trained = train(&train_rows, &validation_rows, heads, &config, &progress)?;
     progress.finish();
     eprintln!("trained in {:.1}s (best epoch per head, per member: {:?})", started.elapsed().as_secs_f64(), trained.best_epoch);
-    eprintln!("validation macro-F1 of the final network: {:?}", trained.validation_macro_f1);
+    eprintln!("validation macro-F1 of the final model: {:?}", trained.validation_macro_f1);
 
     let evaluated_on = if args.eval.is_empty() { args.dev.clone() } else { args.eval.clone() };
     let name = args

@@ -1,23 +1,25 @@
 //! The network path of training: ensemble members trained with AdamW on their heads and
 //! sparse SGD on the embedding table, a masked class-weighted loss per head, each head kept at
-//! its best validation epoch, and the members merged exactly into one network. Used for the
-//! heads left out of `--linear-heads`. Numeric work only: no files.
+//! its best validation epoch. A member is linear after the lookup, so it collapses exactly
+//! into each head's coefficient matrix, and the members' average is the average of those
+//! matrices: the network is a way of fitting the sparse-linear kind, not a kind of its own.
+//! Used for the heads left out of `--linear-heads`. Numeric work only: no files.
 
 use std::collections::{BTreeMap, HashMap};
 
 use candle_core::{DType, Tensor, Var, D};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use candle_nn::{AdamW, Linear, Module, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use indicatif::ProgressBar;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use triage::model::bundle::HeadSpec;
 use triage::model::features::TicketFeatures;
-use triage::model::network::{encode, Batch, Heads, NetworkConfig, EMBEDDING, HEAD_PREFIX};
+use triage::model::sparse_linear::{bias_name, coefficients_name, encode, Batch, SparseLinear};
 
 use crate::linear_head::balanced_class_weights;
 use crate::sparse_sgd::SparseSgd;
-use crate::train::{all_logits, labeled_rows, restore_network, validation_scores, EpochLog, Prepared, TrainConfig, TrainError};
+use crate::train::{all_logits, labeled_rows, validation_scores, EpochLog, Prepared, TrainConfig, TrainError};
 
 /// Sum of `-weight * log p(target)` over the rows that carry the label, divided by the
 /// number of rows in the batch (not by the rows carrying the label: that would give each
@@ -36,18 +38,46 @@ pub(crate) fn masked_loss(logits: &Tensor, rows: &[Option<u32>], weights: &[f32]
     Ok(Some((log_probs.mul(&row_weights)?.sum_all()? / f64::from(-total))?))
 }
 
-/// All network weights by name: the heads' current values and the embedding table.
-pub(crate) fn weights_of(
-    varmap: &VarMap,
-    table: &SparseSgd,
-    rows: usize,
-    dim: usize,
-) -> candle_core::Result<HashMap<String, Tensor>> {
-    let data = varmap.data().lock().map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-    let mut weights: HashMap<String, Tensor> =
-        data.iter().map(|(name, var)| Ok((name.clone(), var.as_tensor().copy()?))).collect::<candle_core::Result<_>>()?;
-    weights.insert(EMBEDDING.to_string(), Tensor::from_slice(table.table(), (rows, dim), &triage::model::compute::device())?);
-    Ok(weights)
+/// What a member trains: a table of `head_dim` embedding columns per head (a learned dense
+/// projection of the TF-IDF vector, kept by `SparseSgd`) and one linear layer per head over
+/// its own columns, so a large data set for one head cannot crowd out another.
+struct LowRankHeads {
+    layers: Vec<Linear>,
+    head_dim: usize,
+}
+
+impl LowRankHeads {
+    fn new(vb: VarBuilder, heads: &[HeadSpec], head_dim: usize) -> candle_core::Result<Self> {
+        let layers = heads
+            .iter()
+            .map(|spec| candle_nn::linear(head_dim, spec.labels.len(), vb.pp(&spec.name)))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Self { layers, head_dim })
+    }
+
+    /// Logits per head, each `[batch, classes]`, from the encoded `[batch, heads * head_dim]`.
+    fn forward(&self, encoded: &Tensor) -> candle_core::Result<Vec<Tensor>> {
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(h, layer)| layer.forward(&encoded.narrow(1, h * self.head_dim, self.head_dim)?))
+            .collect()
+    }
+
+    /// Every head's coefficient matrix and bias as they stand: its table columns times its
+    /// layer, exactly the logits `forward` computes.
+    fn collapse(&self, table: &SparseSgd, rows: usize, heads: &[HeadSpec]) -> candle_core::Result<HashMap<String, Tensor>> {
+        let table =
+            Tensor::from_slice(table.table(), (rows, self.layers.len() * self.head_dim), &triage::model::compute::device())?;
+        let mut weights = HashMap::new();
+        for (h, (layer, spec)) in self.layers.iter().zip(heads).enumerate() {
+            let columns = table.narrow(1, h * self.head_dim, self.head_dim)?;
+            weights.insert(coefficients_name(&spec.name), columns.matmul(&layer.weight().t()?)?);
+            let bias = layer.bias().ok_or_else(|| candle_core::Error::Msg(format!("{}: layer without bias", spec.name)))?;
+            weights.insert(bias_name(&spec.name), bias.copy()?);
+        }
+        Ok(weights)
+    }
 }
 
 /// `features` with each feature dropped with probability `rate`, re-normalised: a cheap
@@ -92,10 +122,8 @@ pub(crate) fn fit_member(
     let seed = config.seed + member as u64;
     let device = triage::model::compute::device();
     let varmap = VarMap::new();
-    let network_config = NetworkConfig::uniform(heads.len(), config.head_dim);
-    let embedding_dim = network_config.embedding_dim();
-    let head_sizes: Vec<(String, usize)> = heads.iter().map(|h| (h.name.clone(), h.labels.len())).collect();
-    let output_heads = Heads::new(VarBuilder::from_varmap(&varmap, DType::F32, &device), network_config.clone(), &head_sizes)?;
+    let embedding_dim = heads.len() * config.head_dim;
+    let output_heads = LowRankHeads::new(VarBuilder::from_varmap(&varmap, DType::F32, &device), heads, config.head_dim)?;
     let mut table = SparseSgd::new(feature_dimension, embedding_dim, config.embedding_learning_rate, config.weight_decay);
     let mut head_optimizer = AdamW::new(
         varmap.all_vars(),
@@ -145,9 +173,9 @@ pub(crate) fn fit_member(
             steps += 1;
             steps_done += 1;
         }
-        let current = weights_of(&varmap, &table, feature_dimension, embedding_dim)?;
-        let network = restore_network(&current, feature_dimension, &network_config, heads)?;
-        let logits = all_logits(&network, &validation_set.features, config.batch_size)?;
+        let current = output_heads.collapse(&table, feature_dimension, heads)?;
+        let scorer = SparseLinear::from_tensors(&current, feature_dimension, heads).map_err(TrainError::Data)?;
+        let logits = all_logits(&scorer, &validation_set.features, config.batch_size)?;
         let scores = validation_scores(&logits, validation_set, heads);
         let loss = loss_sum / steps.max(1) as f64;
         progress.set_message(format!(
@@ -169,61 +197,42 @@ pub(crate) fn fit_member(
     }
     let best: Vec<HeadBest> = best.into_iter().collect::<Option<_>>().ok_or_else(|| TrainError::Data("no epoch ran".into()))?;
     let best_epoch = heads.iter().zip(&best).map(|(spec, b)| (spec.name.clone(), b.epoch)).collect();
-    Ok(Member { weights: combine_head_bests(&best, heads, &network_config)?, best_epoch, epochs })
+    Ok(Member { weights: combine_head_bests(&best, heads)?, best_epoch, epochs })
 }
 
-/// One head's best epoch so far: its validation macro-F1, the epoch, all weights then.
+/// One head's best epoch so far: its validation macro-F1, the epoch, every head's
+/// coefficients then.
 pub(crate) struct HeadBest {
     pub(crate) score: f64,
     pub(crate) epoch: usize,
     pub(crate) weights: HashMap<String, Tensor>,
 }
 
-/// The final weights: each head's columns of the embedding and its layer, from its own best
-/// epoch. Heads read disjoint columns, so the pieces fit together exactly.
-pub(crate) fn combine_head_bests(
-    best: &[HeadBest],
-    heads: &[HeadSpec],
-    config: &NetworkConfig,
-) -> Result<HashMap<String, Tensor>, TrainError> {
+/// The final weights: each head's coefficients and bias from its own best epoch.
+pub(crate) fn combine_head_bests(best: &[HeadBest], heads: &[HeadSpec]) -> Result<HashMap<String, Tensor>, TrainError> {
     let mut combined = HashMap::new();
-    let mut columns = Vec::with_capacity(best.len());
-    for (h, (head_best, spec)) in best.iter().zip(heads).enumerate() {
-        let embedding = head_best.weights.get(EMBEDDING).ok_or_else(|| TrainError::Data("no embedding weights".into()))?;
-        columns.push(config.head_input(embedding, h)?);
-        let prefix = format!("{HEAD_PREFIX}.{}.", spec.name);
-        combined
-            .extend(head_best.weights.iter().filter(|(name, _)| name.starts_with(&prefix)).map(|(n, t)| (n.clone(), t.clone())));
+    for (head_best, spec) in best.iter().zip(heads) {
+        for name in [coefficients_name(&spec.name), bias_name(&spec.name)] {
+            let tensor = head_best.weights.get(&name).ok_or_else(|| TrainError::Data(format!("no weights named {name}")))?;
+            combined.insert(name, tensor.clone());
+        }
     }
-    combined.insert(EMBEDDING.to_string(), Tensor::cat(&columns, 1)?);
     Ok(combined)
 }
 
-/// Averages members into one network exactly: logits are linear in the weights, so a head
-/// that reads every member's columns with every member's weights scaled by 1/K computes the
-/// mean of the members' logits. Columns are grouped by head, then member.
-pub(crate) fn merge_members(
-    members: &[Member],
-    heads: &[HeadSpec],
-    head_dim: usize,
-) -> Result<HashMap<String, Tensor>, TrainError> {
-    let single = NetworkConfig::uniform(heads.len(), head_dim);
+/// The members' average, exactly: logits are linear in the coefficients, so averaging each
+/// head's coefficients and biases averages the members' logits.
+pub(crate) fn merge_members(members: &[Member], heads: &[HeadSpec]) -> Result<HashMap<String, Tensor>, TrainError> {
     let scale = 1.0 / members.len() as f64;
     let mut merged = HashMap::new();
-    let mut columns = Vec::new();
-    for (h, spec) in heads.iter().enumerate() {
-        let mut head_weights = Vec::new();
-        let mut biases = Vec::new();
-        for member in members {
-            let weight =
-                |name: &str| member.weights.get(name).cloned().ok_or_else(|| TrainError::Data(format!("member lacks {name}")));
-            columns.push(single.head_input(&weight(EMBEDDING)?, h)?);
-            head_weights.push(weight(&format!("{HEAD_PREFIX}.{}.weight", spec.name))?);
-            biases.push(weight(&format!("{HEAD_PREFIX}.{}.bias", spec.name))?);
+    for spec in heads {
+        for name in [coefficients_name(&spec.name), bias_name(&spec.name)] {
+            let tensors = members
+                .iter()
+                .map(|member| member.weights.get(&name).cloned().ok_or_else(|| TrainError::Data(format!("member lacks {name}"))))
+                .collect::<Result<Vec<_>, _>>()?;
+            merged.insert(name, (Tensor::stack(&tensors, 0)?.sum(0)? * scale)?);
         }
-        merged.insert(format!("{HEAD_PREFIX}.{}.weight", spec.name), (Tensor::cat(&head_weights, 1)? * scale)?);
-        merged.insert(format!("{HEAD_PREFIX}.{}.bias", spec.name), (Tensor::stack(&biases, 0)?.sum(0)? * scale)?);
     }
-    merged.insert(EMBEDDING.to_string(), Tensor::cat(&columns, 1)?);
     Ok(merged)
 }

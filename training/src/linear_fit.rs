@@ -1,16 +1,16 @@
 //! The logistic-regression path of training: each head fitted by L-BFGS on the features in
 //! the form and with the `C` that cross-validation chooses, its recall threshold, and the fit
-//! written into the network as the head's embedding columns. What it records of each choice
+//! written as the head's coefficient matrix and bias. What it records of each choice
 //! (`LinearRecord`) goes into the manifest and the model card. Numeric work only: no files.
 
 use std::collections::HashMap;
 
-use candle_core::{DType, Tensor};
+use candle_core::Tensor;
 use rayon::prelude::*;
 use serde::Serialize;
 use triage::model::bundle::HeadSpec;
 use triage::model::features::TicketFeatures;
-use triage::model::network::{NetworkConfig, EMBEDDING, HEAD_PREFIX};
+use triage::model::sparse_linear::{bias_name, coefficients_name};
 
 use crate::linear_head::{self, balanced_class_weights, LinearHead, Solve};
 use crate::one_vs_rest;
@@ -314,35 +314,25 @@ pub(crate) fn choose_recall(
     Some(choose_threshold(&vectors, &targets, &scored, &spec.labels, &config.recall_similarities.0))
 }
 
-/// Writes a linear head into the merged network in place of the ensemble's head: its
-/// coefficients become the head's slice of the embedding, one column per class, read through
-/// the identity. Logits stay linear in the features, so the per-feature evidence stays exact.
+/// Writes a linear head's coefficients and intercepts as head `spec`'s weights, in place of
+/// whatever the ensemble fitted for it.
 pub(crate) fn install_linear_head(
     weights: &mut HashMap<String, Tensor>,
-    config: &mut NetworkConfig,
-    h: usize,
+    feature_dimension: usize,
     spec: &HeadSpec,
     head: &LinearHead,
 ) -> Result<(), TrainError> {
     let classes = head.classes();
     let device = triage::model::compute::device();
-    let embedding = weights.get(EMBEDDING).cloned().ok_or_else(|| TrainError::Data(format!("no weights named {EMBEDDING}")))?;
-    let rows = embedding.dim(0)?;
-    let mut block = vec![0.0f32; rows * classes];
+    let mut block = vec![0.0f32; feature_dimension * classes];
     for (id, coefficients) in head.feature_ids.iter().zip(head.coefficients.chunks(classes)) {
-        let slot = block
-            .get_mut(*id as usize * classes..(*id as usize + 1) * classes)
-            .ok_or_else(|| TrainError::Data(format!("{}: feature {id} lies outside the embedding's {rows} rows", spec.name)))?;
+        let slot = block.get_mut(*id as usize * classes..(*id as usize + 1) * classes).ok_or_else(|| {
+            TrainError::Data(format!("{}: feature {id} lies outside the {feature_dimension} features", spec.name))
+        })?;
         slot.iter_mut().zip(coefficients).for_each(|(v, &c)| *v = c as f32);
     }
-    let block = Tensor::from_vec(block, (rows, classes), &device)?;
-    let slices = (0..config.head_widths.len())
-        .map(|i| if i == h { Ok(block.clone()) } else { config.head_input(&embedding, i) })
-        .collect::<candle_core::Result<Vec<_>>>()?;
-    weights.insert(EMBEDDING.to_string(), Tensor::cat(&slices, 1)?);
-    config.head_widths[h] = classes;
-    weights.insert(format!("{HEAD_PREFIX}.{}.weight", spec.name), Tensor::eye(classes, DType::F32, &device)?);
+    weights.insert(coefficients_name(&spec.name), Tensor::from_vec(block, (feature_dimension, classes), &device)?);
     let intercepts: Vec<f32> = head.intercepts.iter().map(|&b| b as f32).collect();
-    weights.insert(format!("{HEAD_PREFIX}.{}.bias", spec.name), Tensor::from_vec(intercepts, classes, &device)?);
+    weights.insert(bias_name(&spec.name), Tensor::from_vec(intercepts, classes, &device)?);
     Ok(())
 }

@@ -3,8 +3,7 @@
 //! either multinomial over the head's classes or binary, one class against the rest. For
 //! labels that are mostly a matter of which words occur (urgency, sentiment) this reaches the
 //! global optimum that the embedding's stochastic training only approaches. The trainer
-//! writes the solution into the network as that head's embedding columns with an identity
-//! layer, so serving, explanations and the bundle format stay as they are.
+//! writes the solution as that head's coefficient matrix and bias (the sparse-linear kind).
 //! Pure numeric code: no tensors, no files, no label names.
 
 use std::borrow::Cow;

@@ -6,17 +6,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use candle_core::{DType, Tensor};
-use candle_nn::VarBuilder;
+use candle_core::Tensor;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
-use triage::model::bundle::{HeadSpec, Manifest, MemorySpec, FORMAT_VERSION};
+use triage::model::bundle::{HeadSpec, Manifest, MemorySpec, ModelKind, FORMAT_VERSION};
 use triage::model::calibration::Calibration;
 use triage::model::classifier::recalling_memory;
 use triage::model::features::{inverse_document_frequency, FeatureConfig, TicketFeatures};
+use triage::model::kind::TextModel;
 use triage::model::nearest_ticket::{prefer_recalled, Memory, MemoryArrays, Recall, NO_LABEL};
-use triage::model::network::{Batch, NetworkConfig, TextNetwork, EMBEDDING, HEAD_PREFIX};
+use triage::model::sparse_linear::{Batch, SparseLinear};
 use triage::model::Classifier;
 use triage::text::TextPipeline;
 
@@ -263,10 +263,10 @@ pub struct EpochLog {
 pub struct Trained {
     pub text: TextPipeline,
     pub features: FeatureConfig,
-    pub network: NetworkConfig,
     pub heads: Vec<HeadSpec>,
     pub idf: Vec<f32>,
-    /// Network weights by name: the members merged into one network.
+    /// Each head's coefficient matrix and bias by name (`sparse_linear::coefficients_name`),
+    /// in f32: from its linear fit or the ensemble members' average.
     pub weights: HashMap<String, Tensor>,
     pub calibration: Calibration,
     /// Per ensemble member, its epochs.
@@ -328,17 +328,18 @@ pub(crate) fn featurize(
 
 /// Logits of every validation example: `[head][example][class]`.
 pub(crate) fn all_logits(
-    network: &TextNetwork,
+    scorer: &SparseLinear,
     features: &[TicketFeatures],
     batch: usize,
 ) -> Result<Vec<Vec<Vec<f32>>>, TrainError> {
     let mut per_head: Vec<Vec<Vec<f32>>> = Vec::new();
     for chunk in features.chunks(batch.max(1) * 8) {
         let refs: Vec<&TicketFeatures> = chunk.iter().collect();
-        let outputs = network.forward(&Batch::new(&refs, &triage::model::compute::device())?)?;
-        per_head.resize(outputs.len(), Vec::new());
-        for (head, output) in outputs.iter().enumerate() {
-            per_head[head].extend(output.to_vec2::<f32>()?);
+        for ticket in scorer.logits(&Batch::new(&refs, &triage::model::compute::device())?)? {
+            per_head.resize(ticket.len(), Vec::new());
+            for (head, logits) in ticket.into_iter().enumerate() {
+                per_head[head].push(logits);
+            }
         }
     }
     Ok(per_head)
@@ -418,11 +419,7 @@ pub fn train(
             .map(|k| fit_member(&train_set, &validation_set, &heads, features.dimension(), config, k, progress))
             .collect::<Result<Vec<_>, _>>()?
     };
-    let (mut network_config, mut best_weights) = if members.is_empty() {
-        placeholder_network(&heads, features.dimension())?
-    } else {
-        (NetworkConfig::uniform(heads.len(), config.head_dim * members.len()), merge_members(&members, &heads, config.head_dim)?)
-    };
+    let mut best_weights = if members.is_empty() { HashMap::new() } else { merge_members(&members, &heads)? };
     let mut linear_heads = BTreeMap::new();
     let mut held_out_logits = HashMap::new();
     // The heads' fits are independent, like the folds' within each (see `out_of_fold_logits`).
@@ -430,7 +427,7 @@ pub fn train(
     let fits: Vec<FittedLinear> =
         linear.par_iter().map(|&(h, spec)| fit_linear(&train_set, &validation_set, h, spec, config)).collect::<Result<_, _>>()?;
     for ((h, spec), fitted) in linear.into_iter().zip(fits) {
-        install_linear_head(&mut best_weights, &mut network_config, h, spec, &fitted.shipped)?;
+        install_linear_head(&mut best_weights, features.dimension(), spec, &fitted.shipped)?;
         let record = fitted.record;
         eprintln!(
             "{}: {} C {} ({} {:.3}{}; shipped fit on {} rows, {} L-BFGS iterations); {}",
@@ -450,8 +447,8 @@ pub fn train(
     let best_epoch = members.iter().map(|m| m.best_epoch.clone()).collect();
     let epochs = members.into_iter().map(|m| m.epochs).collect();
 
-    let restored = restore_network(&best_weights, features.dimension(), &network_config, &heads)?;
-    let mut logits = all_logits(&restored, &validation_set.features, config.batch_size)?;
+    let scorer = SparseLinear::from_tensors(&best_weights, features.dimension(), &heads).map_err(TrainError::Data)?;
+    let mut logits = all_logits(&scorer, &validation_set.features, config.batch_size)?;
     // A linear head's shipped fit has seen the validation rows; their out-of-fold logits
     // score and calibrate it.
     for (h, head_logits) in held_out_logits {
@@ -480,7 +477,6 @@ pub fn train(
     Ok(Trained {
         text,
         features,
-        network: network_config,
         heads,
         idf,
         weights: best_weights,
@@ -532,46 +528,18 @@ pub(crate) fn recall_into(logits: &mut [Vec<Vec<f32>>], memory: &Memory, rows: &
     }
 }
 
-/// A network of one zero column per head, for runs where every head is then replaced by a
-/// linear fit (no ensemble member is trained, since none of its heads would be kept).
-pub(crate) fn placeholder_network(
-    heads: &[HeadSpec],
-    feature_dimension: usize,
-) -> Result<(NetworkConfig, HashMap<String, Tensor>), TrainError> {
-    let device = triage::model::compute::device();
-    let mut weights = HashMap::new();
-    weights.insert(EMBEDDING.to_string(), Tensor::zeros((feature_dimension, heads.len()), DType::F32, &device)?);
-    for spec in heads {
-        let classes = spec.labels.len();
-        weights.insert(format!("{HEAD_PREFIX}.{}.weight", spec.name), Tensor::zeros((classes, 1), DType::F32, &device)?);
-        weights.insert(format!("{HEAD_PREFIX}.{}.bias", spec.name), Tensor::zeros(classes, DType::F32, &device)?);
-    }
-    Ok((NetworkConfig::uniform(heads.len(), 1), weights))
-}
-
-pub(crate) fn restore_network(
-    weights: &HashMap<String, Tensor>,
-    feature_dimension: usize,
-    config: &NetworkConfig,
-    heads: &[HeadSpec],
-) -> Result<TextNetwork, TrainError> {
-    let head_sizes: Vec<(String, usize)> = heads.iter().map(|h| (h.name.clone(), h.labels.len())).collect();
-    let vb = VarBuilder::from_tensors(weights.clone(), DType::F32, &triage::model::compute::device());
-    Ok(TextNetwork::new(vb, feature_dimension, config.clone(), &head_sizes)?)
-}
-
 impl Trained {
     /// The trained model as a `Classifier`, to evaluate it before any bundle is written.
     /// Its manifest is provisional: unsealed, without data or metrics.
     pub fn classifier(&self, name: &str) -> Result<Classifier, TrainError> {
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
+            kind: ModelKind::SparseLinear,
             name: name.to_string(),
             version: "unsealed".into(),
             created_at: String::new(),
             heads: self.heads.clone(),
             features: self.features,
-            network: self.network.clone(),
             training: serde_json::Value::Null,
             data: Vec::new(),
             data_fingerprint: String::new(),
@@ -581,12 +549,20 @@ impl Trained {
             memory: self.memory.as_ref().map(|m| m.spec.clone()),
             encoder: None,
         };
-        let network = restore_network(&self.weights, self.features.dimension(), &self.network, &self.heads)?;
+        let heads =
+            SparseLinear::from_tensors(&self.weights, self.features.dimension(), &self.heads).map_err(TrainError::Data)?;
         let memory = match &self.memory {
             Some(m) => Some(recalling_memory(&self.heads, &m.spec, &m.arrays).map_err(TrainError::Data)?),
             None => None,
         };
-        Ok(Classifier::from_parts(manifest, self.text.clone(), self.idf.clone(), network, self.calibration.clone(), memory))
+        Ok(Classifier::from_parts(
+            manifest,
+            self.text.clone(),
+            self.idf.clone(),
+            TextModel::SparseLinear { heads },
+            self.calibration.clone(),
+            memory,
+        ))
     }
 }
 
@@ -634,6 +610,18 @@ mod tests {
             .collect()
     }
 
+    /// Every head, however it was fitted, ends as a coefficient matrix over the features and a
+    /// bias, one column and one entry per class.
+    fn assert_coefficients_per_class(trained: &Trained) {
+        for spec in &trained.heads {
+            let classes = spec.labels.len();
+            let coefficients = &trained.weights[&triage::model::sparse_linear::coefficients_name(&spec.name)];
+            assert_eq!(coefficients.dims(), [trained.features.dimension(), classes], "{}", spec.name);
+            assert_eq!(trained.weights[&triage::model::sparse_linear::bias_name(&spec.name)].dims(), [classes], "{}", spec.name);
+        }
+        assert_eq!(trained.weights.len(), 2 * trained.heads.len(), "nothing but coefficients and biases");
+    }
+
     fn assert_beats_majority(trained: &Trained, train_rows: &[Example], held_out: &[Example]) {
         let report = evaluate(&trained.classifier("sample").expect("classifier"), held_out).expect("evaluates");
         for head in ["category", "sentiment", "urgency"] {
@@ -643,7 +631,6 @@ mod tests {
         }
     }
 
-    /// A config that trains on the sample in seconds.
     #[test]
     fn recall_similarities_parse_as_a_flag_writes_them() {
         assert_eq!("0.3,0.5".parse::<Similarities>(), Ok(Similarities(vec![0.3, 0.5])));
@@ -671,6 +658,7 @@ mod tests {
         assert!(forgetful.get("recall_rows").is_none() && forgetful.get("vocab_size").is_some());
     }
 
+    /// A config that trains on the sample in seconds.
     fn small() -> TrainConfig {
         TrainConfig { vocab_size: 2000, buckets: 1 << 14, epochs: 20, patience: 6, ensemble: 2, ..TrainConfig::default() }
     }
@@ -684,8 +672,7 @@ mod tests {
         let trained =
             train(&fit_rows, &validation_rows, sample_heads(&train_rows), &config, &ProgressBar::hidden()).expect("trains");
         assert!(trained.linear_heads.contains_key("urgency"));
-        let urgency_classes = trained.heads[2].labels.len();
-        assert_eq!(trained.network.head_widths, vec![2 * config.head_dim, 2 * config.head_dim, urgency_classes]);
+        assert_coefficients_per_class(&trained);
         assert_beats_majority(&trained, &train_rows, &held_out);
     }
 
@@ -729,8 +716,7 @@ mod tests {
         let AllLinear { fit_rows, validation_rows, train_rows, held_out, trained } =
             train_all_linear(TrainConfig { linear_inverse_regularisation: vec![4.0], ..small() });
         assert!(trained.epochs.is_empty(), "no ensemble member trained");
-        let classes: Vec<usize> = trained.heads.iter().map(|h| h.labels.len()).collect();
-        assert_eq!(trained.network.head_widths, classes);
+        assert_coefficients_per_class(&trained);
         for record in trained.linear_heads.values() {
             assert_eq!(record.rows, fit_rows.len() + validation_rows.len());
             assert_eq!(record.selection, Selection::CrossValidation { folds: 3 });

@@ -10,6 +10,7 @@ use clap::Parser;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
+use triage::model::bundle::ModelKind;
 use triage::model::classifier::Classifier;
 use triage::server::auth::Auth;
 use triage::server::state::{Decisions, Loaded, Sources};
@@ -113,6 +114,7 @@ async fn a_reviewer_correction_reaches_the_next_model() {
     tokio::task::spawn_blocking(move || run_train(args)).await.expect("joined").expect("retrained");
     let classifier = Classifier::load(&out).expect("the new bundle loads");
     let manifest = classifier.manifest();
+    assert_eq!(classifier.kind(), ModelKind::SparseLinear, "trained without --encoder");
     assert_eq!(manifest.corrections_used, 1);
     assert!(manifest.data.iter().any(|source| source.path.ends_with("corrections.csv")), "the export is fingerprinted");
 }
@@ -207,6 +209,7 @@ fn a_bundle_can_carry_the_pretrained_encoder_cut_to_its_vocabulary() {
     run_train(args).expect("trains");
 
     let classifier = Classifier::load(&out).expect("the bundle and its encoder load");
+    assert_eq!(classifier.kind(), ModelKind::Encoder);
     let spec = classifier.manifest().encoder.clone().expect("the manifest describes the encoder");
     assert_eq!(spec.max_tokens, 64);
     assert!(spec.pieces < 250_002 / 2, "only the pieces the data needs are kept: {}", spec.pieces);

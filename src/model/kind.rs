@@ -1,0 +1,111 @@
+//! The model kinds behind one interface: what turns a ticket into each head's logits, the
+//! exact per-feature shares that evidence is built from, and (for the kind that has one) the
+//! ticket's sentence embedding. `Classifier` calls only this; calibration, the nearest-ticket
+//! memory and the policy come after it and do not care which kind scored.
+//! No files: the bundle's tensors and encoder are read by the caller and handed in.
+
+use super::bundle::ModelKind;
+use super::encoder::SentenceEncoder;
+use super::features::TicketFeatures;
+use super::sparse_linear::{Batch, SparseLinear};
+use super::ModelError;
+
+/// Feature entries one forward pass gathers at most. A pass holds a few copies of its
+/// entries' table rows (gathered, widened, weighted): bounded, a batch of hundreds of tickets
+/// reuses the same megabyte pass after pass instead of leaving the allocator tens of megabytes
+/// that it keeps for the rest of the process's life.
+const ENTRIES_PER_PASS: usize = 1 << 14;
+
+/// `tickets` in order, cut into consecutive runs of at most `entries` feature entries each (a
+/// ticket with more forms a run of its own).
+fn passes<'a, 'f>(tickets: &'a [&'f TicketFeatures], entries: usize) -> impl Iterator<Item = &'a [&'f TicketFeatures]> {
+    let mut rest = tickets;
+    std::iter::from_fn(move || {
+        let mut taken = 0;
+        let end = rest
+            .iter()
+            .position(|ticket| {
+                taken += ticket.len();
+                taken > entries
+            })
+            .unwrap_or(rest.len())
+            .max(1)
+            .min(rest.len());
+        let (pass, after) = rest.split_at(end);
+        rest = after;
+        (!pass.is_empty()).then_some(pass)
+    })
+}
+
+/// A loaded model of one kind.
+pub enum TextModel {
+    /// Heads over the hashed text features alone.
+    SparseLinear { heads: SparseLinear },
+    /// The same heads, next to a pretrained sentence encoder whose embedding of each ticket
+    /// goes to the policy (severity by meaning) and to repeat-issue grouping.
+    Encoder { heads: SparseLinear, encoder: Box<SentenceEncoder> },
+}
+
+impl TextModel {
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            TextModel::SparseLinear { .. } => ModelKind::SparseLinear,
+            TextModel::Encoder { .. } => ModelKind::Encoder,
+        }
+    }
+
+    fn heads(&self) -> &SparseLinear {
+        match self {
+            TextModel::SparseLinear { heads } | TextModel::Encoder { heads, .. } => heads,
+        }
+    }
+
+    pub fn encoder(&self) -> Option<&SentenceEncoder> {
+        match self {
+            TextModel::SparseLinear { .. } => None,
+            TextModel::Encoder { encoder, .. } => Some(encoder),
+        }
+    }
+
+    /// Raw logits `[ticket][head][class]`, heads in manifest order. The tickets are scored in
+    /// passes of at most `ENTRIES_PER_PASS` feature entries (see there).
+    pub fn logits(&self, tickets: &[&TicketFeatures]) -> Result<Vec<Vec<Vec<f32>>>, ModelError> {
+        let device = super::compute::device();
+        let mut logits = Vec::with_capacity(tickets.len());
+        for pass in passes(tickets, ENTRIES_PER_PASS) {
+            logits.extend(self.heads().logits(&Batch::new(pass, &device)?)?);
+        }
+        Ok(logits)
+    }
+
+    /// Each feature's exact share in how far each head's logit for `labels[head]` stands above
+    /// the mean of that head's logits: `[head][feature]`.
+    pub fn label_shares(&self, ticket: &TicketFeatures, labels: &[usize]) -> Result<Vec<Vec<f32>>, ModelError> {
+        Ok(self.heads().label_shares(ticket, labels)?)
+    }
+
+    /// Each text's unit-length sentence embedding, or `None` for each where the kind has no
+    /// encoder.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Option<Vec<f32>>>, ModelError> {
+        Ok(match self.encoder() {
+            Some(encoder) => encoder.embed(texts)?.into_iter().map(Some).collect(),
+            None => vec![None; texts.len()],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passes_keep_the_tickets_in_order_within_the_entry_bound() {
+        let sizes = [3, 4, 1, 9, 2, 2, 5];
+        let tickets: Vec<TicketFeatures> =
+            sizes.iter().map(|&n| TicketFeatures { ids: vec![0; n], weights: vec![1.0; n], word_level: n }).collect();
+        let refs: Vec<&TicketFeatures> = tickets.iter().collect();
+        let lengths: Vec<Vec<usize>> = passes(&refs, 8).map(|pass| pass.iter().map(|t| t.len()).collect()).collect();
+        assert_eq!(lengths, vec![vec![3, 4, 1], vec![9], vec![2, 2], vec![5]]);
+        assert_eq!(passes(&[], 8).count(), 0);
+    }
+}
