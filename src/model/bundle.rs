@@ -103,11 +103,11 @@ pub struct EncoderSpec {
 }
 
 /// What the manifest says of the model's memory: each remembered ticket's id, in the order of
-/// the stored vectors, and per head that recalls, the similarity from which it does.
+/// the stored vectors, and per head that recalls, from what similarity and with what agreement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemorySpec {
     pub tickets: Vec<String>,
-    pub thresholds: BTreeMap<String, f32>,
+    pub recall: BTreeMap<String, super::nearest_ticket::HeadRecall>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -1,5 +1,6 @@
 //! Calibration: per-head temperature, confidence bands and abstain thresholds
-//! (`calibration.json`), and turning a head's logits into a `HeadPrediction` with them.
+//! (`calibration.json`), and turning a head's logits into probabilities and those into a
+//! `HeadPrediction` with them.
 //! Fitting these numbers is the trainer's job; this module only applies them.
 
 use std::collections::BTreeMap;
@@ -56,11 +57,11 @@ impl HeadCalibration {
         }
     }
 
-    /// `labels` and `logits` are parallel, in the manifest's order.
-    pub fn predict(&self, labels: &[String], logits: &[f32]) -> HeadPrediction {
-        let probabilities = calibrated_probabilities(logits, self.temperature);
+    /// The prediction of calibrated `probabilities` (parallel to `labels`): the most probable
+    /// label, its band, and whether the head abstains on it.
+    pub fn prediction(&self, labels: &[String], probabilities: &[f32]) -> HeadPrediction {
         let mut ranked: Vec<LabelScore> =
-            labels.iter().zip(&probabilities).map(|(label, &score)| LabelScore { label: label.clone(), score }).collect();
+            labels.iter().zip(probabilities).map(|(label, &score)| LabelScore { label: label.clone(), score }).collect();
         ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
         ranked.truncate(TOP_LABELS);
         let best = ranked[0].clone();
@@ -93,11 +94,13 @@ mod tests {
     fn prediction_bands_and_abstains_by_thresholds() {
         let labels = vec!["low".to_string(), "high".to_string(), "medium".to_string()];
         let calibration = HeadCalibration { abstain_below: 0.6, ..HeadCalibration::default() };
-        let confident = calibration.predict(&labels, &[0.0, 5.0, 0.0]);
+        let predict =
+            |logits: &[f32]| calibration.prediction(&labels, &calibrated_probabilities(logits, calibration.temperature));
+        let confident = predict(&[0.0, 5.0, 0.0]);
         assert_eq!(confident.label, "high");
         assert_eq!(confident.band, Band::High);
         assert!(!confident.abstained);
-        let unsure = calibration.predict(&labels, &[0.1, 0.0, 0.0]);
+        let unsure = predict(&[0.1, 0.0, 0.0]);
         assert_eq!(unsure.label, "low");
         assert_eq!(unsure.band, Band::Low);
         assert!(unsure.abstained);

@@ -8,11 +8,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::bundle::{self, HeadSpec, Manifest, MemorySpec, ModelKind};
+use super::calibration::calibrated_probabilities;
 use super::calibration::{Calibration, HeadCalibration};
 use super::encoder::SentenceEncoder;
 use super::features::{weigh_traced, TicketFeatures};
 use super::kind::TextModel;
-use super::nearest_ticket::{prefer_recalled, Memory, MemoryArrays};
+use super::nearest_ticket::{take_recalled, Memory, MemoryArrays};
 use super::severity_probe::SeverityProbe;
 use super::sparse_linear::SparseLinear;
 use super::{ModelError, Predictions, Recalled};
@@ -27,18 +28,18 @@ pub const MEMORY_IDS: &str = "memory.ids";
 pub const MEMORY_WEIGHTS: &str = "memory.weights";
 pub const MEMORY_LABELS: &str = "memory.labels";
 
-/// The memory of `arrays` as the manifest describes it: one threshold per head it names (each
-/// a head of the bundle), one id per remembered ticket.
+/// The memory of `arrays` as the manifest describes it: how each head it names (each a head
+/// of the bundle) recalls, one id per remembered ticket.
 pub fn recalling_memory(heads: &[HeadSpec], spec: &MemorySpec, arrays: &MemoryArrays) -> Result<Memory, String> {
     if arrays.tickets() != spec.tickets.len() {
         return Err(format!("memory holds {} tickets but the manifest names {}", arrays.tickets(), spec.tickets.len()));
     }
-    if let Some(unknown) = spec.thresholds.keys().find(|name| !heads.iter().any(|h| &h.name == *name)) {
-        return Err(format!("memory has a threshold for `{unknown}`, which is no head"));
+    if let Some(unknown) = spec.recall.keys().find(|name| !heads.iter().any(|h| &h.name == *name)) {
+        return Err(format!("memory says how `{unknown}` recalls, which is no head"));
     }
-    let thresholds = heads.iter().map(|h| spec.thresholds.get(&h.name).copied()).collect();
+    let recalling = heads.iter().map(|h| spec.recall.get(&h.name).copied()).collect();
     let classes: Vec<usize> = heads.iter().map(|h| h.labels.len()).collect();
-    Memory::new(arrays, thresholds, &classes)
+    Memory::new(arrays, recalling, &classes)
 }
 
 pub struct Classifier {
@@ -177,8 +178,11 @@ impl Classifier {
         self.calibration.heads.get(head).cloned().unwrap_or_default()
     }
 
-    /// Calibrated predictions for each ticket's features. A head that recalls a remembered
-    /// ticket similar enough prefers that ticket's label and says which ticket it was.
+    /// Calibrated predictions for each ticket's features, in three steps: the model of the
+    /// bundle's kind scores, each head's calibration turns logits into probabilities, and the
+    /// memory step (`nearest_ticket::take_recalled`) lets a near-duplicate past ticket's label
+    /// in with the probability that such a recall is right; a label taken that way names the
+    /// ticket it came from.
     pub fn predict_features(&self, tickets: &[&TicketFeatures]) -> Result<Vec<Predictions>, ModelError> {
         let calibrations: Vec<HeadCalibration> = self.manifest.heads.iter().map(|h| self.head_calibration(&h.name)).collect();
         let remembered = self.manifest.memory.as_ref().map(|m| m.tickets.as_slice()).unwrap_or_default();
@@ -187,12 +191,11 @@ impl Classifier {
             .logits(tickets)?
             .into_iter()
             .zip(tickets)
-            .map(|(mut heads, features)| {
+            .map(|(heads, features)| {
                 let recalls = match &self.memory {
                     Some(memory) => memory.recall(features, None),
                     None => vec![None; heads.len()],
                 };
-                prefer_recalled(heads.iter_mut(), &recalls);
                 self.manifest
                     .heads
                     .iter()
@@ -200,8 +203,10 @@ impl Classifier {
                     .zip(heads)
                     .zip(recalls)
                     .map(|(((spec, calibration), logits), recall)| {
-                        let mut prediction = calibration.predict(&spec.labels, &logits);
-                        prediction.recalled = recall.map(|r| Recalled {
+                        let mut probabilities = calibrated_probabilities(&logits, calibration.temperature);
+                        let taken = recall.filter(|recall| take_recalled(&mut probabilities, recall));
+                        let mut prediction = calibration.prediction(&spec.labels, &probabilities);
+                        prediction.recalled = taken.map(|r| Recalled {
                             ticket: remembered.get(r.ticket).cloned().unwrap_or_default(),
                             similarity: r.similarity,
                         });

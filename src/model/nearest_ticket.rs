@@ -1,19 +1,62 @@
-//! The model's memory of labeled past tickets: each one's word-level feature vector (unit
-//! length) and labels, and the recall of the most similar one (cosine) for a new ticket.
+//! The model's memory of labeled past tickets, and the step that uses it: each remembered
+//! ticket's word-level feature vector (unit length) and labels, the recall of the most similar
+//! one (cosine) for a new ticket, and what a recall does to a head's calibrated probabilities.
 //! Helpdesks see the same issue again and again; near-duplicates of a past ticket carry its
-//! labels far more often than a linear model on the words guesses them, so a head whose
-//! recalled ticket is similar enough takes that ticket's label. Which heads recall, and from
-//! what similarity, the trainer decides on rows scored by fits that did not see them.
+//! labels far more often than a linear model on the words guesses them. The step comes after
+//! calibration and works for any model kind: a head that recalls a ticket at least as similar
+//! as its threshold gives that ticket's label the probability that a recall at this similarity
+//! is right (`Agreement`, measured by the trainer on rows scored by fits that did not see
+//! them); the text model's other labels share the rest in their own proportions. The label
+//! is then the most probable one, so a recall the text model is surer against does not win.
 //! Pure data and maths: no files (the bundle stores it), no label names.
+
+use serde::{Deserialize, Serialize};
 
 use super::features::TicketFeatures;
 
 /// A head's label of a remembered ticket, or none where that ticket had no such label.
 pub const NO_LABEL: u32 = u32::MAX;
 
-/// How far above every other class a recalled label's logit is raised (before temperature):
-/// enough to win, while a ticket whose words point elsewhere keeps a modest score.
-const RECALL_MARGIN: f32 = 1.0;
+/// How often a recall at a given similarity gave the right label, as a logistic curve in the
+/// similarity (fitted by the trainer on held-out recalls; Platt's method).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Agreement {
+    pub slope: f32,
+    pub intercept: f32,
+}
+
+impl Agreement {
+    /// The probability that a recall at `similarity` is right.
+    pub fn at(&self, similarity: f32) -> f32 {
+        1.0 / (1.0 + (-(self.slope * similarity + self.intercept)).exp())
+    }
+}
+
+/// How one head recalls: from what similarity, and how far a recall's label is to be trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HeadRecall {
+    pub from_similarity: f32,
+    pub agreement: Agreement,
+}
+
+/// The memory step on one head: `probabilities` (calibrated, in class order) with the
+/// recalled label given `recall.agreement` and the other labels sharing the rest in their
+/// proportions. Says whether the recalled label is now the most probable, i.e. taken.
+pub fn take_recalled(probabilities: &mut [f32], recall: &Recall) -> bool {
+    let Some(&own) = probabilities.get(recall.label) else { return false };
+    let others = probabilities.len().saturating_sub(1).max(1) as f32;
+    let rest = 1.0 - own;
+    for (class, p) in probabilities.iter_mut().enumerate() {
+        *p = if class == recall.label {
+            recall.agreement
+        } else if rest > f32::EPSILON {
+            *p / rest * (1.0 - recall.agreement)
+        } else {
+            (1.0 - recall.agreement) / others
+        };
+    }
+    probabilities.iter().enumerate().all(|(class, &p)| class == recall.label || p < recall.agreement)
+}
 
 /// Labeled past tickets, indexed by feature for fast similarity to a new ticket.
 #[derive(Debug, Clone, Default)]
@@ -21,8 +64,8 @@ pub struct Memory {
     tickets: usize,
     /// `[head][ticket]`: the class index, or `NO_LABEL`.
     labels: Vec<Vec<u32>>,
-    /// Per head, the similarity from which it recalls; `None`: this head never recalls.
-    thresholds: Vec<Option<f32>>,
+    /// Per head, how it recalls; `None`: this head never recalls.
+    recalling: Vec<Option<HeadRecall>>,
     /// The tickets' vectors turned inside out: feature `features[f]` is in the tickets
     /// `posting_tickets[starts[f]..starts[f + 1]]` with those weights. Flat sorted arrays, not a
     /// map of lists: most features are in one or two tickets, and a list each would take
@@ -39,6 +82,9 @@ pub struct Recall {
     pub ticket: usize,
     pub similarity: f32,
     pub label: usize,
+    /// The probability that its label is right (the head's `Agreement` at `similarity`; 1
+    /// where no head's curve applies, as in `nearest`).
+    pub agreement: f32,
 }
 
 /// The memory as flat arrays, the form the bundle stores: ticket `t`'s vector is
@@ -92,16 +138,16 @@ impl MemoryArrays {
 }
 
 impl Memory {
-    /// The memory of `arrays`; head `h` has `classes[h]` classes and threshold `thresholds[h]`.
-    /// Fails, saying why, when the arrays do not fit together, a label is no class of its head
-    /// or the thresholds are not one per head.
-    pub fn new(arrays: &MemoryArrays, thresholds: Vec<Option<f32>>, classes: &[usize]) -> Result<Self, String> {
+    /// The memory of `arrays`; head `h` has `classes[h]` classes and recalls as `recalling[h]`
+    /// says. Fails, saying why, when the arrays do not fit together, a label is no class of its
+    /// head or the recall settings are not one per head.
+    pub fn new(arrays: &MemoryArrays, recalling: Vec<Option<HeadRecall>>, classes: &[usize]) -> Result<Self, String> {
         arrays.check()?;
-        if thresholds.len() != arrays.heads || classes.len() != arrays.heads {
+        if recalling.len() != arrays.heads || classes.len() != arrays.heads {
             return Err(format!(
-                "memory has {} heads but {} thresholds and {} class counts",
+                "memory has {} heads but {} recall settings and {} class counts",
                 arrays.heads,
-                thresholds.len(),
+                recalling.len(),
                 classes.len()
             ));
         }
@@ -139,7 +185,7 @@ impl Memory {
             }
         }
         let labels = (0..arrays.heads).map(|h| (0..tickets).map(|t| arrays.labels[t * arrays.heads + h]).collect()).collect();
-        Ok(Self { tickets, labels, thresholds, features, starts, posting_tickets, posting_weights })
+        Ok(Self { tickets, labels, recalling, features, starts, posting_tickets, posting_weights })
     }
 
     /// Cosine similarity of a unit vector to every remembered ticket.
@@ -165,49 +211,30 @@ impl Memory {
                 continue;
             }
             if best.is_none_or(|b| s > b.similarity) {
-                best = Some(Recall { ticket, similarity: s, label: label as usize });
+                best = Some(Recall { ticket, similarity: s, label: label as usize, agreement: 1.0 });
             }
         }
         best
     }
 
     /// Per head, the remembered ticket (other than `except`) most similar to `ticket`'s words,
-    /// when it is at least as similar as the head's threshold.
+    /// when it is at least as similar as the head's threshold, with its agreement.
     pub fn recall(&self, ticket: &TicketFeatures, except: Option<usize>) -> Vec<Option<Recall>> {
-        if self.thresholds.iter().all(Option::is_none) {
-            return vec![None; self.thresholds.len()];
+        if self.recalling.iter().all(Option::is_none) {
+            return vec![None; self.recalling.len()];
         }
         let (ids, weights) = ticket.word_level_part();
         let similarity = self.similarities(ids, weights);
-        self.thresholds
+        self.recalling
             .iter()
             .enumerate()
-            .map(|(h, threshold)| {
-                let threshold = (*threshold)?;
-                self.nearest(&similarity, h, except).filter(|r| r.similarity >= threshold)
+            .map(|(h, recalling)| {
+                let recalling = (*recalling)?;
+                self.nearest(&similarity, h, except)
+                    .filter(|r| r.similarity >= recalling.from_similarity)
+                    .map(|r| Recall { agreement: recalling.agreement.at(r.similarity), ..r })
             })
             .collect()
-    }
-}
-
-/// Raises each head's recalled label in that head's logits (`logits` and `recalls` in head
-/// order): what serving does, and so what calibration must be fitted on.
-pub fn prefer_recalled<'a>(logits: impl IntoIterator<Item = &'a mut Vec<f32>>, recalls: &[Option<Recall>]) {
-    for (head_logits, recall) in logits.into_iter().zip(recalls) {
-        if let Some(recall) = recall {
-            prefer(head_logits, recall.label, RECALL_MARGIN);
-        }
-    }
-}
-
-/// `logits` with `label` raised just above every other class: a recalled label wins, but
-/// its score stays modest where the words disagree with it.
-fn prefer(logits: &mut [f32], label: usize, margin: f32) {
-    let others = logits.iter().enumerate().filter(|&(k, _)| k != label).map(|(_, &l)| l).fold(f32::NEG_INFINITY, f32::max);
-    if let Some(own) = logits.get_mut(label) {
-        if others.is_finite() && *own < others + margin {
-            *own = others + margin;
-        }
     }
 }
 
@@ -225,6 +252,11 @@ mod tests {
         (ids.to_vec(), weights.iter().map(|w| w / norm).collect())
     }
 
+    /// A head recalling from `threshold` whose recalls are right 3 times in 4 at any similarity.
+    fn recalling(threshold: f32) -> HeadRecall {
+        HeadRecall { from_similarity: threshold, agreement: Agreement { slope: 0.0, intercept: 3f32.ln() } }
+    }
+
     fn memory(threshold: Option<f32>) -> (Memory, Vec<(Vec<u32>, Vec<f32>)>) {
         let vectors = vec![unit(&[1, 2, 3], &[1.0, 1.0, 1.0]), unit(&[3, 4], &[1.0, 2.0]), unit(&[5], &[1.0])];
         let labels = [[0, NO_LABEL], [1, NO_LABEL], [NO_LABEL, 2]];
@@ -232,7 +264,7 @@ mod tests {
         for ((ids, weights), labels) in vectors.iter().zip(&labels) {
             arrays.push(ids, weights, labels);
         }
-        (Memory::new(&arrays, vec![threshold, None], &[2, 3]).unwrap(), vectors)
+        (Memory::new(&arrays, vec![threshold.map(recalling), None], &[2, 3]).unwrap(), vectors)
     }
 
     #[test]
@@ -274,6 +306,7 @@ mod tests {
         let (ids, weights) = &vectors[0];
         let recalled = memory.recall(&ticket(ids, weights), None);
         assert_eq!(recalled[0].map(|r| (r.ticket, r.label)), Some((0, 0)));
+        assert!(recalled[0].is_some_and(|r| (r.agreement - 0.75).abs() < 1e-6), "the head's agreement: {recalled:?}");
         assert_eq!(recalled[1], None, "the second head has no threshold");
         let (ids, weights) = unit(&[2, 4], &[1.0, 1.0]);
         assert_eq!(memory.recall(&ticket(&ids, &weights), None)[0], None, "no ticket is 0.9 similar");
@@ -288,11 +321,28 @@ mod tests {
     }
 
     #[test]
-    fn a_preferred_label_wins_by_the_margin_and_a_winning_one_is_left_alone() {
-        let mut logits = vec![2.0, -1.0, 0.5];
-        prefer(&mut logits, 1, 0.5);
-        assert_eq!(logits, vec![2.0, 2.5, 0.5]);
-        prefer(&mut logits, 1, 0.5);
-        assert_eq!(logits, vec![2.0, 2.5, 0.5]);
+    fn a_recall_gives_its_label_the_agreement_and_the_others_share_the_rest_in_proportion() {
+        let recall = Recall { ticket: 0, similarity: 0.8, label: 2, agreement: 0.7 };
+        let mut probabilities = vec![0.6, 0.2, 0.2];
+        assert!(take_recalled(&mut probabilities, &recall), "{probabilities:?}");
+        let expected = [0.6 / 0.8 * 0.3, 0.2 / 0.8 * 0.3, 0.7];
+        assert!(probabilities.iter().zip(expected).all(|(p, e)| (p - e).abs() < 1e-6), "{probabilities:?}");
+        assert!((probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+
+        let doubtful = Recall { agreement: 0.2, ..recall };
+        let mut probabilities = vec![0.9, 0.05, 0.05];
+        assert!(!take_recalled(&mut probabilities, &doubtful), "a recall the text model is surer against is not taken");
+        assert!(probabilities[0] > 0.7 && (probabilities[2] - 0.2).abs() < 1e-6, "{probabilities:?}");
+
+        let mut certain_already = vec![1.0, 0.0, 0.0];
+        assert!(take_recalled(&mut certain_already, &Recall { label: 0, ..recall }));
+        assert!((certain_already[1] - 0.15).abs() < 1e-6, "nothing to share in proportion: shared equally, {certain_already:?}");
+    }
+
+    #[test]
+    fn agreement_rises_with_similarity_when_its_slope_is_positive() {
+        let agreement = Agreement { slope: 10.0, intercept: -6.0 };
+        assert!((agreement.at(0.6) - 0.5).abs() < 1e-6);
+        assert!(agreement.at(0.9) > agreement.at(0.7));
     }
 }

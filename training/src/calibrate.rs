@@ -1,8 +1,10 @@
 //! Fitting a head's calibration on held-out logits: the softmax temperature that minimises
 //! negative log-likelihood, then the score cut-offs that hold a target accuracy on the
-//! tickets at or above them. Pure functions; the trainer supplies the held-out rows.
+//! tickets at or above them; and the agreement curve of a head's recalls (how often a recall
+//! at a given similarity was right). Pure functions; the trainer supplies the held-out rows.
 
 use triage::model::calibration::{calibrated_probabilities, HeadCalibration};
+use triage::model::nearest_ticket::Agreement;
 
 /// Accuracy the `medium` band (and with it, not abstaining) must hold on held-out data.
 pub const REVIEW_ACCURACY: f32 = 0.6;
@@ -76,6 +78,46 @@ pub fn band_cuts(scored: &[(f32, bool)], target_accuracy: f32) -> (f32, f32) {
     (medium_from, high_from)
 }
 
+/// The logistic curve in the similarity that best predicts whether a held-out recall was
+/// right (`recalls`: similarity, right), by Newton's method on the log-likelihood with
+/// Platt's smoothed targets, so a handful of recalls that were all right gives a high
+/// probability, not a certainty.
+pub fn fit_agreement(recalls: &[(f32, bool)]) -> Agreement {
+    let right = recalls.iter().filter(|(_, r)| *r).count() as f64;
+    let wrong = recalls.len() as f64 - right;
+    let (if_right, if_wrong) = ((right + 1.0) / (right + 2.0), 1.0 / (wrong + 2.0));
+    let (mut slope, mut intercept) = (0.0f64, ((right + 1.0) / (wrong + 1.0)).ln());
+    // A little ridge on the slope keeps the step defined when every recall has one similarity.
+    const RIDGE: f64 = 1e-3;
+    for _ in 0..50 {
+        let (mut g_slope, mut g_intercept) = (RIDGE * slope, 0.0);
+        let (mut h_ss, mut h_si, mut h_ii) = (RIDGE, 0.0, 0.0);
+        for &(similarity, was_right) in recalls {
+            let s = f64::from(similarity);
+            let p = 1.0 / (1.0 + (-(slope * s + intercept)).exp());
+            let error = p - if was_right { if_right } else { if_wrong };
+            let weight = (p * (1.0 - p)).max(1e-12);
+            g_slope += error * s;
+            g_intercept += error;
+            h_ss += weight * s * s;
+            h_si += weight * s;
+            h_ii += weight;
+        }
+        let determinant = h_ss * h_ii - h_si * h_si;
+        if determinant.abs() < 1e-18 {
+            break;
+        }
+        let step_slope = (h_ii * g_slope - h_si * g_intercept) / determinant;
+        let step_intercept = (h_ss * g_intercept - h_si * g_slope) / determinant;
+        slope -= step_slope;
+        intercept -= step_intercept;
+        if step_slope.abs().max(step_intercept.abs()) < 1e-9 {
+            break;
+        }
+    }
+    Agreement { slope: slope as f32, intercept: intercept as f32 }
+}
+
 pub fn fit_head_calibration(logits: &[Vec<f32>], truth: &[usize], target_accuracy: f32) -> HeadCalibration {
     let temperature = fit_temperature(logits, truth);
     let scored = scored_rows(logits, truth, temperature);
@@ -86,6 +128,20 @@ pub fn fit_head_calibration(logits: &[Vec<f32>], truth: &[usize], target_accurac
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn agreement_follows_how_often_recalls_were_right_at_each_similarity() {
+        // Recalls at 0.5 right 1 time in 2, at 0.9 right 9 times in 10.
+        let mut recalls = vec![(0.5, true), (0.5, false)];
+        recalls.extend(std::iter::repeat_n((0.5, true), 9).chain(std::iter::repeat_n((0.5, false), 9)));
+        recalls.extend(std::iter::repeat_n((0.9, true), 18).chain(std::iter::repeat_n((0.9, false), 2)));
+        let agreement = fit_agreement(&recalls);
+        assert!((agreement.at(0.5) - 0.5).abs() < 0.06, "{agreement:?} at 0.5: {}", agreement.at(0.5));
+        assert!((agreement.at(0.9) - 0.9).abs() < 0.06, "{agreement:?} at 0.9: {}", agreement.at(0.9));
+
+        let all_right = fit_agreement(&[(0.6, true), (0.6, true), (0.6, true)]);
+        assert!(all_right.at(0.6) > 0.7 && all_right.at(0.6) < 0.85, "smoothed, not certain: {}", all_right.at(0.6));
+    }
 
     #[test]
     fn overconfident_logits_get_a_temperature_above_one() {

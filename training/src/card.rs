@@ -93,13 +93,27 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
         let _ = writeln!(
             card,
             "**Memory.** The bundle remembers {} labeled training and validation tickets: each one's id (from the data) and \
-             its word-level features (hashed ids and TF-IDF weights, not its text). A head that recalls takes \
-             the label of the most similar remembered ticket (cosine of those features) when the similarity \
-             reaches its threshold, and the response names that ticket. Near-duplicate tickets are common in \
-             a helpdesk and their labels agree far more often than the text model's guess. Thresholds, chosen \
-             on the rows that scored C (each recalling the most similar other row): {:?}.\n",
+             its word-level features (hashed ids and TF-IDF weights, not its text). After calibration, a head \
+             that recalls gives the label of the most similar remembered ticket (cosine of those features), \
+             once the similarity reaches its threshold, the probability that such a recall is right (a \
+             logistic curve in the similarity, fitted on held-out recalls); the text model's other labels \
+             share the rest, the most probable label wins, and the response names the ticket a label came \
+             from. Near-duplicate tickets are common in a helpdesk and their labels agree far more often \
+             than the text model's guess. Per head, chosen on the rows that scored C (each recalling the \
+             most similar other row): {}.\n",
             memory.spec.tickets.len(),
-            memory.spec.thresholds
+            memory
+                .spec
+                .recall
+                .iter()
+                .map(|(head, recall)| format!(
+                    "{head} from similarity {:.2}, agreement {:.2} there and {:.2} at 0.9",
+                    recall.from_similarity,
+                    recall.agreement.at(recall.from_similarity),
+                    recall.agreement.at(0.9)
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
         );
     }
     if let Some(encoder) = run.encoder {

@@ -99,8 +99,9 @@ impl LinearRecord {
             Some(RecallChoice { threshold: None, without_macro_f1, .. }) => {
                 format!("recalls no tickets: no similarity raised macro-F1 above {without_macro_f1:.3}")
             }
-            Some(RecallChoice { threshold: Some(t), without_macro_f1, with_macro_f1, .. }) => format!(
-                "recalls a remembered ticket's label from similarity {t:.2} (macro-F1 {without_macro_f1:.3} -> {with_macro_f1:.3})"
+            Some(RecallChoice { threshold: Some(t), without_macro_f1, with_macro_f1, recalled, recalled_right, .. }) => format!(
+                "recalls a remembered ticket's label from similarity {t:.2} (macro-F1 {without_macro_f1:.3} -> \
+                 {with_macro_f1:.3}; {recalled_right} of {recalled} recalls right)"
             ),
         }
     }

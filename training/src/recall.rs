@@ -1,22 +1,36 @@
 //! Choosing from what similarity a head recalls a remembered ticket's label (see
 //! `triage::model::nearest_ticket`): on rows each scored by a fit that never saw them, each recalling
 //! the most similar other row, the threshold that most raises macro-F1 over the fit alone,
-//! or none when no threshold raises it. Pure: no fitting and no I/O.
+//! or none when no threshold raises it; and, from the recalls past it, how often a recall at
+//! each similarity was right (the agreement the memory step gives a recalled label). Pure: no
+//! I/O.
 
 use rayon::prelude::*;
 use serde::Serialize;
-use triage::model::nearest_ticket::{Memory, MemoryArrays};
+use triage::model::nearest_ticket::{Agreement, HeadRecall, Memory, MemoryArrays};
 
+use crate::calibrate::fit_agreement;
 use crate::metrics::head_metrics;
 use crate::train::argmax;
 
-/// What the choice saw: macro-F1 without recall and with each candidate threshold.
+/// What the choice saw: macro-F1 without recall and with each candidate threshold, and at
+/// the chosen one, how many scored rows recalled and how many of those recalls were right.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecallChoice {
     pub threshold: Option<f32>,
     pub without_macro_f1: f64,
     pub with_macro_f1: f64,
     pub candidates: Vec<(f32, f64)>,
+    pub recalled: usize,
+    pub recalled_right: usize,
+    pub agreement: Option<Agreement>,
+}
+
+impl RecallChoice {
+    /// How the head recalls in the bundle, when it recalls at all.
+    pub fn head_recall(&self) -> Option<HeadRecall> {
+        Some(HeadRecall { from_similarity: self.threshold?, agreement: self.agreement? })
+    }
 }
 
 /// `vectors[i]` and `targets[i]` are row `i`'s word-level unit vector and class; `scored`
@@ -60,11 +74,22 @@ pub fn choose_threshold(
         })
         .collect();
     let best = candidates.iter().copied().filter(|&(_, f1)| f1 > without_macro_f1).max_by(|a, b| a.1.total_cmp(&b.1));
+    let threshold = best.map(|(t, _)| t);
+    let recalls: Vec<(f32, bool)> = nearest
+        .iter()
+        .zip(&truth)
+        .filter_map(|(recalled, &truth)| {
+            recalled.filter(|&(similarity, _)| threshold.is_some_and(|t| similarity >= t)).map(|(s, label)| (s, label == truth))
+        })
+        .collect();
     RecallChoice {
-        threshold: best.map(|(t, _)| t),
+        threshold,
         without_macro_f1,
         with_macro_f1: best.map_or(without_macro_f1, |(_, f1)| f1),
         candidates,
+        recalled: recalls.len(),
+        recalled_right: recalls.iter().filter(|(_, right)| *right).count(),
+        agreement: threshold.map(|_| fit_agreement(&recalls)),
     }
 }
 
@@ -105,6 +130,9 @@ mod tests {
         assert_eq!(choice.without_macro_f1, 0.0);
         assert_eq!(choice.with_macro_f1, 1.0);
         assert_eq!(choice.candidates[1].1, 0.0, "the twins are 0.81 similar, under 0.9");
+        assert_eq!((choice.recalled, choice.recalled_right), (12, 12), "every row recalls its twin, rightly");
+        let recall = choice.head_recall().expect("the head recalls");
+        assert!(recall.agreement.at(0.81) > 0.85, "{recall:?}");
     }
 
     #[test]
@@ -112,5 +140,6 @@ mod tests {
         let choice = choose(true);
         assert_eq!(choice.threshold, None, "{choice:?}");
         assert_eq!(choice.with_macro_f1, choice.without_macro_f1);
+        assert_eq!((choice.head_recall(), choice.recalled), (None, 0));
     }
 }

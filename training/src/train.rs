@@ -11,11 +11,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 use triage::model::bundle::{HeadSpec, Manifest, MemorySpec, ModelKind, FORMAT_VERSION};
-use triage::model::calibration::Calibration;
+use triage::model::calibration::{calibrated_probabilities, Calibration};
 use triage::model::classifier::recalling_memory;
 use triage::model::features::{inverse_document_frequency, FeatureConfig, TicketFeatures};
 use triage::model::kind::TextModel;
-use triage::model::nearest_ticket::{prefer_recalled, Memory, MemoryArrays, Recall, NO_LABEL};
+use triage::model::nearest_ticket::{take_recalled, HeadRecall, Memory, MemoryArrays, Recall, NO_LABEL};
 use triage::model::sparse_linear::{Batch, SparseLinear};
 use triage::model::Classifier;
 use triage::text::TextPipeline;
@@ -454,26 +454,26 @@ pub fn train(
     for (h, head_logits) in held_out_logits {
         logits[h] = head_logits;
     }
-    let thresholds: BTreeMap<String, f32> = linear_heads
+    let recall: BTreeMap<String, HeadRecall> = linear_heads
         .iter()
-        .filter_map(|(name, record)| record.recall.as_ref().and_then(|c| c.threshold).map(|t| (name.clone(), t)))
+        .filter_map(|(name, record)| record.recall.as_ref()?.head_recall().map(|r| (name.clone(), r)))
         .collect();
-    let memory =
-        (!thresholds.is_empty()).then(|| remember(&[(train, &train_set), (validation, &validation_set)], &heads, thresholds));
-    if let Some((memory, places)) = &memory {
-        // Scores and calibration must see what serving does: each validation row recalls the
-        // most similar remembered ticket other than itself.
-        let recalling = recalling_memory(&heads, &memory.spec, &memory.arrays).map_err(TrainError::Data)?;
-        recall_into(&mut logits, &recalling, &validation_set.features, &places[1]);
-    }
-    let memory = memory.map(|(memory, _)| memory);
-    let validation_macro_f1 = validation_scores(&logits, &validation_set, &heads);
+    let memory = (!recall.is_empty()).then(|| remember(&[(train, &train_set), (validation, &validation_set)], &heads, recall));
+    // Calibration is fitted on the text model's logits alone: the memory step comes after it.
     let mut calibration = Calibration::default();
     for (h, spec) in heads.iter().enumerate() {
         let (rows, truth): (Vec<Vec<f32>>, Vec<usize>) =
             validation_set.targets.iter().zip(&logits[h]).filter_map(|(t, l)| t[h].map(|t| (l.clone(), t as usize))).unzip();
         calibration.heads.insert(spec.name.clone(), fit_head_calibration(&rows, &truth, config.target_accuracy));
     }
+    if let Some((memory, places)) = &memory {
+        // The scores must see what serving does: each validation row recalls the most similar
+        // remembered ticket other than itself.
+        let recalling = recalling_memory(&heads, &memory.spec, &memory.arrays).map_err(TrainError::Data)?;
+        recall_into(&mut logits, &recalling, &calibration, &heads, &validation_set.features, &places[1]);
+    }
+    let memory = memory.map(|(memory, _)| memory);
+    let validation_macro_f1 = validation_scores(&logits, &validation_set, &heads);
     Ok(Trained {
         text,
         features,
@@ -494,9 +494,9 @@ pub fn train(
 pub(crate) fn remember(
     sets: &[(&[Example], &Prepared)],
     heads: &[HeadSpec],
-    thresholds: BTreeMap<String, f32>,
+    recall: BTreeMap<String, HeadRecall>,
 ) -> (TrainedMemory, Vec<Vec<Option<usize>>>) {
-    let recalling: Vec<bool> = heads.iter().map(|spec| thresholds.contains_key(&spec.name)).collect();
+    let recalling: Vec<bool> = heads.iter().map(|spec| recall.contains_key(&spec.name)).collect();
     let mut arrays = MemoryArrays::new(heads.len());
     let mut tickets = Vec::new();
     let mut places = Vec::new();
@@ -515,16 +515,31 @@ pub(crate) fn remember(
         }
         places.push(place);
     }
-    (TrainedMemory { arrays, spec: MemorySpec { tickets, thresholds } }, places)
+    (TrainedMemory { arrays, spec: MemorySpec { tickets, recall } }, places)
 }
 
-/// `logits[head][row]` of `rows` with each recalling head preferring the label of the most
-/// similar remembered ticket other than the row itself (`own[row]`), as serving does.
-pub(crate) fn recall_into(logits: &mut [Vec<Vec<f32>>], memory: &Memory, rows: &[TicketFeatures], own: &[Option<usize>]) {
+/// `logits[head][row]` of `rows` after the memory step, as serving takes it: each recalling
+/// head's row recalls the most similar remembered ticket other than itself (`own[row]`), and
+/// its logits become ones that the head's calibration turns into exactly the probabilities
+/// the step gives (temperature times their logarithms).
+pub(crate) fn recall_into(
+    logits: &mut [Vec<Vec<f32>>],
+    memory: &Memory,
+    calibration: &Calibration,
+    heads: &[HeadSpec],
+    rows: &[TicketFeatures],
+    own: &[Option<usize>],
+) {
     let recalls: Vec<Vec<Option<Recall>>> =
         rows.par_iter().zip(own).map(|(features, &own)| memory.recall(features, own)).collect();
     for (row, recalled) in recalls.iter().enumerate() {
-        prefer_recalled(logits.iter_mut().map(|head| &mut head[row]), recalled);
+        for ((head_logits, recall), spec) in logits.iter_mut().zip(recalled).zip(heads) {
+            let Some(recall) = recall else { continue };
+            let temperature = calibration.heads.get(&spec.name).map_or(1.0, |c| c.temperature);
+            let mut probabilities = calibrated_probabilities(&head_logits[row], temperature);
+            take_recalled(&mut probabilities, recall);
+            head_logits[row] = probabilities.iter().map(|p| temperature * p.max(1e-30).ln()).collect();
+        }
     }
 }
 
