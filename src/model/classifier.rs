@@ -12,7 +12,7 @@ use super::calibration::calibrated_probabilities;
 use super::calibration::{Calibration, HeadCalibration};
 use super::encoder::SentenceEncoder;
 use super::features::{weigh_traced, TicketFeatures};
-use super::kind::TextModel;
+use super::kind::{ReadEmbedding, TextModel};
 use super::nearest_ticket::{take_recalled, Memory, MemoryArrays};
 use super::severity_probe::SeverityProbe;
 use super::sparse_linear::SparseLinear;
@@ -98,7 +98,9 @@ impl Classifier {
             }
             None => None,
         };
-        let heads = SparseLinear::from_tensors(&tensors, manifest.features.dimension(), &manifest.heads)
+        let reads = manifest.encoder.as_ref().and_then(|spec| spec.heads_read.as_ref());
+        let input_dimension = manifest.features.dimension() + reads.map_or(0, |r| r.dimension);
+        let heads = SparseLinear::from_tensors(&tensors, input_dimension, &manifest.heads)
             .map_err(|e| wrong_weights(format!("does not match the manifest: {e}")))?;
         let text = TextPipeline::load(&dir.join(bundle::TOKENIZER))?;
         if text.vocab_size() != manifest.features.vocab_size {
@@ -115,9 +117,17 @@ impl Classifier {
         let model = match (manifest.kind, &manifest.encoder) {
             (ModelKind::Encoder, Some(spec)) => {
                 let path = dir.join(bundle::ENCODER);
-                let encoder = SentenceEncoder::read(&path, spec.max_tokens, &device)
-                    .map_err(|e| ModelError::Bundle { path: path.display().to_string(), message: e.to_string() })?;
-                TextModel::Encoder { heads, encoder: Box::new(encoder) }
+                let wrong_encoder = |message: String| ModelError::Bundle { path: path.display().to_string(), message };
+                let encoder = SentenceEncoder::read(&path, spec.max_tokens, &device).map_err(|e| wrong_encoder(e.to_string()))?;
+                if let Some(read) = reads.filter(|r| r.dimension != encoder.dimension()) {
+                    return Err(wrong_encoder(format!(
+                        "embeds in {} dimensions but the heads read {}",
+                        encoder.dimension(),
+                        read.dimension
+                    )));
+                }
+                let reads = reads.map(|features| ReadEmbedding { first: manifest.features.dimension(), scale: features.scale });
+                TextModel::Encoder { heads, encoder: Box::new(encoder), reads }
             }
             _ => TextModel::SparseLinear { heads },
         };
@@ -219,7 +229,10 @@ impl Classifier {
 
     pub fn predict(&self, texts: &[&str]) -> Result<Vec<Predictions>, ModelError> {
         let features = texts.iter().map(|t| self.features(t)).collect::<Result<Vec<_>, _>>()?;
-        self.predict_features(&features.iter().collect::<Vec<_>>())
+        // The embedding costs far more than the rest; only heads that read it need it here.
+        let embeddings = if self.model.heads_read_embedding() { self.model.embed(texts)? } else { vec![None; texts.len()] };
+        let inputs: Vec<_> = features.iter().zip(&embeddings).map(|(f, e)| self.model.head_input(f, e.as_deref())).collect();
+        self.predict_features(&inputs.iter().map(AsRef::as_ref).collect::<Vec<_>>())
     }
 
     /// Predictions plus, per head, the phrases behind the words' share of its label's logit
@@ -233,12 +246,17 @@ impl Classifier {
             let (features, landed) = weigh_traced(&occurrences, &self.idf);
             parsed.push((words, occurrences, features, landed));
         }
-        let predictions = self.predict_features(&parsed.iter().map(|(_, _, f, _)| f).collect::<Vec<_>>())?;
         let texts: Vec<&str> = tickets.iter().map(|(text, _)| *text).collect();
-        let mut embeddings = self.model.embed(&texts)?.into_iter();
+        let embeddings = self.model.embed(&texts)?;
+        let inputs: Vec<_> = parsed
+            .iter()
+            .zip(&embeddings)
+            .map(|((_, _, features, _), e)| self.model.head_input(features, e.as_deref()))
+            .collect();
+        let predictions = self.predict_features(&inputs.iter().map(AsRef::as_ref).collect::<Vec<_>>())?;
         let mut analyses = Vec::with_capacity(tickets.len());
-        for (((text, body_start), (words, occurrences, features, landed)), predictions) in
-            tickets.iter().zip(&parsed).zip(predictions)
+        for ((((text, body_start), (words, occurrences, features, landed)), (input, embedding)), predictions) in
+            tickets.iter().zip(&parsed).zip(inputs.iter().zip(embeddings)).zip(predictions)
         {
             let labels: Vec<usize> = self
                 .manifest
@@ -256,7 +274,7 @@ impl Classifier {
                 .manifest
                 .heads
                 .iter()
-                .zip(self.model.label_shares(features, &labels)?)
+                .zip(self.model.label_shares(input, &labels)?)
                 .map(|(spec, shares)| {
                     // A recalled label came from the past ticket its prediction names, not from
                     // these words: the text model's weights would explain a label it did not give.
@@ -266,7 +284,6 @@ impl Classifier {
                     (spec.name.clone(), found)
                 })
                 .collect();
-            let embedding = embeddings.next().flatten();
             let severe_by_meaning = embedding.as_deref().and_then(|e| self.severity_probe()?.probability(e));
             analyses.push(Analysis { predictions, evidence, embedding, severe_by_meaning, features: features.clone() });
         }
@@ -284,6 +301,6 @@ pub struct Analysis {
     /// The probability that the ticket belongs at a most urgent level by meaning, when the
     /// bundle's encoder carries a severity probe.
     pub severe_by_meaning: Option<f32>,
-    /// The features the heads read (repeat issues compare tickets by them).
+    /// The ticket's hashed features (repeat issues compare tickets by them).
     pub features: TicketFeatures,
 }

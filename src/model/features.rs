@@ -50,6 +50,16 @@ impl TicketFeatures {
         self.ids.is_empty()
     }
 
+    /// These features followed by `embedding`'s components, each times `scale`, as features
+    /// `first..first + embedding.len()` (after every hashed feature): how heads that read a
+    /// sentence encoder's embedding see it. The word-level group is unchanged.
+    pub fn with_embedding(&self, first: usize, embedding: &[f32], scale: f32) -> TicketFeatures {
+        let mut joined = self.clone();
+        joined.ids.extend((first..first + embedding.len()).map(|id| id as u32));
+        joined.weights.extend(embedding.iter().map(|component| component * scale));
+        joined
+    }
+
     /// The word-level group: ids and weights, a unit vector (or empty).
     pub fn word_level_part(&self) -> (&[u32], &[f32]) {
         (self.ids.get(..self.word_level).unwrap_or_default(), self.weights.get(..self.word_level).unwrap_or_default())

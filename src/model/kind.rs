@@ -4,6 +4,8 @@
 //! memory and the policy come after it and do not care which kind scored.
 //! No files: the bundle's tensors and encoder are read by the caller and handed in.
 
+use std::borrow::Cow;
+
 use super::bundle::ModelKind;
 use super::encoder::SentenceEncoder;
 use super::features::TicketFeatures;
@@ -41,9 +43,18 @@ fn passes<'a, 'f>(tickets: &'a [&'f TicketFeatures], entries: usize) -> impl Ite
 pub enum TextModel {
     /// Heads over the hashed text features alone.
     SparseLinear { heads: SparseLinear },
-    /// The same heads, next to a pretrained sentence encoder whose embedding of each ticket
-    /// goes to the policy (severity by meaning) and to repeat-issue grouping.
-    Encoder { heads: SparseLinear, encoder: Box<SentenceEncoder> },
+    /// A pretrained sentence encoder next to the heads: its embedding of each ticket goes to
+    /// the policy (severity by meaning) and to repeat-issue grouping, and, where `reads` says
+    /// so, to the heads as features after the hashed ones (from `first`).
+    Encoder { heads: SparseLinear, encoder: Box<SentenceEncoder>, reads: Option<ReadEmbedding> },
+}
+
+/// Where and how the heads read the embedding: its components times `scale`, as features from
+/// `first` on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReadEmbedding {
+    pub first: usize,
+    pub scale: f32,
 }
 
 impl TextModel {
@@ -67,6 +78,22 @@ impl TextModel {
         }
     }
 
+    /// Whether the heads read each ticket's embedding (so it must be computed before scoring).
+    pub fn heads_read_embedding(&self) -> bool {
+        matches!(self, TextModel::Encoder { reads: Some(_), .. })
+    }
+
+    /// What the heads read of a ticket: its hashed features, followed by its embedding where
+    /// the heads read that too.
+    pub fn head_input<'f>(&self, features: &'f TicketFeatures, embedding: Option<&[f32]>) -> Cow<'f, TicketFeatures> {
+        match (self, embedding) {
+            (TextModel::Encoder { reads: Some(reads), .. }, Some(embedding)) => {
+                Cow::Owned(features.with_embedding(reads.first, embedding, reads.scale))
+            }
+            _ => Cow::Borrowed(features),
+        }
+    }
+
     /// Raw logits `[ticket][head][class]`, heads in manifest order. The tickets are scored in
     /// passes of at most `ENTRIES_PER_PASS` feature entries (see there).
     pub fn logits(&self, tickets: &[&TicketFeatures]) -> Result<Vec<Vec<Vec<f32>>>, ModelError> {
@@ -79,7 +106,8 @@ impl TextModel {
     }
 
     /// Each feature's exact share in how far each head's logit for `labels[head]` stands above
-    /// the mean of that head's logits: `[head][feature]`.
+    /// the mean of that head's logits: `[head][feature]`. An embedding the heads read has a
+    /// share per component; no words are behind those, so evidence phrases leave them out.
     pub fn label_shares(&self, ticket: &TicketFeatures, labels: &[usize]) -> Result<Vec<Vec<f32>>, ModelError> {
         Ok(self.heads().label_shares(ticket, labels)?)
     }

@@ -161,7 +161,7 @@ pub fn write_bundle(out: &Path, trained: &Trained, run: &RunRecord) -> Result<Ma
         metrics: metrics_summary(run.report, run.evaluated_on),
         files: BTreeMap::new(),
         memory: trained.memory.as_ref().map(|m| m.spec.clone()),
-        encoder: run.encoder.map(|e| e.spec.clone()),
+        encoder: run.encoder.map(|e| EncoderSpec { heads_read: trained.reads_embedding.clone(), ..e.spec.clone() }),
     };
     std::fs::write(scratch.join(MODEL_CARD), model_card(&manifest, trained, run)).map_err(io_error(&scratch))?;
     let manifest = manifest.seal(&scratch)?;

@@ -121,11 +121,21 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
         let _ = writeln!(
             card,
             "**Sentence encoder.** The bundle carries a pretrained sentence encoder in `encoder.bin` ({}), cut to {} \
-             vocabulary pieces, reading at most {} tokens of each ticket. The heads above do not read it: the \
-             policy compares each ticket's embedding with its level examples by meaning{}.\n",
+             vocabulary pieces, reading at most {} tokens of each ticket. {} The policy compares each ticket's \
+             embedding with its level examples by meaning{}.\n",
             spec.source,
             spec.pieces,
             spec.max_tokens,
+            match &trained.reads_embedding {
+                Some(read) => format!(
+                    "The {} head(s) read its embedding as {} more features next to the hashed ones (each component \
+                     times {}); the other heads do not.",
+                    read.heads.join(", "),
+                    read.dimension,
+                    read.scale
+                ),
+                None => "The heads above do not read it.".to_string(),
+            },
             match &spec.severity {
                 Some(probe) => format!(
                     ", and a severity probe (logistic regression on the embeddings: is the ticket at {}?) was fitted on \

@@ -8,15 +8,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use indicatif::ProgressBar;
-use triage::model::bundle::{sha256_hex, EncoderSpec, HeadSpec};
+use triage::model::bundle::{sha256_hex, EmbeddingFeatures, EncoderSpec, HeadSpec};
 use triage::model::classifier::Classifier;
 use triage::model::encoder::image::EncoderImage;
 use triage::model::encoder::{keep_pieces_for, package, SentenceEncoder};
 
 use crate::bundle_writer::{write_bundle, BundledEncoder, RunRecord};
 use crate::data::{ColumnMap, Dataset};
-use crate::train::{progress_style, train, TrainConfig, ALL_HEADS};
-use crate::{corrections, data, eval, faithfulness, report, severity_probe};
+use crate::train::{progress_style, train, EmbeddingInput, EncoderFeatures, RowEmbeddings, TrainConfig, ALL_HEADS};
+use crate::{corrections, data, embeddings, eval, faithfulness, report, severity_probe};
 
 #[derive(Parser)]
 #[command(name = "triage-train", version, about = "Train and evaluate triage's ticket classifier")]
@@ -168,6 +168,21 @@ struct TrainArgs {
     /// The levels a ticket counts as severe at, for --severity-examples.
     #[arg(long, value_delimiter = ',', default_value = "P1,P2")]
     severe_levels: Vec<String>,
+    /// Whether the heads read the --encoder's embedding of each ticket: `off`, `with-text`
+    /// (its components as features next to the hashed ones) or `alone`.
+    #[arg(long, value_enum, default_value_t = EncoderFeatures::Off)]
+    encoder_features: EncoderFeatures,
+    /// What each embedding component is multiplied by as a feature, for --encoder-features
+    /// (the hashed features are unit length per group, and one regularisation sees both).
+    #[arg(long, default_value_t = 1.0)]
+    encoder_feature_scale: f32,
+    /// The heads that read the embedding, for --encoder-features (default: all); the others
+    /// read the hashed text features only.
+    #[arg(long, value_delimiter = ',', default_value = ALL_HEADS)]
+    encoder_feature_heads: Vec<String>,
+    /// A directory to keep the rows' embeddings in between runs, for --encoder-features.
+    #[arg(long)]
+    embedding_cache: Option<PathBuf>,
     #[command(flatten)]
     config: TrainConfig,
     #[command(flatten)]
@@ -229,14 +244,15 @@ fn training_data(args: &TrainArgs) -> anyhow::Result<(Dataset, Vec<String>, usiz
     Ok((dataset, head_names, report.used()))
 }
 
-/// The --linear-heads names, checked against this run's heads: `all` is every head, `none`
-/// none; any other name must be a head the columns map (otherwise it is a typo).
-fn linear_heads(names: &[String], heads: &[String]) -> anyhow::Result<Vec<String>> {
+/// The head names a flag (`--linear-heads`, `--encoder-feature-heads`) lists, checked against
+/// this run's heads: `all` is every head, `none` none; any other name must be a head the
+/// columns map (otherwise it is a typo).
+fn heads_named(flag: &str, names: &[String], heads: &[String]) -> anyhow::Result<Vec<String>> {
     if names.iter().any(|n| n == ALL_HEADS) {
         return Ok(heads.to_vec());
     }
     if let Some(unknown) = names.iter().find(|n| n.as_str() != "none" && !heads.contains(n)) {
-        bail!("--linear-heads: `{unknown}` is not a head of this run (heads: {}; or all, none)", heads.join(", "));
+        bail!("{flag}: `{unknown}` is not a head of this run (heads: {}; or all, none)", heads.join(", "));
     }
     Ok(names.iter().filter(|n| n.as_str() != "none").cloned().collect())
 }
@@ -254,8 +270,13 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         Some(path) => Some(bundled_encoder(path, &args, &dataset)?),
         None => None,
     };
+    anyhow::ensure!(
+        args.encoder_features == EncoderFeatures::Off || encoder.is_some(),
+        "--encoder-features {:?} needs --encoder",
+        args.encoder_features
+    );
     let mut config = args.config.clone();
-    config.linear_heads = linear_heads(&config.linear_heads, &head_names)?;
+    config.linear_heads = heads_named("--linear-heads", &config.linear_heads, &head_names)?;
     let heads: Vec<HeadSpec> =
         dataset.label_sets(&head_names)?.into_iter().map(|(name, labels)| HeadSpec { name, labels }).collect();
     let (train_rows, validation_rows) = if args.dev.is_empty() {
@@ -266,7 +287,26 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     eprintln!("training on {} rows, validating on {}", train_rows.len(), validation_rows.len());
     let progress = ProgressBar::new(config.epochs as u64).with_style(progress_style());
     let started = std::time::Instant::now();
-    let trained = train(&train_rows, &validation_rows, heads, &config, &progress)?;
+    let reading_heads = heads_named("--encoder-feature-heads", &args.encoder_feature_heads, &head_names)?;
+    let embedded = match (&encoder, args.encoder_features) {
+        (Some(bundled), EncoderFeatures::WithText | EncoderFeatures::Alone) => {
+            Some(embed_rows(bundled, &args, &train_rows, &validation_rows)?)
+        }
+        _ => None,
+    };
+    let row_embeddings = embedded.as_ref().map(|rows| RowEmbeddings {
+        train: &rows.train,
+        validation: &rows.validation,
+        input: EmbeddingInput {
+            features: EmbeddingFeatures {
+                dimension: rows.encoder.dimension(),
+                scale: args.encoder_feature_scale,
+                heads: reading_heads.clone(),
+            },
+            alone: args.encoder_features == EncoderFeatures::Alone,
+        },
+    });
+    let trained = train(&train_rows, &validation_rows, heads, &config, row_embeddings.as_ref(), &progress)?;
     progress.finish();
     eprintln!("trained in {:.1}s (best epoch per head, per member: {:?})", started.elapsed().as_secs_f64(), trained.best_epoch);
     eprintln!("validation macro-F1 of the final model: {:?}", trained.validation_macro_f1);
@@ -276,7 +316,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         .name
         .clone()
         .unwrap_or_else(|| args.out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "model".into()));
-    let classifier = trained.classifier(&name)?;
+    let classifier = trained.classifier(&name, embedded.map(|rows| rows.encoder))?;
     if args.eval.is_empty() {
         eprintln!(
             "no --eval files: metrics come from the validation rows, which the shipped fits and the memory learned \
@@ -335,8 +375,39 @@ fn bundled_encoder(path: &Path, args: &TrainArgs, dataset: &Dataset) -> anyhow::
         pieces: cut.pieces.len(),
         max_tokens: args.encoder_max_tokens,
         severity,
+        heads_read: None,
     };
     Ok(BundledEncoder { image: cut.to_bytes(), spec })
+}
+
+/// The bundled encoder, ready to run, and its embeddings of the training and the validation
+/// rows.
+struct EmbeddedRows {
+    encoder: SentenceEncoder,
+    train: Vec<Vec<f32>>,
+    validation: Vec<Vec<f32>>,
+}
+
+/// The rows' embeddings by the bundled encoder (from --embedding-cache where it has them).
+fn embed_rows(
+    bundled: &BundledEncoder,
+    args: &TrainArgs,
+    train_rows: &[data::Example],
+    validation_rows: &[data::Example],
+) -> anyhow::Result<EmbeddedRows> {
+    let encoder = SentenceEncoder::from_image(
+        &EncoderImage::parse(&bundled.image)?,
+        args.encoder_max_tokens,
+        &triage::model::compute::device(),
+    )?;
+    let id = sha256_hex(format!("{} {}", sha256_hex(&bundled.image), args.encoder_max_tokens).as_bytes());
+    let cache = args.embedding_cache.as_deref();
+    fn texts(rows: &[data::Example]) -> Vec<&str> {
+        rows.iter().map(|e| e.text.as_str()).collect()
+    }
+    let train = embeddings::embed_all(&encoder, &id, &texts(train_rows), cache)?;
+    let validation = embeddings::embed_all(&encoder, &id, &texts(validation_rows), cache)?;
+    Ok(EmbeddedRows { encoder, train, validation })
 }
 
 /// Each severity example's model text and acceptable levels, from every file in order.

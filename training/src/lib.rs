@@ -6,6 +6,7 @@
 //! # Layout
 //! - `cli`: the flags of `triage-train train` and `eval`, and the two commands
 //! - `data`: polars loading, column mapping, skipped-row report
+//! - `embeddings`: the rows' sentence embeddings for heads that read them, with a cache
 //! - `train`: the one orchestration: tokenizer, features, each head's fit, memory,
 //!   calibration; `linear_fit` fits the logistic-regression heads, `ensemble` the AdamW
 //!   network members for the heads left out of `--linear-heads`
@@ -25,6 +26,7 @@ pub mod calibrate;
 pub mod card;
 pub mod corrections;
 pub mod data;
+pub mod embeddings;
 pub mod ensemble;
 pub mod eval;
 pub mod faithfulness;

@@ -202,16 +202,27 @@ pub(crate) fn out_of_fold_logits(
 /// training rows, a stratified sample of at most that many stands in for them in those fits.
 /// The best is fitted on every row, starting from its last out-of-fold fit, and shipped. The
 /// validation rows keep their out-of-fold logits, which score and calibrate the head.
+///
+/// With `features_below`, the head reads only the features with smaller ids: the hashed
+/// text features, where the rows carry an embedding this head is not to read.
 pub(crate) fn fit_linear(
     train_set: &Prepared,
     validation_set: &Prepared,
     h: usize,
     spec: &HeadSpec,
     config: &TrainConfig,
+    features_below: Option<usize>,
 ) -> Result<FittedLinear, TrainError> {
     let mut rows = labeled_rows(train_set, h);
     let training_rows = rows.len();
     rows.extend(labeled_rows(validation_set, h));
+    let kept: Vec<TicketFeatures> = match features_below {
+        Some(first_left_out) => rows.iter().map(|(features, _)| ids_below(features, first_left_out)).collect(),
+        None => Vec::new(),
+    };
+    if features_below.is_some() {
+        rows.iter_mut().zip(&kept).for_each(|((features, _), kept)| *features = kept);
+    }
     let targets: Vec<usize> = rows.iter().map(|(_, t)| *t).collect();
     let validation_rows = rows.len() - training_rows;
     // Past the cap, the training rows are dealt into `stride` stratified parts and the first
@@ -313,6 +324,13 @@ pub(crate) fn choose_recall(
     let scored: Vec<(usize, &[f32])> =
         scored_rows.iter().filter_map(|&i| position[i].map(|p| (p, out_of_fold[i].as_slice()))).collect();
     Some(choose_threshold(&vectors, &targets, &scored, &spec.labels, &config.recall_similarities.0))
+}
+
+/// `features` without the entries from id `first_left_out` on (the word-level group, whose ids
+/// are all smaller, is kept whole).
+fn ids_below(features: &TicketFeatures, first_left_out: usize) -> TicketFeatures {
+    let (ids, weights) = features.ids.iter().zip(&features.weights).filter(|(&id, _)| (id as usize) < first_left_out).unzip();
+    TicketFeatures { ids, weights, word_level: features.word_level }
 }
 
 /// Writes a linear head's coefficients and intercepts as head `spec`'s weights, in place of

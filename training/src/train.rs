@@ -10,11 +10,12 @@ use candle_core::Tensor;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
-use triage::model::bundle::{HeadSpec, Manifest, MemorySpec, ModelKind, FORMAT_VERSION};
+use triage::model::bundle::{EmbeddingFeatures, HeadSpec, Manifest, MemorySpec, FORMAT_VERSION};
 use triage::model::calibration::{calibrated_probabilities, Calibration};
 use triage::model::classifier::recalling_memory;
+use triage::model::encoder::SentenceEncoder;
 use triage::model::features::{inverse_document_frequency, FeatureConfig, TicketFeatures};
-use triage::model::kind::TextModel;
+use triage::model::kind::{ReadEmbedding, TextModel};
 use triage::model::nearest_ticket::{take_recalled, HeadRecall, Memory, MemoryArrays, Recall, NO_LABEL};
 use triage::model::sparse_linear::{Batch, SparseLinear};
 use triage::model::Classifier;
@@ -280,6 +281,8 @@ pub struct Trained {
     pub validation_macro_f1: BTreeMap<String, f64>,
     /// The labeled tickets the model recalls, when any head recalls.
     pub memory: Option<TrainedMemory>,
+    /// How the heads read the sentence encoder's embedding, when they do.
+    pub reads_embedding: Option<EmbeddingFeatures>,
 }
 
 /// The model's memory as the bundle stores it: the arrays and what the manifest says of them.
@@ -312,11 +315,17 @@ pub(crate) fn featurize(
     config: &FeatureConfig,
     idf: &[f32],
     heads: &[HeadSpec],
+    embeddings: Option<(&[Vec<f32>], &EmbeddingInput)>,
 ) -> Result<Prepared, TrainError> {
     let features = examples
         .par_iter()
-        .map(|example| {
-            let mut features = config.featurize(&text.words(&example.text)?, idf);
+        .enumerate()
+        .map(|(row, example)| {
+            let hashed = config.featurize(&text.words(&example.text)?, idf);
+            let mut features = match embeddings {
+                Some((embeddings, input)) => input.head_input(&hashed, &embeddings[row], config.dimension()),
+                None => hashed,
+            };
             // Held for the whole run, and built by pushing: without this a third of it can be slack.
             features.ids.shrink_to_fit();
             features.weights.shrink_to_fit();
@@ -367,12 +376,54 @@ pub(crate) fn macro_f1(labels: &[String], truth: &[usize], predicted: &[usize]) 
     head_metrics(labels, truth, predicted, &vec![1.0; truth.len()]).macro_f1
 }
 
-/// Fits the model on `train`, selecting the epoch and the calibration on `validation`.
+/// What the heads read of a sentence encoder's embedding of each row, when they do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncoderFeatures {
+    /// The heads read the hashed text features only.
+    Off,
+    /// The embedding's components as more features next to the hashed ones.
+    WithText,
+    /// The embedding alone: the hashed features' coefficients stay zero, and the memory,
+    /// which compares word-level features, recalls nothing.
+    Alone,
+}
+
+/// How the heads read the rows' embeddings (`features.heads` read them; every other head's
+/// embedding coefficients stay zero).
+pub struct EmbeddingInput {
+    pub features: EmbeddingFeatures,
+    pub alone: bool,
+}
+
+impl EmbeddingInput {
+    fn read_by(&self, head: &str) -> bool {
+        self.features.heads.iter().any(|h| h == head)
+    }
+
+    /// A row's head input: its hashed features (none when the embedding is read alone), then
+    /// its embedding as features from `first` on.
+    fn head_input(&self, hashed: &TicketFeatures, embedding: &[f32], first: usize) -> TicketFeatures {
+        let text = if self.alone { TicketFeatures::default() } else { hashed.clone() };
+        text.with_embedding(first, embedding, self.features.scale)
+    }
+}
+
+/// The embeddings of the training and the validation rows, in their order.
+pub struct RowEmbeddings<'a> {
+    pub train: &'a [Vec<f32>],
+    pub validation: &'a [Vec<f32>],
+    pub input: EmbeddingInput,
+}
+
+/// Fits the model on `train`, selecting the epoch and the calibration on `validation`; with
+/// `embeddings`, the heads read each row's sentence embedding as well.
 pub fn train(
     train: &[Example],
     validation: &[Example],
     heads: Vec<HeadSpec>,
     config: &TrainConfig,
+    embeddings: Option<&RowEmbeddings>,
     progress: &ProgressBar,
 ) -> Result<Trained, TrainError> {
     if validation.is_empty() {
@@ -407,16 +458,27 @@ pub fn train(
             },
         )?;
     let idf = inverse_document_frequency(&document_frequency, train.len(), config.min_df);
-    let train_set = featurize(train, &text, &features, &idf, &heads)?;
-    let validation_set = featurize(validation, &text, &features, &idf, &heads)?;
+    let train_set = featurize(train, &text, &features, &idf, &heads, embeddings.map(|e| (e.train, &e.input)))?;
+    let validation_set = featurize(validation, &text, &features, &idf, &heads, embeddings.map(|e| (e.validation, &e.input)))?;
+    // The heads read every hashed feature and, after them, any embedding's components.
+    let input_dimension = features.dimension() + embeddings.map_or(0, |e| e.input.features.dimension);
 
+    if let Some(unread) =
+        embeddings.and_then(|e| heads.iter().find(|spec| !config.is_linear(&spec.name) && !e.input.read_by(&spec.name)))
+    {
+        return Err(TrainError::Data(format!(
+            "{} is fitted as a network, which reads the embedding whenever the rows carry it: list it with the heads that \
+             read the encoder's embedding, or fit it as a linear head",
+            unread.name
+        )));
+    }
     let every_head_linear = heads.iter().all(|spec| config.is_linear(&spec.name));
     let members = if every_head_linear {
         Vec::new()
     } else {
         progress.set_length((config.epochs * config.ensemble.max(1)) as u64);
         (0..config.ensemble.max(1))
-            .map(|k| fit_member(&train_set, &validation_set, &heads, features.dimension(), config, k, progress))
+            .map(|k| fit_member(&train_set, &validation_set, &heads, input_dimension, config, k, progress))
             .collect::<Result<Vec<_>, _>>()?
     };
     let mut best_weights = if members.is_empty() { HashMap::new() } else { merge_members(&members, &heads)? };
@@ -424,10 +486,15 @@ pub fn train(
     let mut held_out_logits = HashMap::new();
     // The heads' fits are independent, like the folds' within each (see `out_of_fold_logits`).
     let linear: Vec<(usize, &HeadSpec)> = heads.iter().enumerate().filter(|(_, spec)| config.is_linear(&spec.name)).collect();
-    let fits: Vec<FittedLinear> =
-        linear.par_iter().map(|&(h, spec)| fit_linear(&train_set, &validation_set, h, spec, config)).collect::<Result<_, _>>()?;
+    let fits: Vec<FittedLinear> = linear
+        .par_iter()
+        .map(|&(h, spec)| {
+            let features_below = embeddings.filter(|e| !e.input.read_by(&spec.name)).map(|_| features.dimension());
+            fit_linear(&train_set, &validation_set, h, spec, config, features_below)
+        })
+        .collect::<Result<_, _>>()?;
     for ((h, spec), fitted) in linear.into_iter().zip(fits) {
-        install_linear_head(&mut best_weights, features.dimension(), spec, &fitted.shipped)?;
+        install_linear_head(&mut best_weights, input_dimension, spec, &fitted.shipped)?;
         let record = fitted.record;
         eprintln!(
             "{}: {} C {} ({} {:.3}{}; shipped fit on {} rows, {} L-BFGS iterations); {}",
@@ -447,7 +514,7 @@ pub fn train(
     let best_epoch = members.iter().map(|m| m.best_epoch.clone()).collect();
     let epochs = members.into_iter().map(|m| m.epochs).collect();
 
-    let scorer = SparseLinear::from_tensors(&best_weights, features.dimension(), &heads).map_err(TrainError::Data)?;
+    let scorer = SparseLinear::from_tensors(&best_weights, input_dimension, &heads).map_err(TrainError::Data)?;
     let mut logits = all_logits(&scorer, &validation_set.features, config.batch_size)?;
     // A linear head's shipped fit has seen the validation rows; their out-of-fold logits
     // score and calibrate it.
@@ -486,6 +553,7 @@ pub fn train(
         linear_heads,
         validation_macro_f1,
         memory,
+        reads_embedding: embeddings.map(|e| e.input.features.clone()),
     })
 }
 
@@ -544,12 +612,24 @@ pub(crate) fn recall_into(
 }
 
 impl Trained {
-    /// The trained model as a `Classifier`, to evaluate it before any bundle is written.
-    /// Its manifest is provisional: unsealed, without data or metrics.
-    pub fn classifier(&self, name: &str) -> Result<Classifier, TrainError> {
+    /// The trained model as a `Classifier`, to evaluate it before any bundle is written; with
+    /// the sentence encoder, which heads that read embeddings need. Its manifest is
+    /// provisional: unsealed, without data, metrics or the encoder's description.
+    pub fn classifier(&self, name: &str, encoder: Option<SentenceEncoder>) -> Result<Classifier, TrainError> {
+        let input_dimension = self.features.dimension() + self.reads_embedding.as_ref().map_or(0, |r| r.dimension);
+        let heads = SparseLinear::from_tensors(&self.weights, input_dimension, &self.heads).map_err(TrainError::Data)?;
+        let model = match (encoder, &self.reads_embedding) {
+            (Some(encoder), reads) => TextModel::Encoder {
+                heads,
+                encoder: Box::new(encoder),
+                reads: reads.as_ref().map(|features| ReadEmbedding { first: self.features.dimension(), scale: features.scale }),
+            },
+            (None, Some(_)) => return Err(TrainError::Data("the heads read an embedding: give the encoder".into())),
+            (None, None) => TextModel::SparseLinear { heads },
+        };
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
-            kind: ModelKind::SparseLinear,
+            kind: model.kind(),
             name: name.to_string(),
             version: "unsealed".into(),
             created_at: String::new(),
@@ -564,20 +644,11 @@ impl Trained {
             memory: self.memory.as_ref().map(|m| m.spec.clone()),
             encoder: None,
         };
-        let heads =
-            SparseLinear::from_tensors(&self.weights, self.features.dimension(), &self.heads).map_err(TrainError::Data)?;
         let memory = match &self.memory {
             Some(m) => Some(recalling_memory(&self.heads, &m.spec, &m.arrays).map_err(TrainError::Data)?),
             None => None,
         };
-        Ok(Classifier::from_parts(
-            manifest,
-            self.text.clone(),
-            self.idf.clone(),
-            TextModel::SparseLinear { heads },
-            self.calibration.clone(),
-            memory,
-        ))
+        Ok(Classifier::from_parts(manifest, self.text.clone(), self.idf.clone(), model, self.calibration.clone(), memory))
     }
 }
 
@@ -638,7 +709,7 @@ mod tests {
     }
 
     fn assert_beats_majority(trained: &Trained, train_rows: &[Example], held_out: &[Example]) {
-        let report = evaluate(&trained.classifier("sample").expect("classifier"), held_out).expect("evaluates");
+        let report = evaluate(&trained.classifier("sample", None).expect("classifier"), held_out).expect("evaluates");
         for head in ["category", "sentiment", "urgency"] {
             let accuracy = report.heads[head].accuracy;
             let baseline = majority_accuracy(train_rows, held_out, head);
@@ -685,7 +756,7 @@ mod tests {
         let config =
             TrainConfig { linear_heads: vec!["urgency".into()], linear_inverse_regularisation: vec![1.0, 4.0], ..small() };
         let trained =
-            train(&fit_rows, &validation_rows, sample_heads(&train_rows), &config, &ProgressBar::hidden()).expect("trains");
+            train(&fit_rows, &validation_rows, sample_heads(&train_rows), &config, None, &ProgressBar::hidden()).expect("trains");
         assert!(trained.linear_heads.contains_key("urgency"));
         assert_coefficients_per_class(&trained);
         assert_beats_majority(&trained, &train_rows, &held_out);
@@ -722,7 +793,7 @@ mod tests {
         let (fit_rows, validation_rows) = split(train_rows.clone(), 0.15, 3);
         let heads = sample_heads(&train_rows);
         let config = TrainConfig { linear_heads: heads.iter().map(|h| h.name.clone()).collect(), ..config };
-        let trained = train(&fit_rows, &validation_rows, heads, &config, &ProgressBar::hidden()).expect("trains");
+        let trained = train(&fit_rows, &validation_rows, heads, &config, None, &ProgressBar::hidden()).expect("trains");
         AllLinear { fit_rows, validation_rows, train_rows, held_out, trained }
     }
 
@@ -772,14 +843,14 @@ mod tests {
         let (fit_rows, validation_rows) = split(rows.clone(), 0.15, 3);
         let heads = sample_heads(&rows);
         let config = TrainConfig { linear_heads: heads.iter().map(|h| h.name.clone()).collect(), ..small() };
-        let trained = train(&fit_rows, &validation_rows, heads, &config, &ProgressBar::hidden()).expect("trains");
+        let trained = train(&fit_rows, &validation_rows, heads, &config, None, &ProgressBar::hidden()).expect("trains");
         let memory = trained.memory.as_ref().expect("twins make recall pay");
         assert_eq!(memory.spec.tickets.len(), rows.len(), "every labeled row is remembered");
         for spec in &trained.heads {
             let choice = trained.linear_heads[&spec.name].recall.as_ref().expect("recall was considered");
             assert!(choice.threshold.is_some() && choice.with_macro_f1 > choice.without_macro_f1, "{}: {choice:?}", spec.name);
         }
-        let classifier = trained.classifier("twins").expect("classifier");
+        let classifier = trained.classifier("twins", None).expect("classifier");
         let ticket = &train_rows[0];
         for (head, prediction) in &classifier.predict(&[ticket.text.as_str()]).expect("predicts")[0] {
             let recalled =

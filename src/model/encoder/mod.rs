@@ -45,6 +45,8 @@ pub struct SentenceEncoder {
     specials: Specials,
     /// Most text pieces read per text (the special tokens come on top).
     max_pieces: usize,
+    /// Components of each embedding.
+    dimension: usize,
 }
 
 impl SentenceEncoder {
@@ -55,7 +57,18 @@ impl SentenceEncoder {
         crate::model::compute::use_every_core_for_products();
         let transformer = Transformer::new(image, device)?;
         let max_pieces = max_tokens.min(transformer.max_positions()).saturating_sub(2).max(1);
-        Ok(Self { pieces: PieceTokenizer::new(image)?, transformer, specials: image.specials, max_pieces })
+        Ok(Self {
+            pieces: PieceTokenizer::new(image)?,
+            transformer,
+            specials: image.specials,
+            max_pieces,
+            dimension: image.shape.hidden,
+        })
+    }
+
+    /// Components of each embedding.
+    pub fn dimension(&self) -> usize {
+        self.dimension
     }
 
     /// Reads the image at `path`.

