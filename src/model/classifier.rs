@@ -8,11 +8,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::bundle::{self, HeadSpec, Manifest, MemorySpec, ModelKind};
-use super::calibration::calibrated_probabilities;
-use super::calibration::{Calibration, HeadCalibration};
+use super::calibration::{calibrated_probabilities, Calibration, HeadCalibration};
 use super::encoder::SentenceEncoder;
 use super::features::{weigh_traced, TicketFeatures};
-use super::kind::{ReadEmbedding, TextModel};
+use super::kind::TextModel;
 use super::nearest_ticket::{take_recalled, Memory, MemoryArrays};
 use super::severity_probe::SeverityProbe;
 use super::sparse_linear::SparseLinear;
@@ -114,23 +113,15 @@ impl Classifier {
             });
         }
         let calibration: Calibration = bundle::read_json(dir, bundle::CALIBRATION)?;
-        let model = match (manifest.kind, &manifest.encoder) {
+        let encoder_path = dir.join(bundle::ENCODER);
+        let wrong_encoder = |message: String| ModelError::Bundle { path: encoder_path.display().to_string(), message };
+        let encoder = match (manifest.kind, &manifest.encoder) {
             (ModelKind::Encoder, Some(spec)) => {
-                let path = dir.join(bundle::ENCODER);
-                let wrong_encoder = |message: String| ModelError::Bundle { path: path.display().to_string(), message };
-                let encoder = SentenceEncoder::read(&path, spec.max_tokens, &device).map_err(|e| wrong_encoder(e.to_string()))?;
-                if let Some(read) = reads.filter(|r| r.dimension != encoder.dimension()) {
-                    return Err(wrong_encoder(format!(
-                        "embeds in {} dimensions but the heads read {}",
-                        encoder.dimension(),
-                        read.dimension
-                    )));
-                }
-                let reads = reads.map(|features| ReadEmbedding { first: manifest.features.dimension(), scale: features.scale });
-                TextModel::Encoder { heads, encoder: Box::new(encoder), reads }
+                Some(SentenceEncoder::read(&encoder_path, spec.max_tokens, &device).map_err(|e| wrong_encoder(e.to_string()))?)
             }
-            _ => TextModel::SparseLinear { heads },
+            _ => None,
         };
+        let model = TextModel::new(heads, encoder, reads, manifest.features.dimension()).map_err(wrong_encoder)?;
         let held_out = bundle::held_out_predictions(dir)?;
         Ok(Self { manifest, text, idf, model, calibration, memory, held_out })
     }

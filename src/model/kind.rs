@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use super::bundle::ModelKind;
+use super::bundle::{EmbeddingFeatures, ModelKind};
 use super::encoder::SentenceEncoder;
 use super::features::TicketFeatures;
 use super::sparse_linear::{Batch, SparseLinear};
@@ -58,6 +58,29 @@ pub struct ReadEmbedding {
 }
 
 impl TextModel {
+    /// The model of `heads`, with `encoder` when there is one; `reads` says how the heads read
+    /// its embedding (as features from `first` on), when they do. Fails, saying why, when the
+    /// heads read an embedding there is none of, or one of another size.
+    pub fn new(
+        heads: SparseLinear,
+        encoder: Option<SentenceEncoder>,
+        reads: Option<&EmbeddingFeatures>,
+        first: usize,
+    ) -> Result<Self, String> {
+        match (encoder, reads) {
+            (None, None) => Ok(TextModel::SparseLinear { heads }),
+            (None, Some(_)) => Err("the heads read a sentence encoder's embedding, but there is no encoder".into()),
+            (Some(encoder), Some(read)) if read.dimension != encoder.dimension() => {
+                Err(format!("the encoder embeds in {} dimensions but the heads read {}", encoder.dimension(), read.dimension))
+            }
+            (Some(encoder), reads) => Ok(TextModel::Encoder {
+                heads,
+                encoder: Box::new(encoder),
+                reads: reads.map(|read| ReadEmbedding { first, scale: read.scale }),
+            }),
+        }
+    }
+
     pub fn kind(&self) -> ModelKind {
         match self {
             TextModel::SparseLinear { .. } => ModelKind::SparseLinear,

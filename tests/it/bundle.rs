@@ -73,6 +73,17 @@ fn the_default_model_names_its_kind_and_a_kind_without_its_files_is_refused() {
 }
 
 #[test]
+fn heads_that_read_the_embedding_need_the_manifest_to_say_so() {
+    let manifest = default_classifier().manifest().clone();
+    let read = manifest.encoder.and_then(|e| e.heads_read).expect("the default's sentiment head reads the embedding");
+    assert_eq!((read.dimension, read.heads), (384, vec!["sentiment".to_string()]));
+    let error = load_error_after_editing_the_manifest(|manifest| {
+        manifest["encoder"].as_object_mut().expect("encoder entry").remove("heads_read");
+    });
+    assert!(error.contains(WEIGHTS) && error.contains("coefficients.") && error.contains("does not match"), "{error}");
+}
+
+#[test]
 fn an_edited_manifest_hash_does_not_hide_tampering() {
     let dir = bundle_copy();
     let path = dir.path().join(MANIFEST);

@@ -15,7 +15,7 @@ use triage::model::calibration::{calibrated_probabilities, Calibration};
 use triage::model::classifier::recalling_memory;
 use triage::model::encoder::SentenceEncoder;
 use triage::model::features::{inverse_document_frequency, FeatureConfig, TicketFeatures};
-use triage::model::kind::{ReadEmbedding, TextModel};
+use triage::model::kind::TextModel;
 use triage::model::nearest_ticket::{take_recalled, HeadRecall, Memory, MemoryArrays, Recall, NO_LABEL};
 use triage::model::sparse_linear::{Batch, SparseLinear};
 use triage::model::Classifier;
@@ -618,15 +618,8 @@ impl Trained {
     pub fn classifier(&self, name: &str, encoder: Option<SentenceEncoder>) -> Result<Classifier, TrainError> {
         let input_dimension = self.features.dimension() + self.reads_embedding.as_ref().map_or(0, |r| r.dimension);
         let heads = SparseLinear::from_tensors(&self.weights, input_dimension, &self.heads).map_err(TrainError::Data)?;
-        let model = match (encoder, &self.reads_embedding) {
-            (Some(encoder), reads) => TextModel::Encoder {
-                heads,
-                encoder: Box::new(encoder),
-                reads: reads.as_ref().map(|features| ReadEmbedding { first: self.features.dimension(), scale: features.scale }),
-            },
-            (None, Some(_)) => return Err(TrainError::Data("the heads read an embedding: give the encoder".into())),
-            (None, None) => TextModel::SparseLinear { heads },
-        };
+        let model =
+            TextModel::new(heads, encoder, self.reads_embedding.as_ref(), self.features.dimension()).map_err(TrainError::Data)?;
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             kind: model.kind(),
