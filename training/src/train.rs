@@ -16,7 +16,7 @@ use triage::model::classifier::recalling_memory;
 use triage::model::encoder::SentenceEncoder;
 use triage::model::features::{inverse_document_frequency, FeatureConfig, TicketFeatures};
 use triage::model::kind::TextModel;
-use triage::model::nearest_ticket::{take_recalled, HeadRecall, Memory, MemoryArrays, Recall, NO_LABEL};
+use triage::model::nearest_ticket::{take_recalled, HeadRecall, MemoryArrays, Recall, NO_LABEL};
 use triage::model::sparse_linear::{Batch, SparseLinear};
 use triage::model::Classifier;
 use triage::text::TextPipeline;
@@ -526,19 +526,30 @@ pub fn train(
         .filter_map(|(name, record)| record.recall.as_ref()?.head_recall().map(|r| (name.clone(), r)))
         .collect();
     let memory = (!recall.is_empty()).then(|| remember(&[(train, &train_set), (validation, &validation_set)], &heads, recall));
-    // Calibration is fitted on the text model's logits alone: the memory step comes after it.
+    // Each validation row recalls as serving would: the most similar remembered ticket other
+    // than itself.
+    let recalls: Vec<Vec<Option<Recall>>> = match &memory {
+        Some((memory, places)) => {
+            let recalling = recalling_memory(&heads, &memory.spec, &memory.arrays).map_err(TrainError::Data)?;
+            validation_set.features.par_iter().zip(&places[1]).map(|(features, &own)| recalling.recall(features, own)).collect()
+        }
+        None => vec![vec![None; heads.len()]; validation_set.features.len()],
+    };
+    // A head's calibration is fitted on the text model's logits of the rows no recall takes
+    // over: the memory step comes after it, and gives those rows their score by its agreement.
     let mut calibration = Calibration::default();
     for (h, spec) in heads.iter().enumerate() {
-        let (rows, truth): (Vec<Vec<f32>>, Vec<usize>) =
-            validation_set.targets.iter().zip(&logits[h]).filter_map(|(t, l)| t[h].map(|t| (l.clone(), t as usize))).unzip();
+        let (rows, truth): (Vec<Vec<f32>>, Vec<usize>) = validation_set
+            .targets
+            .iter()
+            .zip(&logits[h])
+            .zip(&recalls)
+            .filter(|(_, recalled)| recalled[h].is_none())
+            .filter_map(|((t, l), _)| t[h].map(|t| (l.clone(), t as usize)))
+            .unzip();
         calibration.heads.insert(spec.name.clone(), fit_head_calibration(&rows, &truth, config.target_accuracy));
     }
-    if let Some((memory, places)) = &memory {
-        // The scores must see what serving does: each validation row recalls the most similar
-        // remembered ticket other than itself.
-        let recalling = recalling_memory(&heads, &memory.spec, &memory.arrays).map_err(TrainError::Data)?;
-        recall_into(&mut logits, &recalling, &calibration, &heads, &validation_set.features, &places[1]);
-    }
+    apply_recalls(&mut logits, &recalls, &calibration, &heads);
     let memory = memory.map(|(memory, _)| memory);
     let validation_macro_f1 = validation_scores(&logits, &validation_set, &heads);
     Ok(Trained {
@@ -586,20 +597,11 @@ pub(crate) fn remember(
     (TrainedMemory { arrays, spec: MemorySpec { tickets, recall } }, places)
 }
 
-/// `logits[head][row]` of `rows` after the memory step, as serving takes it: each recalling
-/// head's row recalls the most similar remembered ticket other than itself (`own[row]`), and
-/// its logits become ones that the head's calibration turns into exactly the probabilities
-/// the step gives (temperature times their logarithms).
-pub(crate) fn recall_into(
-    logits: &mut [Vec<Vec<f32>>],
-    memory: &Memory,
-    calibration: &Calibration,
-    heads: &[HeadSpec],
-    rows: &[TicketFeatures],
-    own: &[Option<usize>],
-) {
-    let recalls: Vec<Vec<Option<Recall>>> =
-        rows.par_iter().zip(own).map(|(features, &own)| memory.recall(features, own)).collect();
+/// `logits[head][row]` after the memory step, as serving takes it: where row `row` recalled a
+/// ticket for a head (`recalls[row][head]`), its logits become ones that the head's
+/// calibration turns into exactly the probabilities the step gives (temperature times their
+/// logarithms).
+fn apply_recalls(logits: &mut [Vec<Vec<f32>>], recalls: &[Vec<Option<Recall>>], calibration: &Calibration, heads: &[HeadSpec]) {
     for (row, recalled) in recalls.iter().enumerate() {
         for ((head_logits, recall), spec) in logits.iter_mut().zip(recalled).zip(heads) {
             let Some(recall) = recall else { continue };
