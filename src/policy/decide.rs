@@ -863,6 +863,28 @@ mod tests {
         }
 
         #[test]
+        fn strongly_negative_sentiment_raises_a_complaint_but_not_what_its_own_words_call_minor() {
+            let policy = default_policy();
+            let mut upset = unsure();
+            upset.insert("sentiment".to_string(), head("negative", 0.92, false));
+            let minor = [
+                ("en", "Typo on pricing page", "Small thing: your pricing page says 'unlimted storage'."),
+                ("de", "Tippfehler", "Auf der Preisseite steht ein Tippfehler, nicht dringend."),
+                ("es", "Errata en la web", "Hay una errata en la página de precios, no es urgente."),
+                ("fr", "Faute de frappe", "Il y a une faute de frappe sur la page des tarifs, pas urgent."),
+                ("pt", "Erro de digitação", "Na tabela de preços está escrito armazenamento ilimtado, sem pressa."),
+            ];
+            for (language, subject, body) in minor {
+                let decision = decide(&ticket(subject, body), ModelOutput::of(&upset), 1, &policy, now());
+                assert!(!hits(&decision).contains(&"strongly-negative"), "{language}: {:#?}", decision.trace);
+                assert_eq!(decision.priority.level, "P4", "{language}: {}", decision.summary);
+            }
+            let complaint = ticket("Still waiting", "I have asked three times about my refund and nobody answers.");
+            let decision = decide(&complaint, ModelOutput::of(&upset), 1, &policy, now());
+            assert!(hits(&decision).contains(&"strongly-negative"), "{:#?}", decision.trace);
+        }
+
+        #[test]
         fn a_numeric_impact_field_picks_its_band_even_when_urgency_abstains() {
             let policy = default_policy();
             for (users, impact) in [(1, "one"), (12, "team"), (300, "many")] {
