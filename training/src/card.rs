@@ -48,8 +48,9 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
     let _ = writeln!(
         card,
         "Kind `{}`. Each head is a coefficient matrix over {} TF-IDF features (subword tokens, whole \
-         words, {} hashed buckets for word bigrams and character n-grams) and a bias: a linear model \
-         whose per-feature contributions are exact.",
+         words, {} hashed buckets for word bigrams and character n-grams), and over the sentence \
+         encoder's embedding where a head reads it (below), and a bias: a linear model whose \
+         per-feature contributions are exact.",
         manifest.kind.name(),
         manifest.features.dimension(),
         manifest.features.buckets,
@@ -76,9 +77,9 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
             card,
             "The **{head}** head is a {} on the same features \
              (convex, class-weighted, L2 with C = {} chosen with its form by {}: {}{}; \
-             then fitted on all {} training and validation rows, {} L-BFGS iterations), written into \
-             the table as one column per class and read through the identity. Its validation scores \
-             and calibration come from the out-of-fold fits.\n",
+             then fitted on all {} training and validation rows, {} L-BFGS iterations), stored as its \
+             coefficient matrix (one column per class) and bias. Its validation scores and calibration \
+             come from the out-of-fold fits.\n",
             fit.form,
             fit.inverse_regularisation,
             fit.selection,
