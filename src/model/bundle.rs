@@ -115,6 +115,12 @@ pub struct EmbeddingFeatures {
     pub heads: Vec<String>,
 }
 
+/// How many features the heads read: every hashed feature of `features`, then the
+/// embedding's components where the heads read one (`reads`).
+pub fn head_input_dimension(features: &FeatureConfig, reads: Option<&EmbeddingFeatures>) -> usize {
+    features.dimension() + reads.map_or(0, |r| r.dimension)
+}
+
 /// What the manifest says of the model's memory: each remembered ticket's id, in the order of
 /// the stored vectors, and per head that recalls, from what similarity and with what agreement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -98,9 +98,9 @@ impl Classifier {
             None => None,
         };
         let reads = manifest.encoder.as_ref().and_then(|spec| spec.heads_read.as_ref());
-        let input_dimension = manifest.features.dimension() + reads.map_or(0, |r| r.dimension);
-        let heads = SparseLinear::from_tensors(&tensors, input_dimension, &manifest.heads)
-            .map_err(|e| wrong_weights(format!("does not match the manifest: {e}")))?;
+        let heads =
+            SparseLinear::from_tensors(&tensors, bundle::head_input_dimension(&manifest.features, reads), &manifest.heads)
+                .map_err(|e| wrong_weights(format!("does not match the manifest: {e}")))?;
         let text = TextPipeline::load(&dir.join(bundle::TOKENIZER))?;
         if text.vocab_size() != manifest.features.vocab_size {
             return Err(ModelError::Bundle {

@@ -85,22 +85,15 @@ fn heads_that_read_the_embedding_need_the_manifest_to_say_so() {
 
 #[test]
 fn an_edited_manifest_hash_does_not_hide_tampering() {
-    let dir = bundle_copy();
-    let path = dir.path().join(MANIFEST);
-    let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
-    manifest["files"][WEIGHTS] = serde_json::json!("0".repeat(64));
-    std::fs::write(&path, serde_json::to_vec(&manifest).expect("json")).expect("write");
-    assert!(load_error(dir.path()).contains(WEIGHTS));
+    let error = load_error_after_editing_the_manifest(|manifest| manifest["files"][WEIGHTS] = serde_json::json!("0".repeat(64)));
+    assert!(error.contains(WEIGHTS));
 }
 
 #[test]
 fn a_manifest_naming_fewer_remembered_tickets_than_the_weights_hold_is_refused() {
-    let dir = bundle_copy();
-    let path = dir.path().join(MANIFEST);
-    let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
-    let tickets = manifest["memory"]["tickets"].as_array_mut().expect("the default model remembers tickets");
-    tickets.pop();
-    std::fs::write(&path, serde_json::to_vec(&manifest).expect("json")).expect("write");
-    let error = load_error(dir.path());
+    let error = load_error_after_editing_the_manifest(|manifest| {
+        let tickets = manifest["memory"]["tickets"].as_array_mut().expect("the default model remembers tickets");
+        tickets.pop();
+    });
     assert!(error.contains(WEIGHTS) && error.contains("memory holds"), "{error}");
 }

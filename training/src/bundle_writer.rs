@@ -94,20 +94,17 @@ pub fn write_bundle(out: &Path, trained: &Trained, run: &RunRecord) -> Result<Ma
     }
     std::fs::create_dir_all(&scratch).map_err(io_error(&scratch))?;
 
-    // Half precision keeps the bundle small; the scorer holds the coefficients in f16 as well.
-    let mut tensors: HashMap<String, Tensor> = trained
-        .heads
-        .iter()
-        .map(|spec| {
-            let name = coefficients_name(&spec.name);
-            let coefficients = trained.weights.get(&name).ok_or_else(|| WriteError::Missing(name.clone()))?;
-            Ok((name, coefficients.to_dtype(DType::F16).map_err(ModelError::from)?))
-        })
-        .collect::<Result<_, WriteError>>()?;
+    let mut tensors: HashMap<String, Tensor> = HashMap::new();
     for spec in &trained.heads {
-        let name = bias_name(&spec.name);
-        let bias = trained.weights.get(&name).ok_or_else(|| WriteError::Missing(name.clone()))?;
-        tensors.insert(name, bias.clone());
+        let weight = |name: String| match trained.weights.get(&name) {
+            Some(tensor) => Ok((name, tensor.clone())),
+            None => Err(WriteError::Missing(name)),
+        };
+        let (name, coefficients) = weight(coefficients_name(&spec.name))?;
+        // Half precision keeps the bundle small; the scorer holds the coefficients in f16 as well.
+        tensors.insert(name, coefficients.to_dtype(DType::F16).map_err(ModelError::from)?);
+        let (name, bias) = weight(bias_name(&spec.name))?;
+        tensors.insert(name, bias);
     }
     let idf = Tensor::from_slice(&trained.idf, trained.idf.len(), &triage::model::compute::device()).map_err(ModelError::from)?;
     tensors.insert(IDF.to_string(), idf);

@@ -83,7 +83,9 @@ pub fn embed_all(
     let mut cache = Cache::open(cache_dir, encoder_id, encoder.dimension())?;
     let keys: Vec<Key> = texts.iter().map(|t| key(t)).collect();
     let mut missing: Vec<usize> = (0..texts.len()).filter(|&i| !cache.known.contains_key(&keys[i])).collect();
-    missing.sort_by_key(|&i| encoder.input_ids(texts[i]).len());
+    // By length, so a batch pads little; then by text, so repeats of one text are neighbours
+    // and embedded once.
+    missing.sort_by_cached_key(|&i| (encoder.input_ids(texts[i]).len(), keys[i]));
     missing.dedup_by_key(|&mut i| keys[i]);
     if !missing.is_empty() {
         eprintln!("embedding {} texts ({} already in the cache)", missing.len(), texts.len() - missing.len());

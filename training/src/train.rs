@@ -10,7 +10,7 @@ use candle_core::Tensor;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
-use triage::model::bundle::{EmbeddingFeatures, HeadSpec, Manifest, MemorySpec, FORMAT_VERSION};
+use triage::model::bundle::{head_input_dimension, EmbeddingFeatures, HeadSpec, Manifest, MemorySpec, FORMAT_VERSION};
 use triage::model::calibration::{calibrated_probabilities, Calibration};
 use triage::model::classifier::recalling_memory;
 use triage::model::encoder::SentenceEncoder;
@@ -429,6 +429,15 @@ pub fn train(
     if validation.is_empty() {
         return Err(TrainError::Data("validation set is empty; give more rows or --dev files".into()));
     }
+    if let Some(unread) =
+        embeddings.and_then(|e| heads.iter().find(|spec| !config.is_linear(&spec.name) && !e.input.read_by(&spec.name)))
+    {
+        return Err(TrainError::Data(format!(
+            "{} is fitted as a network, which reads the embedding whenever the rows carry it: list it with the heads that \
+             read the encoder's embedding, or fit it as a linear head",
+            unread.name
+        )));
+    }
     let text = TextPipeline::train(train.iter().map(|e| e.text.as_str()), config.vocab_size)?;
     let features = FeatureConfig {
         vocab_size: text.vocab_size(),
@@ -460,18 +469,7 @@ pub fn train(
     let idf = inverse_document_frequency(&document_frequency, train.len(), config.min_df);
     let train_set = featurize(train, &text, &features, &idf, &heads, embeddings.map(|e| (e.train, &e.input)))?;
     let validation_set = featurize(validation, &text, &features, &idf, &heads, embeddings.map(|e| (e.validation, &e.input)))?;
-    // The heads read every hashed feature and, after them, any embedding's components.
-    let input_dimension = features.dimension() + embeddings.map_or(0, |e| e.input.features.dimension);
-
-    if let Some(unread) =
-        embeddings.and_then(|e| heads.iter().find(|spec| !config.is_linear(&spec.name) && !e.input.read_by(&spec.name)))
-    {
-        return Err(TrainError::Data(format!(
-            "{} is fitted as a network, which reads the embedding whenever the rows carry it: list it with the heads that \
-             read the encoder's embedding, or fit it as a linear head",
-            unread.name
-        )));
-    }
+    let input_dimension = head_input_dimension(&features, embeddings.map(|e| &e.input.features));
     let every_head_linear = heads.iter().all(|spec| config.is_linear(&spec.name));
     let members = if every_head_linear {
         Vec::new()
@@ -618,7 +616,7 @@ impl Trained {
     /// the sentence encoder, which heads that read embeddings need. Its manifest is
     /// provisional: unsealed, without data, metrics or the encoder's description.
     pub fn classifier(&self, name: &str, encoder: Option<SentenceEncoder>) -> Result<Classifier, TrainError> {
-        let input_dimension = self.features.dimension() + self.reads_embedding.as_ref().map_or(0, |r| r.dimension);
+        let input_dimension = head_input_dimension(&self.features, self.reads_embedding.as_ref());
         let heads = SparseLinear::from_tensors(&self.weights, input_dimension, &self.heads).map_err(TrainError::Data)?;
         let model =
             TextModel::new(heads, encoder, self.reads_embedding.as_ref(), self.features.dimension()).map_err(TrainError::Data)?;
