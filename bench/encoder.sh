@@ -91,7 +91,7 @@ PY
 
 log "server load: the sparse kind and the encoder bundle"
 TRIAGE_BIN=$TRIAGE bash bench/load.sh --json --model "$OUT/sparse" >"$OUT/load-sparse.jsonl"
-TRIAGE_MODEL_THREADS=2 TRIAGE_BIN=$TRIAGE bash bench/load.sh --json --model "$OUT/model" >"$OUT/load-encoder.jsonl"
+TRIAGE_BIN=$TRIAGE bash bench/load.sh --json --model "$OUT/model" >"$OUT/load-encoder.jsonl"
 
 log "priorities with each bundle"
 for set in tickets tuning holdout; do

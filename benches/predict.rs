@@ -15,6 +15,12 @@ use triage::ticket::TicketRequest;
 const TICKET: &str = "Checkout down\nSince 9:00 every payment fails with error 502 for all our users. \
 We lose orders every minute, please escalate. Order 48213, account ops@example.com.";
 
+/// Threads as `triage serve` runs them unless told otherwise: candle reads its setting once,
+/// before the first model loads, so every group calls this first.
+fn as_served() {
+    triage::model::compute::set_model_threads(triage::model::compute::DEFAULT_MODEL_THREADS);
+}
+
 /// The bundle measured: TRIAGE_BENCH_MODEL, else the committed default.
 fn bench_model() -> PathBuf {
     std::env::var_os("TRIAGE_BENCH_MODEL")
@@ -22,6 +28,7 @@ fn bench_model() -> PathBuf {
 }
 
 fn prediction(c: &mut Criterion) {
+    as_served();
     let classifier = Classifier::load(&bench_model()).expect("the model loads");
     c.bench_function("featurize_only", |b| b.iter(|| classifier.features(TICKET).expect("features")));
     c.bench_function("predict_single_ticket", |b| b.iter(|| classifier.predict(&[TICKET]).expect("predict")));
@@ -32,6 +39,7 @@ fn prediction(c: &mut Criterion) {
 }
 
 fn decision(c: &mut Criterion) {
+    as_served();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let classifier = Classifier::load(&bench_model()).expect("the model loads");
     let (subject, body) = TICKET.split_once('\n').expect("subject and body");
@@ -51,6 +59,7 @@ fn decision(c: &mut Criterion) {
 /// The same ticket through a bundle that carries the sentence encoder (`bench/encoder.sh`
 /// builds one and passes it as TRIAGE_ENCODER_MODEL; without it these are not run).
 fn encoder(c: &mut Criterion) {
+    as_served();
     let Some(model) = std::env::var_os("TRIAGE_ENCODER_MODEL") else { return };
     let classifier = Classifier::load(Path::new(&model)).expect("the encoder bundle loads");
     let body_start = TICKET.find('\n').map_or(0, |i| TICKET[..i].chars().count() + 1);

@@ -266,10 +266,8 @@ struct ServeArgs {
     /// request instead.
     #[arg(long, env = "TRIAGE_REPORT_REFRESH_MINUTES", default_value_t = 5)]
     report_refresh_minutes: u64,
-    /// Threads for one forward pass. The model's operations are small, and candle's helper
-    /// threads spin while they wait, taking cores from request handling: 1 served most
-    /// requests per second on a 2-core machine (BENCHMARKS.md).
-    #[arg(long, env = "TRIAGE_MODEL_THREADS", default_value_t = 1)]
+    /// Threads of candle's element-wise work in one forward pass (see `DEFAULT_MODEL_THREADS`).
+    #[arg(long, env = "TRIAGE_MODEL_THREADS", default_value_t = triage::model::compute::DEFAULT_MODEL_THREADS)]
     model_threads: usize,
     #[command(flatten)]
     clusters: ClusterArgs,

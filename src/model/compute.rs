@@ -10,10 +10,15 @@ pub fn device() -> Device {
     Device::Cpu
 }
 
+/// How many threads `set_model_threads` is given unless the operator chooses: the model's
+/// operations are small and candle's helper threads spin while they wait, so one thread served
+/// the most requests per second on a 2-core machine, and an encoder's single ticket took 20 ms
+/// against 24 ms with two, the spinning helper slowing the matrix products on the other core
+/// (BENCHMARKS.md).
+pub const DEFAULT_MODEL_THREADS: usize = 1;
+
 /// Sizes candle's element-wise thread pool to `threads` (at least one) for this process. It is
-/// read on first use, so this must run before any model is loaded. The model's operations are
-/// small and candle's helper threads spin while they wait, so one thread served the most
-/// requests per second on a 2-core machine (BENCHMARKS.md).
+/// read on first use, so this must run before any model is loaded.
 pub fn set_model_threads(threads: usize) {
     std::env::set_var("CANDLE_NUM_THREADS", threads.max(1).to_string());
 }

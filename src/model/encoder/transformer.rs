@@ -76,6 +76,29 @@ fn dequantize_q4(row: &[u8], out: &mut [f32]) {
     }
 }
 
+/// `erf(x)` within 2e-6, from a polynomial alone (Abramowitz and Stegun 7.1.28):
+/// `1 - (1 + a1 x + ... + a6 x^6)^-16` for `x >= 0`, odd. candle's `gelu_erf` calls libm's
+/// scalar `erf` on every element, about a tenth of a ticket's encoding time; this form has no
+/// branch or table, so the loop over a layer's activations vectorises.
+fn erf(x: f32) -> f32 {
+    const A: [f32; 6] = [0.070_523_08, 0.042_282_01, 0.009_270_527, 0.000_152_014_3, 0.000_276_567_2, 0.000_043_063_8];
+    let t = x.abs();
+    let p = 1.0 + t * (A[0] + t * (A[1] + t * (A[2] + t * (A[3] + t * (A[4] + t * A[5])))));
+    let p2 = p * p;
+    let p4 = p2 * p2;
+    let p8 = p4 * p4;
+    (1.0 - 1.0 / (p8 * p8)).copysign(x)
+}
+
+/// The exact (erf) GELU of every element, as the encoder was trained with.
+fn gelu(x: &Tensor) -> candle_core::Result<Tensor> {
+    let mut values = x.flatten_all()?.to_vec1::<f32>()?;
+    for v in values.iter_mut() {
+        *v *= 0.5 * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
+    }
+    Tensor::from_vec(values, x.shape(), x.device())
+}
+
 impl Transformer {
     pub fn new(image: &EncoderImage, device: &Device) -> Result<Self, EncoderError> {
         let shape = image.shape;
@@ -162,7 +185,7 @@ impl Transformer {
         for layer in &self.layers {
             let attended = layer.attention_out.forward(&self.attention(layer, &x, &spans)?)?;
             x = layer.attention_norm.forward(&(x + attended)?)?;
-            let fed = layer.down.forward(&layer.up.forward(&x)?.gelu_erf()?)?;
+            let fed = layer.down.forward(&gelu(&layer.up.forward(&x)?)?)?;
             x = layer.output_norm.forward(&(x + fed)?)?;
         }
         let means =
@@ -192,6 +215,19 @@ impl Transformer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_polynomial_erf_follows_the_exact_one() {
+        // erf at 0.1, 0.5, 1, 2 and 3 to eight places.
+        for (x, exact) in
+            [(0.1, 0.112_462_92), (0.5, 0.520_499_88), (1.0, 0.842_700_79), (2.0, 0.995_322_27), (3.0, 0.999_977_91)]
+        {
+            assert!((erf(x) - exact).abs() < 2e-6, "erf({x}) = {} against {exact}", erf(x));
+            assert!((erf(-x) + exact).abs() < 2e-6, "erf is odd at {x}");
+        }
+        assert_eq!(erf(40.0), 1.0, "far tails saturate without overflow turning into NaN");
+        assert_eq!(erf(0.0), 0.0);
+    }
 
     #[test]
     fn q4_rows_dequantise_low_halves_first_then_high_halves() {
