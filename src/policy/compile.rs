@@ -301,7 +301,7 @@ impl Compiler<'_> {
             }
             None => None,
         };
-        Some(Cues { phrases, near })
+        Some(Cues { phrases, near, yields_claimed: false })
     }
 
     fn severity(&mut self, file: Option<&SeverityFile>, levels: &[PriorityFile], matrix: &Matrix) -> Severity {
@@ -364,7 +364,9 @@ impl Compiler<'_> {
             }
             let caps = caps.is_some();
             let impact = signal.impact.as_ref().and_then(|name| self.impact_row(&matrix.impacts, name));
-            if let Some(cues) = self.cues(&signal.name, signal.phrases.as_ref(), signal.near.as_ref(), signal.within) {
+            if let Some(mut cues) = self.cues(&signal.name, signal.phrases.as_ref(), signal.near.as_ref(), signal.within) {
+                // The words of a ticket's lowering phrases ("spelling error") are theirs.
+                cues.yields_claimed = !signal.lowers;
                 signals.push(Signal {
                     name: signal.name.get_ref().clone(),
                     reason: signal.reason.clone().unwrap_or_else(|| signal.name.get_ref().clone()),

@@ -81,6 +81,7 @@ pub fn decide(ticket: &Ticket, model: ModelOutput, cluster_size: usize, policy: 
     let choice = policy.plans.choose(ticket.customer.plan.as_deref());
     let mut facts = Facts::new(ticket, model.predictions, choice.name);
     facts.cluster_size = cluster_size;
+    policy.severity.claim_lowering_words(&mut facts.words);
     let reading = policy.severity.read(&facts.words, &facts.text, model.embedding, model.severe_by_meaning);
     let severity = reading.assessment.as_ref();
     facts.severity = severity.map(|s| s.rank);
@@ -882,6 +883,27 @@ mod tests {
             let complaint = ticket("Still waiting", "I have asked three times about my refund and nobody answers.");
             let decision = decide(&complaint, ModelOutput::of(&upset), 1, &policy, now());
             assert!(hits(&decision).contains(&"strongly-negative"), "{:#?}", decision.trace);
+        }
+
+        #[test]
+        fn a_typo_named_with_a_word_for_error_stays_minor_in_every_language() {
+            let policy = default_policy();
+            let typos = [
+                ("en", "Pricing page", "There is a spelling error on the pricing page."),
+                ("de", "Preisseite", "Auf der Preisseite ist ein Schreibfehler: Speicher unbegrentz."),
+                ("es", "Página de precios", "Hay un error ortográfico en la página de precios."),
+                ("fr", "Page des tarifs", "Il y a une erreur de frappe dans la page des tarifs."),
+                ("pt", "Página de preços", "Há um erro de digitação na página de preços."),
+            ];
+            for (language, subject, body) in typos {
+                let decision = decide(&ticket(subject, body), ModelOutput::of(&unsure()), 1, &policy, now());
+                let severity = step(&decision, "severity");
+                assert!(severity.matched.contains("low-severity"), "{language}: {}", severity.matched);
+                assert_eq!(decision.priority.level, "P4", "{language}: {}", decision.summary);
+            }
+            let error = ticket("Erro na página de login", "Aparece um erro na página de login e não conseguimos entrar.");
+            let decision = decide(&error, ModelOutput::of(&unsure()), 1, &policy, now());
+            assert!(step(&decision, "severity").matched.contains("malfunction"), "{:#?}", decision.trace);
         }
 
         #[test]

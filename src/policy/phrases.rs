@@ -180,8 +180,9 @@ pub(super) struct Near {
 }
 
 impl Near {
-    /// Byte ranges from the first to the last word of each close pair, in text order.
-    fn find(&self, field: &Field) -> Vec<(usize, usize)> {
+    /// Byte ranges from the first to the last word of each close pair that `keep` allows, in
+    /// text order.
+    fn find(&self, field: &Field, keep: impl Fn(&(usize, usize)) -> bool) -> Vec<(usize, usize)> {
         let (text, words) = (field.text, &field.words);
         let (these, those) = (self.these.find_words(words), self.those.find_words(words));
         let mut found: Vec<(usize, usize)> = Vec::new();
@@ -196,7 +197,7 @@ impl Near {
                     continue;
                 }
                 let span = (words[a_first.min(b_first)].1, words[a_last.max(b_last)].2);
-                if !found.iter().any(|&(start, end)| span.0 < end && start < span.1) {
+                if keep(&span) && !found.iter().any(|other| overlap(&span, other)) {
                     found.push(span);
                 }
             }
@@ -206,19 +207,29 @@ impl Near {
     }
 }
 
+/// Whether two byte ranges share a byte.
+fn overlap(a: &(usize, usize), b: &(usize, usize)) -> bool {
+    a.0 < b.1 && b.0 < a.1
+}
+
 /// What a severity signal or an impact group looks for: phrases, close pairs, or both.
 #[derive(Debug, Clone)]
 pub(super) struct Cues {
     pub phrases: Option<Phrases>,
     pub near: Option<Near>,
+    /// Whether words another list has claimed (`TicketWords::claim`) are out of this one's
+    /// reach: a phrase that names the whole thing says what its words mean there, so "erro"
+    /// in "erro de digitação" (a typo) is no malfunction's "erro" once the typo has taken it.
+    pub yields_claimed: bool,
 }
 
 impl Cues {
     /// Byte ranges in one field, phrases and pairs together, without overlaps, in text order.
     fn find(&self, field: &Field) -> Vec<(usize, usize)> {
-        let mut found: Vec<(usize, usize)> = self.phrases.iter().flat_map(|p| p.find(field)).collect();
-        for pair in self.near.iter().flat_map(|n| n.find(field)) {
-            if !found.iter().any(|&(start, end)| pair.0 < end && start < pair.1) {
+        let free = |span: &(usize, usize)| !self.yields_claimed || !field.claimed.iter().any(|c| overlap(span, c));
+        let mut found: Vec<(usize, usize)> = self.phrases.iter().flat_map(|p| p.find(field)).filter(free).collect();
+        for pair in self.near.iter().flat_map(|n| n.find(field, free)) {
+            if !found.iter().any(|other| overlap(&pair, other)) {
                 found.push(pair);
             }
         }
@@ -257,6 +268,8 @@ pub(super) struct Field<'t> {
     name: &'static str,
     text: &'t str,
     words: Vec<Word>,
+    /// Byte ranges that lists read first have claimed.
+    claimed: Vec<(usize, usize)>,
 }
 
 /// A ticket's subject and body split into words once, for every phrase list of the policy to
@@ -267,8 +280,16 @@ pub(super) struct TicketWords<'t> {
 
 impl<'t> TicketWords<'t> {
     pub fn new(ticket: &'t Ticket) -> Self {
-        let field = |name, text: &'t str| Field { name, text, words: words(text) };
+        let field = |name, text: &'t str| Field { name, text, words: words(text), claimed: Vec::new() };
         Self { fields: [field("subject", &ticket.subject), field("body", &ticket.body)] }
+    }
+
+    /// Claims the words `cues` find, so lists that yield claimed words no longer read them.
+    pub fn claim(&mut self, cues: &Cues) {
+        for field in &mut self.fields {
+            let found = cues.find(field);
+            field.claimed.extend(found);
+        }
     }
 
     fn first(&self, find: impl Fn(&Field) -> Vec<(usize, usize)>) -> Option<String> {
@@ -287,7 +308,7 @@ mod tests {
     }
 
     fn cues(phrases: Option<Phrases>, near: Option<Near>) -> Cues {
-        Cues { phrases, near }
+        Cues { phrases, near, yields_claimed: false }
     }
 
     #[test]
@@ -348,6 +369,28 @@ mod tests {
         let spans = near.spans(&TicketWords::new(&ticket("Portal unreachable", "Datenbank: ausgefallen")), 1.0);
         let found: Vec<_> = spans.iter().map(|e| (e.field, e.start, e.end)).collect();
         assert_eq!(found, [("subject", 0, 18), ("body", 0, 22)]);
+    }
+
+    #[test]
+    fn words_another_list_claimed_are_out_of_reach_of_lists_that_yield() {
+        let list = |words: &[&str]| Phrases::new(words.iter().map(|w| w.to_string()).collect()).unwrap();
+        let typo = cues(Some(list(&["erro de digitação", "spelling error"])), None);
+        let near = Near { these: list(&["página", "page"]), those: list(&["erro", "error"]), within: 3 };
+        let mut malfunction = cues(Some(list(&["não funciona"])), Some(near));
+        let read = |malfunction: &Cues, text: &str| {
+            let ticket = ticket("", text);
+            let mut words = TicketWords::new(&ticket);
+            words.claim(&typo);
+            malfunction.first(&words)
+        };
+        let typo_ticket = "Há um erro de digitação na página de preços.";
+        let unclaimed = read(&malfunction, typo_ticket);
+        assert_eq!(unclaimed.as_deref(), Some("erro de digitação na página"), "a list that does not yield reads every word");
+        malfunction.yields_claimed = true;
+        assert_eq!(read(&malfunction, typo_ticket), None, "the typo took \"erro\", so no pair is left");
+        assert_eq!(read(&malfunction, "A spelling error on the page").as_deref(), None);
+        let both = "Há um erro de digitação. E um erro na página de login.";
+        assert_eq!(read(&malfunction, both).as_deref(), Some("erro na página"), "an unclaimed pair still counts");
     }
 
     #[test]

@@ -91,6 +91,14 @@ impl Severity {
         }
     }
 
+    /// Lets the lowering signals' phrases claim their words before any other list reads the
+    /// ticket: "spelling error on the pricing page" is a typo, not an error near a page.
+    pub fn claim_lowering_words(&self, words: &mut TicketWords) {
+        for signal in self.signals.iter().filter(|s| s.lowers) {
+            words.claim(&signal.cues);
+        }
+    }
+
     /// The text's severity, if its words or meaning show one, and the nearest example either
     /// way: by trigrams, and where no example is near enough that way, by meaning (when the
     /// ticket has an embedding and the examples have theirs). `severe_by_meaning` is the
