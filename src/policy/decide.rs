@@ -81,7 +81,7 @@ pub fn decide(ticket: &Ticket, model: ModelOutput, cluster_size: usize, policy: 
     let choice = policy.plans.choose(ticket.customer.plan.as_deref());
     let mut facts = Facts::new(ticket, model.predictions, choice.name);
     facts.cluster_size = cluster_size;
-    policy.severity.claim_lowering_words(&mut facts.words);
+    policy.severity.claim_lowering_words(&mut facts.words, model.severe_by_meaning);
     let reading = policy.severity.read(&facts.words, &facts.text, model.embedding, model.severe_by_meaning);
     let severity = reading.assessment.as_ref();
     facts.severity = severity.map(|s| s.rank);
@@ -904,6 +904,36 @@ mod tests {
             let error = ticket("Erro na página de login", "Aparece um erro na página de login e não conseguimos entrar.");
             let decision = decide(&error, ModelOutput::of(&unsure()), 1, &policy, now());
             assert!(step(&decision, "severity").matched.contains("malfunction"), "{:#?}", decision.trace);
+        }
+
+        #[test]
+        fn a_wish_is_not_read_as_the_trouble_it_mentions_in_every_language() {
+            let policy = default_policy();
+            let wishes = [
+                ("en", "Idea", "It would be great if the app worked offline for our drivers."),
+                ("de", "Idee", "Es wäre schön, wenn die App auch offline funktionieren würde."),
+                ("es", "Idea", "Sería genial que la aplicación funcionara sin conexión, offline."),
+                ("fr", "Idée", "Ce serait bien si l'application restait utilisable hors ligne."),
+                ("pt", "Sugestão de melhoria", "Seria ótimo se o app tivesse um modo offline para as vendedoras."),
+            ];
+            for (language, subject, body) in wishes {
+                let decision = decide(&ticket(subject, body), ModelOutput::of(&unsure()), 1, &policy, now());
+                let severity = step(&decision, "severity");
+                assert!(severity.matched.contains("low-severity"), "{language}: {}", severity.matched);
+                assert_eq!(decision.priority.level, "P4", "{language}: {}", decision.summary);
+            }
+            let request = ticket("Help", "It would be great if someone could look, the server is down since 9.");
+            let decision = decide(&request, ModelOutput::of(&unsure()), 1, &policy, now());
+            assert!(step(&decision, "severity").matched.contains("outage"), "a comma ends the wish: {:#?}", decision.trace);
+            let severe = ticket("Help", "It would be great if you could hurry because the server is down since 9.");
+            let calm = unsure();
+            let by_meaning = ModelOutput { predictions: &calm, embedding: None, severe_by_meaning: Some(0.99) };
+            let decision = decide(&severe, by_meaning, 1, &policy, now());
+            assert!(
+                step(&decision, "severity").matched.contains("outage"),
+                "a ticket severe by meaning keeps its words: {:#?}",
+                decision.trace
+            );
         }
 
         #[test]

@@ -5,7 +5,10 @@
 //!   accents optional ("caido" finds "caído" and the other way round);
 //! - a word ending in `*` matches any word with that stem ("ausgefall*" finds "ausgefallen");
 //! - the word `..` stands for up to four other words ("site .. down" finds "site is completely
-//!   down").
+//!   down");
+//! - `...` at the end stands for the rest of the clause, up to a comma, colon, semicolon or
+//!   the sentence's end ("would be great if ..." takes the whole wish, so a raising list that
+//!   yields claimed words does not read "the app had an offline mode" in it as an outage).
 //!
 //! Phrases are indexed by their first word, so a ticket is read once per list whatever the
 //! list's length (the default policy's lists hold hundreds of phrases in five languages).
@@ -34,19 +37,26 @@ fn folded(word: &str) -> String {
     word.chars().flat_map(char::to_lowercase).map(without_accent).collect()
 }
 
+/// What ends a clause: a sentence's end, or a comma, colon or semicolon.
+const CLAUSE_ENDS: [char; 3] = [',', ':', ';'];
+
 /// The words of a text (runs of letters and digits; everything else separates them), folded,
-/// with their byte ranges in the text.
+/// with their byte ranges in the text and the number of the clause they are in.
 fn words(text: &str) -> Vec<Word> {
     let mut words = Vec::new();
     let mut start = None;
+    let mut clause = 0;
     for (at, c) in text.char_indices().chain([(text.len(), ' ')]) {
         match (c.is_alphanumeric(), start) {
             (true, None) => start = Some(at),
             (false, Some(from)) => {
-                words.push((folded(&text[from..at]), from, at));
+                words.push((folded(&text[from..at]), from, at, clause));
                 start = None;
             }
             _ => {}
+        }
+        if SENTENCE_ENDS.contains(&c) || CLAUSE_ENDS.contains(&c) {
+            clause += 1;
         }
     }
     words
@@ -57,13 +67,24 @@ enum Part {
     Word(String),
     Stem(String),
     Gap,
+    /// The rest of the clause (last part only).
+    Rest,
 }
 
 /// One phrase as parts: its words (the words of a token like "e-mail" are "e" and "mail"),
-/// stems and gaps. `None` when it holds no word at all.
+/// stems, gaps and the rest of the clause. `None` when it holds no word at all, or `...`
+/// before its end.
 fn parse(phrase: &str) -> Option<Vec<Part>> {
     let mut parts = Vec::new();
-    for token in phrase.split_whitespace() {
+    let mut tokens = phrase.split_whitespace().peekable();
+    while let Some(token) = tokens.next() {
+        if token == "..." {
+            if tokens.peek().is_some() || parts.is_empty() {
+                return None;
+            }
+            parts.push(Part::Rest);
+            continue;
+        }
         if token == ".." {
             if !parts.is_empty() {
                 parts.push(Part::Gap);
@@ -74,7 +95,7 @@ fn parse(phrase: &str) -> Option<Vec<Part>> {
             Some(body) => (body, true),
             None => (token, false),
         };
-        let mut token_words: Vec<String> = words(body).into_iter().map(|(w, _, _)| w).collect();
+        let mut token_words: Vec<String> = words(body).into_iter().map(|(w, ..)| w).collect();
         if stem {
             if let Some(last) = token_words.pop() {
                 token_words.iter().for_each(|w| parts.push(Part::Word(w.clone())));
@@ -97,6 +118,10 @@ fn match_at(parts: &[Part], words: &[Word], at: usize) -> Option<usize> {
         Part::Gap => (0..=GAP_WORDS)
             .filter(|skip| at + skip <= words.len())
             .find_map(|skip| match_at(rest, words, at + skip).map(|n| n + skip)),
+        Part::Rest => {
+            let clause = words.get(at.checked_sub(1)?)?.3;
+            Some(words[at..].iter().take_while(|w| w.3 == clause).count())
+        }
         Part::Word(w) | Part::Stem(w) => {
             let word = &words.get(at)?.0;
             let fits = if matches!(part, Part::Word(_)) { word == w } else { word.starts_with(w.as_str()) };
@@ -123,7 +148,7 @@ impl Phrases {
         }
         let parsed = words
             .iter()
-            .map(|w| parse(w).ok_or_else(|| format!("must be a non-empty list of non-blank words, not {w:?}")))
+            .map(|w| parse(w).ok_or_else(|| format!("must be a list of phrases with words (`...` only at the end), not {w:?}")))
             .collect::<Result<Vec<_>, _>>()?;
         let mut by_first_word: HashMap<String, Vec<usize>> = HashMap::new();
         let mut by_first_letter: HashMap<char, Vec<usize>> = HashMap::new();
@@ -131,7 +156,7 @@ impl Phrases {
             match &parts[0] {
                 Part::Word(w) => by_first_word.entry(w.clone()).or_default().push(index),
                 Part::Stem(w) => by_first_letter.entry(w.chars().next().unwrap_or(' ')).or_default().push(index),
-                Part::Gap => {}
+                Part::Gap | Part::Rest => {}
             }
         }
         Ok(Self { words, parsed, by_first_word, by_first_letter })
@@ -260,8 +285,9 @@ impl Cues {
     }
 }
 
-/// A word of a field as phrases compare it (folded), and its byte range in the field.
-type Word = (String, usize, usize);
+/// A word of a field as phrases compare it (folded), its byte range in the field, and the
+/// number of its clause there.
+type Word = (String, usize, usize, usize);
 
 /// One field of a ticket and its words.
 pub(super) struct Field<'t> {
@@ -391,6 +417,19 @@ mod tests {
         assert_eq!(read(&malfunction, "A spelling error on the page").as_deref(), None);
         let both = "Há um erro de digitação. E um erro na página de login.";
         assert_eq!(read(&malfunction, both).as_deref(), Some("erro na página"), "an unclaimed pair still counts");
+    }
+
+    #[test]
+    fn three_dots_at_the_end_take_the_rest_of_the_clause() {
+        let wish = &["would be great if ..."];
+        let text = "Thanks! It would be great if the app worked offline. The export is slow.";
+        assert_eq!(finds(wish, text).as_deref(), Some("would be great if the app worked offline"));
+        let request = "It would be great if someone could look, the server is down";
+        assert_eq!(finds(wish, request).as_deref(), Some("would be great if someone could look"), "a comma ends it");
+        assert_eq!(finds(wish, "It would be great if").as_deref(), Some("would be great if"), "nothing after it");
+        for bad in ["... would be great", "great ... if", "..."] {
+            assert!(Phrases::new(vec![bad.to_string()]).is_err(), "{bad:?} is refused");
+        }
     }
 
     #[test]

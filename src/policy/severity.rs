@@ -92,8 +92,14 @@ impl Severity {
     }
 
     /// Lets the lowering signals' phrases claim their words before any other list reads the
-    /// ticket: "spelling error on the pricing page" is a typo, not an error near a page.
-    pub fn claim_lowering_words(&self, words: &mut TicketWords) {
+    /// ticket: "spelling error on the pricing page" is a typo, not an error near a page, and
+    /// "would be great if the app had an offline mode" a wish, not an outage. Not when the
+    /// model's severity probe reads the whole ticket as severe (`severe_by_meaning` at least the
+    /// policy's threshold): then the phrase is no reason to read its words as harmless.
+    pub fn claim_lowering_words(&self, words: &mut TicketWords, severe_by_meaning: Option<f32>) {
+        if severe_by_meaning.is_some_and(|p| p >= self.severe_by_meaning) {
+            return;
+        }
         for signal in self.signals.iter().filter(|s| s.lowers) {
             words.claim(&signal.cues);
         }
