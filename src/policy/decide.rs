@@ -885,6 +885,16 @@ mod tests {
             assert!(hits(&decision).contains(&"strongly-negative"), "{:#?}", decision.trace);
         }
 
+        /// Each (language, subject, body) reads as a low-severity request and ends at P4.
+        fn assert_minor_in_every_language(policy: &Policy, cases: &[(&str, &str, &str)]) {
+            for (language, subject, body) in cases {
+                let decision = decide(&ticket(subject, body), ModelOutput::of(&unsure()), 1, policy, now());
+                let severity = step(&decision, "severity");
+                assert!(severity.matched.contains("low-severity"), "{language}: {}", severity.matched);
+                assert_eq!(decision.priority.level, "P4", "{language}: {}", decision.summary);
+            }
+        }
+
         #[test]
         fn a_typo_named_with_a_word_for_error_stays_minor_in_every_language() {
             let policy = default_policy();
@@ -895,12 +905,7 @@ mod tests {
                 ("fr", "Page des tarifs", "Il y a une erreur de frappe dans la page des tarifs."),
                 ("pt", "Página de preços", "Há um erro de digitação na página de preços."),
             ];
-            for (language, subject, body) in typos {
-                let decision = decide(&ticket(subject, body), ModelOutput::of(&unsure()), 1, &policy, now());
-                let severity = step(&decision, "severity");
-                assert!(severity.matched.contains("low-severity"), "{language}: {}", severity.matched);
-                assert_eq!(decision.priority.level, "P4", "{language}: {}", decision.summary);
-            }
+            assert_minor_in_every_language(&policy, &typos);
             let error = ticket("Erro na página de login", "Aparece um erro na página de login e não conseguimos entrar.");
             let decision = decide(&error, ModelOutput::of(&unsure()), 1, &policy, now());
             assert!(step(&decision, "severity").matched.contains("malfunction"), "{:#?}", decision.trace);
@@ -916,12 +921,7 @@ mod tests {
                 ("fr", "Idée", "Ce serait bien si l'application restait utilisable hors ligne."),
                 ("pt", "Sugestão de melhoria", "Seria ótimo se o app tivesse um modo offline para as vendedoras."),
             ];
-            for (language, subject, body) in wishes {
-                let decision = decide(&ticket(subject, body), ModelOutput::of(&unsure()), 1, &policy, now());
-                let severity = step(&decision, "severity");
-                assert!(severity.matched.contains("low-severity"), "{language}: {}", severity.matched);
-                assert_eq!(decision.priority.level, "P4", "{language}: {}", decision.summary);
-            }
+            assert_minor_in_every_language(&policy, &wishes);
             let request = ticket("Help", "It would be great if someone could look, the server is down since 9.");
             let decision = decide(&request, ModelOutput::of(&unsure()), 1, &policy, now());
             assert!(step(&decision, "severity").matched.contains("outage"), "a comma ends the wish: {:#?}", decision.trace);
