@@ -1,11 +1,12 @@
 //! Repeat issues: tickets that describe the same problem within a time window, grouped as they
 //! arrive, so an outage reported forty times shows as one cluster of forty. A new ticket joins
 //! the cluster of the most similar recent ticket when their vectors reach a cosine threshold;
-//! otherwise it starts a cluster of its own. The vector is the ticket's sentence embedding when
-//! the model has an encoder (tickets telling one outage in other words or languages meet),
-//! else its TF-IDF features (the model's word-level and character n-gram parts, each unit
-//! length), which only near-verbatim repeats share; each has its own threshold. And the
-//! measure of a grouping against labeled groups: pairwise precision and recall.
+//! otherwise it starts a cluster of its own. The vector is the ticket's sentence embedding,
+//! whitened by the training tickets' statistics (`model::whitening`), when the bundle has an
+//! encoder (tickets telling one outage in other words or languages meet), else its TF-IDF
+//! features (the model's word-level and character n-gram parts, each unit length), which only
+//! near-verbatim repeats share; each has its own threshold. And the measure of a grouping
+//! against labeled groups: pairwise precision and recall.
 //!
 //! Pure: the caller holds the window, passes each ticket's arrival time and vector, and keeps
 //! one window per server (several servers each group what they see).
@@ -30,7 +31,7 @@ pub struct Likeness {
     pub by_meaning: bool,
 }
 
-/// The ticket's sentence embedding when it has one, else its features.
+/// The ticket's whitened sentence embedding when it has one, else its features.
 pub fn likeness_of(features: &TicketFeatures, embedding: Option<&[f32]>) -> Likeness {
     match embedding {
         Some(embedding) => {
@@ -55,7 +56,7 @@ fn vector_of(features: &TicketFeatures) -> Vector {
 pub struct ClusterSettings {
     /// Least cosine similarity of features for a ticket to join a recent one's cluster.
     pub similarity: f32,
-    /// The same for sentence embeddings (whose cosines run high: 0.8 is unrelated text).
+    /// The same for whitened sentence embeddings.
     pub meaning_similarity: f32,
     /// How far back a ticket looks for one like it.
     pub window: TimeDelta,

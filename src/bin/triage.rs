@@ -155,10 +155,11 @@ struct ReportArgs {
 #[derive(clap::Args)]
 struct ClusterArgs {
     /// Least similarity (cosine of the model's TF-IDF features) for a ticket to join a recent
-    /// ticket's cluster, with a model that has no sentence encoder.
+    /// ticket's cluster, with a model that does not group by meaning.
     #[arg(long, env = "TRIAGE_CLUSTER_SIMILARITY", default_value_t = DEFAULT_CLUSTERS.similarity)]
     cluster_similarity: f32,
-    /// The same, as the cosine of sentence embeddings, with a model that has an encoder.
+    /// The same, as the cosine of whitened sentence embeddings, with a model whose encoder carries
+    /// the whitening (older encoder bundles group by features).
     #[arg(long, env = "TRIAGE_CLUSTER_MEANING_SIMILARITY", default_value_t = DEFAULT_CLUSTERS.meaning_similarity)]
     cluster_meaning_similarity: f32,
     /// How far back, in minutes, a new ticket looks for one like it.
@@ -565,7 +566,7 @@ fn check_clusters(args: CheckClustersArgs) -> anyhow::Result<()> {
             ticket.request.clone().validate().map_err(|e| anyhow::anyhow!("{}:{}: {e}", args.sample.display(), line + 1))?;
         let (text, body_start) = valid.model_input();
         let analysis = classifier.analyse(&[(text.as_str(), body_start)])?.remove(0);
-        sample.push((ticket, likeness_of(&analysis.features, analysis.embedding.as_deref())));
+        sample.push((ticket, likeness_of(&analysis.features, analysis.grouping.as_deref())));
     }
     sample.sort_by_key(|(ticket, _)| ticket.at);
     let settings = args.clusters.settings()?;
@@ -586,10 +587,9 @@ fn check_clusters(args: CheckClustersArgs) -> anyhow::Result<()> {
         args.model.display(),
         settings.window.num_minutes()
     );
-    // Embeddings' cosines run high, so their useful thresholds lie in a narrow band near 1.
-    let by_meaning = classifier.encoder().is_some();
-    let (basis, chosen_at, mut sweep): (&str, f32, Vec<f32>) = if by_meaning {
-        ("embedding similarity", settings.meaning_similarity, (0..=11).map(|step| 0.85 + step as f32 * 0.01).collect())
+    // Whitened embeddings' useful thresholds lie in a band around 0.4, in finer steps.
+    let (basis, chosen_at, mut sweep): (&str, f32, Vec<f32>) = if classifier.groups_by_meaning() {
+        ("embedding similarity", settings.meaning_similarity, (0..=15).map(|step| 0.26 + step as f32 * 0.02).collect())
     } else {
         ("feature similarity", settings.similarity, (1..=12).map(|step| step as f32 * 0.05).collect())
     };

@@ -103,6 +103,19 @@ pub struct EncoderSpec {
     /// How the heads read the embedding, when they do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heads_read: Option<EmbeddingFeatures>,
+    /// What the whitening for repeat-issue grouping (`model::whitening`, its tensors in the
+    /// weights) was fitted on; without it, repeat issues are grouped by features.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whitening: Option<WhiteningSpec>,
+}
+
+/// The training tickets whose embeddings' mean and covariance the whitening came from, and
+/// the share of the covariance's mean eigenvalue added to its diagonal (so directions the
+/// tickets barely vary along are not blown up).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WhiteningSpec {
+    pub tickets: usize,
+    pub shrink: f32,
 }
 
 /// Heads that read a sentence encoder's embedding see it as `dimension` more features after

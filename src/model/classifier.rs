@@ -15,6 +15,7 @@ use super::kind::TextModel;
 use super::nearest_ticket::{take_recalled, Memory, MemoryArrays};
 use super::severity_probe::SeverityProbe;
 use super::sparse_linear::SparseLinear;
+use super::whitening::{self, Whitening};
 use super::{ModelError, Predictions, Recalled};
 use crate::explain::{phrases, Evidence, OccurrenceMap};
 use crate::text::TextPipeline;
@@ -41,6 +42,15 @@ pub fn recalling_memory(heads: &[HeadSpec], spec: &MemorySpec, arrays: &MemoryAr
     Memory::new(arrays, recalling, &classes)
 }
 
+/// The values of the tensor `name` in `tensors`, flattened, taking it out.
+fn take_values<T: candle_core::WithDType>(
+    tensors: &mut std::collections::HashMap<String, candle_core::Tensor>,
+    name: &str,
+) -> Result<Vec<T>, String> {
+    let tensor = tensors.remove(name).ok_or_else(|| format!("has no `{name}` tensor"))?;
+    tensor.flatten_all().and_then(|t| t.to_vec1::<T>()).map_err(|e| format!("{name}: {e}"))
+}
+
 pub struct Classifier {
     manifest: Manifest,
     text: TextPipeline,
@@ -48,6 +58,9 @@ pub struct Classifier {
     model: TextModel,
     calibration: Calibration,
     memory: Option<Memory>,
+    /// How the encoder's embeddings are made comparable for repeat-issue grouping, when the
+    /// bundle carries it.
+    grouping: Option<Whitening>,
     /// What the model predicted on its held-out data, per head and label (drift's reference).
     held_out: BTreeMap<String, bundle::HeldOut>,
 }
@@ -77,23 +90,22 @@ impl Classifier {
         }
         let memory = match &manifest.memory {
             Some(spec) => {
-                let mut take = |name: &str| {
-                    tensors
-                        .remove(name)
-                        .ok_or_else(|| format!("has no `{name}` tensor"))
-                        .and_then(|t| t.flatten_all().map_err(|e| e.to_string()))
-                };
-                let mut indices = |name: &str| take(name).and_then(|t| t.to_vec1::<u32>().map_err(|e| format!("{name}: {e}")));
                 let arrays = MemoryArrays {
                     heads: manifest.heads.len(),
-                    offsets: indices(MEMORY_OFFSETS).map_err(wrong_weights)?,
-                    ids: indices(MEMORY_IDS).map_err(wrong_weights)?,
-                    labels: indices(MEMORY_LABELS).map_err(wrong_weights)?,
-                    weights: take(MEMORY_WEIGHTS)
-                        .and_then(|t| t.to_vec1::<f32>().map_err(|e| format!("{MEMORY_WEIGHTS}: {e}")))
-                        .map_err(wrong_weights)?,
+                    offsets: take_values(&mut tensors, MEMORY_OFFSETS).map_err(wrong_weights)?,
+                    ids: take_values(&mut tensors, MEMORY_IDS).map_err(wrong_weights)?,
+                    labels: take_values(&mut tensors, MEMORY_LABELS).map_err(wrong_weights)?,
+                    weights: take_values(&mut tensors, MEMORY_WEIGHTS).map_err(wrong_weights)?,
                 };
                 Some(recalling_memory(&manifest.heads, spec, &arrays).map_err(wrong_weights)?)
+            }
+            None => None,
+        };
+        let grouping = match manifest.encoder.as_ref().and_then(|spec| spec.whitening) {
+            Some(_) => {
+                let mean = take_values(&mut tensors, whitening::MEAN_TENSOR).map_err(wrong_weights)?;
+                let transform = take_values(&mut tensors, whitening::TRANSFORM_TENSOR).map_err(wrong_weights)?;
+                Some(Whitening::new(mean, transform).map_err(wrong_weights)?)
             }
             None => None,
         };
@@ -123,11 +135,12 @@ impl Classifier {
         };
         let model = TextModel::new(heads, encoder, reads, manifest.features.dimension()).map_err(wrong_encoder)?;
         let held_out = bundle::held_out_predictions(dir)?;
-        Ok(Self { manifest, text, idf, model, calibration, memory, held_out })
+        Ok(Self { manifest, text, idf, model, calibration, memory, grouping, held_out })
     }
 
     /// Assembles a classifier from parts already in memory (the trainer evaluates the model
-    /// it has just fitted this way, before writing anything).
+    /// it has just fitted this way, before writing anything); it groups no repeat issues by
+    /// meaning.
     pub fn from_parts(
         manifest: Manifest,
         text: TextPipeline,
@@ -136,7 +149,7 @@ impl Classifier {
         calibration: Calibration,
         memory: Option<Memory>,
     ) -> Self {
-        Self { manifest, text, idf, model, calibration, memory, held_out: BTreeMap::new() }
+        Self { manifest, text, idf, model, calibration, memory, grouping: None, held_out: BTreeMap::new() }
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -162,6 +175,11 @@ impl Classifier {
 
     pub fn encoder(&self) -> Option<&SentenceEncoder> {
         self.model.encoder()
+    }
+
+    /// Whether repeat issues are grouped by meaning (`Analysis::grouping`), else by features.
+    pub fn groups_by_meaning(&self) -> bool {
+        self.grouping.is_some() && self.model.encoder().is_some()
     }
 
     /// The severity probe over the encoder's embeddings, when the bundle has one.
@@ -276,7 +294,8 @@ impl Classifier {
                 })
                 .collect();
             let severe_by_meaning = embedding.as_deref().and_then(|e| self.severity_probe()?.probability(e));
-            analyses.push(Analysis { predictions, evidence, embedding, severe_by_meaning, features: features.clone() });
+            let grouping = embedding.as_deref().and_then(|e| self.grouping.as_ref()?.apply(e));
+            analyses.push(Analysis { predictions, evidence, embedding, severe_by_meaning, grouping, features: features.clone() });
         }
         Ok(analyses)
     }
@@ -292,6 +311,9 @@ pub struct Analysis {
     /// The probability that the ticket belongs at a most urgent level by meaning, when the
     /// bundle's encoder carries a severity probe.
     pub severe_by_meaning: Option<f32>,
-    /// The ticket's hashed features (repeat issues compare tickets by them).
+    /// The embedding whitened for repeat-issue grouping (`model::whitening`), when the bundle
+    /// carries the whitening.
+    pub grouping: Option<Vec<f32>>,
+    /// The ticket's hashed features (repeat issues compare tickets by them otherwise).
     pub features: TicketFeatures,
 }

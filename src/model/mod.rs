@@ -14,6 +14,7 @@ pub mod kind;
 pub mod nearest_ticket;
 pub mod severity_probe;
 pub mod sparse_linear;
+pub mod whitening;
 pub mod worker;
 
 pub use crate::prediction::{Band, HeadPrediction, LabelScore, Predictions, Recalled};

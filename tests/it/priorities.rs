@@ -64,6 +64,31 @@ async fn a_how_to_question_stays_low_in_every_language() {
 }
 
 #[tokio::test]
+async fn one_outage_told_in_three_languages_is_one_cluster_and_other_tickets_stay_apart() {
+    let state = app_state(ServerConfig::default(), Auth::Disabled);
+    let tickets = [
+        ("Checkout down", "None of our customers can pay by card since 10:00, every payment fails with an error at checkout."),
+        ("Invoice address", "How do I change the address printed on our invoices?"),
+        ("Kartenzahlung fällt aus", "Seit 10 Uhr schlägt im Checkout jede Kartenzahlung unserer Kunden fehl."),
+        (
+            "No funcionan los pagos con tarjeta",
+            "Desde las 10 ningún cliente puede pagar con tarjeta en el checkout, todas las transacciones fallan.",
+        ),
+        ("Thanks", "Thank you for the quick help with our shipping settings yesterday."),
+    ];
+    let mut answers = Vec::new();
+    for (subject, body) in tickets {
+        answers.push(classify(&state, json!({"subject": subject, "body": body})).await);
+    }
+    let outage = &answers[0]["decision_id"];
+    assert!(answers[0]["cluster"].is_null());
+    assert!(answers[1]["cluster"].is_null(), "a question is no repeat of the outage: {:#}", answers[1]);
+    assert_eq!((&answers[2]["cluster"]["id"], &answers[2]["cluster"]["size"]), (outage, &json!(2)), "{:#}", answers[2]);
+    assert_eq!((&answers[3]["cluster"]["id"], &answers[3]["cluster"]["size"]), (outage, &json!(3)), "{:#}", answers[3]);
+    assert!(answers[4]["cluster"].is_null(), "{:#}", answers[4]);
+}
+
+#[tokio::test]
 async fn the_fifth_ticket_about_one_problem_is_raised_as_a_repeat_issue() {
     let state = app_state(ServerConfig::default(), Auth::Disabled);
     let ticket = json!({"subject": "Export button greyed out",

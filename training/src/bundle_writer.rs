@@ -13,6 +13,7 @@ use triage::model::bundle::{
 };
 use triage::model::classifier::{IDF, MEMORY_IDS, MEMORY_LABELS, MEMORY_OFFSETS, MEMORY_WEIGHTS};
 use triage::model::sparse_linear::{bias_name, coefficients_name};
+use triage::model::whitening::{self, Whitening};
 use triage::model::ModelError;
 
 use crate::card::model_card;
@@ -59,6 +60,8 @@ pub struct RunRecord<'a> {
 pub struct BundledEncoder {
     pub image: Vec<u8>,
     pub spec: EncoderSpec,
+    /// For repeat-issue grouping; `spec.whitening` says what it was fitted on.
+    pub whitening: Option<Whitening>,
 }
 
 fn write_json(dir: &Path, file: &str, value: &impl serde::Serialize) -> Result<(), WriteError> {
@@ -117,6 +120,13 @@ pub fn write_bundle(out: &Path, trained: &Trained, run: &RunRecord) -> Result<Ma
         let weights = Tensor::from_slice(&arrays.weights, arrays.weights.len(), &triage::model::compute::device())
             .map_err(ModelError::from)?;
         tensors.insert(MEMORY_WEIGHTS.to_string(), weights);
+    }
+    if let Some(whitening) = run.encoder.and_then(|e| e.whitening.as_ref()) {
+        let dimension = whitening.mean().len();
+        let mean = Tensor::from_slice(whitening.mean(), dimension, &triage::model::compute::device());
+        let transform = Tensor::from_slice(whitening.transform(), (dimension, dimension), &triage::model::compute::device());
+        tensors.insert(whitening::MEAN_TENSOR.to_string(), mean.map_err(ModelError::from)?);
+        tensors.insert(whitening::TRANSFORM_TENSOR.to_string(), transform.map_err(ModelError::from)?);
     }
     let weights_path = scratch.join(WEIGHTS);
     candle_core::safetensors::save(&tensors, &weights_path).map_err(ModelError::from)?;

@@ -123,7 +123,7 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
             card,
             "**Sentence encoder.** The bundle carries a pretrained sentence encoder in `encoder.bin` ({}), cut to {} \
              vocabulary pieces, reading at most {} tokens of each ticket. {} The policy compares each ticket's \
-             embedding with its level examples by meaning{}.\n",
+             embedding with its level examples by meaning{}.{}\n",
             spec.source,
             spec.pieces,
             spec.max_tokens,
@@ -143,6 +143,14 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
                      {}",
                     probe.severe_levels.join(" or "),
                     probe.fitted_on
+                ),
+                None => String::new(),
+            },
+            match &spec.whitening {
+                Some(whitening) => format!(
+                    " Repeat issues are grouped by the embeddings whitened with the mean and covariance of the {} \
+                     training and validation tickets' embeddings ({} times the mean eigenvalue added to its diagonal).",
+                    whitening.tickets, whitening.shrink
                 ),
                 None => String::new(),
             }

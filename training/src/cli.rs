@@ -16,7 +16,7 @@ use triage::model::encoder::{keep_pieces_for, package, SentenceEncoder};
 use crate::bundle_writer::{write_bundle, BundledEncoder, RunRecord};
 use crate::data::{ColumnMap, Dataset};
 use crate::train::{progress_style, train, EmbeddingInput, EncoderFeatures, RowEmbeddings, TrainConfig, ALL_HEADS};
-use crate::{corrections, data, embeddings, eval, faithfulness, report, severity_probe};
+use crate::{corrections, data, embeddings, eval, faithfulness, report, severity_probe, whitening};
 
 #[derive(Parser)]
 #[command(name = "triage-train", version, about = "Train and evaluate triage's ticket classifier")]
@@ -266,7 +266,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     );
     let (dataset, head_names, corrections_used) = training_data(&args)?;
     // Also before training: a missing or unreadable encoder fails in seconds.
-    let encoder = match &args.encoder {
+    let mut encoder = match &args.encoder {
         Some(path) => Some(bundled_encoder(path, &args, &dataset)?),
         None => None,
     };
@@ -288,13 +288,19 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let progress = ProgressBar::new(config.epochs as u64).with_style(progress_style());
     let started = std::time::Instant::now();
     let reading_heads = heads_named("--encoder-feature-heads", &args.encoder_feature_heads, &head_names)?;
-    let embedded = match (&encoder, args.encoder_features) {
-        (Some(bundled), EncoderFeatures::WithText | EncoderFeatures::Alone) => {
-            Some(embed_rows(bundled, &args, &train_rows, &validation_rows)?)
-        }
-        _ => None,
+    let embedded = match &encoder {
+        Some(bundled) => Some(embed_rows(bundled, &args, &train_rows, &validation_rows)?),
+        None => None,
     };
-    let row_embeddings = embedded.as_ref().map(|rows| RowEmbeddings {
+    if let (Some(bundled), Some(rows)) = (encoder.as_mut(), &embedded) {
+        let all: Vec<Vec<f32>> = rows.train.iter().chain(&rows.validation).cloned().collect();
+        if let Some((fitted, spec)) = whitening::fit(&all, whitening::SHRINK) {
+            bundled.whitening = Some(fitted);
+            bundled.spec.whitening = Some(spec);
+        }
+    }
+    let reads_embedding = args.encoder_features != EncoderFeatures::Off;
+    let row_embeddings = embedded.as_ref().filter(|_| reads_embedding).map(|rows| RowEmbeddings {
         train: &rows.train,
         validation: &rows.validation,
         input: EmbeddingInput {
@@ -316,7 +322,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         .name
         .clone()
         .unwrap_or_else(|| args.out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "model".into()));
-    let classifier = trained.classifier(&name, embedded.map(|rows| rows.encoder))?;
+    let classifier = trained.classifier(&name, embedded.filter(|_| reads_embedding).map(|rows| rows.encoder))?;
     if args.eval.is_empty() {
         eprintln!(
             "no --eval files: metrics come from the validation rows, which the shipped fits and the memory learned \
@@ -376,8 +382,9 @@ fn bundled_encoder(path: &Path, args: &TrainArgs, dataset: &Dataset) -> anyhow::
         max_tokens: args.encoder_max_tokens,
         severity,
         heads_read: None,
+        whitening: None,
     };
-    Ok(BundledEncoder { image: cut.to_bytes(), spec })
+    Ok(BundledEncoder { image: cut.to_bytes(), spec, whitening: None })
 }
 
 /// The bundled encoder, ready to run, and its embeddings of the training and the validation
@@ -388,7 +395,8 @@ struct EmbeddedRows {
     validation: Vec<Vec<f32>>,
 }
 
-/// The rows' embeddings by the bundled encoder (from --embedding-cache where it has them).
+/// The rows' embeddings by the bundled encoder (from --embedding-cache where it has them): the
+/// whitening is fitted on them, and heads may read them.
 fn embed_rows(
     bundled: &BundledEncoder,
     args: &TrainArgs,

@@ -20,6 +20,8 @@
 //! - `sparse_sgd`: the embedding table's optimiser (the `--linear-heads none` path)
 //! - `corrections`: reviewers' corrections joined with the labeled history
 //! - `faithfulness`, `report`: the evidence deletion test and the `eval --report` page
+//! - `severity_probe`, `whitening`: what the bundle's encoder carries besides its weights
+//!   (pure numeric)
 
 pub mod bundle_writer;
 pub mod calibrate;
@@ -40,5 +42,6 @@ pub mod report;
 pub mod severity_probe;
 pub mod sparse_sgd;
 pub mod train;
+pub mod whitening;
 
 pub mod cli;

@@ -231,6 +231,15 @@ fn a_bundle_can_carry_the_pretrained_encoder_cut_to_its_vocabulary() {
     let norm: f32 = embeddings[0].iter().map(|x| x * x).sum::<f32>().sqrt();
     assert!((norm - 1.0).abs() < 1e-3, "unit length: {norm}");
 
+    // Repeat issues are grouped by the embeddings whitened with the training rows' statistics.
+    let whitening = spec.whitening.expect("the trainer fitted the whitening on the rows' embeddings");
+    assert!(whitening.tickets > 100, "{whitening:?}");
+    assert!(classifier.groups_by_meaning());
+    let grouped: Vec<&Vec<f32>> = analyses.iter().map(|a| a.grouping.as_ref().expect("a whitened vector")).collect();
+    let norm: f32 = grouped[0].iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-3, "whitened, then unit length again: {norm}");
+    assert_ne!(grouped[0], embeddings[0]);
+
     // The severity probe, fitted on the written levels of another language's tickets too,
     // tells a German outage from an English billing question by meaning.
     let probe = spec.severity.as_ref().expect("--severity-examples fit a severity probe");
