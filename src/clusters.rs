@@ -23,22 +23,32 @@ use crate::sparse_vector::{dot, unit, SparseVector};
 pub type Vector = SparseVector;
 
 /// What a ticket is compared by. Tickets are compared only on the same basis: cosines of
-/// embeddings and of features lie on different scales.
+/// embeddings and of features lie on different scales, and another model's vectors lie in
+/// another space (its own whitening, its own feature ids), so after a model reload new tickets
+/// start new clusters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Likeness {
     pub vector: Vector,
     /// Whether `vector` is a sentence embedding (else TF-IDF features).
     pub by_meaning: bool,
+    /// The version of the model that computed `vector`.
+    pub model: String,
 }
 
-/// The ticket's whitened sentence embedding when it has one, else its features.
-pub fn likeness_of(features: &TicketFeatures, embedding: Option<&[f32]>) -> Likeness {
-    match embedding {
-        Some(embedding) => {
-            Likeness { vector: embedding.iter().enumerate().map(|(i, v)| (i as u32, *v)).collect(), by_meaning: true }
-        }
-        None => Likeness { vector: vector_of(features), by_meaning: false },
+impl Likeness {
+    fn comparable_with(&self, other: &Likeness) -> bool {
+        self.by_meaning == other.by_meaning && self.model == other.model
     }
+}
+
+/// The ticket's whitened sentence embedding when it has one, else its features, as `model`
+/// (a version) computed them.
+pub fn likeness_of(features: &TicketFeatures, embedding: Option<&[f32]>, model: &str) -> Likeness {
+    let (vector, by_meaning) = match embedding {
+        Some(embedding) => (embedding.iter().enumerate().map(|(i, v)| (i as u32, *v)).collect(), true),
+        None => (vector_of(features), false),
+    };
+    Likeness { vector, by_meaning, model: model.to_string() }
 }
 
 /// The ticket's features as one unit vector: both feature groups together, so a shared
@@ -118,7 +128,7 @@ impl RecentTickets {
         let nearest = self
             .recent
             .iter()
-            .filter(|r| r.likeness.by_meaning == likeness.by_meaning)
+            .filter(|r| r.likeness.comparable_with(&likeness))
             .map(|r| (r, dot(&likeness.vector, &r.likeness.vector)))
             .filter(|(_, similarity)| *similarity >= threshold)
             .max_by(|a, b| a.1.total_cmp(&b.1));
@@ -187,7 +197,7 @@ mod tests {
     }
 
     fn vector(entries: &[(u32, f32)]) -> Likeness {
-        Likeness { vector: unit(entries.to_vec()), by_meaning: false }
+        Likeness { vector: unit(entries.to_vec()), by_meaning: false, model: "m1".into() }
     }
 
     fn settings(max_recent: usize) -> ClusterSettings {
@@ -244,13 +254,15 @@ mod tests {
     #[test]
     fn embeddings_are_compared_on_their_own_threshold_and_never_with_features() {
         let mut recent = RecentTickets::new(settings(100));
-        let meaning = |x: f32| Likeness { vector: unit(vec![(0, 1.0), (1, x)]), by_meaning: true };
+        let meaning = |x: f32| Likeness { vector: unit(vec![(0, 1.0), (1, x)]), by_meaning: true, model: "m1".into() };
         assert_eq!(recent.add("a", None, at(0), meaning(0.1)), None);
         assert_eq!(recent.add("far", None, at(1), meaning(0.9)), None, "cosine 0.81: below the embeddings' 0.9");
         let near = recent.add("b", None, at(2), meaning(0.2)).expect("cosine 0.99 joins");
         assert_eq!(near.id, "a");
-        let features = Likeness { vector: unit(vec![(0, 1.0), (1, 0.1)]), by_meaning: false };
+        let features = Likeness { vector: unit(vec![(0, 1.0), (1, 0.1)]), by_meaning: false, model: "m1".into() };
         assert_eq!(recent.add("f", None, at(3), features), None, "the same numbers as features are another basis");
+        let reloaded = Likeness { model: "m2".into(), ..meaning(0.2) };
+        assert_eq!(recent.add("r", None, at(4), reloaded), None, "another model's embedding lies in another space");
     }
 
     #[test]

@@ -566,7 +566,7 @@ fn check_clusters(args: CheckClustersArgs) -> anyhow::Result<()> {
             ticket.request.clone().validate().map_err(|e| anyhow::anyhow!("{}:{}: {e}", args.sample.display(), line + 1))?;
         let (text, body_start) = valid.model_input();
         let analysis = classifier.analyse(&[(text.as_str(), body_start)])?.remove(0);
-        sample.push((ticket, likeness_of(&analysis.features, analysis.grouping.as_deref())));
+        sample.push((ticket, likeness_of(&analysis.features, analysis.grouping.as_deref(), classifier.version())));
     }
     sample.sort_by_key(|(ticket, _)| ticket.at);
     let settings = args.clusters.settings()?;

@@ -52,7 +52,7 @@ async fn classify_tickets(state: &AppState, tickets: Vec<Ticket>) -> Result<Vec<
         .zip(analyses)
         .map(|(ticket, analysis)| {
             let decision_id = uuid::Uuid::new_v4().to_string();
-            let likeness = likeness_of(&analysis.features, analysis.grouping.as_deref());
+            let likeness = likeness_of(&analysis.features, analysis.grouping.as_deref(), served.classifier.version());
             // Held for one window scan; a panic elsewhere cannot leave the window half-changed.
             let cluster = state.recent.lock().unwrap_or_else(PoisonError::into_inner).add(
                 &decision_id,
