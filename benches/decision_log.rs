@@ -11,6 +11,7 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use triage::classify::{classify_now, ClassifyResponse};
 use triage::model::Classifier;
+use triage::model::EmbeddingEvidence;
 use triage::store::{DecisionLog, DecisionRecord, DecisionStore, Location};
 use triage::ticket::{Ticket, TicketRequest};
 
@@ -24,7 +25,9 @@ fn response() -> (Ticket, ClassifyResponse) {
         ..TicketRequest::default()
     };
     let ticket = request.validate().expect("a valid ticket");
-    let response = classify_now(&classifier, &policy, &[&ticket], chrono::Utc::now()).expect("classify").remove(0);
+    let response = classify_now(&classifier, &policy, &[&ticket], chrono::Utc::now(), EmbeddingEvidence::Shares)
+        .expect("classify")
+        .remove(0);
     (ticket, response)
 }
 

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use triage::model::Classifier;
+use triage::model::{Classifier, EmbeddingEvidence};
 use triage::prediction::ModelOutput;
 use triage::ticket::TicketRequest;
 
@@ -68,6 +68,10 @@ fn encoder(c: &mut Criterion) {
     });
     let batch = vec![(TICKET, body_start); 16];
     c.bench_function("analyse_batch_16_with_encoder", |b| b.iter(|| classifier.analyse(&batch).expect("analyse")));
+    // What `--occlusion-evidence` adds: an encoder pass per phrase of the heads that read it.
+    c.bench_function("analyse_single_ticket_with_encoder_and_occlusion", |b| {
+        b.iter(|| classifier.analyse_with(&[(TICKET, body_start)], EmbeddingEvidence::Occlusion).expect("analyse"))
+    });
 }
 
 criterion_group!(benches, prediction, decision, encoder);

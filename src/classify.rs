@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::clusters::ClusterRef;
 use crate::explain::Evidence;
-use crate::model::{Analysis, Classifier, HeadPrediction, ModelError, Predictions};
+use crate::model::{Analysis, Classifier, EmbeddingEvidence, HeadPrediction, ModelError, Predictions};
 use crate::policy::{decide, Decision, Policy, PriorityRef, SlaDue, TraceStep};
 use crate::prediction::ModelOutput;
 use crate::ticket::{Ticket, TicketError, TicketRequest};
@@ -159,13 +159,14 @@ pub fn classify_now(
     policy: &Policy,
     tickets: &[&Ticket],
     now: chrono::DateTime<chrono::Utc>,
+    evidence: EmbeddingEvidence,
 ) -> Result<Vec<ClassifyResponse>, ModelError> {
     let context = DecisionContext { model: ModelRef::of(classifier), policy, now };
     let mut responses = Vec::with_capacity(tickets.len());
     for chunk in tickets.chunks(CHUNK) {
         let owned: Vec<(String, usize)> = chunk.iter().map(|t| t.model_input()).collect();
         let inputs: Vec<(&str, usize)> = owned.iter().map(|(text, body_start)| (text.as_str(), *body_start)).collect();
-        let analyses = classifier.analyse(&inputs)?;
+        let analyses = classifier.analyse_with(&inputs, evidence)?;
         for (ticket, analysis) in chunk.iter().zip(analyses) {
             responses.push(assemble(uuid::Uuid::new_v4().to_string(), ticket, analysis, None, &context));
         }

@@ -107,6 +107,12 @@ pub fn phrases(chars: &[char], words: &[Word], scores: &[f32], body_start: usize
         .collect()
 }
 
+/// `text` without its characters `[start, end)`: what a ticket says once a phrase of its
+/// evidence is taken out (occlusion, and the deletion check of evidence).
+pub fn text_without(text: &str, (start, end): (usize, usize)) -> String {
+    text.chars().enumerate().filter(|(at, _)| *at < start || *at >= end).map(|(_, c)| c).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use triage::classify::{classify_now, policy_for, read_ticket};
 use triage::clusters::{group_all, likeness_of, pair_score, ClusterSettings};
 use triage::model::Classifier;
+use triage::model::EmbeddingEvidence;
 use triage::priority_check::{Case, Report};
 use triage::registry::{self, Kind, Store};
 use triage::server::auth::Auth;
@@ -270,6 +271,11 @@ struct ServeArgs {
     /// Threads of candle's element-wise work in one forward pass (see `DEFAULT_MODEL_THREADS`).
     #[arg(long, env = "TRIAGE_MODEL_THREADS", default_value_t = triage::model::compute::DEFAULT_MODEL_THREADS)]
     model_threads: usize,
+    /// Weigh the evidence of the heads that read the sentence embedding by occlusion (each
+    /// phrase deleted and the ticket read again: an encoder pass per phrase, several times a
+    /// classify's cost) instead of by the words' shares alone.
+    #[arg(long, env = "TRIAGE_OCCLUSION_EVIDENCE")]
+    occlusion_evidence: bool,
     #[command(flatten)]
     clusters: ClusterArgs,
     /// This server's name among those sharing a decision log (shown by /readyz, recorded with
@@ -313,6 +319,11 @@ struct ClassifyArgs {
     policy: PathBuf,
     /// JSONL file of tickets; stdin when absent.
     file: Option<PathBuf>,
+    /// Weigh the evidence of the heads that read the sentence embedding by occlusion (each
+    /// phrase deleted and the ticket read again: an encoder pass per phrase) instead of by the
+    /// words' shares alone, which miss what a phrase does through the embedding.
+    #[arg(long)]
+    occlusion_evidence: bool,
 }
 
 /// One JSONL line as a ticket, or the error object the server would answer for it, which
@@ -384,7 +395,7 @@ fn check_priorities(args: CheckPrioritiesArgs) -> anyhow::Result<()> {
     let levels: Vec<String> = policy.levels().iter().map(|l| l.level.clone()).collect();
     let set = read_labeled_set(&args, &levels)?;
     let tickets: Vec<&Ticket> = set.iter().map(|(_, t)| t).collect();
-    let responses = classify_now(&classifier, &policy, &tickets, chrono::Utc::now())?;
+    let responses = classify_now(&classifier, &policy, &tickets, chrono::Utc::now(), EmbeddingEvidence::Shares)?;
     if args.disagreements {
         for ((case, _), response) in set.iter().zip(&responses).filter(|((c, _), r)| !c.acceptable.contains(&r.priority.level)) {
             println!(
@@ -610,6 +621,7 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
     let classifier = Classifier::load(&args.model)?;
     let policy = policy_for(&classifier, triage::policy_file::load(&args.policy)?)?;
     let now = chrono::Utc::now();
+    let evidence = if args.occlusion_evidence { EmbeddingEvidence::Occlusion } else { EmbeddingEvidence::Shares };
     let input: Box<dyn BufRead> = match &args.file {
         Some(path) => {
             Box::new(std::io::BufReader::new(std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?))
@@ -622,7 +634,7 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
     for (chunk_index, chunk) in lines.chunks(CLASSIFY_CHUNK).enumerate() {
         let parsed: Vec<Result<Ticket, String>> = chunk.iter().map(|line| parse_line(line)).collect();
         let tickets: Vec<&Ticket> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
-        let mut responses = classify_now(&classifier, &policy, &tickets, now)?.into_iter();
+        let mut responses = classify_now(&classifier, &policy, &tickets, now, evidence)?.into_iter();
         for (offset, item) in parsed.iter().enumerate() {
             match item {
                 Ok(_) => {
@@ -826,6 +838,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         clusters: args.clusters.settings()?,
         name: args.server_name.clone().unwrap_or_else(|| default_server_name(args.addr)),
         report_reuse: (args.report_refresh_minutes > 0).then(|| std::time::Duration::from_secs(args.report_refresh_minutes * 60)),
+        embedding_evidence: if args.occlusion_evidence { EmbeddingEvidence::Occlusion } else { EmbeddingEvidence::Shares },
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {

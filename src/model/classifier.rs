@@ -17,7 +17,7 @@ use super::severity_probe::SeverityProbe;
 use super::sparse_linear::SparseLinear;
 use super::whitening::{self, Whitening};
 use super::{ModelError, Predictions, Recalled};
-use crate::explain::{phrases, Evidence, OccurrenceMap};
+use crate::explain::{phrases, text_without, Evidence, OccurrenceMap};
 use crate::text::TextPipeline;
 
 /// Name of the non-trainable idf vector inside `model.safetensors`.
@@ -298,6 +298,76 @@ impl Classifier {
             analyses.push(Analysis { predictions, evidence, embedding, severe_by_meaning, grouping, features: features.clone() });
         }
         Ok(analyses)
+    }
+}
+
+/// How the evidence of the heads that read the embedding is weighed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EmbeddingEvidence {
+    /// The words' exact shares alone (no extra cost).
+    #[default]
+    Shares,
+    /// By occlusion: an encoder pass per phrase (`Classifier::occlude`).
+    Occlusion,
+}
+
+impl Classifier {
+    /// `analyse`, with the evidence of the heads that read the embedding weighed as asked.
+    pub fn analyse_with(&self, tickets: &[(&str, usize)], evidence: EmbeddingEvidence) -> Result<Vec<Analysis>, ModelError> {
+        let mut analyses = self.analyse(tickets)?;
+        if evidence == EmbeddingEvidence::Occlusion {
+            self.occlude(tickets, &mut analyses)?;
+        }
+        Ok(analyses)
+    }
+
+    /// Re-weighs, by occlusion, the evidence of the heads that read the embedding. Their
+    /// phrases come from the words' exact shares, which miss what a phrase does through the
+    /// embedding: every final token state has attended to every other token, so no part of
+    /// the pooled embedding belongs to one word (adding those parts to the words was no more
+    /// faithful; `BENCHMARKS.md`, Evidence faithfulness). So each phrase is taken out of the
+    /// text, the ticket read again (words and embedding; one encoder batch per ticket), and
+    /// the phrase's weight becomes how far its head's logit for the predicted label, above the
+    /// mean of that head's logits, fell; the strongest come first again. One encoder pass per
+    /// phrase: asked for (`--occlusion-evidence` of `triage serve` and `triage classify`;
+    /// `triage-train eval` measures it), not the default.
+    pub fn occlude(&self, tickets: &[(&str, usize)], analyses: &mut [Analysis]) -> Result<(), ModelError> {
+        let Some(reading) = self.manifest.encoder.as_ref().and_then(|spec| spec.heads_read.as_ref()) else {
+            return Ok(());
+        };
+        let margin = |logits: &[f32], label: usize| logits[label] - logits.iter().sum::<f32>() / logits.len() as f32;
+        for ((text, body_start), analysis) in tickets.iter().zip(analyses.iter_mut()) {
+            // (head, predicted label, phrase, text without the phrase)
+            let mut trials = Vec::new();
+            for (head, spec) in self.manifest.heads.iter().enumerate().filter(|(_, spec)| reading.heads.contains(&spec.name)) {
+                let predicted = analysis.predictions.get(&spec.name).map(|p| p.label.as_str());
+                let Some(label) = spec.labels.iter().position(|l| Some(l.as_str()) == predicted) else { continue };
+                for (phrase, evidence) in analysis.evidence.get(&spec.name).into_iter().flatten().enumerate() {
+                    let offset = if evidence.field == "body" { *body_start } else { 0 };
+                    trials.push((head, label, phrase, text_without(text, (evidence.start + offset, evidence.end + offset))));
+                }
+            }
+            if trials.is_empty() {
+                continue;
+            }
+            let variants: Vec<&str> = std::iter::once(*text).chain(trials.iter().map(|t| t.3.as_str())).collect();
+            let features = variants.iter().map(|v| self.features(v)).collect::<Result<Vec<_>, _>>()?;
+            let embeddings = self.model.embed(&variants)?;
+            let inputs: Vec<_> = features.iter().zip(&embeddings).map(|(f, e)| self.model.head_input(f, e.as_deref())).collect();
+            let logits = self.model.logits(&inputs.iter().map(AsRef::as_ref).collect::<Vec<_>>())?;
+            for ((head, label, phrase, _), after) in trials.iter().zip(&logits[1..]) {
+                let name = &self.manifest.heads[*head].name;
+                if let Some(evidence) = analysis.evidence.get_mut(name).and_then(|found| found.get_mut(*phrase)) {
+                    evidence.weight = margin(&logits[0][*head], *label) - margin(&after[*head], *label);
+                }
+            }
+            for spec in self.manifest.heads.iter().filter(|spec| reading.heads.contains(&spec.name)) {
+                if let Some(found) = analysis.evidence.get_mut(&spec.name) {
+                    found.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -18,7 +18,7 @@ pub mod whitening;
 pub mod worker;
 
 pub use crate::prediction::{Band, HeadPrediction, LabelScore, Predictions, Recalled};
-pub use classifier::{Analysis, Classifier};
+pub use classifier::{Analysis, Classifier, EmbeddingEvidence};
 
 /// Errors of the model layer. Bundle errors name the file at fault.
 #[derive(Debug, thiserror::Error)]

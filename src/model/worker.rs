@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Analysis, Classifier};
+use super::{Analysis, Classifier, EmbeddingEvidence};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -32,10 +32,10 @@ pub struct ModelWorker {
 }
 
 /// Runs `jobs` (all for the same classifier) as one batch and answers each.
-fn run_batch(jobs: Vec<Job>) {
+fn run_batch(jobs: Vec<Job>, evidence: EmbeddingEvidence) {
     let classifier = Arc::clone(&jobs[0].classifier);
     let texts: Vec<(&str, usize)> = jobs.iter().flat_map(|j| j.texts.iter().map(|(t, b)| (t.as_str(), *b))).collect();
-    match classifier.analyse(&texts) {
+    match classifier.analyse_with(&texts, evidence) {
         Ok(mut predictions) => {
             for job in jobs {
                 let rest = predictions.split_off(job.texts.len());
@@ -54,8 +54,9 @@ fn run_batch(jobs: Vec<Job>) {
 
 impl ModelWorker {
     /// Starts the worker thread. `queue` bounds waiting requests; `max_batch` bounds the
-    /// tickets run in one forward pass; `on_batch` hears the size of each forward pass.
-    pub fn spawn(queue: usize, max_batch: usize, on_batch: impl Fn(usize) + Send + 'static) -> Self {
+    /// tickets run in one forward pass; `evidence` says how the evidence of heads that read
+    /// the embedding is weighed; `on_batch` hears the size of each forward pass.
+    pub fn spawn(queue: usize, max_batch: usize, evidence: EmbeddingEvidence, on_batch: impl Fn(usize) + Send + 'static) -> Self {
         let (sender, mut receiver) = mpsc::channel::<Job>(queue.max(1));
         std::thread::Builder::new()
             .name("triage-model".into())
@@ -78,10 +79,10 @@ impl ModelWorker {
                         }
                     }
                     on_batch(tickets);
-                    run_batch(batch);
+                    run_batch(batch, evidence);
                     if let Some(job) = held_over {
                         on_batch(job.texts.len());
-                        run_batch(vec![job]);
+                        run_batch(vec![job], evidence);
                     }
                 }
             })
@@ -124,13 +125,13 @@ mod tests {
     async fn a_worker_whose_thread_died_says_so_and_refuses_jobs() {
         let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
         let classifier = Arc::new(Classifier::load(&model).expect("default model"));
-        let running = ModelWorker::spawn(4, 8, |_| {});
+        let running = ModelWorker::spawn(4, 8, EmbeddingEvidence::Shares, |_| {});
         assert!(running.is_running());
         let analysed = running.analyse(Arc::clone(&classifier), vec![("printer on fire".into(), 0)]).await;
         assert!(analysed.is_ok_and(|a| a.len() == 1));
 
         // A panic on the model thread (here in the batch callback) ends it.
-        let dying = ModelWorker::spawn(4, 8, |_| panic!("the model thread fails"));
+        let dying = ModelWorker::spawn(4, 8, EmbeddingEvidence::Shares, |_| panic!("the model thread fails"));
         let first = dying.analyse(Arc::clone(&classifier), vec![("printer on fire".into(), 0)]).await;
         assert!(matches!(first, Err(WorkerError::Stopped)), "{first:?}");
         // The reply is dropped as the thread unwinds, a moment before its end of the channel.

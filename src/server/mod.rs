@@ -41,6 +41,7 @@ use self::metrics::Metrics;
 use self::state::{Decisions, Loaded, Served, Sources, Versions};
 use crate::clusters::{ClusterSettings, RecentTickets};
 use crate::model::worker::ModelWorker;
+use crate::model::EmbeddingEvidence;
 
 /// Server settings, built once from the command line.
 #[derive(Debug, Clone)]
@@ -59,10 +60,15 @@ pub struct ServerConfig {
     /// How old the kept report of the default period (the last 30 days) may be before a
     /// request for it computes it again; `None` computes every request (see `reports`).
     pub report_reuse: Option<std::time::Duration>,
+    /// How the evidence of the heads that read the sentence embedding is weighed (occlusion
+    /// costs an encoder pass per phrase).
+    pub embedding_evidence: EmbeddingEvidence,
 }
 
-/// The default grouping, chosen on data/clusters/tuning.jsonl (`triage check-clusters`) for
-/// precision: on the model's TF-IDF features only near-verbatim repeats are that similar.
+/// The default grouping, chosen on data/clusters/tuning.jsonl (`triage check-clusters`) as
+/// the lowest thresholds with full precision there: on the model's TF-IDF features only
+/// near-verbatim repeats are that similar; whitened embeddings also join one problem told in
+/// other words and languages (BENCHMARKS.md, Repeat issues).
 /// At most 256 recent tickets are compared with each new one (about 0.3 ms under the lock).
 pub const DEFAULT_CLUSTERS: ClusterSettings =
     ClusterSettings { similarity: 0.35, meaning_similarity: 0.42, window: chrono::TimeDelta::hours(2), max_recent: 256 };
@@ -81,6 +87,7 @@ impl Default for ServerConfig {
             clusters: DEFAULT_CLUSTERS,
             name: "triage".to_string(),
             report_reuse: Some(DEFAULT_REPORT_REUSE),
+            embedding_evidence: EmbeddingEvidence::Shares,
         }
     }
 }
@@ -104,7 +111,9 @@ impl AppState {
     pub fn new(loaded: Loaded, sources: Sources, auth: Auth, decisions: Decisions, config: ServerConfig) -> Self {
         let metrics = Arc::new(Metrics::default());
         let observer = Arc::clone(&metrics);
-        let worker = ModelWorker::spawn(config.queue, config.max_batch, move |tickets| observer.observe_batch(tickets));
+        let worker = ModelWorker::spawn(config.queue, config.max_batch, config.embedding_evidence, move |tickets| {
+            observer.observe_batch(tickets)
+        });
         Self {
             recent: Arc::new(std::sync::Mutex::new(RecentTickets::new(config.clusters))),
             latest_report: Arc::default(),

@@ -10,6 +10,7 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 
 use crate::classify::{classify_now, ModelRef, PolicyRef};
+use crate::model::EmbeddingEvidence;
 use crate::model::{Classifier, ModelError};
 use crate::policy::Policy;
 use crate::policy_file::PolicyFileError;
@@ -73,7 +74,7 @@ impl Loaded {
             ..TicketRequest::default()
         };
         let ticket = request.validate().map_err(|e| LoadError::Trial(e.message))?;
-        let responses = classify_now(&self.classifier, &self.policy, &[&ticket], chrono::Utc::now())
+        let responses = classify_now(&self.classifier, &self.policy, &[&ticket], chrono::Utc::now(), EmbeddingEvidence::Shares)
             .map_err(|e| LoadError::Trial(e.to_string()))?;
         let response = responses.first().ok_or_else(|| LoadError::Trial("the model returned no prediction".into()))?;
         let heads = &self.classifier.manifest().heads;

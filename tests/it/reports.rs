@@ -158,6 +158,7 @@ async fn the_report_finds_the_repeat_issue_the_breach_the_escalation_and_the_agr
 #[tokio::test]
 async fn the_drift_gauges_flag_a_head_whose_predicted_labels_shifted() {
     use triage::classify::{classify_now, ClassifyResponse};
+    use triage::model::EmbeddingEvidence;
     use triage::store::DecisionRecord;
     use triage::ticket::TicketRequest;
     let state = app_state(ServerConfig::default(), Auth::Disabled);
@@ -188,7 +189,9 @@ async fn the_drift_gauges_flag_a_head_whose_predicted_labels_shifted() {
     let mut records = Vec::new();
     for (set, at) in [(&questions, now - chrono::TimeDelta::days(10)), (&outages, now - chrono::TimeDelta::days(1))] {
         let refs: Vec<&triage::ticket::Ticket> = set.iter().collect();
-        for (ticket, response) in set.iter().zip(classify_now(&classifier, &policy, &refs, at).expect("classified")) {
+        for (ticket, response) in
+            set.iter().zip(classify_now(&classifier, &policy, &refs, at, EmbeddingEvidence::Shares).expect("classified"))
+        {
             let response = ClassifyResponse { decision_id: uuid::Uuid::new_v4().to_string(), ..response };
             records.push(DecisionRecord::new(ticket, &response, at).expect("record"));
         }

@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{json, Value};
 use tower::ServiceExt;
+use triage::model::EmbeddingEvidence;
 use triage::server::auth::Auth;
 use triage::server::{app, AppState, ServerConfig};
 
@@ -197,4 +198,30 @@ async fn healthz_answers() {
     let (status, body) = call(&state(), "GET", "/healthz", Body::empty()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, Value::String("ok".into()));
+}
+
+#[tokio::test]
+async fn occlusion_reweighs_only_the_evidence_of_the_head_that_reads_the_embedding() {
+    let ticket = json!({"subject": "Terrible service",
+                        "body": "Your app lost my booking again and nobody answers the phone. I am so angry."})
+    .to_string();
+    let (_, by_shares) = call(&state(), "POST", "/v1/classify", ticket.clone()).await;
+    let occluding = state_with(ServerConfig { embedding_evidence: EmbeddingEvidence::Occlusion, ..ServerConfig::default() });
+    let (status, by_occlusion) = call(&occluding, "POST", "/v1/classify", ticket).await;
+    assert_eq!(status, StatusCode::OK, "{by_occlusion}");
+    let evidence = |body: &Value, head: &str| body["explanation"]["evidence"][head].as_array().cloned().unwrap_or_default();
+    let texts = |phrases: &[Value]| {
+        let mut texts: Vec<String> = phrases.iter().map(|p| p["text"].as_str().unwrap().to_string()).collect();
+        texts.sort();
+        texts
+    };
+    let (shared, occluded) = (evidence(&by_shares, "sentiment"), evidence(&by_occlusion, "sentiment"));
+    assert!(!occluded.is_empty(), "{by_occlusion:#}");
+    assert_eq!(texts(&shared), texts(&occluded), "occlusion weighs the same phrases again");
+    assert_ne!(shared, occluded, "their weights are now the measured drops");
+    let weights: Vec<f64> = occluded.iter().map(|p| p["weight"].as_f64().unwrap().abs()).collect();
+    assert!(weights.windows(2).all(|w| w[0] >= w[1]), "strongest first: {weights:?}");
+    for head in ["urgency", "category"] {
+        assert_eq!(evidence(&by_shares, head), evidence(&by_occlusion, head), "{head} does not read the embedding");
+    }
 }

@@ -491,7 +491,13 @@ fn dangerous_misses(
 ) -> anyhow::Result<triage::priority_check::Tally> {
     let policy = triage::classify::policy_for(classifier, triage::policy_file::load(policy)?)?;
     let tickets: Vec<&triage::ticket::Ticket> = set.iter().map(|(_, ticket)| ticket).collect();
-    let responses = triage::classify::classify_now(classifier, &policy, &tickets, chrono::Utc::now())?;
+    let responses = triage::classify::classify_now(
+        classifier,
+        &policy,
+        &tickets,
+        chrono::Utc::now(),
+        triage::model::EmbeddingEvidence::Shares,
+    )?;
     let levels: Vec<String> = policy.levels().iter().map(|level| level.level.clone()).collect();
     let cases: Vec<triage::priority_check::Case> = set.iter().map(|(case, _)| case.clone()).collect();
     Ok(triage::priority_check::Report::of_responses(&cases, &responses, &levels).overall)
@@ -616,16 +622,27 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let report = eval::evaluate(&classifier, &dataset.examples)?;
     print!("{}", eval::render(&report));
     let texts: Vec<&str> = dataset.examples.iter().map(|e| e.text.as_str()).collect();
-    let faithful = faithfulness::measure(&classifier, &texts, args.seed)?;
+    let faithful = faithfulness::measure(&classifier, &texts, args.seed, false)?;
+    // Only the heads that read the embedding have evidence that occlusion re-weighs.
+    let reading: Vec<String> =
+        classifier.manifest().encoder.as_ref().and_then(|e| e.heads_read.as_ref()).map_or(Vec::new(), |r| r.heads.clone());
+    let occluded = if reading.is_empty() {
+        BTreeMap::new()
+    } else {
+        let measured = faithfulness::measure(&classifier, &texts, args.seed, true)?;
+        measured.into_iter().filter(|(head, _)| reading.contains(head)).collect()
+    };
     println!("evidence faithfulness (score drop of the predicted label when a phrase is deleted):");
-    for (head, f) in &faithful {
-        println!(
-            "  {head}: top evidence phrase {:.3}, random phrase of the same length {:.3}; top hurts more on {:.0}% of {} tickets",
-            f.top_phrase_drop,
-            f.random_phrase_drop,
-            100.0 * f.top_wins,
-            f.tickets
-        );
+    for (evidence, measured) in [("", &faithful), (" (evidence by occlusion)", &occluded)] {
+        for (head, f) in measured {
+            println!(
+                "  {head}{evidence}: top evidence phrase {:.3}, random phrase of the same length {:.3}; top hurts more on {:.0}% of {} tickets",
+                f.top_phrase_drop,
+                f.random_phrase_drop,
+                100.0 * f.top_wins,
+                f.tickets
+            );
+        }
     }
     if let Some(out) = args.out {
         let evaluated_on: Vec<String> = args.data.iter().map(|p| p.display().to_string()).collect();
@@ -633,6 +650,7 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
             "evaluated_on": evaluated_on,
             "report": report,
             "faithfulness": faithful,
+            "faithfulness_by_occlusion": occluded,
         }))?;
         std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
         println!("wrote {}", out.display());

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use triage::explain::text_without;
 use triage::model::classifier::Classifier;
 use triage::model::ModelError;
 
@@ -43,15 +44,21 @@ fn word_ranges(text: &str) -> Vec<(usize, usize)> {
     ranges
 }
 
-fn without(text: &str, (start, end): (usize, usize)) -> String {
-    text.chars().enumerate().filter(|(at, _)| *at < start || *at >= end).map(|(_, c)| c).collect()
-}
-
-/// Per head, over `texts` (each a whole model text: evidence offsets are then absolute).
-pub fn measure(classifier: &Classifier, texts: &[&str], seed: u64) -> Result<BTreeMap<String, Faithfulness>, ModelError> {
+/// Per head, over `texts` (each a whole model text: evidence offsets are then absolute); with
+/// `occlusion`, of the evidence re-weighed by occlusion (`Classifier::occlude`) for the heads
+/// that read the embedding.
+pub fn measure(
+    classifier: &Classifier,
+    texts: &[&str],
+    seed: u64,
+    occlusion: bool,
+) -> Result<BTreeMap<String, Faithfulness>, ModelError> {
     let mut rng = StdRng::seed_from_u64(seed);
     let inputs: Vec<(&str, usize)> = texts.iter().map(|text| (*text, 0)).collect();
-    let analyses = classifier.analyse(&inputs)?;
+    let mut analyses = classifier.analyse(&inputs)?;
+    if occlusion {
+        classifier.occlude(&inputs, &mut analyses)?;
+    }
     // (head, label, score before, text without top phrase, text without random phrase)
     let mut trials = Vec::new();
     for (text, analysis) in texts.iter().zip(&analyses) {
@@ -69,8 +76,8 @@ pub fn measure(classifier: &Classifier, texts: &[&str], seed: u64) -> Result<BTr
                 head.clone(),
                 prediction.label.clone(),
                 prediction.score,
-                without(text, (top.start, top.end)),
-                without(text, random),
+                text_without(text, (top.start, top.end)),
+                text_without(text, random),
             ));
         }
     }
@@ -117,7 +124,7 @@ mod tests {
     #[test]
     fn words_and_deletions_use_character_offsets() {
         assert_eq!(word_ranges(" añb  cd\ne"), vec![(1, 4), (6, 8), (9, 10)]);
-        assert_eq!(without("añb cd", (0, 4)), "cd");
+        assert_eq!(text_without("añb cd", (0, 4)), "cd");
     }
 
     /// The committed model on the sample tickets written for this project (none of them in
@@ -134,12 +141,20 @@ mod tests {
         };
         let examples = load(&[root.join("data/sample/tickets.csv")], &map).expect("sample").examples;
         let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
-        let measured = measure(&classifier, &texts, 7).expect("measured");
+        let measured = measure(&classifier, &texts, 7, false).expect("measured");
         for head in ["urgency", "sentiment", "category"] {
             let result = &measured[head];
             eprintln!("{head}: {result:?}");
             assert!(result.tickets > 100, "{head}: {result:?}");
             assert!(result.top_phrase_drop > result.random_phrase_drop, "{head}: {result:?}");
         }
+        // The sentiment head reads the embedding: occlusion finds phrases whose deletion hurts
+        // more than those the words' shares alone point at.
+        let some = &texts[..150];
+        let by_shares = &measure(&classifier, some, 7, false).expect("measured")["sentiment"];
+        let occluded = &measure(&classifier, some, 7, true).expect("measured")["sentiment"];
+        eprintln!("sentiment by shares {by_shares:?}, by occlusion {occluded:?}");
+        assert!(occluded.top_phrase_drop > by_shares.top_phrase_drop, "{by_shares:?} vs {occluded:?}");
+        assert!(occluded.top_wins >= by_shares.top_wins, "{by_shares:?} vs {occluded:?}");
     }
 }
