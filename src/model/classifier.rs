@@ -350,15 +350,18 @@ impl Classifier {
             if trials.is_empty() {
                 continue;
             }
-            let variants: Vec<&str> = std::iter::once(*text).chain(trials.iter().map(|t| t.3.as_str())).collect();
+            // The whole ticket was read by `analyse`; only the texts without a phrase are new.
+            let whole = self.model.head_input(&analysis.features, analysis.embedding.as_deref());
+            let before = self.model.logits(&[whole.as_ref()])?.remove(0);
+            let variants: Vec<&str> = trials.iter().map(|t| t.3.as_str()).collect();
             let features = variants.iter().map(|v| self.features(v)).collect::<Result<Vec<_>, _>>()?;
             let embeddings = self.model.embed(&variants)?;
             let inputs: Vec<_> = features.iter().zip(&embeddings).map(|(f, e)| self.model.head_input(f, e.as_deref())).collect();
             let logits = self.model.logits(&inputs.iter().map(AsRef::as_ref).collect::<Vec<_>>())?;
-            for ((head, label, phrase, _), after) in trials.iter().zip(&logits[1..]) {
+            for ((head, label, phrase, _), after) in trials.iter().zip(&logits) {
                 let name = &self.manifest.heads[*head].name;
                 if let Some(evidence) = analysis.evidence.get_mut(name).and_then(|found| found.get_mut(*phrase)) {
-                    evidence.weight = margin(&logits[0][*head], *label) - margin(&after[*head], *label);
+                    evidence.weight = margin(&before[*head], *label) - margin(&after[*head], *label);
                 }
             }
             for spec in self.manifest.heads.iter().filter(|spec| reading.heads.contains(&spec.name)) {
