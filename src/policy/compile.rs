@@ -301,7 +301,7 @@ impl Compiler<'_> {
             }
             None => None,
         };
-        Some(Cues { phrases, near, yields_claimed: false })
+        Some(Cues { phrases, near, yields_claimed: false, unless: None })
     }
 
     fn severity(&mut self, file: Option<&SeverityFile>, levels: &[PriorityFile], matrix: &Matrix) -> Severity {
@@ -364,9 +364,11 @@ impl Compiler<'_> {
             }
             let caps = caps.is_some();
             let impact = signal.impact.as_ref().and_then(|name| self.impact_row(&matrix.impacts, name));
+            let unless = signal.unless.as_ref().and_then(|list| self.phrases(list, "unless"));
             if let Some(mut cues) = self.cues(&signal.name, signal.phrases.as_ref(), signal.near.as_ref(), signal.within) {
                 // The words of a ticket's lowering phrases ("spelling error") are theirs.
                 cues.yields_claimed = !signal.lowers;
+                cues.unless = unless;
                 signals.push(Signal {
                     name: signal.name.get_ref().clone(),
                     reason: signal.reason.clone().unwrap_or_else(|| signal.name.get_ref().clone()),
@@ -648,6 +650,7 @@ mod tests {
             ("min_score = 0.8", "min_score = 8", "outside 0..1"),
             ("ceiling = \"P3\"\ntags", "floor = \"P3\"\ntags", "`floor` only applies together with `lower`"),
             ("caps = true\n", "caps = true\nlowers = true\n", "either lowers or caps"),
+            ("unless = [\n", "unless = [\"...\",\n", "unless must be a list of phrases"),
             (
                 "many = { high = \"P1\", medium = \"P2\", low = \"P3\" }",
                 "many = { high = \"P1\", low = \"P3\" }",

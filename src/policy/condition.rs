@@ -193,7 +193,10 @@ impl Condition {
             },
             Self::Signal { name, cues } => match cues.first(&facts.words) {
                 Some(found) => Outcome::new(true, format!("signal {name}: text contains {found:?}")),
-                None => Outcome::new(false, format!("no words of signal {name}")),
+                None => match cues.set_aside_by(&facts.words) {
+                    Some(unless) => Outcome::new(false, format!("signal {name} set aside by {unless:?}")),
+                    None => Outcome::new(false, format!("no words of signal {name}")),
+                },
             },
             Self::SeverityAtLeast { level, rank } => match facts.severity {
                 Some(severity) if severity <= *rank => Outcome::new(true, format!("text severity at least {level}")),

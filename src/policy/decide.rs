@@ -100,10 +100,14 @@ pub fn decide(ticket: &Ticket, model: ModelOutput, cluster_size: usize, policy: 
         priority_changes: Vec::new(),
         trace: Vec::new(),
     };
-    let severity_step = match severity {
+    let mut severity_step = match severity {
         Some(s) => (s.describe(severity_level), Some(format!("urgency {}", policy.matrix.urgencies[s.column]))),
         None => (reading.no_signal(&policy.levels), None),
     };
+    for aside in &reading.set_aside {
+        severity_step.0.push_str("; ");
+        severity_step.0.push_str(aside);
+    }
     draft.trace.push(TraceStep {
         rule: "severity".to_string(),
         matched: severity_step.0,
@@ -809,6 +813,19 @@ mod tests {
                 assert!(step.matched.contains("inferred from the text"), "{language}: {step:?}");
                 assert!(decision.evidence.contains_key("impact"), "{language}");
             }
+            // "No customer" is everyone as the subject of what fails, and no scope when it is
+            // what the screen shows.
+            let quantifiers = [
+                ("es", "Ningún cliente puede pagar: el checkout falla.", "La lista está vacía: no aparece ningún cliente."),
+                ("fr", "Aucun client ne peut payer : le paiement échoue.", "La liste est vide : je ne vois aucun client."),
+                ("pt", "Nenhum cliente consegue pagar: o checkout falha.", "A lista está vazia: não tem nenhum cliente."),
+            ];
+            for (language, everyone, shown) in quantifiers {
+                let (_, decision) = rank_for(&policy, "Clientes", everyone);
+                assert_eq!(step(&decision, "impact").effect.as_deref(), Some("impact many"), "{language}: {everyone}");
+                let (_, decision) = rank_for(&policy, "Clientes", shown);
+                assert_ne!(step(&decision, "impact").effect.as_deref(), Some("impact many"), "{language}: {shown}");
+            }
             // In a question the same words tell nothing about the scope of a problem.
             let (_, question) = rank_for(&policy, "Question", "How can all of our users see the monthly report?");
             let step = step(&question, "impact");
@@ -892,6 +909,65 @@ mod tests {
                 let severity = step(&decision, "severity");
                 assert!(severity.matched.contains("low-severity"), "{language}: {}", severity.matched);
                 assert_eq!(decision.priority.level, "P4", "{language}: {}", decision.summary);
+            }
+        }
+
+        #[test]
+        fn a_legal_deadline_weeks_away_is_set_aside_in_every_language_and_one_days_away_is_not() {
+            let policy = default_policy();
+            let cases = [
+                (
+                    "en",
+                    "Export for a GDPR request?",
+                    "How do I export everything stored about one customer? Their access request is due",
+                    "in three weeks.",
+                    "tomorrow.",
+                ),
+                (
+                    "de",
+                    "Auskunftsersuchen nach DSGVO",
+                    "Wie exportiere ich alles, was zu einem Kunden gespeichert ist? Die Frist läuft",
+                    "in drei Wochen ab.",
+                    "morgen ab.",
+                ),
+                (
+                    "es",
+                    "Solicitud RGPD",
+                    "¿Cómo exporto todo lo guardado sobre un cliente? Tengo que atender su solicitud RGPD",
+                    "en tres semanas.",
+                    "mañana.",
+                ),
+                (
+                    "fr",
+                    "Demande RGPD",
+                    "Comment exporter tout ce qui est enregistré sur un client ? Je dois répondre à sa demande RGPD",
+                    "dans trois semaines.",
+                    "demain.",
+                ),
+                (
+                    "pt",
+                    "Pedido LGPD",
+                    "Como exporto tudo o que está guardado sobre um cliente? Tenho que responder ao pedido LGPD dele",
+                    "daqui a três semanas.",
+                    "amanhã.",
+                ),
+            ];
+            for (language, subject, opening, distant, near) in cases {
+                let soon = decide(&ticket(subject, &format!("{opening} {near}")), ModelOutput::of(&unsure()), 1, &policy, now());
+                assert!(step(&soon, "severity").matched.contains("legal-deadline"), "{language}: {:#?}", soon.trace);
+                assert!(rank_of(&policy, &soon) <= 1, "{language}: {}", soon.summary);
+                let later =
+                    decide(&ticket(subject, &format!("{opening} {distant}")), ModelOutput::of(&unsure()), 1, &policy, now());
+                let severity = step(&later, "severity");
+                assert!(severity.matched.contains("signal legal-deadline set aside by"), "{language}: {}", severity.matched);
+                assert!(
+                    !severity.hit || !severity.matched.starts_with("signal legal-deadline"),
+                    "{language}: {}",
+                    severity.matched
+                );
+                assert!(rank_of(&policy, &later) > 1, "{language}: {}", later.summary);
+                let legal_rule = later.trace.iter().find(|s| s.rule == "legal-threat").expect("the legal rule is traced");
+                assert!(!legal_rule.hit && legal_rule.matched.contains("set aside"), "{language}: {legal_rule:?}");
             }
         }
 

@@ -246,6 +246,9 @@ pub(super) struct Cues {
     /// reach: a phrase that names the whole thing says what its words mean there, so "erro"
     /// in "erro de digitação" (a typo) is no malfunction's "erro" once the typo has taken it.
     pub yields_claimed: bool,
+    /// Words that keep the cues from counting although they are there: a deadline "in drei
+    /// Wochen" is a deadline, not an urgent one.
+    pub unless: Option<Phrases>,
 }
 
 impl Cues {
@@ -262,13 +265,31 @@ impl Cues {
         found
     }
 
-    /// The first occurrence in the ticket, as it is written there.
+    /// The first occurrence in the ticket, as it is written there (none when the ticket has
+    /// `unless` words).
     pub fn first(&self, ticket: &TicketWords) -> Option<String> {
+        if self.kept_from_counting(ticket) {
+            return None;
+        }
         ticket.first(|field| self.find(field))
     }
 
-    /// Every occurrence, with character offsets into the field it is in, subject first.
+    fn kept_from_counting(&self, ticket: &TicketWords) -> bool {
+        self.unless.as_ref().is_some_and(|u| u.first(ticket).is_some())
+    }
+
+    /// The ticket's `unless` words, when they keep cues that are there from counting.
+    pub fn set_aside_by(&self, ticket: &TicketWords) -> Option<String> {
+        let unless = self.unless.as_ref()?.first(ticket)?;
+        ticket.first(|field| self.find(field)).map(|_| unless)
+    }
+
+    /// Every occurrence, with character offsets into the field it is in, subject first (none
+    /// when the ticket has `unless` words).
     pub fn spans(&self, ticket: &TicketWords, weight: f32) -> Vec<Evidence> {
+        if self.kept_from_counting(ticket) {
+            return Vec::new();
+        }
         ticket
             .fields
             .iter()
@@ -312,6 +333,9 @@ impl<'t> TicketWords<'t> {
 
     /// Claims the words `cues` find, so lists that yield claimed words no longer read them.
     pub fn claim(&mut self, cues: &Cues) {
+        if cues.kept_from_counting(self) {
+            return;
+        }
         for field in &mut self.fields {
             let found = cues.find(field);
             field.claimed.extend(found);
@@ -334,7 +358,7 @@ mod tests {
     }
 
     fn cues(phrases: Option<Phrases>, near: Option<Near>) -> Cues {
-        Cues { phrases, near, yields_claimed: false }
+        Cues { phrases, near, yields_claimed: false, unless: None }
     }
 
     #[test]

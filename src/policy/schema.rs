@@ -185,6 +185,7 @@ pub(super) struct SignalFile {
     pub phrases: Option<Spanned<Vec<String>>>,
     pub near: Option<Spanned<Vec<Vec<String>>>>,
     pub within: Option<usize>,
+    pub unless: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

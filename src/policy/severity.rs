@@ -151,7 +151,12 @@ impl Severity {
             },
         };
         let meaning = severe_by_meaning.map(|p| (self.critical(), (p / self.severe_by_meaning.max(f32::EPSILON)).min(1.0)));
-        Reading { assessment, nearest, threshold, meaning }
+        let set_aside = self
+            .signals
+            .iter()
+            .filter_map(|s| Some(format!("signal {} set aside by {:?}", s.name, s.cues.set_aside_by(words)?)))
+            .collect();
+        Reading { assessment, nearest, threshold, meaning, set_aside }
     }
 
     /// The level a ticket severe by meaning starts at (one column per level).
@@ -179,6 +184,8 @@ pub(super) struct Reading<'s> {
     threshold: f32,
     /// The severe level and how strongly the severity probe points at it, 1 at its threshold.
     meaning: Option<(Rank, f32)>,
+    /// Signals whose cues are in the ticket but whose `unless` words are too, for the trace.
+    pub set_aside: Vec<String>,
 }
 
 impl Reading<'_> {
