@@ -842,7 +842,10 @@ mod tests {
                 ("es", "¡¡Se han borrado todos mis datos!!", "En el ordenador se ve todo normal, solo en mi móvil."),
                 ("fr", "Toutes mes données ont disparu !!!", "Sur l'ordinateur tout est normal, seulement sur mon téléphone."),
                 ("pt", "SOCORRO apagou todos os meus dados!!!", "No computador aparece tudo normal, só no meu celular."),
+                ("es", "¡¡La web se ha caído!!", "En el móvil de mi compañero sí funciona."),
             ];
+            let (rank, decision) = rank_for(&policy, "Data", "¡¡No funciona nada!! En Firefox tampoco funciona.");
+            assert!(rank <= 1, "a browser named without \"sí\" says nothing of containment: {:#?}", decision.trace);
             for (language, alarm, contained) in cases {
                 let (alarmed, _) = rank_for(&policy, "Data", alarm);
                 assert!(alarmed <= 1, "{language}: without the containment the words read as data loss");
