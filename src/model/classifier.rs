@@ -364,8 +364,11 @@ impl Classifier {
                     evidence.weight = margin(&before[*head], *label) - margin(&after[*head], *label);
                 }
             }
-            for spec in self.manifest.heads.iter().filter(|spec| reading.heads.contains(&spec.name)) {
-                if let Some(found) = analysis.evidence.get_mut(&spec.name) {
+            // Trials come head by head, so each re-weighed head appears once here.
+            let mut reweighed: Vec<usize> = trials.iter().map(|t| t.0).collect();
+            reweighed.dedup();
+            for head in reweighed {
+                if let Some(found) = analysis.evidence.get_mut(&self.manifest.heads[head].name) {
                     found.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
                 }
             }
