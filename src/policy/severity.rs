@@ -9,7 +9,8 @@
 //!   similar enough to it.
 //!
 //! Words saying the trouble is contained (one user, one device) cap every more urgent signal
-//! and the probe. A signal at a severe level, or one that lowers, outranks meaning (it names
+//! and the probe; a signal's own `unless` words (a deadline weeks away) set it aside, and the
+//! reading names them for the trace. A signal at a severe level, or one that lowers, outranks meaning (it names
 //! the words); meaning outranks a signal of a less urgent level and the examples (it was
 //! fitted on hundreds of tickets with written levels, the examples are a handful). The
 //! assessment says which source spoke and with which words; `matrix` decides how it combines
