@@ -326,6 +326,15 @@ struct ClassifyArgs {
     occlusion_evidence: bool,
 }
 
+/// The evidence weighing that an `--occlusion-evidence` flag asks for.
+fn embedding_evidence(occlusion: bool) -> EmbeddingEvidence {
+    if occlusion {
+        EmbeddingEvidence::Occlusion
+    } else {
+        EmbeddingEvidence::Shares
+    }
+}
+
 /// One JSONL line as a ticket, or the error object the server would answer for it, which
 /// stands in its place.
 fn parse_line(line: &str) -> Result<Ticket, String> {
@@ -621,7 +630,7 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<bool> {
     let classifier = Classifier::load(&args.model)?;
     let policy = policy_for(&classifier, triage::policy_file::load(&args.policy)?)?;
     let now = chrono::Utc::now();
-    let evidence = if args.occlusion_evidence { EmbeddingEvidence::Occlusion } else { EmbeddingEvidence::Shares };
+    let evidence = embedding_evidence(args.occlusion_evidence);
     let input: Box<dyn BufRead> = match &args.file {
         Some(path) => {
             Box::new(std::io::BufReader::new(std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?))
@@ -838,7 +847,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         clusters: args.clusters.settings()?,
         name: args.server_name.clone().unwrap_or_else(|| default_server_name(args.addr)),
         report_reuse: (args.report_refresh_minutes > 0).then(|| std::time::Duration::from_secs(args.report_refresh_minutes * 60)),
-        embedding_evidence: if args.occlusion_evidence { EmbeddingEvidence::Occlusion } else { EmbeddingEvidence::Shares },
+        embedding_evidence: embedding_evidence(args.occlusion_evidence),
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {

@@ -12,6 +12,7 @@ use triage::model::bundle::{sha256_hex, EmbeddingFeatures, EncoderSpec, HeadSpec
 use triage::model::classifier::Classifier;
 use triage::model::encoder::image::EncoderImage;
 use triage::model::encoder::{keep_pieces_for, package, SentenceEncoder};
+use triage::model::EmbeddingEvidence;
 
 use crate::bundle_writer::{write_bundle, BundledEncoder, RunRecord};
 use crate::data::{ColumnMap, Dataset};
@@ -491,13 +492,7 @@ fn dangerous_misses(
 ) -> anyhow::Result<triage::priority_check::Tally> {
     let policy = triage::classify::policy_for(classifier, triage::policy_file::load(policy)?)?;
     let tickets: Vec<&triage::ticket::Ticket> = set.iter().map(|(_, ticket)| ticket).collect();
-    let responses = triage::classify::classify_now(
-        classifier,
-        &policy,
-        &tickets,
-        chrono::Utc::now(),
-        triage::model::EmbeddingEvidence::Shares,
-    )?;
+    let responses = triage::classify::classify_now(classifier, &policy, &tickets, chrono::Utc::now(), EmbeddingEvidence::Shares)?;
     let levels: Vec<String> = policy.levels().iter().map(|level| level.level.clone()).collect();
     let cases: Vec<triage::priority_check::Case> = set.iter().map(|(case, _)| case.clone()).collect();
     Ok(triage::priority_check::Report::of_responses(&cases, &responses, &levels).overall)
@@ -622,14 +617,14 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let report = eval::evaluate(&classifier, &dataset.examples)?;
     print!("{}", eval::render(&report));
     let texts: Vec<&str> = dataset.examples.iter().map(|e| e.text.as_str()).collect();
-    let faithful = faithfulness::measure(&classifier, &texts, args.seed, false)?;
+    let faithful = faithfulness::measure(&classifier, &texts, args.seed, EmbeddingEvidence::Shares)?;
     // Only the heads that read the embedding have evidence that occlusion re-weighs.
     let reading: Vec<String> =
         classifier.manifest().encoder.as_ref().and_then(|e| e.heads_read.as_ref()).map_or(Vec::new(), |r| r.heads.clone());
     let occluded = if reading.is_empty() {
         BTreeMap::new()
     } else {
-        let measured = faithfulness::measure(&classifier, &texts, args.seed, true)?;
+        let measured = faithfulness::measure(&classifier, &texts, args.seed, EmbeddingEvidence::Occlusion)?;
         measured.into_iter().filter(|(head, _)| reading.contains(head)).collect()
     };
     println!("evidence faithfulness (score drop of the predicted label when a phrase is deleted):");

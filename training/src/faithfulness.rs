@@ -10,7 +10,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use triage::explain::text_without;
 use triage::model::classifier::Classifier;
-use triage::model::ModelError;
+use triage::model::{EmbeddingEvidence, ModelError};
 
 /// Mean score drops over the tickets where the head had a positive top phrase.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -44,21 +44,17 @@ fn word_ranges(text: &str) -> Vec<(usize, usize)> {
     ranges
 }
 
-/// Per head, over `texts` (each a whole model text: evidence offsets are then absolute); with
-/// `occlusion`, of the evidence re-weighed by occlusion (`Classifier::occlude`) for the heads
-/// that read the embedding.
+/// Per head, over `texts` (each a whole model text: evidence offsets are then absolute), of
+/// the evidence weighed as `evidence` says for the heads that read the embedding.
 pub fn measure(
     classifier: &Classifier,
     texts: &[&str],
     seed: u64,
-    occlusion: bool,
+    evidence: EmbeddingEvidence,
 ) -> Result<BTreeMap<String, Faithfulness>, ModelError> {
     let mut rng = StdRng::seed_from_u64(seed);
     let inputs: Vec<(&str, usize)> = texts.iter().map(|text| (*text, 0)).collect();
-    let mut analyses = classifier.analyse(&inputs)?;
-    if occlusion {
-        classifier.occlude(&inputs, &mut analyses)?;
-    }
+    let analyses = classifier.analyse_with(&inputs, evidence)?;
     // (head, label, score before, text without top phrase, text without random phrase)
     let mut trials = Vec::new();
     for (text, analysis) in texts.iter().zip(&analyses) {
@@ -141,7 +137,7 @@ mod tests {
         };
         let examples = load(&[root.join("data/sample/tickets.csv")], &map).expect("sample").examples;
         let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
-        let measured = measure(&classifier, &texts, 7, false).expect("measured");
+        let measured = measure(&classifier, &texts, 7, EmbeddingEvidence::Shares).expect("measured");
         for head in ["urgency", "sentiment", "category"] {
             let result = &measured[head];
             eprintln!("{head}: {result:?}");
@@ -151,8 +147,8 @@ mod tests {
         // The sentiment head reads the embedding: occlusion finds phrases whose deletion hurts
         // more than those the words' shares alone point at.
         let some = &texts[..150];
-        let by_shares = &measure(&classifier, some, 7, false).expect("measured")["sentiment"];
-        let occluded = &measure(&classifier, some, 7, true).expect("measured")["sentiment"];
+        let by_shares = &measure(&classifier, some, 7, EmbeddingEvidence::Shares).expect("measured")["sentiment"];
+        let occluded = &measure(&classifier, some, 7, EmbeddingEvidence::Occlusion).expect("measured")["sentiment"];
         eprintln!("sentiment by shares {by_shares:?}, by occlusion {occluded:?}");
         assert!(occluded.top_phrase_drop > by_shares.top_phrase_drop, "{by_shares:?} vs {occluded:?}");
         assert!(occluded.top_wins >= by_shares.top_wins, "{by_shares:?} vs {occluded:?}");
