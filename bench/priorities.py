@@ -80,6 +80,17 @@ at its misses, and the severity probe was fitted on it, so it flatters both too
 
 {table(out, "tuning")}
 
+### The lookalikes (`data/commonsense/lookalikes.jsonl`, 100 tickets that sound worse or calmer than they are)
+
+Alarming words over trouble that is over, planned, elsewhere or only asked about, and severe
+trouble told calmly ("no rush, but none of us can log in"), written by authors who had not seen
+the policy. Its first run (policy of c33525f) found 49.0% agreement, 17.5% (7/40) dangerous
+misses and 76.5% (39/51) over-escalation; the policy's holding-down signals and `no-rush` were
+then built looking at its disagreements, so it flatters the policy too
+(`data/commonsense/LOOKALIKES.md`).
+
+{table(out, "lookalikes")}
+
 ### The holdout (`data/commonsense/holdout.jsonl`, 100 tickets written independently)
 
 Written by another author with the same rubric, without seeing the set above or the policy's

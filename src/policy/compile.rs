@@ -20,10 +20,10 @@ use super::review::ReviewBudget;
 use super::routing::{Route, Routing};
 use super::rules::{Effects, Rule, RuleSet};
 use super::schema::{
-    AbstentionFile, CalendarFile, ConditionFile, MatrixFile, PlanFile, PolicyFile, PriorityFile, ReviewFile, RoutingFile,
-    RuleFile, RuleSetFile, SeverityFile, SlaFile, WeekFile,
+    AbstentionFile, CalendarFile, CapsFile, ConditionFile, MatrixFile, PlanFile, PolicyFile, PriorityFile, ReviewFile,
+    RoutingFile, RuleFile, RuleSetFile, SeverityFile, SignalFile, SlaFile, WeekFile,
 };
-use super::severity::{Severity, Signal};
+use super::severity::{Caps, Severity, Signal};
 use super::{content_version, Policy, PolicyError, Problem};
 use crate::sla::{Calendar, WeeklyHours};
 
@@ -358,11 +358,16 @@ impl Compiler<'_> {
                 self.problem(&signal.name, format!("severity signal {:?} is declared twice", signal.name.get_ref()));
             }
             let rank = self.rank(&signal.level);
-            let caps = signal.caps.as_ref().filter(|caps| *caps.get_ref());
-            if let Some(caps) = caps.filter(|_| signal.lowers) {
-                self.problem(caps, format!("severity signal {:?} either lowers or caps, not both", signal.name.get_ref()));
-            }
-            let caps = caps.is_some();
+            let caps = self.caps(signal);
+            let yields_to_meaning = signal.yields_to_meaning.as_ref().is_some_and(|yields| {
+                if *yields.get_ref() && !signal.lowers {
+                    self.problem(
+                        yields,
+                        format!("severity signal {:?} yields to meaning only if it lowers", signal.name.get_ref()),
+                    );
+                }
+                *yields.get_ref()
+            });
             let impact = signal.impact.as_ref().and_then(|name| self.impact_row(&matrix.impacts, name));
             let unless = signal.unless.as_ref().and_then(|list| self.phrases(list, "unless"));
             if let Some(mut cues) = self.cues(&signal.name, signal.phrases.as_ref(), signal.near.as_ref(), signal.within) {
@@ -375,9 +380,17 @@ impl Compiler<'_> {
                     rank,
                     impact,
                     lowers: signal.lowers,
+                    yields_to_meaning,
                     caps,
                     cues,
                 });
+            }
+        }
+        for caps in file.signals.iter().filter_map(|s| s.caps.as_ref()) {
+            if let CapsFile::Only(capped) = caps.get_ref() {
+                if let Some(unknown) = capped.iter().find(|name| !names.contains(*name)) {
+                    self.problem(caps, format!("caps names the severity signal {unknown:?}, which is not declared"));
+                }
             }
         }
         // Raising signals before lowering ones, the most severe first: the first that matches
@@ -391,6 +404,19 @@ impl Compiler<'_> {
             encoder_example_similarity: encoder_similarity,
             severe_by_meaning,
             column_of_rank,
+        }
+    }
+
+    /// Which more urgent signals `signal` holds down (their names are checked once all are known).
+    fn caps(&mut self, signal: &SignalFile) -> Caps {
+        let Some(caps) = signal.caps.as_ref() else { return Caps::Nothing };
+        if signal.lowers {
+            self.problem(caps, format!("severity signal {:?} either lowers or caps, not both", signal.name.get_ref()));
+        }
+        match caps.get_ref() {
+            CapsFile::Every(true) => Caps::Every,
+            CapsFile::Every(false) => Caps::Nothing,
+            CapsFile::Only(names) => Caps::Only(names.clone()),
         }
     }
 
@@ -650,6 +676,8 @@ mod tests {
             ("min_score = 0.8", "min_score = 8", "outside 0..1"),
             ("ceiling = \"P3\"\ntags", "floor = \"P3\"\ntags", "`floor` only applies together with `lower`"),
             ("caps = true\n", "caps = true\nlowers = true\n", "either lowers or caps"),
+            ("caps = [\"outage\",", "caps = [\"outages\",", "caps names the severity signal \"outages\""),
+            ("lowers = true\nyields_to_meaning = true\n", "yields_to_meaning = true\n", "yields to meaning only if it lowers"),
             ("unless = [\n", "unless = [\"...\",\n", "unless must be a list of phrases"),
             (
                 "many = { high = \"P1\", medium = \"P2\", low = \"P3\" }",

@@ -27,6 +27,9 @@ pub(super) struct Facts<'a> {
     pub priority: Rank,
     /// Tickets in the recent repeat-issue cluster this one joined, itself included (1: none).
     pub cluster_size: usize,
+    /// Severity signals a capping signal holds down ("production is fine" holds down an
+    /// outage), with the reason in words: `signal` conditions do not hold for them.
+    pub held_down: Vec<(String, String)>,
 }
 
 impl<'a> Facts<'a> {
@@ -40,6 +43,7 @@ impl<'a> Facts<'a> {
             severity: None,
             priority: Rank(0),
             cluster_size: 1,
+            held_down: Vec::new(),
         }
     }
 }
@@ -191,13 +195,18 @@ impl Condition {
                 Some(found) => Outcome::new(true, format!("text matches /{source}/ at {:?}", found.as_str())),
                 None => Outcome::new(false, format!("text does not match /{source}/")),
             },
-            Self::Signal { name, cues } => match cues.first(&facts.words) {
-                Some(found) => Outcome::new(true, format!("signal {name}: text contains {found:?}")),
-                None => match cues.set_aside_by(&facts.words) {
-                    Some(unless) => Outcome::new(false, format!("signal {name} set aside by {unless:?}")),
-                    None => Outcome::new(false, format!("no words of signal {name}")),
-                },
-            },
+            Self::Signal { name, cues } => {
+                if let Some((_, because)) = facts.held_down.iter().find(|(held, _)| held == name) {
+                    return Outcome::new(false, because.clone());
+                }
+                match cues.first(&facts.words) {
+                    Some(found) => Outcome::new(true, format!("signal {name}: text contains {found:?}")),
+                    None => match cues.set_aside_by(&facts.words) {
+                        Some(unless) => Outcome::new(false, format!("signal {name} set aside by {unless:?}")),
+                        None => Outcome::new(false, format!("no words of signal {name}")),
+                    },
+                }
+            }
             Self::SeverityAtLeast { level, rank } => match facts.severity {
                 Some(severity) if severity <= *rank => Outcome::new(true, format!("text severity at least {level}")),
                 Some(_) => Outcome::new(false, format!("text severity below {level}")),

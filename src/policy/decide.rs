@@ -85,6 +85,7 @@ pub fn decide(ticket: &Ticket, model: ModelOutput, cluster_size: usize, policy: 
     let reading = policy.severity.read(&facts.words, &facts.text, model.embedding, model.severe_by_meaning);
     let severity = reading.assessment.as_ref();
     facts.severity = severity.map(|s| s.rank);
+    facts.held_down = reading.held_down.clone();
     let severity_level = severity.map_or("", |s| policy.levels[s.rank.0].level.as_str());
     let impact = policy.matrix.impact(&facts, severity);
     let hint = reading.hint().and_then(|(rank, weight)| Some((policy.severity.column_of(rank)?, weight)));
@@ -968,6 +969,141 @@ mod tests {
                 let legal_rule = later.trace.iter().find(|s| s.rule == "legal-threat").expect("the legal rule is traced");
                 assert!(!legal_rule.hit && legal_rule.matched.contains("set aside"), "{language}: {legal_rule:?}");
             }
+        }
+
+        #[test]
+        fn trouble_that_is_over_elsewhere_or_only_asked_about_is_held_down_in_every_language() {
+            let policy = default_policy();
+            // (language, the alarm, what holds it down, the signal held down)
+            let cases = [
+                (
+                    "en",
+                    "Our shop was completely down for an hour yesterday.",
+                    "It has been stable since then, please send a root-cause report.",
+                    "outage",
+                ),
+                (
+                    "de",
+                    "Gestern war unser Shop eine Stunde komplett ausgefallen.",
+                    "Seitdem läuft alles, bitte schickt uns einen Bericht.",
+                    "outage",
+                ),
+                (
+                    "es",
+                    "Nuestra tienda estuvo caída una hora el martes.",
+                    "Desde entonces funciona con normalidad, queremos el informe.",
+                    "outage",
+                ),
+                (
+                    "fr",
+                    "Notre site était inaccessible hier soir pendant une heure.",
+                    "Tout est rentré dans l'ordre depuis, merci d'envoyer un rapport.",
+                    "outage",
+                ),
+                (
+                    "pt",
+                    "A nossa loja ficou fora do ar uma hora ontem.",
+                    "Desde então está tudo normal, queremos o relatório.",
+                    "outage",
+                ),
+                (
+                    "en",
+                    "Our staging server is down with 502 errors.",
+                    "Production is fine, customers are not affected.",
+                    "outage",
+                ),
+                (
+                    "en",
+                    "Phishing mails pretending to be you reached our staff.",
+                    "Nobody clicked the link, we deleted them.",
+                    "security-incident",
+                ),
+                (
+                    "de",
+                    "Phishing-Mail im Namen eurer Firma bei uns eingegangen.",
+                    "Niemand hat geklickt, wir haben sie gelöscht.",
+                    "security-incident",
+                ),
+                (
+                    "es",
+                    "Nos llegó un correo de phishing en vuestro nombre.",
+                    "Nadie ha pinchado en el enlace, ya lo borramos.",
+                    "security-incident",
+                ),
+                (
+                    "fr",
+                    "Un mail de phishing à votre nom est arrivé chez nous.",
+                    "Personne n'a cliqué, nous l'avons supprimé.",
+                    "security-incident",
+                ),
+                (
+                    "pt",
+                    "Recebemos um e-mail de phishing em vosso nome.",
+                    "Ninguém clicou no link, já apagámos.",
+                    "security-incident",
+                ),
+            ];
+            for (language, alarm, all_clear, signal) in cases {
+                let alarmed = decide(&ticket("", alarm), ModelOutput::of(&unsure()), 1, &policy, now());
+                assert!(rank_of(&policy, &alarmed) <= 1, "{language}: {alarm} alone is severe: {}", alarmed.summary);
+                let calmed = decide(&ticket("", &format!("{alarm} {all_clear}")), ModelOutput::of(&unsure()), 1, &policy, now());
+                let severity = step(&calmed, "severity");
+                assert!(severity.matched.contains(&format!("signal {signal} held down by")), "{language}: {}", severity.matched);
+                assert!(rank_of(&policy, &calmed) > 1, "{language}: {all_clear}: {}", calmed.summary);
+                let rule = calmed.trace.iter().find(|s| s.rule == signal).expect("the signal's rule is traced");
+                assert!(!rule.hit && rule.matched.contains("held down"), "{language}: {rule:?}");
+            }
+        }
+
+        #[test]
+        fn a_cap_holds_down_only_the_signals_it_names_and_not_trouble_that_is_back() {
+            let policy = default_policy();
+            let cases = [
+                // An outage that is over can leave lost orders behind: data loss still speaks.
+                (
+                    "en",
+                    "The shop was down for an hour but everything is back to normal. We lost the orders from that hour.",
+                    "data-loss",
+                ),
+                (
+                    "de",
+                    "Der Shop war eine Stunde down, seitdem läuft alles. Die Bestellungen aus der Stunde sind verloren.",
+                    "data-loss",
+                ),
+                // Down again after it was over.
+                ("en", "Everything was back to normal yesterday, but the shop is down again since 9.", "outage"),
+                ("es", "Desde entonces funciona, pero la tienda se ha vuelto a caer esta mañana.", "outage"),
+                // Down since the announced maintenance.
+                ("fr", "Depuis la maintenance programmée de cette nuit, notre site est inaccessible.", "outage"),
+            ];
+            for (language, body, signal) in cases {
+                let decision = decide(&ticket("", body), ModelOutput::of(&unsure()), 1, &policy, now());
+                assert!(
+                    step(&decision, "severity").matched.contains(&format!("signal {signal} (")),
+                    "{language}: {:#?}",
+                    decision.trace
+                );
+                assert!(rank_of(&policy, &decision) <= 1, "{language}: {body}: {}", decision.summary);
+            }
+        }
+
+        #[test]
+        fn no_rush_lowers_a_mild_ticket_but_gives_way_when_the_meaning_is_severe() {
+            let policy = default_policy();
+            let body = "Since opening, the tills in all 14 branches only show 'Synchronising'. No rush, whenever you have time.";
+            let predictions = unsure();
+            let mild = decide(&ticket("Login", body), ModelOutput::of(&predictions), 1, &policy, now());
+            assert!(step(&mild, "severity").matched.contains("signal no-rush"), "{:#?}", mild.trace);
+            let severe = ModelOutput { severe_by_meaning: Some(0.9), ..ModelOutput::of(&predictions) };
+            let decision = decide(&ticket("Login", body), severe, 1, &policy, now());
+            let severity = step(&decision, "severity");
+            assert!(severity.matched.contains("severe by meaning"), "{}", severity.matched);
+            assert!(rank_of(&policy, &decision) <= 1, "{}", decision.summary);
+            // A wish is no reason to read its words as harmless either way, but it still lowers
+            // when the probe is severe: only the no-rush signal yields.
+            let wish = "Feature request: a dark mode for the dashboard.";
+            let decision = decide(&ticket("", wish), severe, 1, &policy, now());
+            assert!(step(&decision, "severity").matched.contains("signal low-severity"), "{:#?}", decision.trace);
         }
 
         #[test]

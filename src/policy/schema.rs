@@ -181,11 +181,21 @@ pub(super) struct SignalFile {
     pub impact: Option<Spanned<String>>,
     #[serde(default)]
     pub lowers: bool,
-    pub caps: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub yields_to_meaning: Option<Spanned<bool>>,
+    pub caps: Option<Spanned<CapsFile>>,
     pub phrases: Option<Spanned<Vec<String>>>,
     pub near: Option<Spanned<Vec<Vec<String>>>>,
     pub within: Option<usize>,
     pub unless: Option<Spanned<Vec<String>>>,
+}
+
+/// `caps = true` (every more urgent signal) or `caps = ["outage", ...]` (only those).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum CapsFile {
+    Every(bool),
+    Only(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]

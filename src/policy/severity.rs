@@ -8,10 +8,12 @@
 //! - the level guidelines' example tickets: the nearest example's level, when the ticket is
 //!   similar enough to it.
 //!
-//! Words saying the trouble is contained (one user, one device) cap every more urgent signal
-//! and the probe; a signal's own `unless` words (a deadline weeks away) set it aside, and the
-//! reading names them for the trace. A signal at a severe level, or one that lowers, outranks meaning (it names
-//! the words); meaning outranks a signal of a less urgent level and the examples (it was
+//! A capping signal (the trouble is contained to one device, over, away from production, no
+//! incident at all) holds down the more urgent signals it names and the probe; a signal's own
+//! `unless` words (a deadline weeks away) set it aside; the reading names both for the trace
+//! and for rules that test signals. A signal at a severe level, or one that lowers, outranks
+//! meaning (it names the words), unless it lowers only because there is no rush; meaning
+//! outranks a signal of a less urgent level and the examples (it was
 //! fitted on hundreds of tickets with written levels, the examples are a handful). The
 //! assessment says which source spoke and with which words; `matrix` decides how it combines
 //! with the model.
@@ -31,12 +33,39 @@ pub(super) struct Signal {
     /// Whether this signal may make a ticket less urgent than the model says (praise, a
     /// feature request); other signals only raise.
     pub lowers: bool,
-    /// Whether this signal says the trouble is contained (one user or one device; it works
-    /// for a colleague or on another device): more urgent signals and the severity probe give
-    /// way to it, so a frightened "everything is gone!" that ends "on the computer it all
-    /// looks fine" is not read as data loss. Impact stated in the text still counts.
-    pub caps: bool,
+    /// For a lowering signal: whether it gives way when the severity probe reads the ticket as
+    /// severe. "No rush" says how the writer feels about time, not how bad the problem is:
+    /// "no rush, but none of us can log in" is still an outage.
+    pub yields_to_meaning: bool,
+    /// Which more urgent signals give way to this one, as does the severity probe: the
+    /// trouble is contained (it works for a colleague or on another device), so a frightened
+    /// "everything is gone!" that ends "on the computer it all looks fine" is not read as data
+    /// loss; or it is over, or elsewhere ("production is fine", "nobody clicked the link").
+    /// Impact stated in the text still counts.
+    pub caps: Caps,
     pub cues: Cues,
+}
+
+/// The signals a capping signal holds down.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Caps {
+    Nothing,
+    Every,
+    Only(Vec<String>),
+}
+
+impl Caps {
+    fn any(&self) -> bool {
+        *self != Caps::Nothing
+    }
+
+    fn covers(&self, signal: &str) -> bool {
+        match self {
+            Caps::Nothing => false,
+            Caps::Every => true,
+            Caps::Only(names) => names.iter().any(|n| n == signal),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -127,14 +156,15 @@ impl Severity {
             _ => by_words,
         };
         let matches = |s: &&Signal| s.cues.first(words).is_some();
-        let contained = self.signals.iter().filter(|s| s.caps).find(matches);
-        let signal =
-            self.signals.iter().filter(|s| !s.caps && contained.is_none_or(|cap| s.rank >= cap.rank)).find(matches).or(contained);
-        let severe = severe_by_meaning.filter(|p| *p >= self.severe_by_meaning && contained.is_none());
+        let caps: Vec<&Signal> = self.signals.iter().filter(|s| s.caps.any()).filter(matches).collect();
+        let capped = |s: &Signal| caps.iter().any(|cap| cap.caps.covers(&s.name) && s.rank < cap.rank);
+        let signal = self.signals.iter().filter(|s| !s.caps.any() && !capped(s)).find(matches).or(caps.first().copied());
+        let severe = severe_by_meaning.filter(|p| *p >= self.severe_by_meaning && caps.is_empty());
         // A raising signal below the severe levels ("kann keine": a malfunction, P3) names
         // words but not how bad they are: a probe that reads the whole ticket as severe says
-        // more. A severe signal, or one that lowers (praise, a feature wish), still speaks.
-        let signal = signal.filter(|s| severe.is_none() || s.lowers || s.rank <= self.critical());
+        // more. A severe signal, or one that lowers (praise, a feature wish), still speaks,
+        // unless the lowering one only says there is no rush.
+        let signal = signal.filter(|s| severe.is_none() || (s.lowers && !s.yields_to_meaning) || s.rank <= self.critical());
         let assessment = match signal {
             Some(signal) => {
                 let words = signal.cues.spans(words, 1.0);
@@ -152,12 +182,22 @@ impl Severity {
             },
         };
         let meaning = severe_by_meaning.map(|p| (self.critical(), (p / self.severe_by_meaning.max(f32::EPSILON)).min(1.0)));
-        let set_aside = self
+        let mut set_aside: Vec<String> = self
             .signals
             .iter()
             .filter_map(|s| Some(format!("signal {} set aside by {:?}", s.name, s.cues.set_aside_by(words)?)))
             .collect();
-        Reading { assessment, nearest, threshold, meaning, set_aside }
+        let mut held_down = Vec::new();
+        for signal in self.signals.iter().filter(|s| capped(s)).filter(matches) {
+            let Some(cap) = caps.iter().find(|cap| cap.caps.covers(&signal.name) && signal.rank < cap.rank) else {
+                continue;
+            };
+            let because =
+                format!("signal {} held down by {} ({:?})", signal.name, cap.name, cap.cues.first(words).unwrap_or_default());
+            set_aside.push(because.clone());
+            held_down.push((signal.name.clone(), because));
+        }
+        Reading { assessment, nearest, threshold, meaning, set_aside, held_down }
     }
 
     /// The level a ticket severe by meaning starts at (one column per level).
@@ -185,8 +225,12 @@ pub(super) struct Reading<'s> {
     threshold: f32,
     /// The severe level and how strongly the severity probe points at it, 1 at its threshold.
     meaning: Option<(Rank, f32)>,
-    /// Signals whose cues are in the ticket but whose `unless` words are too, for the trace.
+    /// Signals whose cues are in the ticket but do not count (their `unless` words are there
+    /// too, or a capping signal holds them down), in words for the trace.
     pub set_aside: Vec<String>,
+    /// Signals a capping signal holds down, by name, with the words for the trace: rules that
+    /// test them see them as not holding.
+    pub held_down: Vec<(String, String)>,
 }
 
 impl Reading<'_> {
