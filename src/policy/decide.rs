@@ -930,6 +930,33 @@ mod tests {
         }
 
         /// Each (language, subject, body) reads as a low-severity request and ends at P4.
+        /// `severe` alone reads as `signal` and lands at P1/P2; `calm` has the signal's words too,
+        /// but the signal does not count (the trace says it was `why`: "set aside by", "held
+        /// down by"), the ticket lands lower, and `rule`, which tests the signal, does not hit.
+        #[allow(clippy::too_many_arguments)]
+        fn assert_set_aside(
+            policy: &Policy,
+            language: &str,
+            subject: &str,
+            severe: &str,
+            calm: &str,
+            signal: &str,
+            why: &str,
+            rule: &str,
+        ) {
+            let alarmed = decide(&ticket(subject, severe), ModelOutput::of(&unsure()), 1, policy, now());
+            let severity = step(&alarmed, "severity");
+            assert!(severity.matched.starts_with(&format!("signal {signal} (")), "{language}: {}", severity.matched);
+            assert!(rank_of(policy, &alarmed) <= 1, "{language}: {severe}: {}", alarmed.summary);
+            let calmed = decide(&ticket(subject, calm), ModelOutput::of(&unsure()), 1, policy, now());
+            let severity = step(&calmed, "severity");
+            assert!(severity.matched.contains(&format!("signal {signal} {why}")), "{language}: {}", severity.matched);
+            assert!(!severity.matched.starts_with(&format!("signal {signal} (")), "{language}: {}", severity.matched);
+            assert!(rank_of(policy, &calmed) > 1, "{language}: {calm}: {}", calmed.summary);
+            let tested = calmed.trace.iter().find(|s| s.rule == rule).expect("the rule that tests the signal is traced");
+            assert!(!tested.hit && tested.matched.contains(why), "{language}: {tested:?}");
+        }
+
         fn assert_minor_in_every_language(policy: &Policy, cases: &[(&str, &str, &str)]) {
             for (language, subject, body) in cases {
                 let decision = decide(&ticket(subject, body), ModelOutput::of(&unsure()), 1, policy, now());
@@ -980,17 +1007,8 @@ mod tests {
                 ),
             ];
             for (language, subject, opening, distant, near) in cases {
-                let soon = decide(&ticket(subject, &format!("{opening} {near}")), ModelOutput::of(&unsure()), 1, &policy, now());
-                assert!(step(&soon, "severity").matched.contains("legal-deadline"), "{language}: {:#?}", soon.trace);
-                assert!(rank_of(&policy, &soon) <= 1, "{language}: {}", soon.summary);
-                let later =
-                    decide(&ticket(subject, &format!("{opening} {distant}")), ModelOutput::of(&unsure()), 1, &policy, now());
-                let severity = step(&later, "severity");
-                assert!(severity.matched.contains("signal legal-deadline set aside by"), "{language}: {}", severity.matched);
-                assert!(!severity.matched.starts_with("signal legal-deadline ("), "{language}: {}", severity.matched);
-                assert!(rank_of(&policy, &later) > 1, "{language}: {}", later.summary);
-                let legal_rule = later.trace.iter().find(|s| s.rule == "legal-threat").expect("the legal rule is traced");
-                assert!(!legal_rule.hit && legal_rule.matched.contains("set aside"), "{language}: {legal_rule:?}");
+                let (severe, calm) = (format!("{opening} {near}"), format!("{opening} {distant}"));
+                assert_set_aside(&policy, language, subject, &severe, &calm, "legal-deadline", "set aside by", "legal-threat");
             }
         }
 
@@ -1067,14 +1085,8 @@ mod tests {
                 ),
             ];
             for (language, alarm, all_clear, signal) in cases {
-                let alarmed = decide(&ticket("", alarm), ModelOutput::of(&unsure()), 1, &policy, now());
-                assert!(rank_of(&policy, &alarmed) <= 1, "{language}: {alarm} alone is severe: {}", alarmed.summary);
-                let calmed = decide(&ticket("", &format!("{alarm} {all_clear}")), ModelOutput::of(&unsure()), 1, &policy, now());
-                let severity = step(&calmed, "severity");
-                assert!(severity.matched.contains(&format!("signal {signal} held down by")), "{language}: {}", severity.matched);
-                assert!(rank_of(&policy, &calmed) > 1, "{language}: {all_clear}: {}", calmed.summary);
-                let rule = calmed.trace.iter().find(|s| s.rule == signal).expect("the signal's rule is traced");
-                assert!(!rule.hit && rule.matched.contains("held down"), "{language}: {rule:?}");
+                let calm = format!("{alarm} {all_clear}");
+                assert_set_aside(&policy, language, "", alarm, &calm, signal, "held down by", signal);
             }
         }
 
