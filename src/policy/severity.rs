@@ -41,7 +41,8 @@ pub(super) struct Signal {
     /// trouble is contained (it works for a colleague or on another device), so a frightened
     /// "everything is gone!" that ends "on the computer it all looks fine" is not read as data
     /// loss; or it is over, or elsewhere ("production is fine", "nobody clicked the link").
-    /// Impact stated in the text still counts.
+    /// Impact the text states still counts for a cap above the lowest level (trouble for one
+    /// device is still trouble); one at the lowest level describes no problem to scope.
     pub caps: Caps,
     pub cues: Cues,
 }
@@ -157,8 +158,9 @@ impl Severity {
         };
         let matches = |s: &&Signal| s.cues.first(words).is_some();
         let caps: Vec<&Signal> = self.signals.iter().filter(|s| s.caps.any()).filter(matches).collect();
-        let capped = |s: &Signal| caps.iter().any(|cap| cap.caps.covers(&s.name) && s.rank < cap.rank);
-        let signal = self.signals.iter().filter(|s| !s.caps.any() && !capped(s)).find(matches).or(caps.first().copied());
+        let held_by = |s: &Signal| caps.iter().find(|cap| cap.caps.covers(&s.name) && s.rank < cap.rank).copied();
+        let signal =
+            self.signals.iter().filter(|s| !s.caps.any() && held_by(s).is_none()).find(matches).or(caps.first().copied());
         let severe = severe_by_meaning.filter(|p| *p >= self.severe_by_meaning && caps.is_empty());
         // A raising signal below the severe levels ("kann keine": a malfunction, P3) names
         // words but not how bad they are: a probe that reads the whole ticket as severe says
@@ -188,10 +190,8 @@ impl Severity {
             .filter_map(|s| Some(format!("signal {} set aside by {:?}", s.name, s.cues.set_aside_by(words)?)))
             .collect();
         let mut held_down = Vec::new();
-        for signal in self.signals.iter().filter(|s| capped(s)).filter(matches) {
-            let Some(cap) = caps.iter().find(|cap| cap.caps.covers(&signal.name) && signal.rank < cap.rank) else {
-                continue;
-            };
+        for signal in self.signals.iter().filter(matches) {
+            let Some(cap) = held_by(signal) else { continue };
             let because =
                 format!("signal {} held down by {} ({:?})", signal.name, cap.name, cap.cues.first(words).unwrap_or_default());
             set_aside.push(because.clone());
