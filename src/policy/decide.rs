@@ -1110,6 +1110,10 @@ mod tests {
                 ("es", "Desde entonces funciona, pero la tienda se ha vuelto a caer esta mañana.", "outage"),
                 // Down since the announced maintenance.
                 ("fr", "Depuis la maintenance programmée de cette nuit, notre site est inaccessible.", "outage"),
+                ("de", "Seit den Wartungsarbeiten heute Nacht ist unser Shop offline.", "outage"),
+                ("en", "The maintenance window ended at 6 but our shop is still offline.", "outage"),
+                // A question in an outage ticket is no all-clear.
+                ("en", "Our checkout is down. What happens if it is not fixed today?", "outage"),
             ];
             for (language, body, signal) in cases {
                 let decision = decide(&ticket("", body), ModelOutput::of(&unsure()), 1, &policy, now());
