@@ -156,11 +156,12 @@ impl Severity {
             }
             _ => by_words,
         };
-        let matches = |s: &&Signal| s.cues.first(words).is_some();
-        let caps: Vec<&Signal> = self.signals.iter().filter(|s| s.caps.any()).filter(matches).collect();
+        // Every signal's words are looked for once: the choice, the caps and the trace all
+        // need the whole list of matches.
+        let matched: Vec<&Signal> = self.signals.iter().filter(|s| s.cues.first(words).is_some()).collect();
+        let caps: Vec<&Signal> = matched.iter().copied().filter(|s| s.caps.any()).collect();
         let held_by = |s: &Signal| caps.iter().find(|cap| cap.caps.covers(&s.name) && s.rank < cap.rank).copied();
-        let signal =
-            self.signals.iter().filter(|s| !s.caps.any() && held_by(s).is_none()).find(matches).or(caps.first().copied());
+        let signal = matched.iter().copied().find(|s| !s.caps.any() && held_by(s).is_none()).or(caps.first().copied());
         let severe = severe_by_meaning.filter(|p| *p >= self.severe_by_meaning && caps.is_empty());
         // A raising signal below the severe levels ("kann keine": a malfunction, P3) names
         // words but not how bad they are: a probe that reads the whole ticket as severe says
@@ -190,7 +191,7 @@ impl Severity {
             .filter_map(|s| Some(format!("signal {} set aside by {:?}", s.name, s.cues.set_aside_by(words)?)))
             .collect();
         let mut held_down = Vec::new();
-        for signal in self.signals.iter().filter(matches) {
+        for &signal in &matched {
             let Some(cap) = held_by(signal) else { continue };
             let because =
                 format!("signal {} held down by {} ({:?})", signal.name, cap.name, cap.cues.first(words).unwrap_or_default());
