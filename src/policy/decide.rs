@@ -82,10 +82,10 @@ pub fn decide(ticket: &Ticket, model: ModelOutput, cluster_size: usize, policy: 
     let mut facts = Facts::new(ticket, model.predictions, choice.name);
     facts.cluster_size = cluster_size;
     policy.severity.claim_lowering_words(&mut facts.words, model.severe_by_meaning);
-    let reading = policy.severity.read(&facts.words, &facts.text, model.embedding, model.severe_by_meaning);
+    let mut reading = policy.severity.read(&facts.words, &facts.text, model.embedding, model.severe_by_meaning);
+    facts.held_down = std::mem::take(&mut reading.held_down);
     let severity = reading.assessment.as_ref();
     facts.severity = severity.map(|s| s.rank);
-    facts.held_down = reading.held_down.clone();
     let severity_level = severity.map_or("", |s| policy.levels[s.rank.0].level.as_str());
     let impact = policy.matrix.impact(&facts, severity);
     let hint = reading.hint().and_then(|(rank, weight)| Some((policy.severity.column_of(rank)?, weight)));
@@ -105,7 +105,7 @@ pub fn decide(ticket: &Ticket, model: ModelOutput, cluster_size: usize, policy: 
         Some(s) => (s.describe(severity_level), Some(format!("urgency {}", policy.matrix.urgencies[s.column]))),
         None => (reading.no_signal(&policy.levels), None),
     };
-    for aside in &reading.set_aside {
+    for aside in reading.set_aside.iter().chain(facts.held_down.iter().map(|(_, because)| because)) {
         severity_step.0.push_str("; ");
         severity_step.0.push_str(aside);
     }

@@ -185,19 +185,19 @@ impl Severity {
             },
         };
         let meaning = severe_by_meaning.map(|p| (self.critical(), (p / self.severe_by_meaning.max(f32::EPSILON)).min(1.0)));
-        let mut set_aside: Vec<String> = self
+        let set_aside = self
             .signals
             .iter()
             .filter_map(|s| Some(format!("signal {} set aside by {:?}", s.name, s.cues.set_aside_by(words)?)))
             .collect();
-        let mut held_down = Vec::new();
-        for &signal in &matched {
-            let Some(cap) = held_by(signal) else { continue };
-            let because =
-                format!("signal {} held down by {} ({:?})", signal.name, cap.name, cap.cues.first(words).unwrap_or_default());
-            set_aside.push(because.clone());
-            held_down.push((signal.name.clone(), because));
-        }
+        let held_down = matched
+            .iter()
+            .filter_map(|signal| {
+                let cap = held_by(signal)?;
+                let words = cap.cues.first(words).unwrap_or_default();
+                Some((signal.name.clone(), format!("signal {} held down by {} ({words:?})", signal.name, cap.name)))
+            })
+            .collect();
         Reading { assessment, nearest, threshold, meaning, set_aside, held_down }
     }
 
@@ -226,8 +226,7 @@ pub(super) struct Reading<'s> {
     threshold: f32,
     /// The severe level and how strongly the severity probe points at it, 1 at its threshold.
     meaning: Option<(Rank, f32)>,
-    /// Signals whose cues are in the ticket but do not count (their `unless` words are there
-    /// too, or a capping signal holds them down), in words for the trace.
+    /// Signals whose cues are in the ticket but whose `unless` words are too, for the trace.
     pub set_aside: Vec<String>,
     /// Signals a capping signal holds down, by name, with the words for the trace: rules that
     /// test them see them as not holding.
