@@ -23,7 +23,7 @@ use super::schema::{
     AbstentionFile, CalendarFile, CapsFile, ConditionFile, MatrixFile, PlanFile, PolicyFile, PriorityFile, ReviewFile,
     RoutingFile, RuleFile, RuleSetFile, SeverityFile, SignalFile, SlaFile, WeekFile,
 };
-use super::severity::{Caps, Severity, Signal};
+use super::severity::{Caps, Needs, Severity, Signal};
 use super::{content_version, Policy, PolicyError, Problem};
 use crate::sla::{Calendar, WeeklyHours};
 
@@ -370,6 +370,7 @@ impl Compiler<'_> {
             });
             let impact = signal.impact.as_ref().and_then(|name| self.impact_row(&matrix.impacts, name));
             let unless = signal.unless.as_ref().and_then(|list| self.phrases(list, "unless"));
+            let needs = self.needs(signal, rank);
             if let Some(mut cues) = self.cues(&signal.name, signal.phrases.as_ref(), signal.near.as_ref(), signal.within) {
                 // The words of a ticket's lowering phrases ("spelling error") are theirs.
                 cues.yields_claimed = !signal.lowers;
@@ -383,6 +384,7 @@ impl Compiler<'_> {
                     yields_to_meaning,
                     caps,
                     cues,
+                    needs,
                 });
             }
         }
@@ -404,6 +406,49 @@ impl Compiler<'_> {
             encoder_example_similarity: encoder_similarity,
             severe_by_meaning,
             column_of_rank,
+        }
+    }
+
+    /// What `signal` needs to speak at its level, and the less urgent level it speaks at
+    /// without it: `needs` and `otherwise` come together, on a signal that neither lowers nor
+    /// caps (those describe no trouble whose urgency a second list could confirm).
+    fn needs(&mut self, signal: &SignalFile, rank: Rank) -> Option<Needs> {
+        let name = signal.name.get_ref();
+        match (&signal.needs, &signal.otherwise) {
+            (None, None) => None,
+            (Some(list), None) => {
+                self.problem(
+                    list,
+                    format!("severity signal {name:?} has `needs` but no `otherwise` level to speak at without them"),
+                );
+                None
+            }
+            (None, Some(otherwise)) => {
+                self.problem(otherwise, format!("severity signal {name:?} has `otherwise` but no `needs` words"));
+                None
+            }
+            (Some(list), Some(otherwise)) => {
+                if signal.lowers || signal.caps.is_some() {
+                    self.problem(
+                        list,
+                        format!("severity signal {name:?} lowers or caps, so it has nothing for `needs` to confirm"),
+                    );
+                }
+                let otherwise = otherwise.get_ref();
+                let fallback = self.rank(&otherwise.level);
+                if fallback <= rank {
+                    self.problem(
+                        &otherwise.level,
+                        format!(
+                            "severity signal {name:?}: the `otherwise` level must be less urgent than {:?}",
+                            signal.level.get_ref()
+                        ),
+                    );
+                }
+                let phrases = self.phrases(list, "needs")?;
+                let reason = otherwise.reason.clone().unwrap_or_else(|| format!("{name} without its `needs` words"));
+                Some(Needs { phrases, rank: fallback, reason })
+            }
         }
     }
 
@@ -679,6 +724,10 @@ mod tests {
             ("caps = [\"outage\",", "caps = [\"outages\",", "caps names the severity signal \"outages\""),
             ("lowers = true\nyields_to_meaning = true\n", "yields_to_meaning = true\n", "yields to meaning only if it lowers"),
             ("unless = [\n", "unless = [\"...\",\n", "unless must be a list of phrases"),
+            ("otherwise = { level = \"P3\"", "otherwise = { level = \"P1\"", "must be less urgent than \"P2\""),
+            ("otherwise = { level = \"P3\"", "otherwise = { level = \"P7\"", "unknown priority level \"P7\""),
+            ("otherwise = { level = \"P3\"", "otherwize = { level = \"P3\"", "unknown field `otherwize`"),
+            ("needs = [\n", "needs = [\"...\",\n", "needs must be a list of phrases"),
             (
                 "many = { high = \"P1\", medium = \"P2\", low = \"P3\" }",
                 "many = { high = \"P1\", low = \"P3\" }",
@@ -697,6 +746,22 @@ mod tests {
                 "{mistake:?}: wanted {message:?} near line {expected_line}, got {found:?}"
             );
         }
+    }
+
+    #[test]
+    fn needs_and_otherwise_come_together_on_a_signal_that_raises() {
+        let otherwise = "otherwise = { level = \"P3\", reason = \"a legal matter without a deadline within days\" }\n";
+        let without_otherwise = edit_setting(DEFAULT_POLICY, otherwise, "");
+        let found = problems(&without_otherwise);
+        assert!(found.iter().any(|p| p.message.contains("has `needs` but no `otherwise`")), "{found:?}");
+        let without_needs = format!(
+            "{DEFAULT_POLICY}\n[[severity.signals]]\nname = \"x\"\nlevel = \"P2\"\nphrases = [\"x\"]\notherwise = {{ level = \"P3\" }}\n"
+        );
+        let found = problems(&without_needs);
+        assert!(found.iter().any(|p| p.message.contains("has `otherwise` but no `needs`")), "{found:?}");
+        let capping = edit_setting(DEFAULT_POLICY, otherwise, &format!("{otherwise}caps = true\n"));
+        let found = problems(&capping);
+        assert!(found.iter().any(|p| p.message.contains("nothing for `needs` to confirm")), "{found:?}");
     }
 
     #[test]

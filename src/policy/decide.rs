@@ -1013,6 +1013,75 @@ mod tests {
         }
 
         #[test]
+        fn legal_words_without_a_date_within_days_are_normal_work_yet_reviewed_in_every_language() {
+            let policy = default_policy();
+            // (language, subject, the legal matter, the same with a date within days)
+            let cases = [
+                (
+                    "en",
+                    "Data subject access request",
+                    "A former customer sent us a subject access request under GDPR. How do we export their data?",
+                    "A former customer sent us a subject access request under GDPR, due on Thursday. How do we export their data?",
+                ),
+                (
+                    "de",
+                    "Auskunftsersuchen nach Art. 15 DSGVO",
+                    "Ein ehemaliger Kunde verlangt Auskunft nach Art. 15 DSGVO. Wie exportieren wir seine Daten?",
+                    "Ein ehemaliger Kunde verlangt bis übermorgen Auskunft nach Art. 15 DSGVO. Wie exportieren wir seine Daten?",
+                ),
+                (
+                    "es",
+                    "Derecho de supresión",
+                    "Un cliente ejerce su derecho de supresión. ¿Cómo borramos todos sus datos?",
+                    "Un cliente ejerce su derecho de supresión y tenemos 48 horas. ¿Cómo borramos todos sus datos?",
+                ),
+                (
+                    "fr",
+                    "Demande d'accès",
+                    "Une cliente exerce son droit d'accès. Comment exporter ses données ?",
+                    "Une cliente exerce son droit d'accès et la CNIL attend la réponse vendredi. Comment exporter ses données ?",
+                ),
+                (
+                    "pt",
+                    "Pedido de titular",
+                    "Um cliente ameaçou reclamar no PROCON e pede acesso aos meus dados. Como exportamos?",
+                    "Um cliente pede acesso aos meus dados e o prazo termina depois de amanhã. Como exportamos?",
+                ),
+            ];
+            for (language, subject, routine, dated) in cases {
+                let (rank, decision) = rank_for(&policy, subject, routine);
+                let severity = step(&decision, "severity");
+                assert!(
+                    severity.matched.starts_with("signal legal-deadline (P3, none of its `needs` words)"),
+                    "{language}: {}",
+                    severity.matched
+                );
+                assert_eq!(rank, 2, "{language}: {}", decision.summary);
+                assert!(
+                    decision.summary.contains("a legal matter without a deadline within days"),
+                    "{language}: {}",
+                    decision.summary
+                );
+                assert!(decision.tags.iter().any(|t| t == "legal") && decision.needs_review, "{language}: {decision:?}");
+                let (rank, decision) = rank_for(&policy, subject, dated);
+                let severity = step(&decision, "severity");
+                assert!(severity.matched.starts_with("signal legal-deadline (P2)"), "{language}: {}", severity.matched);
+                assert_eq!(rank, 1, "{language}: {}", decision.summary);
+            }
+        }
+
+        #[test]
+        fn a_signal_short_of_its_needs_words_outranks_the_severity_probe() {
+            let policy = default_policy();
+            let body = "A former customer sent us a subject access request under GDPR. How do we export their data?";
+            let predictions = unsure();
+            let output = ModelOutput { severe_by_meaning: Some(0.99), ..ModelOutput::of(&predictions) };
+            let decision = decide(&ticket("Access request", body), output, 1, &policy, now());
+            assert!(step(&decision, "severity").matched.starts_with("signal legal-deadline (P3"), "{decision:?}");
+            assert_eq!(decision.priority.level, "P3", "{}", decision.summary);
+        }
+
+        #[test]
         fn trouble_that_is_over_elsewhere_or_only_asked_about_is_held_down_in_every_language() {
             let policy = default_policy();
             // (language, the alarm, what holds it down, the signal held down)

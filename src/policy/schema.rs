@@ -188,6 +188,17 @@ pub(super) struct SignalFile {
     pub near: Option<Spanned<Vec<Vec<String>>>>,
     pub within: Option<usize>,
     pub unless: Option<Spanned<Vec<String>>>,
+    pub needs: Option<Spanned<Vec<String>>>,
+    pub otherwise: Option<Spanned<OtherwiseFile>>,
+}
+
+/// The level (and the trace's reason) a signal speaks at when none of its `needs` words is in
+/// the ticket.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct OtherwiseFile {
+    pub level: Spanned<String>,
+    pub reason: Option<String>,
 }
 
 /// `caps = true` (every more urgent signal) or `caps = ["outage", ...]` (only those).

@@ -19,7 +19,7 @@
 //! with the model.
 
 use super::examples::{Examples, Nearest};
-use super::phrases::{Cues, TicketWords};
+use super::phrases::{Cues, Phrases, TicketWords};
 use super::priority::{PriorityLevel, Rank};
 use crate::explain::Evidence;
 
@@ -45,6 +45,37 @@ pub(super) struct Signal {
     /// device is still trouble); one at the lowest level describes no problem to scope.
     pub caps: Caps,
     pub cues: Cues,
+    /// Words that must be in the ticket as well for the signal to speak at its level: legal
+    /// words are a deadline within days only next to a date that near ("bis Freitag", "en 48
+    /// horas"); without one the signal speaks at a less urgent level (a routine data-subject
+    /// request, a threat to complain), and rules that test it still see it.
+    pub needs: Option<Needs>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Needs {
+    pub phrases: Phrases,
+    /// The level the signal speaks at without the words.
+    pub rank: Rank,
+    pub reason: String,
+}
+
+/// A signal whose words are in the ticket, at the level it speaks at there.
+#[derive(Debug, Clone, Copy)]
+struct Match<'s> {
+    signal: &'s Signal,
+    rank: Rank,
+    /// Whether it speaks at its `needs`' fallback level, their words missing.
+    short_of_needs: bool,
+}
+
+impl<'s> Match<'s> {
+    fn of(signal: &'s Signal, words: &TicketWords) -> Self {
+        match &signal.needs {
+            Some(needs) if needs.phrases.first(words).is_none() => Match { signal, rank: needs.rank, short_of_needs: true },
+            _ => Match { signal, rank: signal.rank, short_of_needs: false },
+        }
+    }
 }
 
 /// The signals a capping signal holds down.
@@ -90,6 +121,8 @@ pub(super) enum Source<'s> {
     Signal {
         signal: &'s Signal,
         words: Vec<Evidence>,
+        /// Speaking at the fallback level of its `needs`, their words missing.
+        short_of_needs: bool,
     },
     Example(Nearest<'s>),
     /// The model's severity probe, with the level example nearest in meaning to quote.
@@ -157,21 +190,33 @@ impl Severity {
             _ => by_words,
         };
         // Every signal's words are looked for once: the choice, the caps and the trace all
-        // need the whole list of matches.
-        let matched: Vec<&Signal> = self.signals.iter().filter(|s| s.cues.first(words).is_some()).collect();
-        let caps: Vec<&Signal> = matched.iter().copied().filter(|s| s.caps.any()).collect();
-        let held_by = |s: &Signal| caps.iter().find(|cap| cap.caps.covers(&s.name) && s.rank < cap.rank).copied();
-        let signal = matched.iter().copied().find(|s| !s.caps.any() && held_by(s).is_none()).or(caps.first().copied());
+        // need the whole list of matches. A signal short of its `needs` words takes its place
+        // at its fallback level (raising ones first, the most urgent first, as `compile`
+        // sorts the signals).
+        let mut matched: Vec<Match> =
+            self.signals.iter().filter(|s| s.cues.first(words).is_some()).map(|s| Match::of(s, words)).collect();
+        matched.sort_by_key(|m| (m.signal.lowers, m.rank));
+        let caps: Vec<&Signal> = matched.iter().map(|m| m.signal).filter(|s| s.caps.any()).collect();
+        let held_by = |m: &Match| caps.iter().find(|cap| cap.caps.covers(&m.signal.name) && m.rank < cap.rank).copied();
+        let chosen = matched
+            .iter()
+            .copied()
+            .find(|m| !m.signal.caps.any() && held_by(m).is_none())
+            .or_else(|| caps.first().map(|cap| Match { signal: cap, rank: cap.rank, short_of_needs: false }));
         let severe = severe_by_meaning.filter(|p| *p >= self.severe_by_meaning && caps.is_empty());
         // A raising signal below the severe levels ("kann keine": a malfunction, P3) names
         // words but not how bad they are: a probe that reads the whole ticket as severe says
         // more. A severe signal, or one that lowers (praise, a feature wish), still speaks,
-        // unless the lowering one only says there is no rush.
-        let signal = signal.filter(|s| severe.is_none() || (s.lowers && !s.yields_to_meaning) || s.rank <= self.critical());
-        let assessment = match signal {
-            Some(signal) => {
+        // unless the lowering one only says there is no rush. So does a signal short of its
+        // `needs` words: the probe reads its words ("GDPR request") as severe, since its
+        // severe examples hold them, but cannot see that no date is near.
+        let chosen = chosen.filter(|m| {
+            severe.is_none() || (m.signal.lowers && !m.signal.yields_to_meaning) || m.rank <= self.critical() || m.short_of_needs
+        });
+        let assessment = match chosen {
+            Some(Match { signal, rank, short_of_needs }) => {
                 let words = signal.cues.spans(words, 1.0);
-                self.assessment(signal.rank, signal.lowers, Source::Signal { signal, words })
+                self.assessment(rank, signal.lowers, Source::Signal { signal, words, short_of_needs })
             }
             None => match severe {
                 Some(probability) => {
@@ -192,8 +237,8 @@ impl Severity {
             .collect();
         let held_down = matched
             .iter()
-            .filter_map(|signal| {
-                let cap = held_by(signal)?;
+            .filter_map(|m| {
+                let (signal, cap) = (m.signal, held_by(m)?);
                 let words = cap.cues.first(words).unwrap_or_default();
                 Some((signal.name.clone(), format!("signal {} held down by {} ({words:?})", signal.name, cap.name)))
             })
@@ -262,9 +307,10 @@ impl Assessment<'_> {
     /// `like the P1 example "..." (0.52)`.
     pub fn describe(&self, level: &str) -> String {
         match &self.source {
-            Source::Signal { signal, words } => {
+            Source::Signal { signal, words, short_of_needs } => {
                 let quoted: Vec<String> = words.iter().map(|w| format!("{:?}", w.text)).collect();
-                format!("signal {} ({level}): {}", signal.name, quoted.join(", "))
+                let short = if *short_of_needs { ", none of its `needs` words" } else { "" };
+                format!("signal {} ({level}{short}): {}", signal.name, quoted.join(", "))
             }
             Source::Example(nearest) => {
                 format!("like the {level} example {:?} ({:.2})", nearest.example, nearest.similarity)
@@ -281,6 +327,9 @@ impl Assessment<'_> {
     /// Short words for the summary: "an outage" or "like a P1 example".
     pub fn reason(&self, level: &str) -> String {
         match &self.source {
+            Source::Signal { signal, short_of_needs: true, .. } => {
+                signal.needs.as_ref().map_or_else(|| signal.reason.clone(), |needs| needs.reason.clone())
+            }
             Source::Signal { signal, .. } => signal.reason.clone(),
             Source::Example(_) => format!("text like a {level} example"),
             Source::Meaning { .. } => "a severe problem by the text's meaning".to_string(),
