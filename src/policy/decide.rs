@@ -1071,6 +1071,51 @@ mod tests {
         }
 
         #[test]
+        fn one_slow_function_while_everything_else_works_is_normal_but_an_outage_is_not_in_every_language() {
+            let policy = default_policy();
+            // (language, one slow report while the rest works, an outage while the rest works)
+            let cases = [
+                (
+                    "en",
+                    "The stock report takes forever, nine minutes! Everything else is fine.",
+                    "The checkout is down for every customer. Everything else works.",
+                ),
+                (
+                    "de",
+                    "Der Lagerbericht dauert ewig, neun Minuten! Alles andere läuft.",
+                    "Der Shop ist für alle Kunden ausgefallen. Alles andere läuft.",
+                ),
+                (
+                    "es",
+                    "El informe de ventas tarda muchísimo, veinte minutos. El resto funciona.",
+                    "La tienda está caída para todos los clientes. El resto funciona.",
+                ),
+                (
+                    "fr",
+                    "Le rapport de stock met une éternité, neuf minutes ! Tout le reste fonctionne.",
+                    "Le site est en panne pour tous les clients. Tout le reste fonctionne.",
+                ),
+                (
+                    "pt",
+                    "O relatório de vendas demora uma eternidade, vinte minutos. O resto funciona.",
+                    "A loja está fora do ar para todos os clientes. O resto funciona.",
+                ),
+            ];
+            let predictions = unsure();
+            let read_as_severe = ModelOutput { severe_by_meaning: Some(0.95), ..ModelOutput::of(&predictions) };
+            for (language, slow, down) in cases {
+                let decision = decide(&ticket("Problem", slow), read_as_severe, 1, &policy, now());
+                let severity = step(&decision, "severity");
+                assert!(severity.matched.starts_with("signal rest-works (P3)"), "{language}: {}", severity.matched);
+                assert!(rank_of(&policy, &decision) >= 2, "{language}: {}", decision.summary);
+                let decision = decide(&ticket("Problem", down), read_as_severe, 1, &policy, now());
+                let severity = step(&decision, "severity");
+                assert!(severity.matched.starts_with("signal outage (P1)"), "{language}: {}", severity.matched);
+                assert!(rank_of(&policy, &decision) <= 1, "{language}: {}", decision.summary);
+            }
+        }
+
+        #[test]
         fn a_signal_short_of_its_needs_words_outranks_the_severity_probe() {
             let policy = default_policy();
             let body = "A former customer sent us a subject access request under GDPR. How do we export their data?";
@@ -1151,6 +1196,37 @@ mod tests {
                     "Recebemos um e-mail de phishing em vosso nome.",
                     "Ninguém clicou no link, já apagámos.",
                     "security-incident",
+                ),
+                // Announced trouble months away is planning.
+                (
+                    "en",
+                    "Your API will stop accepting TLS 1.0, so our shop will be down?",
+                    "The switch is in three months, we want to prepare.",
+                    "outage",
+                ),
+                (
+                    "de",
+                    "Ihr schaltet TLS 1.0 ab, ist dann unser Shop ausgefallen?",
+                    "Das ist erst in drei Monaten, wir wollen vorbereitet sein.",
+                    "outage",
+                ),
+                (
+                    "es",
+                    "Van a desactivar TLS 1.0, ¿nuestra tienda estará caída?",
+                    "Es dentro de tres meses, queremos prepararnos.",
+                    "outage",
+                ),
+                (
+                    "fr",
+                    "Vous coupez TLS 1.0, notre site sera en panne ?",
+                    "C'est dans trois mois, nous voulons nous préparer.",
+                    "outage",
+                ),
+                (
+                    "pt",
+                    "Vão desativar o TLS 1.0, a nossa loja vai ficar fora do ar?",
+                    "Ainda faltam três meses, queremos prevenir.",
+                    "outage",
                 ),
             ];
             for (language, alarm, all_clear, signal) in cases {
@@ -1253,6 +1329,19 @@ mod tests {
                 "a ticket severe by meaning keeps its words: {:#?}",
                 decision.trace
             );
+        }
+
+        #[test]
+        fn a_roadmap_question_is_a_wish_in_every_language() {
+            let policy = default_policy();
+            let questions = [
+                ("en", "Two-factor login", "We need two-factor login for our staff. Is it on your roadmap?"),
+                ("de", "Zwei-Faktor-Login", "Wir brauchen einen Zwei-Faktor-Login. Steht das auf der Roadmap?"),
+                ("es", "Doble factor", "Necesitamos autenticación en dos pasos. ¿Está en su hoja de ruta?"),
+                ("fr", "Double authentification", "Il nous faut la double authentification. Est-ce prévu ?"),
+                ("pt", "Autenticação em dois fatores", "Precisamos de autenticação em dois fatores. Está no roadmap?"),
+            ];
+            assert_minor_in_every_language(&policy, &questions);
         }
 
         #[test]
