@@ -908,6 +908,26 @@ mod tests {
         }
 
         #[test]
+        fn a_vips_praise_in_words_no_list_knows_stays_normal_while_a_vips_complaint_goes_up() {
+            let policy = default_policy();
+            let mut request = ticket("Jorge", "A big shout-out to Jorge, he sorted out our email templates in no time.");
+            request.customer.vip = true;
+            let with_sentiment = |label: &str, score: f32| {
+                let mut p = predictions("medium", label, "General Inquiry");
+                p.insert("sentiment".to_string(), head(label, score, false));
+                p
+            };
+            let praise = with_sentiment("positive", 0.97);
+            let decision = decide(&request, ModelOutput::of(&praise), 1, &policy, now());
+            assert_eq!(decision.priority.level, "P3", "{}", decision.summary);
+            assert!(!hits(&decision).contains(&"vip-raise"), "{:?}", hits(&decision));
+            let complaint = with_sentiment("negative", 0.97);
+            let decision = decide(&request, ModelOutput::of(&complaint), 1, &policy, now());
+            assert_eq!(decision.priority.level, "P2", "{}", decision.summary);
+            assert!(hits(&decision).contains(&"vip-raise"), "{:?}", hits(&decision));
+        }
+
+        #[test]
         fn strongly_negative_sentiment_raises_a_complaint_but_not_what_its_own_words_call_minor() {
             let policy = default_policy();
             let mut upset = unsure();
