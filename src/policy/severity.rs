@@ -10,11 +10,13 @@
 //!
 //! A capping signal (the trouble is contained to one device, over, away from production, no
 //! incident at all) holds down the more urgent signals it names and the probe; a signal's own
-//! `unless` words (a deadline weeks away) set it aside; the reading names both for the trace
+//! `unless` words (a deadline weeks away) set it aside, and without its `needs` words (a date
+//! within days) it speaks at a less urgent level; the reading names all of them for the trace
 //! and for rules that test signals. A signal at a severe level, or one that lowers, outranks
-//! meaning (it names the words), unless it lowers only because there is no rush; meaning
-//! outranks a signal of a less urgent level and the examples (it was
-//! fitted on hundreds of tickets with written levels, the examples are a handful). The
+//! meaning (it names the words), unless it lowers only because there is no rush; so does one
+//! short of its `needs` (the probe cannot see that no date is near); meaning outranks any
+//! other signal of a less urgent level and the examples (it was fitted on hundreds of tickets
+//! with written levels, the examples are a handful). The
 //! assessment says which source spoke and with which words; `matrix` decides how it combines
 //! with the model.
 
