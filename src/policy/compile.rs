@@ -39,7 +39,7 @@ pub(super) fn compile(text: &str) -> Result<Policy, PolicyError> {
         let offset = e.span().map_or(0, |span| span.start);
         PolicyError::Syntax(Problem::at(text, offset, e.message()))
     })?;
-    let mut compiler = Compiler { text, problems: Vec::new(), ranks: BTreeMap::new(), signals: BTreeMap::new() };
+    let mut compiler = Compiler { text, problems: Vec::new(), ranks: BTreeMap::new(), signals: BTreeSet::new() };
     let levels = compiler.levels(&file.priorities);
     let plans = compiler.plans(&file.sla);
     let matrix = compiler.matrix(&file.matrix);
@@ -75,8 +75,8 @@ struct Compiler<'t> {
     text: &'t str,
     problems: Vec<Problem>,
     ranks: BTreeMap<String, Rank>,
-    /// Severity signals' words by name, for `signal` conditions.
-    signals: BTreeMap<String, Cues>,
+    /// Severity signals' names, for `signal` conditions.
+    signals: BTreeSet<String>,
 }
 
 impl Compiler<'_> {
@@ -398,7 +398,7 @@ impl Compiler<'_> {
         // Raising signals before lowering ones, the most severe first: the first that matches
         // speaks for the ticket.
         signals.sort_by_key(|s| (s.lowers, s.rank));
-        self.signals = signals.iter().map(|s| (s.name.clone(), s.cues.clone())).collect();
+        self.signals = signals.iter().map(|s| s.name.clone()).collect();
         Severity {
             signals,
             examples,
@@ -580,14 +580,11 @@ impl Compiler<'_> {
         } else if let Some(words) = &c.keywords {
             Condition::keywords(words.clone()).map_err(|e| self.problem(spanned, format!("keywords {e}"))).ok()
         } else if let Some(name) = &c.signal {
-            match self.signals.get(name) {
-                Some(cues) => Some(Condition::Signal { name: name.clone(), cues: Box::new(cues.clone()) }),
-                None => {
-                    let known = self.signals.keys().cloned().collect::<Vec<_>>().join(", ");
-                    self.problem(spanned, format!("unknown severity signal {name:?} (signals: {known})"));
-                    None
-                }
+            if !self.signals.contains(name) {
+                let known = self.signals.iter().cloned().collect::<Vec<_>>().join(", ");
+                self.problem(spanned, format!("unknown severity signal {name:?} (signals: {known})"));
             }
+            Some(Condition::Signal(name.clone()))
         } else if let Some(level) = &c.severity_at_least {
             Some(Condition::SeverityAtLeast { level: level.get_ref().clone(), rank: self.rank(level) })
         } else if let Some(at_least) = c.cluster_size_at_least {

@@ -6,8 +6,9 @@ use std::borrow::Cow;
 
 use regex::Regex;
 
-use super::phrases::{Cues, Phrases, TicketWords};
+use super::phrases::{Phrases, TicketWords};
 use super::priority::Rank;
+use super::severity::SignalWords;
 use crate::prediction::{Band, HeadPrediction, Predictions};
 use crate::ticket::Ticket;
 
@@ -27,9 +28,10 @@ pub(super) struct Facts<'a> {
     pub priority: Rank,
     /// Tickets in the recent repeat-issue cluster this one joined, itself included (1: none).
     pub cluster_size: usize,
-    /// Severity signals a capping signal holds down ("production is fine" holds down an
-    /// outage), with the reason in words: `signal` conditions do not hold for them.
-    pub held_down: Vec<(String, String)>,
+    /// What the words say of each severity signal whose words are in the ticket, as the
+    /// severity reading found it (found, set aside, or held down by a capping signal such as
+    /// "production is fine"): `signal` conditions hold only for the ones found.
+    pub signals: Vec<(String, SignalWords)>,
 }
 
 impl<'a> Facts<'a> {
@@ -43,7 +45,7 @@ impl<'a> Facts<'a> {
             severity: None,
             priority: Rank(0),
             cluster_size: 1,
-            held_down: Vec::new(),
+            signals: Vec::new(),
         }
     }
 }
@@ -137,11 +139,9 @@ pub(super) enum Condition {
         source: String,
         pattern: Regex,
     },
-    /// A severity signal's phrases occur in the text (whichever signal set the severity).
-    Signal {
-        name: String,
-        cues: Box<Cues>,
-    },
+    /// A severity signal's phrases occur in the text and count (whichever signal set the
+    /// severity).
+    Signal(String),
     /// The text's severity is this level or a more urgent one.
     SeverityAtLeast {
         level: String,
@@ -195,18 +195,11 @@ impl Condition {
                 Some(found) => Outcome::new(true, format!("text matches /{source}/ at {:?}", found.as_str())),
                 None => Outcome::new(false, format!("text does not match /{source}/")),
             },
-            Self::Signal { name, cues } => {
-                if let Some((_, because)) = facts.held_down.iter().find(|(held, _)| held == name) {
-                    return Outcome::new(false, because.clone());
-                }
-                match cues.first(&facts.words) {
-                    Some(found) => Outcome::new(true, format!("signal {name}: text contains {found:?}")),
-                    None => match cues.set_aside_by(&facts.words) {
-                        Some(unless) => Outcome::new(false, format!("signal {name} set aside by {unless:?}")),
-                        None => Outcome::new(false, format!("no words of signal {name}")),
-                    },
-                }
-            }
+            Self::Signal(name) => match facts.signals.iter().find(|(signal, _)| signal == name) {
+                Some((_, SignalWords::Found(found))) => Outcome::new(true, format!("signal {name}: text contains {found:?}")),
+                Some((_, words)) => Outcome::new(false, words.why_not(name).unwrap_or_default()),
+                None => Outcome::new(false, format!("no words of signal {name}")),
+            },
             Self::SeverityAtLeast { level, rank } => match facts.severity {
                 Some(severity) if severity <= *rank => Outcome::new(true, format!("text severity at least {level}")),
                 Some(_) => Outcome::new(false, format!("text severity below {level}")),

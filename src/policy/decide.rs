@@ -83,7 +83,7 @@ pub fn decide(ticket: &Ticket, model: ModelOutput, cluster_size: usize, policy: 
     facts.cluster_size = cluster_size;
     policy.severity.claim_lowering_words(&mut facts.words, model.severe_by_meaning);
     let mut reading = policy.severity.read(&facts.words, &facts.text, model.embedding, model.severe_by_meaning);
-    facts.held_down = std::mem::take(&mut reading.held_down);
+    facts.signals = std::mem::take(&mut reading.signals);
     let severity = reading.assessment.as_ref();
     facts.severity = severity.map(|s| s.rank);
     let severity_level = severity.map_or("", |s| policy.levels[s.rank.0].level.as_str());
@@ -105,9 +105,9 @@ pub fn decide(ticket: &Ticket, model: ModelOutput, cluster_size: usize, policy: 
         Some(s) => (s.describe(severity_level), Some(format!("urgency {}", policy.matrix.urgencies[s.column]))),
         None => (reading.no_signal(&policy.levels), None),
     };
-    for aside in reading.set_aside.iter().chain(facts.held_down.iter().map(|(_, because)| because)) {
+    for aside in facts.signals.iter().filter_map(|(name, words)| words.why_not(name)) {
         severity_step.0.push_str("; ");
-        severity_step.0.push_str(aside);
+        severity_step.0.push_str(&aside);
     }
     draft.trace.push(TraceStep {
         rule: "severity".to_string(),

@@ -195,8 +195,9 @@ impl Severity {
         // need the whole list of matches. A signal short of its `needs` words takes its place
         // at its fallback level (raising ones first, the most urgent first, as `compile`
         // sorts the signals).
+        let firsts: Vec<(&Signal, Option<String>)> = self.signals.iter().map(|s| (s, s.cues.first(words))).collect();
         let mut matched: Vec<Match> =
-            self.signals.iter().filter(|s| s.cues.first(words).is_some()).map(|s| Match::of(s, words)).collect();
+            firsts.iter().filter(|(_, first)| first.is_some()).map(|(s, _)| Match::of(s, words)).collect();
         matched.sort_by_key(|m| (m.signal.lowers, m.rank));
         let caps: Vec<&Signal> = matched.iter().map(|m| m.signal).filter(|s| s.caps.any()).collect();
         let held_by = |m: &Match| caps.iter().find(|cap| cap.caps.covers(&m.signal.name) && m.rank < cap.rank).copied();
@@ -232,20 +233,26 @@ impl Severity {
             },
         };
         let meaning = severe_by_meaning.map(|p| (self.critical(), (p / self.severe_by_meaning.max(f32::EPSILON)).min(1.0)));
-        let set_aside = self
-            .signals
+        let first_of = |signal: &Signal| firsts.iter().find(|(s, _)| std::ptr::eq(*s, signal)).and_then(|(_, f)| f.clone());
+        let signals = firsts
             .iter()
-            .filter_map(|s| Some(format!("signal {} set aside by {:?}", s.name, s.cues.set_aside_by(words)?)))
-            .collect();
-        let held_down = matched
-            .iter()
-            .filter_map(|m| {
-                let (signal, cap) = (m.signal, held_by(m)?);
-                let words = cap.cues.first(words).unwrap_or_default();
-                Some((signal.name.clone(), format!("signal {} held down by {} ({words:?})", signal.name, cap.name)))
+            .filter_map(|&(signal, ref first)| {
+                let found = match first {
+                    None => SignalWords::SetAside(signal.cues.set_aside_by(words)?),
+                    Some(first) => match matched.iter().find(|m| std::ptr::eq(m.signal, signal)).and_then(held_by) {
+                        Some(cap) => SignalWords::HeldDown(format!(
+                            "signal {} held down by {} ({:?})",
+                            signal.name,
+                            cap.name,
+                            first_of(cap).unwrap_or_default()
+                        )),
+                        None => SignalWords::Found(first.clone()),
+                    },
+                };
+                Some((signal.name.clone(), found))
             })
             .collect();
-        Reading { assessment, nearest, threshold, meaning, set_aside, held_down }
+        Reading { assessment, nearest, threshold, meaning, signals }
     }
 
     /// The level a ticket severe by meaning starts at (one column per level).
@@ -273,11 +280,32 @@ pub(super) struct Reading<'s> {
     threshold: f32,
     /// The severe level and how strongly the severity probe points at it, 1 at its threshold.
     meaning: Option<(Rank, f32)>,
-    /// Signals whose cues are in the ticket but whose `unless` words are too, for the trace.
-    pub set_aside: Vec<String>,
-    /// Signals a capping signal holds down, by name, with the words for the trace: rules that
-    /// test them see them as not holding.
-    pub held_down: Vec<(String, String)>,
+    /// What the words say of each signal whose words are in the ticket (in the policy's order):
+    /// the trace notes the ones set aside or held down, and rules that test a signal read it
+    /// here instead of looking for its words again.
+    pub signals: Vec<(String, SignalWords)>,
+}
+
+/// What a ticket's words say of one signal whose words are in it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum SignalWords {
+    /// Its words count (the first, as written).
+    Found(String),
+    /// Its `unless` words (these) are there too.
+    SetAside(String),
+    /// A capping signal holds it down (the reason in words).
+    HeldDown(String),
+}
+
+impl SignalWords {
+    /// Why the signal does not count, for the trace and for rules that test it.
+    pub fn why_not(&self, name: &str) -> Option<String> {
+        match self {
+            SignalWords::Found(_) => None,
+            SignalWords::SetAside(unless) => Some(format!("signal {name} set aside by {unless:?}")),
+            SignalWords::HeldDown(because) => Some(because.clone()),
+        }
+    }
 }
 
 impl Reading<'_> {
