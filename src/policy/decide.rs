@@ -1358,7 +1358,7 @@ mod tests {
                 ("en", "Two-factor login", "We need two-factor login for our staff. Is it on your roadmap?"),
                 ("de", "Zwei-Faktor-Login", "Wir brauchen einen Zwei-Faktor-Login. Steht das auf der Roadmap?"),
                 ("es", "Doble factor", "Necesitamos autenticación en dos pasos. ¿Está en su hoja de ruta?"),
-                ("fr", "Double authentification", "Il nous faut la double authentification. Est-ce prévu ?"),
+                ("fr", "Double authentification", "Il nous faut la double authentification. Est-ce dans votre feuille de route ?"),
                 ("pt", "Autenticação em dois fatores", "Precisamos de autenticação em dois fatores. Está no roadmap?"),
             ];
             assert_minor_in_every_language(&policy, &questions);
