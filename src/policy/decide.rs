@@ -1221,7 +1221,7 @@ mod tests {
                 (
                     "en",
                     "Your API will stop accepting TLS 1.0, so our shop will be down?",
-                    "The switch is in three months, we want to prepare.",
+                    "The switch is three months from now, we want to prepare.",
                     "outage",
                 ),
                 (
@@ -1277,6 +1277,9 @@ mod tests {
                 ("fr", "Depuis la maintenance programmée de cette nuit, notre site est inaccessible.", "outage"),
                 ("de", "Seit den Wartungsarbeiten heute Nacht ist unser Shop offline.", "outage"),
                 ("en", "The maintenance window ended at 6 but our shop is still offline.", "outage"),
+                // Months that look back are no announcement.
+                ("en", "Our shop went down this morning, the second outage in three months.", "outage"),
+                ("de", "Zum dritten Mal in drei Monaten ist unser Shop ausgefallen.", "outage"),
                 // A question in an outage ticket is no all-clear.
                 ("en", "Our checkout is down. What happens if it is not fixed today?", "outage"),
             ];
@@ -1358,7 +1361,11 @@ mod tests {
                 ("en", "Two-factor login", "We need two-factor login for our staff. Is it on your roadmap?"),
                 ("de", "Zwei-Faktor-Login", "Wir brauchen einen Zwei-Faktor-Login. Steht das auf der Roadmap?"),
                 ("es", "Doble factor", "Necesitamos autenticación en dos pasos. ¿Está en su hoja de ruta?"),
-                ("fr", "Double authentification", "Il nous faut la double authentification. Est-ce dans votre feuille de route ?"),
+                (
+                    "fr",
+                    "Double authentification",
+                    "Il nous faut la double authentification. Est-ce dans votre feuille de route ?",
+                ),
                 ("pt", "Autenticação em dois fatores", "Precisamos de autenticação em dois fatores. Está no roadmap?"),
             ];
             assert_minor_in_every_language(&policy, &questions);
