@@ -63,20 +63,26 @@ pub(super) struct Needs {
 }
 
 /// A signal whose words are in the ticket, at the level it speaks at there.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Match<'s> {
     signal: &'s Signal,
+    /// Its first words in the ticket, as written.
+    first: String,
     rank: Rank,
     /// Whether it speaks at its `needs`' fallback level, their words missing.
     short_of_needs: bool,
 }
 
 impl<'s> Match<'s> {
-    fn of(signal: &'s Signal, words: &TicketWords) -> Self {
-        match &signal.needs {
-            Some(needs) if needs.phrases.first(words).is_none() => Match { signal, rank: needs.rank, short_of_needs: true },
-            _ => Match { signal, rank: signal.rank, short_of_needs: false },
-        }
+    /// The signal's match in the ticket, if its words are there and count.
+    fn of(signal: &'s Signal, words: &TicketWords) -> Option<Self> {
+        let first = signal.cues.first(words)?;
+        Some(match &signal.needs {
+            Some(needs) if needs.phrases.first(words).is_none() => {
+                Match { signal, first, rank: needs.rank, short_of_needs: true }
+            }
+            _ => Match { signal, first, rank: signal.rank, short_of_needs: false },
+        })
     }
 }
 
@@ -195,17 +201,13 @@ impl Severity {
         // need the whole list of matches. A signal short of its `needs` words takes its place
         // at its fallback level (raising ones first, the most urgent first, as `compile`
         // sorts the signals).
-        let firsts: Vec<(&Signal, Option<String>)> = self.signals.iter().map(|s| (s, s.cues.first(words))).collect();
-        let mut matched: Vec<Match> =
-            firsts.iter().filter(|(_, first)| first.is_some()).map(|(s, _)| Match::of(s, words)).collect();
-        matched.sort_by_key(|m| (m.signal.lowers, m.rank));
-        let caps: Vec<&Signal> = matched.iter().map(|m| m.signal).filter(|s| s.caps.any()).collect();
-        let held_by = |m: &Match| caps.iter().find(|cap| cap.caps.covers(&m.signal.name) && m.rank < cap.rank).copied();
-        let chosen = matched
-            .iter()
-            .copied()
-            .find(|m| !m.signal.caps.any() && held_by(m).is_none())
-            .or_else(|| caps.first().map(|cap| Match { signal: cap, rank: cap.rank, short_of_needs: false }));
+        let matches: Vec<Option<Match>> = self.signals.iter().map(|s| Match::of(s, words)).collect();
+        let mut by_urgency: Vec<&Match> = matches.iter().flatten().collect();
+        by_urgency.sort_by_key(|m| (m.signal.lowers, m.rank));
+        let caps: Vec<&Match> = by_urgency.iter().copied().filter(|m| m.signal.caps.any()).collect();
+        let held_by = |m: &Match| caps.iter().find(|cap| cap.signal.caps.covers(&m.signal.name) && m.rank < cap.rank).copied();
+        let chosen =
+            by_urgency.iter().copied().find(|m| !m.signal.caps.any() && held_by(m).is_none()).or_else(|| caps.first().copied());
         let severe = severe_by_meaning.filter(|p| *p >= self.severe_by_meaning && caps.is_empty());
         // A raising signal below the severe levels ("kann keine": a malfunction, P3) names
         // words but not how bad they are: a probe that reads the whole ticket as severe says
@@ -217,7 +219,7 @@ impl Severity {
             severe.is_none() || (m.signal.lowers && !m.signal.yields_to_meaning) || m.rank <= self.critical() || m.short_of_needs
         });
         let assessment = match chosen {
-            Some(Match { signal, rank, short_of_needs }) => {
+            Some(&Match { signal, rank, short_of_needs, .. }) => {
                 let words = signal.cues.spans(words, 1.0);
                 self.assessment(rank, signal.lowers, Source::Signal { signal, words, short_of_needs })
             }
@@ -233,23 +235,22 @@ impl Severity {
             },
         };
         let meaning = severe_by_meaning.map(|p| (self.critical(), (p / self.severe_by_meaning.max(f32::EPSILON)).min(1.0)));
-        let first_of = |signal: &Signal| firsts.iter().find(|(s, _)| std::ptr::eq(*s, signal)).and_then(|(_, f)| f.clone());
-        let signals = firsts
+        let signals = self
+            .signals
             .iter()
-            .filter_map(|&(signal, ref first)| {
-                let found = match first {
+            .zip(&matches)
+            .filter_map(|(signal, found)| {
+                let words = match found {
                     None => SignalWords::SetAside(signal.cues.set_aside_by(words)?),
-                    Some(first) => match matched.iter().find(|m| std::ptr::eq(m.signal, signal)).and_then(held_by) {
+                    Some(found) => match held_by(found) {
                         Some(cap) => SignalWords::HeldDown(format!(
                             "signal {} held down by {} ({:?})",
-                            signal.name,
-                            cap.name,
-                            first_of(cap).unwrap_or_default()
+                            signal.name, cap.signal.name, cap.first
                         )),
-                        None => SignalWords::Found(first.clone()),
+                        None => SignalWords::Found(found.first.clone()),
                     },
                 };
-                Some((signal.name.clone(), found))
+                Some((signal.name.clone(), words))
             })
             .collect();
         Reading { assessment, nearest, threshold, meaning, signals }
