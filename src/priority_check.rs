@@ -161,9 +161,13 @@ impl fmt::Display for Report {
             .chain(self.by_language.iter().map(|(k, v)| (k.as_str(), v)))
             .chain(self.by_context.iter().map(|(k, v)| (k.as_str(), v)));
         for (name, t) in rows {
+            let in_review = match t.dangerous_misses {
+                0 => "no misses".to_string(),
+                misses => format!("{:.0}% ({}/{misses})", 100.0 * t.misses_in_review(), t.dangerous_misses_reviewed),
+            };
             writeln!(
                 f,
-                "| {name} | {} | {:.1}% | {:.1}% ({}/{}) | {:.1}% ({}/{}) | {:.1}% | {:.0}% ({}/{}) |",
+                "| {name} | {} | {:.1}% | {:.1}% ({}/{}) | {:.1}% ({}/{}) | {:.1}% | {in_review} |",
                 t.tickets,
                 100.0 * t.agreement(),
                 100.0 * t.dangerous_miss_rate(),
@@ -173,9 +177,6 @@ impl fmt::Display for Report {
                 t.over_escalations,
                 t.belong_low,
                 100.0 * t.review_rate(),
-                100.0 * t.misses_in_review(),
-                t.dangerous_misses_reviewed,
-                t.dangerous_misses,
             )?;
         }
         Ok(())

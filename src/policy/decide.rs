@@ -89,7 +89,7 @@ pub fn decide(ticket: &Ticket, model: ModelOutput, cluster_size: usize, policy: 
     let severity_level = severity.map_or("", |s| policy.levels[s.rank.0].level.as_str());
     let impact = policy.matrix.impact(&facts, severity);
     let hint = reading.hint().and_then(|(rank, weight)| Some((policy.severity.column_of(rank)?, weight)));
-    let text = TextSeverity { assessment: severity, level: severity_level, hint };
+    let text = TextSeverity { assessment: severity, level: severity_level, hint, calm: reading.calm };
     let start = policy.matrix.start(&policy.abstention, &facts, &impact, &text);
     let (queue, routed_because) = policy.routing.route(&facts);
     let mut draft = Draft {
@@ -703,6 +703,34 @@ mod tests {
             let outage = ticket("Outage", "Our whole platform is down for every customer.");
             let signalled = with_probe(&outage, 0.9);
             assert!(!meaning_step(&signalled) && signalled.trace.iter().any(|s| s.matched.starts_with("signal ")));
+        }
+
+        #[test]
+        fn the_urgency_head_alone_does_not_put_a_ticket_the_probe_reads_as_calm_at_a_severe_level() {
+            let policy = default_policy();
+            let shouting = predictions("high", "negative", "Billing and Payments");
+            let invoice = ticket("URGENT!!! WRONG INVOICE", "YOU CHARGED US FOR 25 SEATS, WE HAVE 20. CORRECT IT IMMEDIATELY.");
+            let decide_with = |t: &Ticket, probe: Option<f32>, policy: &Policy| {
+                decide(t, ModelOutput { severe_by_meaning: probe, ..ModelOutput::of(&shouting) }, 1, policy, now())
+            };
+            let held = decide_with(&invoice, Some(0.1), &policy);
+            assert_eq!(held.priority.level, "P3", "{:#?}", held.trace);
+            assert!(held.summary.contains("held to medium as the text reads calm by meaning (severe 0.10)"), "{}", held.summary);
+            // Without a probe the head's level stands; so it does under a policy that trusts it.
+            assert_eq!(decide_with(&invoice, None, &policy).priority.level, "P2");
+            let mut trusting = default_policy();
+            trusting.severity.head_severe_needs_meaning = false;
+            assert_eq!(decide_with(&invoice, Some(0.1), &trusting).priority.level, "P2");
+            // A malfunction signal (P3) does not back the head's high either; a severe signal does.
+            let crash = ticket("App crashes", "The app crashes as soon as I open the calendar.");
+            assert_eq!(decide_with(&crash, Some(0.1), &policy).priority.level, "P3");
+            let outage = ticket("Outage", "Our whole platform is down for every customer.");
+            assert_eq!(decide_with(&outage, Some(0.1), &policy).priority.level, "P1");
+            // Impact still raises a held ticket.
+            let mut wide = invoice.clone();
+            wide.fields.insert("affected_users".to_string(), "300".to_string());
+            let raised = decide_with(&wide, Some(0.1), &policy);
+            assert!(rank_of(&policy, &raised) < rank_of(&policy, &held), "{:#?}", raised.trace);
         }
 
         #[test]

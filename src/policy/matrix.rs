@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::condition::Facts;
 use super::phrases::Cues;
 use super::priority::Rank;
-use super::severity::Assessment;
+use super::severity::{Assessment, Calm};
 use crate::explain::Evidence;
 
 /// Impact rows × urgency columns. Every row has every column (checked by `compile`), so
@@ -88,6 +88,7 @@ pub(super) struct TextSeverity<'a, 's> {
     pub assessment: Option<&'a Assessment<'s>>,
     pub level: &'a str,
     pub hint: Option<(usize, f32)>,
+    pub calm: Option<Calm>,
 }
 
 impl Matrix {
@@ -162,8 +163,19 @@ impl Matrix {
         plausible.extend(severity.map(|s| Plausible { rank: cells[s.column], weight: 1.0 }));
         plausible.extend(text.hint.map(|(column, weight)| Plausible { rank: cells[column], weight }));
         let model = prediction.filter(|p| !p.abstained).and_then(|p| Some((p, *self.column_of_label.get(&p.label)?)));
+        // A head's severe column that the probe does not back is held to the calm one.
+        let held = text.calm.filter(|calm| model.is_some_and(|(_, c)| cells[c] < cells[calm.column]));
+        let held_words = held.map(|calm| {
+            format!(
+                ", held to {} as the text reads calm by meaning (severe {:.2})",
+                self.urgencies[calm.column], calm.probability
+            )
+        });
+        let model = model.map(|(p, column)| (p, held.map_or(column, |calm| calm.column)));
         let impact_words = impact.name.map(|name| format!(" with impact {name}")).unwrap_or_default();
-        let model_words = model.map(|(p, _)| format!("model {head} {} ({:.2}{})", p.label, p.score, p.recalled_note()));
+        let model_words = model.map(|(p, _)| {
+            format!("model {head} {} ({:.2}{}){}", p.label, p.score, p.recalled_note(), held_words.as_deref().unwrap_or(""))
+        });
         let text_rank = severity.map(|s| cells[s.column]);
         let text_decides = match (model, severity) {
             (Some((_, column)), Some(s)) => cells[s.column] < cells[column] || (s.lowers && cells[s.column] > cells[column]),
@@ -194,7 +206,13 @@ impl Matrix {
             return Start {
                 rank: cells[column],
                 rule: "urgency-matrix",
-                because: format!("{head} = {} ({:.2}){agrees}, {}", p.label, p.score, impact.because),
+                because: format!(
+                    "{head} = {} ({:.2}){}{agrees}, {}",
+                    p.label,
+                    p.score,
+                    held_words.as_deref().unwrap_or(""),
+                    impact.because
+                ),
                 summary: format!("{words}{impact_words}"),
                 review_reason: None,
                 plausible,

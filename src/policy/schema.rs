@@ -156,6 +156,10 @@ pub(super) struct SeverityFile {
     pub encoder_example_similarity: Spanned<f32>,
     #[serde(default = "severe_by_meaning")]
     pub severe_by_meaning: Spanned<f32>,
+    /// Whether the urgency head alone may not put a ticket the probe reads as calm at a severe
+    /// level.
+    #[serde(default)]
+    pub head_severe_needs_meaning: bool,
     #[serde(default)]
     pub signals: Vec<SignalFile>,
 }

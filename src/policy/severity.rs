@@ -119,6 +119,11 @@ pub(super) struct Severity {
     pub encoder_example_similarity: f32,
     /// Least probability from the model's severity probe for a ticket to count as severe.
     pub severe_by_meaning: f32,
+    /// Whether the trained urgency head alone may not set a severe level when the probe reads
+    /// the ticket as calm: the head learned from machine-labeled history, where shouting
+    /// ("URGENT!!! WRONG INVOICE") passes for severity, while the probe learned from levels a
+    /// person wrote down.
+    pub head_severe_needs_meaning: bool,
     /// Per level rank, the matrix urgency column that level's guideline stands for.
     pub column_of_rank: Vec<usize>,
 }
@@ -159,6 +164,7 @@ impl Severity {
             example_similarity: 1.0,
             encoder_example_similarity: 1.0,
             severe_by_meaning: 1.0,
+            head_severe_needs_meaning: false,
             column_of_rank: Vec::new(),
         }
     }
@@ -235,6 +241,13 @@ impl Severity {
             },
         };
         let meaning = severe_by_meaning.map(|p| (self.critical(), (p / self.severe_by_meaning.max(f32::EPSILON)).min(1.0)));
+        let below_severe = assessment.as_ref().is_none_or(|a| a.rank > self.critical());
+        let calm = match self.calm_column() {
+            Some(column) if self.head_severe_needs_meaning && below_severe => {
+                severe_by_meaning.filter(|p| *p < self.severe_by_meaning).map(|probability| Calm { column, probability })
+            }
+            _ => None,
+        };
         let signals = self
             .signals
             .iter()
@@ -253,12 +266,17 @@ impl Severity {
                 Some((signal.name.clone(), words))
             })
             .collect();
-        Reading { assessment, nearest, threshold, meaning, signals }
+        Reading { assessment, nearest, threshold, meaning, calm, signals }
     }
 
     /// The level a ticket severe by meaning starts at (one column per level).
     fn critical(&self) -> Rank {
         Rank::least_critical(self.column_of_rank.len())
+    }
+
+    /// The column of the most urgent level below the severe ones (P3's "medium").
+    fn calm_column(&self) -> Option<usize> {
+        self.column_of(Rank(self.critical().0 + 1))
     }
 
     fn assessment<'s>(&'s self, rank: Rank, lowers: bool, source: Source<'s>) -> Option<Assessment<'s>> {
@@ -281,10 +299,23 @@ pub(super) struct Reading<'s> {
     threshold: f32,
     /// The severe level and how strongly the severity probe points at it, 1 at its threshold.
     meaning: Option<(Rank, f32)>,
+    /// When the text shows no severe level (nothing spoke, or a source below the severe
+    /// levels) and the probe reads the ticket as calm, under a policy whose head needs the
+    /// probe to set a severe level.
+    pub calm: Option<Calm>,
     /// What the words say of each signal whose words are in the ticket (in the policy's order):
     /// the trace notes the ones set aside or held down, and rules that test a signal read it
     /// here instead of looking for its words again.
     pub signals: Vec<(String, SignalWords)>,
+}
+
+/// The probe reads a ticket as calm: the urgency head's columns more urgent than `column`
+/// are held to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Calm {
+    pub column: usize,
+    /// The probe's probability that the ticket is severe (below its threshold).
+    pub probability: f32,
 }
 
 /// What a ticket's words say of one signal whose words are in it.
