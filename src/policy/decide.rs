@@ -835,6 +835,12 @@ mod tests {
                 ("pt", "Sistema fora do ar", "O sistema está fora do ar desde as 8h.", "outage"),
                 ("pt", "Perda de dados", "Tivemos perda de dados depois da atualização.", "data loss"),
                 ("pt", "Conta invadida", "Nossa conta foi invadida e os dados dos clientes vazaram.", "security"),
+                // Another customer's records shown, told calmly and named by what they are.
+                ("en", "Odd", "In my portal I can see another customer's orders with their address.", "security"),
+                ("de", "Komisch", "Ein Kunde sieht in seinem Konto die Bestellungen eines anderen Kunden.", "security"),
+                ("es", "Raro", "En mi panel aparecen los pedidos de otro cliente con su dirección.", "security"),
+                ("fr", "Bizarre", "Dans mon espace je vois les commandes d'un autre client.", "security"),
+                ("pt", "Estranho", "No meu painel aparecem as encomendas de outro cliente com a morada.", "security"),
             ];
             for (language, subject, body, reason) in cases {
                 let (rank, decision) = rank_for(&policy, subject, body);
