@@ -1356,6 +1356,12 @@ mod tests {
                 ("es", "Página de precios", "Hay un error ortográfico en la página de precios."),
                 ("fr", "Page des tarifs", "Il y a une erreur de frappe dans la page des tarifs."),
                 ("pt", "Página de preços", "Há um erro de digitação na página de preços."),
+                // A name written wrongly, told with the participle instead of a noun.
+                ("en", "Invoice URGENT", "Our company name is misspelled on invoice 118, please correct it."),
+                ("de", "Rechnung DRINGEND", "Unser Firmenname ist auf der Rechnung 118 falsch geschrieben."),
+                ("es", "Factura URGENTE", "En la factura 118 nuestro nombre está mal escrito, corríjanlo."),
+                ("fr", "Facture URGENT", "Notre nom est mal orthographié sur la facture 118."),
+                ("pt", "Fatura URGENTE", "O nome da empresa está mal escrito na fatura 118."),
             ];
             assert_minor_in_every_language(&policy, &typos);
             let error = ticket("Erro na página de login", "Aparece um erro na página de login e não conseguimos entrar.");
