@@ -1167,6 +1167,20 @@ mod tests {
                 assert!(severity.matched.starts_with("signal outage (P1)"), "{language}: {}", severity.matched);
                 assert!(rank_of(&policy, &decision) <= 1, "{language}: {}", decision.summary);
             }
+            // Slow, but the work still gets done in the end.
+            let slow_but_done = [
+                ("en", "The export takes ten minutes instead of thirty seconds. It works in the end, though."),
+                ("de", "Der Export dauert zehn Minuten statt dreißig Sekunden. Funktioniert aber am Ende."),
+                ("es", "La exportación tarda diez minutos en vez de treinta segundos. Al final funciona."),
+                ("fr", "L'export prend dix minutes au lieu de trente secondes. Ça finit par fonctionner."),
+                ("pt", "A exportação demora dez minutos em vez de trinta segundos. No fim funciona."),
+            ];
+            for (language, slow) in slow_but_done {
+                let decision = decide(&ticket("Export", slow), read_as_severe, 1, &policy, now());
+                let severity = step(&decision, "severity");
+                assert!(severity.matched.starts_with("signal works-eventually (P3)"), "{language}: {}", severity.matched);
+                assert!(rank_of(&policy, &decision) >= 2, "{language}: {}", decision.summary);
+            }
         }
 
         #[test]
