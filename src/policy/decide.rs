@@ -1296,6 +1296,37 @@ mod tests {
                     "Ainda faltam três meses, queremos prevenir.",
                     "outage",
                 ),
+                // A risk assessment asking about a disaster is planning.
+                (
+                    "en",
+                    "If your data centre burned down, would all our data be lost?",
+                    "We need the answer for our risk assessment.",
+                    "data-loss",
+                ),
+                (
+                    "de",
+                    "Wenn Ihr Rechenzentrum abbrennt, sind dann alle Daten verloren?",
+                    "Wir brauchen das für die Risikobewertung.",
+                    "data-loss",
+                ),
+                (
+                    "es",
+                    "Si su centro de datos se incendia, ¿quedarían todos los datos perdidos?",
+                    "Lo necesitamos para la evaluación de riesgos.",
+                    "data-loss",
+                ),
+                (
+                    "fr",
+                    "Si votre centre de données brûle, toutes nos données sont-elles perdues ?",
+                    "C'est pour notre analyse de risques.",
+                    "data-loss",
+                ),
+                (
+                    "pt",
+                    "Se o vosso centro de dados arder, os dados ficam todos perdidos?",
+                    "Precisamos disto para a avaliação de riscos.",
+                    "data-loss",
+                ),
             ];
             for (language, alarm, all_clear, signal) in cases {
                 let calm = format!("{alarm} {all_clear}");
