@@ -884,6 +884,17 @@ mod tests {
                 let (_, decision) = rank_for(&policy, "Clientes", shown);
                 assert_ne!(step(&decision, "impact").effect.as_deref(), Some("impact many"), "{language}: {shown}");
             }
+            // The support team greeted is not a team affected.
+            let greetings = [
+                ("de", "Hallo an das Team, der Export funktioniert bei mir nicht."),
+                ("es", "Hola, el equipo técnico de ustedes me pidió escribir: la exportación no funciona."),
+                ("fr", "Bonjour l'équipe, l'export ne fonctionne pas chez moi."),
+                ("pt", "Olá a equipa, a exportação não funciona no meu computador."),
+            ];
+            for (language, body) in greetings {
+                let (_, decision) = rank_for(&policy, "Export", body);
+                assert_eq!(step(&decision, "impact").effect, None, "{language}: {body}");
+            }
             // In a question the same words tell nothing about the scope of a problem.
             let (_, question) = rank_for(&policy, "Question", "How can all of our users see the monthly report?");
             let step = step(&question, "impact");
