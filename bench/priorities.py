@@ -86,7 +86,12 @@ Alarming words over trouble that is over, planned, elsewhere or only asked about
 trouble told calmly ("no rush, but none of us can log in"), written by authors who had not seen
 the policy. Its first run (policy of c33525f) found 49.0% agreement, 17.5% (7/40) dangerous
 misses and 76.5% (39/51) over-escalation; the policy's holding-down signals and `no-rush` were
-then built looking at its disagreements, so it flatters the policy too
+then built looking at its disagreements, and so, in later sessions, were legal words that are
+urgent only next to a date within days (`needs`), `rest-works` and the roadmap questions (84.0%
+agreement and 15/51 over-escalations before those, at de52d81), then the urgency head's high
+needing the probe's agreement (`head_severe_needs_meaning`), `works-eventually`, risk-assessment
+questions as planning and the bare "das Team" / "l'équipe" no longer read as a team affected
+(93.0% and 6/51 before those, at d518b6c); so it flatters the policy too
 (`data/commonsense/LOOKALIKES.md`).
 
 {table(out, "lookalikes")}
@@ -105,6 +110,13 @@ read while the policy was written (`data/commonsense/HOLDOUT.md`).
 Its urgency labels are machine-generated: high accepts P1/P2, medium P2/P3, low P3/P4. They
 are often not about severity (tickets reporting a data breach or unauthorised access are
 labeled low), so these rates measure agreement with those labels, not with the guidelines.
+Since the urgency head's high needs the probe's agreement (`head_severe_needs_meaning`, after
+d518b6c) the dev misses rose from 81 to 103 and the over-escalations fell from 44 to 38. Read
+one by one, of the 22 tickets labeled high that newly land at P3, 11 are questions or requests
+(system requirements, a marketing strategy, a billing statement), 7 one user's malfunction and
+4 could be severe (several units losing connectivity, a customer's site down through a cloud
+connectivity problem); those 4 are all in the review queue. The 6 newly right are questions and
+one-user crashes labeled low.
 
 {table(out, "dev")}
 {END}"""
