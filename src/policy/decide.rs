@@ -835,6 +835,12 @@ mod tests {
                 ("pt", "Sistema fora do ar", "O sistema está fora do ar desde as 8h.", "outage"),
                 ("pt", "Perda de dados", "Tivemos perda de dados depois da atualização.", "data loss"),
                 ("pt", "Conta invadida", "Nossa conta foi invadida e os dados dos clientes vazaram.", "security"),
+                // Every customer charged twice is failing payments, however calmly told.
+                ("en", "Direct debits", "Today all our customers were charged twice for their plan.", "payments"),
+                ("de", "Lastschriften", "Bei unseren Kunden wurden heute alle Lastschriften doppelt eingezogen.", "payments"),
+                ("es", "Cobros", "A los clientes les han cobrado dos veces la cuota de hoy.", "payments"),
+                ("fr", "Prélèvements", "Nos clients ont été débités deux fois ce matin.", "payments"),
+                ("pt", "Débitos", "Os nossos clientes foram cobrados duas vezes hoje.", "payments"),
                 // Another customer's records shown, told calmly and named by what they are.
                 ("en", "Odd", "In my portal I can see another customer's orders with their address.", "security"),
                 ("de", "Komisch", "Ein Kunde sieht in seinem Konto die Bestellungen eines anderen Kunden.", "security"),
@@ -850,6 +856,9 @@ mod tests {
                 assert!(severity.hit && severity.matched.starts_with("signal"), "{language}: {severity:?}");
                 assert!(!decision.evidence["severity"].is_empty(), "{language}: the words are evidence");
             }
+            // One person charged twice is a billing correction.
+            let (rank, decision) = rank_for(&policy, "Charged twice", "My card was charged twice for the same order.");
+            assert!(rank >= 2, "{}", decision.summary);
         }
 
         #[test]
