@@ -950,6 +950,10 @@ mod tests {
                 ("es", "Muchísimas gracias a todo el equipo, la migración ha ido perfecta."),
                 ("fr", "Merci à toute l'équipe, la migration s'est parfaitement déroulée."),
                 ("pt", "Obrigado a toda a equipe, a migração correu perfeitamente."),
+                ("de", "Wir wollten uns nur bedanken für die Hilfe gestern."),
+                ("es", "Solo queríamos agradecer la ayuda de ayer con el correo."),
+                ("fr", "Je tenais à vous remercier pour l'aide d'hier."),
+                ("pt", "Só queríamos agradecer a ajuda de ontem com o email."),
             ];
             for (language, body) in thanks {
                 let mut t = ticket("Thank you", body);
