@@ -244,8 +244,10 @@ impl Compiler<'_> {
             .impact_phrases
             .iter()
             .filter_map(|group| {
-                let cues = self.cues(&group.impact, group.phrases.as_ref(), group.near.as_ref(), group.within);
-                Some((self.impact_row(&impacts, &group.impact)?, cues?))
+                let mut cues = self.cues(&group.impact, group.phrases.as_ref(), group.near.as_ref(), group.within)?;
+                // "Mes collègues n'ont pas le problème" says who is spared, not who is hit.
+                cues.yields_claimed = true;
+                Some((self.impact_row(&impacts, &group.impact)?, cues))
             })
             .collect();
         Matrix {

@@ -87,7 +87,7 @@ pub fn decide(ticket: &Ticket, model: ModelOutput, cluster_size: usize, policy: 
     let severity = reading.assessment.as_ref();
     facts.severity = severity.map(|s| s.rank);
     let severity_level = severity.map_or("", |s| policy.levels[s.rank.0].level.as_str());
-    let impact = policy.matrix.impact(&facts, severity);
+    let impact = policy.matrix.impact(&facts, &policy.severity.scope_words(&facts.words), severity);
     let hint = reading.hint().and_then(|(rank, weight)| Some((policy.severity.column_of(rank)?, weight)));
     let text = TextSeverity { assessment: severity, level: severity_level, hint, calm: reading.calm };
     let start = policy.matrix.start(&policy.abstention, &facts, &impact, &text);
@@ -904,6 +904,19 @@ mod tests {
                 let (_, decision) = rank_for(&policy, "Export", body);
                 assert_eq!(step(&decision, "impact").effect, None, "{language}: {body}");
             }
+            // Colleagues named as the ones spared are not a team hit.
+            let spared = [
+                ("en", "The printer does not work with your software on my PC. My colleagues don't have the problem."),
+                ("de", "Der Drucker funktioniert nicht mit Ihrer Software. Die Kollegen haben das Problem nicht."),
+                ("es", "La impresora no funciona con su programa. Los compañeros no tienen el problema."),
+                ("fr", "L'imprimante ne fonctionne plus avec votre logiciel. Mes collègues n'ont pas le problème."),
+                ("pt", "A impressora não funciona com o vosso programa. Os colegas não têm o problema."),
+            ];
+            for (language, body) in spared {
+                let (rank, decision) = rank_for(&policy, "Drucker", body);
+                assert_ne!(step(&decision, "impact").effect.as_deref(), Some("impact team"), "{language}: {body}");
+                assert!(rank >= 2, "{language}: {}", decision.summary);
+            }
             // In a question the same words tell nothing about the scope of a problem.
             let (_, question) = rank_for(&policy, "Question", "How can all of our users see the monthly report?");
             let step = step(&question, "impact");
@@ -1319,6 +1332,20 @@ mod tests {
                     "Vão desativar o TLS 1.0, a nossa loja vai ficar fora do ar?",
                     "Ainda faltam três meses, queremos prevenir.",
                     "outage",
+                ),
+                // Over since, told plainly; a phishing mail nobody here clicked; paperwork.
+                ("es", "Ayer el sistema estuvo caído unos diez minutos.", "Ya funciona bien, ¿qué pasó?", "outage"),
+                (
+                    "pt",
+                    "Recebi um e-mail de phishing a pedir a minha senha em vosso nome.",
+                    "Não cliquei em nada.",
+                    "security-incident",
+                ),
+                (
+                    "de",
+                    "Wenn ein Server ausfällt, sind die Daten dann verloren?",
+                    "Wir brauchen das für unser Verarbeitungsverzeichnis.",
+                    "data-loss",
                 ),
                 // A risk assessment asking about a disaster is planning.
                 (

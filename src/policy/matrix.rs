@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::condition::Facts;
-use super::phrases::Cues;
+use super::phrases::{Cues, TicketWords};
 use super::priority::Rank;
 use super::severity::{Assessment, Calm};
 use crate::explain::Evidence;
@@ -92,7 +92,9 @@ pub(super) struct TextSeverity<'a, 's> {
 }
 
 impl Matrix {
-    pub fn impact(&self, facts: &Facts, severity: Option<&Assessment>) -> Impact<'_> {
+    /// The impact: the impact field, else the words of `scope` (the ticket's words less those
+    /// the capping signals claimed), else what the severity signal implies, else the default.
+    pub fn impact(&self, facts: &Facts, scope: &TicketWords, severity: Option<&Assessment>) -> Impact<'_> {
         let stated = |row: usize, because: String, words: Vec<Evidence>| Impact {
             row,
             name: Some(self.impacts[row].as_str()),
@@ -119,7 +121,7 @@ impl Matrix {
         // thank-you they tell nothing, so they count only where the text shows a problem.
         let problem = severity.is_some_and(Assessment::shows_problem);
         for (row, phrases) in &self.impact_phrases {
-            let words = phrases.spans(&facts.words, 1.0);
+            let words = phrases.spans(scope, 1.0);
             let Some(first) = words.first() else { continue };
             if !problem {
                 why_default = Some(format!("impact words {:?} but no problem described", first.text));

@@ -311,6 +311,7 @@ impl Cues {
 type Word = (String, usize, usize, usize);
 
 /// One field of a ticket and its words.
+#[derive(Clone)]
 pub(super) struct Field<'t> {
     name: &'static str,
     text: &'t str,
@@ -321,6 +322,7 @@ pub(super) struct Field<'t> {
 
 /// A ticket's subject and body split into words once, for every phrase list of the policy to
 /// read: a phrase never reaches from the subject into the body.
+#[derive(Clone)]
 pub(super) struct TicketWords<'t> {
     fields: [Field<'t>; 2],
 }

@@ -183,6 +183,18 @@ impl Severity {
         }
     }
 
+    /// The ticket's words with those of its capping signals' phrases claimed: a cap tells that
+    /// the trouble is contained, over or elsewhere, so the colleagues or customers it names
+    /// ("bei den Kollegen geht es", "tous nos clients peuvent à nouveau payer") are not the
+    /// ones hit. The impact lists read these.
+    pub fn scope_words<'t>(&self, words: &TicketWords<'t>) -> TicketWords<'t> {
+        let mut scope = words.clone();
+        for signal in self.signals.iter().filter(|s| s.caps.any()) {
+            scope.claim(&signal.cues);
+        }
+        scope
+    }
+
     /// The text's severity, if its words or meaning show one, and the nearest example either
     /// way: by trigrams, and where no example is near enough that way, by meaning (when the
     /// ticket has an embedding and the examples have theirs). `severe_by_meaning` is the
