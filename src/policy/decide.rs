@@ -893,27 +893,20 @@ mod tests {
                 let (_, decision) = rank_for(&policy, "Clientes", shown);
                 assert_ne!(step(&decision, "impact").effect.as_deref(), Some("impact many"), "{language}: {shown}");
             }
-            // The support team greeted is not a team affected.
-            let greetings = [
+            // The support team greeted, or colleagues named as the ones spared, are no team hit.
+            let no_team = [
                 ("de", "Hallo an das Team, der Export funktioniert bei mir nicht."),
                 ("es", "Hola, el equipo técnico de ustedes me pidió escribir: la exportación no funciona."),
                 ("fr", "Bonjour l'équipe, l'export ne fonctionne pas chez moi."),
                 ("pt", "Olá a equipa, a exportação não funciona no meu computador."),
-            ];
-            for (language, body) in greetings {
-                let (_, decision) = rank_for(&policy, "Export", body);
-                assert_eq!(step(&decision, "impact").effect, None, "{language}: {body}");
-            }
-            // Colleagues named as the ones spared are not a team hit.
-            let spared = [
                 ("en", "The printer does not work with your software on my PC. My colleagues don't have the problem."),
                 ("de", "Der Drucker funktioniert nicht mit Ihrer Software. Die Kollegen haben das Problem nicht."),
                 ("es", "La impresora no funciona con su programa. Los compañeros no tienen el problema."),
                 ("fr", "L'imprimante ne fonctionne plus avec votre logiciel. Mes collègues n'ont pas le problème."),
                 ("pt", "A impressora não funciona com o vosso programa. Os colegas não têm o problema."),
             ];
-            for (language, body) in spared {
-                let (rank, decision) = rank_for(&policy, "Drucker", body);
+            for (language, body) in no_team {
+                let (rank, decision) = rank_for(&policy, "Export", body);
                 assert_ne!(step(&decision, "impact").effect.as_deref(), Some("impact team"), "{language}: {body}");
                 assert!(rank >= 2, "{language}: {}", decision.summary);
             }
