@@ -87,7 +87,8 @@ pub fn decide(ticket: &Ticket, model: ModelOutput, cluster_size: usize, policy: 
     let severity = reading.assessment.as_ref();
     facts.severity = severity.map(|s| s.rank);
     let severity_level = severity.map_or("", |s| policy.levels[s.rank.0].level.as_str());
-    let impact = policy.matrix.impact(&facts, &policy.severity.scope_words(&facts.words), severity);
+    let scope = policy.severity.scope_words(&facts.words, &facts.signals);
+    let impact = policy.matrix.impact(&facts, scope.as_ref().unwrap_or(&facts.words), severity);
     let hint = reading.hint().and_then(|(rank, weight)| Some((policy.severity.column_of(rank)?, weight)));
     let text = TextSeverity { assessment: severity, level: severity_level, hint, calm: reading.calm };
     let start = policy.matrix.start(&policy.abstention, &facts, &impact, &text);

@@ -183,16 +183,18 @@ impl Severity {
         }
     }
 
-    /// The ticket's words with those of its capping signals' phrases claimed: a cap tells that
-    /// the trouble is contained, over or elsewhere, so the colleagues or customers it names
-    /// ("bei den Kollegen geht es", "tous nos clients peuvent à nouveau payer") are not the
-    /// ones hit. The impact lists read these.
-    pub fn scope_words<'t>(&self, words: &TicketWords<'t>) -> TicketWords<'t> {
+    /// The ticket's words with those of its capping signals' phrases claimed, when the reading
+    /// found any (`found`: `Reading::signals`): a cap tells that the trouble is contained,
+    /// over or elsewhere, so the colleagues or customers it names ("bei den Kollegen geht es",
+    /// "tous nos clients peuvent à nouveau payer") are not the ones hit. The impact lists read
+    /// these; `None` when no cap's words count, and the ticket's own words serve.
+    pub fn scope_words<'t>(&self, words: &TicketWords<'t>, found: &[(String, SignalWords)]) -> Option<TicketWords<'t>> {
+        let counts = |name: &str| found.iter().any(|(n, w)| n == name && !matches!(w, SignalWords::SetAside(_)));
+        let mut caps = self.signals.iter().filter(|s| s.caps.any() && counts(&s.name)).peekable();
+        caps.peek()?;
         let mut scope = words.clone();
-        for signal in self.signals.iter().filter(|s| s.caps.any()) {
-            scope.claim(&signal.cues);
-        }
-        scope
+        caps.for_each(|cap| scope.claim(&cap.cues));
+        Some(scope)
     }
 
     /// The text's severity, if its words or meaning show one, and the nearest example either
