@@ -848,6 +848,12 @@ mod tests {
                 ("es", "Raro", "En mi panel aparecen los pedidos de otro cliente con su dirección.", "security"),
                 ("fr", "Bizarre", "Dans mon espace je vois les commandes d'un autre client.", "security"),
                 ("pt", "Estranho", "No meu painel aparecem as encomendas de outro cliente com a morada.", "security"),
+                // Deleted by a person's mistake: lost until it is restored.
+                ("en", "Project", "A colleague deleted our main project by accident this morning.", "data loss"),
+                ("de", "Projekt", "Ein Kollege hat heute früh unser Hauptprojekt aus Versehen gelöscht.", "data loss"),
+                ("es", "Proyecto", "Un compañero borró sin querer el proyecto principal esta mañana.", "data loss"),
+                ("fr", "Projet", "Un collègue a supprimé par erreur notre projet principal ce matin.", "data loss"),
+                ("pt", "Projeto", "Um colega apagou sem querer o nosso projeto principal hoje de manhã.", "data loss"),
             ];
             for (language, subject, body, reason) in cases {
                 let (rank, decision) = rank_for(&policy, subject, body);
@@ -961,6 +967,12 @@ mod tests {
                 ("es", "Solo queríamos agradecer la ayuda de ayer con el correo."),
                 ("fr", "Je tenais à vous remercier pour l'aide d'hier."),
                 ("pt", "Só queríamos agradecer a ajuda de ontem com o email."),
+                // Thanks to one person of the support team, by name.
+                ("en", "Thanks to Julie from support for her help yesterday."),
+                ("de", "Danke an Julia vom Support für die Hilfe gestern."),
+                ("es", "Gracias a Julia de soporte por la ayuda de ayer."),
+                ("fr", "Un grand merci à Julie du support pour son aide hier."),
+                ("pt", "Obrigado à Júlia do suporte pela ajuda de ontem."),
             ];
             for (language, body) in thanks {
                 let mut t = ticket("Thank you", body);
@@ -982,10 +994,14 @@ mod tests {
                 p.insert("sentiment".to_string(), head(label, score, false));
                 p
             };
-            let praise = with_sentiment("positive", 0.97);
-            let decision = decide(&request, ModelOutput::of(&praise), 1, &policy, now());
-            assert_eq!(decision.priority.level, "P3", "{}", decision.summary);
-            assert!(!hits(&decision).contains(&"vip-raise"), "{:?}", hits(&decision));
+            // The sentiment head reads other languages' praise less surely ("dass die neue
+            // Suchfunktion super ist": positive at 0.79), so clearly positive starts at 0.7.
+            for score in [0.97, 0.75] {
+                let praise = with_sentiment("positive", score);
+                let decision = decide(&request, ModelOutput::of(&praise), 1, &policy, now());
+                assert_eq!(decision.priority.level, "P3", "{score}: {}", decision.summary);
+                assert!(!hits(&decision).contains(&"vip-raise"), "{score}: {:?}", hits(&decision));
+            }
             let complaint = with_sentiment("negative", 0.97);
             let decision = decide(&request, ModelOutput::of(&complaint), 1, &policy, now());
             assert_eq!(decision.priority.level, "P2", "{}", decision.summary);
@@ -1329,6 +1345,43 @@ mod tests {
                 ),
                 // Over since, told plainly; a phishing mail nobody here clicked; paperwork.
                 ("es", "Ayer el sistema estuvo caído unos diez minutos.", "Ya funciona bien, ¿qué pasó?", "outage"),
+                // Over, told as thanks for the fix, a request for the root cause, or today's calm.
+                (
+                    "en",
+                    "Last Tuesday's outage took our shop down for an hour.",
+                    "Thanks for fixing it so quickly, could you send the root cause analysis?",
+                    "outage",
+                ),
+                (
+                    "de",
+                    "Gestern war unser Shop eine Stunde ausgefallen.",
+                    "Danke für die schnelle Behebung, heute läuft alles.",
+                    "outage",
+                ),
+                ("es", "Ayer la web estuvo caída un rato.", "Hoy todo funciona bien, ¿qué pasó?", "outage"),
+                (
+                    "fr",
+                    "Notre site était en panne hier soir.",
+                    "Merci d'avoir résolu ça si vite, aujourd'hui tout fonctionne.",
+                    "outage",
+                ),
+                (
+                    "pt",
+                    "Ontem o sistema ficou fora do ar por 20 minutos.",
+                    "Hoje está tudo normal, enviem o relatório do incidente.",
+                    "outage",
+                ),
+                // Deleted, but in the recycle bin, where the product restores it.
+                (
+                    "en",
+                    "I deleted all the files of our folder by mistake.",
+                    "I can see they are in the recycle bin.",
+                    "data-loss",
+                ),
+                ("de", "Ich habe die Dateien im Ordner Angebote aus Versehen gelöscht.", "Sie sind im Papierkorb.", "data-loss"),
+                ("es", "He borrado sin querer la carpeta de presupuestos.", "Ya he visto que está en la papelera.", "data-loss"),
+                ("fr", "J'ai supprimé par erreur le dossier des devis.", "Je vois qu'il est dans la corbeille.", "data-loss"),
+                ("pt", "Apaguei sem querer a pasta dos orçamentos.", "Vi que está na lixeira.", "data-loss"),
                 (
                     "pt",
                     "Recebi um e-mail de phishing a pedir a minha senha em vosso nome.",
@@ -1432,6 +1485,19 @@ mod tests {
             assert!(rank_of(&policy, &decision) <= 1, "{}", decision.summary);
             // A wish is no reason to read its words as harmless either way, but it still lowers
             // when the probe is severe: only the no-rush signal yields.
+            // "Not a big deal" says the same of the problem, in every language.
+            let not_a_big_deal = [
+                ("en", "The logo on the login page is blurry. Not a big deal, but it looks odd."),
+                ("de", "Das Logo auf der Anmeldeseite ist unscharf. Nicht so schlimm, sieht aber komisch aus."),
+                ("es", "El logo de la página de acceso se ve borroso. No es grave, pero queda raro."),
+                ("fr", "Le logo de la page de connexion est flou. Ce n'est pas grave, mais ça fait négligé."),
+                ("pt", "O logo da página de login está desfocado. Não é grave, mas fica feio."),
+            ];
+            for (language, body) in not_a_big_deal {
+                let decision = decide(&ticket("Logo", body), ModelOutput::of(&predictions), 1, &policy, now());
+                assert!(step(&decision, "severity").matched.contains("signal no-rush"), "{language}: {:#?}", decision.trace);
+                assert_eq!(rank_of(&policy, &decision), 3, "{language}: {}", decision.summary);
+            }
             let wish = "Feature request: a dark mode for the dashboard.";
             let decision = decide(&ticket("", wish), severe, 1, &policy, now());
             assert!(step(&decision, "severity").matched.contains("signal low-severity"), "{:#?}", decision.trace);
