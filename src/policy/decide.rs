@@ -850,10 +850,10 @@ mod tests {
                 ("pt", "Estranho", "No meu painel aparecem as encomendas de outro cliente com a morada.", "security"),
                 // Deleted by a person's mistake: lost until it is restored.
                 ("en", "Project", "A colleague deleted our main project by accident this morning.", "data loss"),
-                ("de", "Projekt", "Ein Kollege hat heute früh unser Hauptprojekt aus Versehen gelöscht.", "data loss"),
+                ("de", "Projekt", "Ein Kollege hat heute früh unser Projekt aus Versehen gelöscht.", "data loss"),
                 ("es", "Proyecto", "Un compañero borró sin querer el proyecto principal esta mañana.", "data loss"),
                 ("fr", "Projet", "Un collègue a supprimé par erreur notre projet principal ce matin.", "data loss"),
-                ("pt", "Projeto", "Um colega apagou sem querer o nosso projeto principal hoje de manhã.", "data loss"),
+                ("pt", "Projeto", "Um colega apagou o nosso projeto principal sem querer hoje de manhã.", "data loss"),
             ];
             for (language, subject, body, reason) in cases {
                 let (rank, decision) = rank_for(&policy, subject, body);
@@ -1379,9 +1379,14 @@ mod tests {
                     "data-loss",
                 ),
                 ("de", "Ich habe die Dateien im Ordner Angebote aus Versehen gelöscht.", "Sie sind im Papierkorb.", "data-loss"),
-                ("es", "He borrado sin querer la carpeta de presupuestos.", "Ya he visto que está en la papelera.", "data-loss"),
-                ("fr", "J'ai supprimé par erreur le dossier des devis.", "Je vois qu'il est dans la corbeille.", "data-loss"),
-                ("pt", "Apaguei sem querer a pasta dos orçamentos.", "Vi que está na lixeira.", "data-loss"),
+                (
+                    "es",
+                    "He borrado sin querer los archivos de presupuestos.",
+                    "Ya he visto que están en la papelera.",
+                    "data-loss",
+                ),
+                ("fr", "J'ai supprimé par erreur les fichiers des devis.", "Je vois qu'ils sont dans la corbeille.", "data-loss"),
+                ("pt", "Apaguei sem querer os arquivos dos orçamentos.", "Vi que estão na lixeira.", "data-loss"),
                 (
                     "pt",
                     "Recebi um e-mail de phishing a pedir a minha senha em vosso nome.",
