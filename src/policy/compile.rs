@@ -362,10 +362,10 @@ impl Compiler<'_> {
             let rank = self.rank(&signal.level);
             let caps = self.caps(signal);
             let yields_to_meaning = signal.yields_to_meaning.as_ref().is_some_and(|yields| {
-                if *yields.get_ref() && !signal.lowers {
+                if *yields.get_ref() && !signal.lowers && signal.needs.is_none() {
                     self.problem(
                         yields,
-                        format!("severity signal {:?} yields to meaning only if it lowers", signal.name.get_ref()),
+                        format!("severity signal {:?} yields to meaning only if it lowers or has `needs`", signal.name.get_ref()),
                     );
                 }
                 *yields.get_ref()
@@ -722,7 +722,11 @@ mod tests {
             ("ceiling = \"P3\"\ntags", "floor = \"P3\"\ntags", "`floor` only applies together with `lower`"),
             ("caps = true\n", "caps = true\nlowers = true\n", "either lowers or caps"),
             ("caps = [\"outage\",", "caps = [\"outages\",", "caps names the severity signal \"outages\""),
-            ("lowers = true\nyields_to_meaning = true\n", "yields_to_meaning = true\n", "yields to meaning only if it lowers"),
+            (
+                "level = \"P4\"\nlowers = true\nyields_to_meaning = true\n",
+                "level = \"P4\"\nyields_to_meaning = true\n",
+                "yields to meaning only if it lowers or has `needs`",
+            ),
             ("unless = [\n", "unless = [\"...\",\n", "unless must be a list of phrases"),
             ("otherwise = { level = \"P3\"", "otherwise = { level = \"P1\"", "must be less urgent than \"P2\""),
             ("otherwise = { level = \"P3\"", "otherwise = { level = \"P7\"", "unknown priority level \"P7\""),

@@ -1242,6 +1242,58 @@ mod tests {
         }
 
         #[test]
+        fn new_bank_details_are_invoice_fraud_only_with_money_gone_or_the_sender_doubted_in_every_language() {
+            let policy = default_policy();
+            // (language, the request for new bank details, the words that make it fraud)
+            let cases = [
+                (
+                    "en",
+                    "We got an email from you with new bank details for our payments.",
+                    "Our accountant already transferred 18,000 euros. Was it really you?",
+                ),
+                (
+                    "de",
+                    "Wir haben eine Mail mit Ihrer neuen Bankverbindung bekommen.",
+                    "Unsere Buchhaltung hat bereits überwiesen. Kam das wirklich von Ihnen?",
+                ),
+                (
+                    "es",
+                    "Recibimos un correo vuestro pidiendo cambiar el IBAN para los pagos.",
+                    "Ya hemos transferido 18.000 euros. ¿Erais vosotros?",
+                ),
+                (
+                    "fr",
+                    "Nous avons reçu un e-mail de votre part nous demandant de changer l'IBAN.",
+                    "Notre comptable a déjà fait un virement de 18 000 euros. Était-ce vraiment vous ?",
+                ),
+                (
+                    "pt",
+                    "Recebemos um e-mail vosso a pedir para alterar o IBAN dos pagamentos.",
+                    "Já transferimos 18 mil euros. Foram mesmo vocês?",
+                ),
+            ];
+            for (language, request, fraud) in cases {
+                let (rank, decision) = rank_for(&policy, "Bank details", &format!("{request} {fraud}"));
+                assert_eq!(rank, 0, "{language}: {}", decision.summary);
+                assert!(decision.summary.contains("invoice fraud"), "{language}: {}", decision.summary);
+                assert_eq!(decision.queue, "security", "{language}");
+                let (rank, decision) = rank_for(&policy, "Bank details", request);
+                assert!(rank >= 2, "{language}: {}", decision.summary);
+                let severity = step(&decision, "severity");
+                assert!(severity.matched.starts_with("signal payment-diversion (P4"), "{language}: {}", severity.matched);
+                assert!(!hits(&decision).contains(&"invoice-fraud"), "{language}: {:?}", hits(&decision));
+            }
+            // No word of fraud, but the probe reads the ticket as severe: it speaks.
+            let body =
+                "Three staff logged in from abroad at 2am; one of them then changed two suppliers' bank details. Is that a VPN?";
+            let predictions = unsure();
+            let output = ModelOutput { severe_by_meaning: Some(0.96), ..ModelOutput::of(&predictions) };
+            let decision = decide(&ticket("Login log", body), output, 1, &policy, now());
+            assert!(step(&decision, "severity").matched.contains("severe by meaning"), "{:#?}", decision.trace);
+            assert!(rank_of(&policy, &decision) <= 1, "{}", decision.summary);
+        }
+
+        #[test]
         fn trouble_that_is_over_elsewhere_or_only_asked_about_is_held_down_in_every_language() {
             let policy = default_policy();
             // (language, the alarm, what holds it down, the signal held down)

@@ -14,7 +14,8 @@
 //! within days) it speaks at a less urgent level; the reading names all of them for the trace
 //! and for rules that test signals. A signal at a severe level, or one that lowers, outranks
 //! meaning (it names the words), unless it lowers only because there is no rush; so does one
-//! short of its `needs` (the probe cannot see that no date is near); meaning outranks any
+//! short of its `needs` (the probe cannot see that no date is near), unless it yields to
+//! meaning (new bank details with no word of fraud, in a ticket the probe reads as severe); meaning outranks any
 //! other signal of a less urgent level and the examples (it was fitted on hundreds of tickets
 //! with written levels, the examples are a handful). The
 //! assessment says which source spoke and with which words; `matrix` decides how it combines
@@ -35,9 +36,12 @@ pub(super) struct Signal {
     /// Whether this signal may make a ticket less urgent than the model says (praise, a
     /// feature request); other signals only raise.
     pub lowers: bool,
-    /// For a lowering signal: whether it gives way when the severity probe reads the ticket as
-    /// severe. "No rush" says how the writer feels about time, not how bad the problem is:
-    /// "no rush, but none of us can log in" is still an outage.
+    /// For a lowering signal, or one short of its `needs` words: whether it gives way when the
+    /// severity probe reads the ticket as severe. "No rush" says how the writer feels about
+    /// time, not how bad the problem is: "no rush, but none of us can log in" is still an
+    /// outage. New bank details with no word of fraud are a billing change, but a probe that
+    /// reads the whole ticket as severe (logins from abroad, then the bank details changed) may
+    /// see what the `needs` words missed.
     pub yields_to_meaning: bool,
     /// Which more urgent signals give way to this one, as does the severity probe: the
     /// trouble is contained (it works for a colleague or on another device), so a frightened
@@ -234,9 +238,11 @@ impl Severity {
         // more. A severe signal, or one that lowers (praise, a feature wish), still speaks,
         // unless the lowering one only says there is no rush. So does a signal short of its
         // `needs` words: the probe reads its words ("GDPR request") as severe, since its
-        // severe examples hold them, but cannot see that no date is near.
+        // severe examples hold them, but cannot see that no date is near; unless it yields to
+        // meaning too (the probe may see the fraud that its `needs` words missed).
         let chosen = chosen.filter(|m| {
-            severe.is_none() || (m.signal.lowers && !m.signal.yields_to_meaning) || m.rank <= self.critical() || m.short_of_needs
+            let holds = |stands: bool| stands && !m.signal.yields_to_meaning;
+            severe.is_none() || holds(m.signal.lowers) || m.rank <= self.critical() || holds(m.short_of_needs)
         });
         let assessment = match chosen {
             Some(&Match { signal, rank, short_of_needs, .. }) => {
