@@ -407,7 +407,7 @@ impl Compiler<'_> {
             example_similarity: similarity,
             encoder_example_similarity: encoder_similarity,
             severe_by_meaning,
-            head_severe_needs_meaning: file.head_severe_needs_meaning,
+            severe_needs_meaning: file.severe_needs_meaning,
             column_of_rank,
         }
     }

@@ -707,7 +707,7 @@ mod tests {
         }
 
         #[test]
-        fn the_urgency_head_alone_does_not_put_a_ticket_the_probe_reads_as_calm_at_a_severe_level() {
+        fn neither_the_urgency_head_nor_an_example_alone_puts_a_ticket_the_probe_reads_as_calm_at_a_severe_level() {
             let policy = default_policy();
             let shouting = predictions("high", "negative", "Billing and Payments");
             let invoice = ticket("URGENT!!! WRONG INVOICE", "YOU CHARGED US FOR 25 SEATS, WE HAVE 20. CORRECT IT IMMEDIATELY.");
@@ -720,7 +720,7 @@ mod tests {
             // Without a probe the head's level stands; so it does under a policy that trusts it.
             assert_eq!(decide_with(&invoice, None, &policy).priority.level, "P2");
             let mut trusting = default_policy();
-            trusting.severity.head_severe_needs_meaning = false;
+            trusting.severity.severe_needs_meaning = false;
             assert_eq!(decide_with(&invoice, Some(0.1), &trusting).priority.level, "P2");
             // A malfunction signal (P3) does not back the head's high either; a severe signal does.
             let crash = ticket("App crashes", "The app crashes as soon as I open the calendar.");
@@ -732,6 +732,21 @@ mod tests {
             wide.fields.insert("affected_users".to_string(), "300".to_string());
             let raised = decide_with(&wide, Some(0.1), &policy);
             assert!(rank_of(&policy, &raised) < rank_of(&policy, &held), "{:#?}", raised.trace);
+            // Nor does a level example alone: with no signal to speak, a ticket worded like a P1
+            // example is P1 unless the probe reads it as calm.
+            let mut examples_only = default_policy();
+            examples_only.severity.signals.clear();
+            let like_p1 = ticket("", "Website down for all customers: since 09:10 our shop returns 503 errors to every visitor.");
+            let unsure = |probe: Option<f32>, policy: &Policy| {
+                decide(&like_p1, ModelOutput { severe_by_meaning: probe, ..ModelOutput::of(&unsure()) }, 1, policy, now())
+            };
+            let by_example = unsure(None, &examples_only);
+            assert!(step(&by_example, "severity").matched.starts_with("like the P1 example"), "{:#?}", by_example.trace);
+            assert!(rank_of(&examples_only, &by_example) <= 1, "{}", by_example.summary);
+            let calm = unsure(Some(0.1), &examples_only);
+            assert!(calm.summary.contains("fallback start"), "{}", calm.summary);
+            let held_back = step(&calm, "severity");
+            assert!(held_back.matched.contains("held back as the text reads calm by meaning (severe 0.10)"), "{held_back:?}");
         }
 
         #[test]
@@ -1423,6 +1438,27 @@ mod tests {
                     "Hoje está tudo normal, enviem o relatório do incidente.",
                     "outage",
                 ),
+                // Over, as far as the writer can tell: it seems resolved, it runs stably since.
+                (
+                    "en",
+                    "Our checkout was down for an hour this morning.",
+                    "It seems resolved now, payments are going through again.",
+                    "outage",
+                ),
+                (
+                    "de",
+                    "Letzten Donnerstag war der Shop zwei Stunden nicht erreichbar.",
+                    "Seitdem läuft es stabil, gibt es eine Gutschrift?",
+                    "outage",
+                ),
+                ("es", "La web estuvo caída esta mañana.", "Parece resuelto, los pedidos vuelven a pasar.", "outage"),
+                (
+                    "fr",
+                    "Notre site était en panne ce matin.",
+                    "L'incident semble résolu, les paiements passent à nouveau.",
+                    "outage",
+                ),
+                ("pt", "O sistema ficou fora do ar de manhã.", "Parece resolvido, os pagamentos voltaram a passar.", "outage"),
                 // Deleted, but in the recycle bin, where the product restores it.
                 (
                     "en",

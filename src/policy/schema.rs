@@ -156,10 +156,10 @@ pub(super) struct SeverityFile {
     pub encoder_example_similarity: Spanned<f32>,
     #[serde(default = "severe_by_meaning")]
     pub severe_by_meaning: Spanned<f32>,
-    /// Whether the urgency head alone may not put a ticket the probe reads as calm at a severe
-    /// level.
-    #[serde(default)]
-    pub head_severe_needs_meaning: bool,
+    /// Whether neither the urgency head nor a level example alone may put a ticket the probe
+    /// reads as calm at a severe level (`head_severe_needs_meaning` is its earlier name).
+    #[serde(default, alias = "head_severe_needs_meaning")]
+    pub severe_needs_meaning: bool,
     #[serde(default)]
     pub signals: Vec<SignalFile>,
 }

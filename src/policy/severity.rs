@@ -123,11 +123,12 @@ pub(super) struct Severity {
     pub encoder_example_similarity: f32,
     /// Least probability from the model's severity probe for a ticket to count as severe.
     pub severe_by_meaning: f32,
-    /// Whether the trained urgency head alone may not set a severe level when the probe reads
-    /// the ticket as calm: the head learned from machine-labeled history, where shouting
-    /// ("URGENT!!! WRONG INVOICE") passes for severity, while the probe learned from levels a
-    /// person wrote down.
-    pub head_severe_needs_meaning: bool,
+    /// Whether neither the trained urgency head nor a level example alone may set a severe level
+    /// when the probe reads the ticket as calm: the head learned from machine-labeled history,
+    /// where shouting ("URGENT!!! WRONG INVOICE") passes for severity, and an example by
+    /// trigrams shares letters, not meaning ("la sauvegarde" in a retention question and in a
+    /// failed restore), while the probe learned from levels a person wrote down.
+    pub severe_needs_meaning: bool,
     /// Per level rank, the matrix urgency column that level's guideline stands for.
     pub column_of_rank: Vec<usize>,
 }
@@ -168,7 +169,7 @@ impl Severity {
             example_similarity: 1.0,
             encoder_example_similarity: 1.0,
             severe_by_meaning: 1.0,
-            head_severe_needs_meaning: false,
+            severe_needs_meaning: false,
             column_of_rank: Vec::new(),
         }
     }
@@ -233,6 +234,7 @@ impl Severity {
         let chosen =
             by_urgency.iter().copied().find(|m| !m.signal.caps.any() && held_by(m).is_none()).or_else(|| caps.first().copied());
         let severe = severe_by_meaning.filter(|p| *p >= self.severe_by_meaning && caps.is_empty());
+        let reads_calm = self.severe_needs_meaning && severe_by_meaning.is_some_and(|p| p < self.severe_by_meaning);
         // A raising signal below the severe levels ("kann keine": a malfunction, P3) names
         // words but not how bad they are: a probe that reads the whole ticket as severe says
         // more. A severe signal, or one that lowers (praise, a feature wish), still speaks,
@@ -256,14 +258,14 @@ impl Severity {
                 }
                 None => nearest
                     .clone()
-                    .filter(|n| n.similarity >= threshold)
+                    .filter(|n| n.similarity >= threshold && !(reads_calm && n.rank <= self.critical()))
                     .and_then(|n| self.assessment(n.rank, false, Source::Example(n))),
             },
         };
         let meaning = severe_by_meaning.map(|p| (self.critical(), (p / self.severe_by_meaning.max(f32::EPSILON)).min(1.0)));
         let below_severe = assessment.as_ref().is_none_or(|a| a.rank > self.critical());
         let calm = match self.calm_column() {
-            Some(column) if self.head_severe_needs_meaning && below_severe => {
+            Some(column) if self.severe_needs_meaning && below_severe => {
                 severe_by_meaning.filter(|p| *p < self.severe_by_meaning).map(|probability| Calm { column, probability })
             }
             _ => None,
@@ -361,15 +363,17 @@ impl SignalWords {
 }
 
 impl Reading<'_> {
-    /// The trace's words when the text shows no severity: which example came nearest.
+    /// The trace's words when the text shows no severity: which example came nearest, and why
+    /// it did not speak.
     pub fn no_signal(&self, levels: &[PriorityLevel]) -> String {
-        match &self.nearest {
-            Some(n) => format!(
-                "no severity signal; nearest example is {} ({:.2}, below {:.2})",
-                levels[n.rank.0].level, n.similarity, self.threshold
-            ),
-            None => "no severity signal".to_string(),
-        }
+        let Some(n) = &self.nearest else { return "no severity signal".to_string() };
+        let why = match self.calm {
+            Some(calm) if n.similarity >= self.threshold => {
+                format!("held back as the text reads calm by meaning (severe {:.2})", calm.probability)
+            }
+            _ => format!("below {:.2}", self.threshold),
+        };
+        format!("no severity signal; nearest example is {} ({:.2}, {why})", levels[n.rank.0].level, n.similarity)
     }
 
     /// How strongly the text points at a level, 1 at the threshold: a hint for review even
