@@ -988,6 +988,8 @@ mod tests {
                 ("es", "Gracias a Julia de soporte por la ayuda de ayer."),
                 ("fr", "Un grand merci à Julie du support pour son aide hier."),
                 ("pt", "Obrigado à Júlia do suporte pela ajuda de ontem."),
+                ("es", "Mil gracias por la ayuda con la importación, todo perfecto."),
+                ("pt", "Muito obrigado pelo atendimento de hoje, resolveram tudo rapidinho!"),
             ];
             for (language, body) in thanks {
                 let mut t = ticket("Thank you", body);
@@ -1309,6 +1311,53 @@ mod tests {
         }
 
         #[test]
+        fn a_question_about_planned_downtime_a_billing_lockout_or_a_security_exercise_is_not_an_incident_in_any_language() {
+            let policy = default_policy();
+            // Each read as severe by the probe and as high by the urgency head, as such tickets
+            // were: the cap holds both down. (language, body, the cap that speaks)
+            let cases = [
+                ("en", "We move to a new server next month. Will there be any downtime for our users?", "all-clear"),
+                ("de", "Wir ziehen nächsten Monat um. Wird es dabei Ausfallzeiten für unsere Nutzer geben?", "all-clear"),
+                ("es", "El mes que viene migramos a un servidor nuevo. ¿Habrá caída del servicio?", "all-clear"),
+                ("fr", "Nous migrons le mois prochain. Y aura-t-il une coupure pour nos utilisateurs ?", "all-clear"),
+                ("pt", "Vamos migrar de servidor no mês que vem. A nossa loja vai ficar fora do ar?", "all-clear"),
+                ("en", "Our account was suspended for non-payment; we paid this morning. When is it back?", "billing-lockout"),
+                ("de", "Unser Konto wurde wegen einer offenen Rechnung gesperrt, wir haben heute bezahlt.", "billing-lockout"),
+                ("es", "Nos bloquearon la cuenta por impago, ya la hemos pagado esta mañana.", "billing-lockout"),
+                ("fr", "Notre compte a été suspendu pour un impayé, nous venons de régler la facture.", "billing-lockout"),
+                ("pt", "Nossa conta foi bloqueada por falta de pagamento, já pagamos o boleto hoje.", "billing-lockout"),
+                ("en", "Our IT team runs a phishing simulation next week with a copy of your login page.", "no-incident"),
+                ("de", "Wir planen nächsten Monat einen Penetrationstest auf unserer Instanz.", "no-incident"),
+                ("es", "Queremos hacer una prueba de penetración en nuestra instancia el mes que viene.", "no-incident"),
+                ("fr", "Nous souhaitons réaliser un test d'intrusion sur notre instance le mois prochain.", "no-incident"),
+                ("pt", "Queremos fazer um teste de invasão no nosso ambiente no mês que vem.", "no-incident"),
+            ];
+            let shouting = predictions("high", "negative", "General Inquiry");
+            for (language, body, cap) in cases {
+                let severe = ModelOutput { severe_by_meaning: Some(0.9), ..ModelOutput::of(&shouting) };
+                let decision = decide(&ticket("", body), severe, 1, &policy, now());
+                assert!(
+                    step(&decision, "severity").matched.starts_with(&format!("signal {cap} (")),
+                    "{language}: {:#?}",
+                    decision.trace
+                );
+                assert!(rank_of(&policy, &decision) >= 2, "{language}: {body}: {}", decision.summary);
+            }
+            // A security exercise that found something is a finding, not an exercise.
+            let finding = "Our penetration test found that we can log into other customers' accounts without a password.";
+            let (rank, decision) = rank_for(&policy, "Pentest", finding);
+            assert!(rank <= 1, "{}", decision.summary);
+            // The summary says which cap held the head's high down.
+            let severe = ModelOutput { severe_by_meaning: Some(0.9), ..ModelOutput::of(&shouting) };
+            let decision = decide(&ticket("", cases[0].1), severe, 1, &policy, now());
+            assert!(
+                decision.summary.contains("held to medium as the text says trouble that is over or only announced (severe 0.90)"),
+                "{}",
+                decision.summary
+            );
+        }
+
+        #[test]
         fn trouble_that_is_over_elsewhere_or_only_asked_about_is_held_down_in_every_language() {
             let policy = default_policy();
             // (language, the alarm, what holds it down, the signal held down)
@@ -1406,7 +1455,7 @@ mod tests {
                 ),
                 (
                     "pt",
-                    "Vão desativar o TLS 1.0, a nossa loja vai ficar fora do ar?",
+                    "Vão desativar o TLS 1.0, a nossa loja fica fora do ar?",
                     "Ainda faltam três meses, queremos prevenir.",
                     "outage",
                 ),

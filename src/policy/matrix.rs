@@ -88,7 +88,7 @@ pub(super) struct TextSeverity<'a, 's> {
     pub assessment: Option<&'a Assessment<'s>>,
     pub level: &'a str,
     pub hint: Option<(usize, f32)>,
-    pub calm: Option<Calm>,
+    pub calm: Option<Calm<'s>>,
 }
 
 impl Matrix {
@@ -168,10 +168,11 @@ impl Matrix {
         // A head's severe column that the probe does not back is held to the calm one.
         let held = text.calm.filter(|calm| model.is_some_and(|(_, c)| cells[c] < cells[calm.column]));
         let held_words = held.map(|calm| {
-            format!(
-                ", held to {} as the text reads calm by meaning (severe {:.2})",
-                self.urgencies[calm.column], calm.probability
-            )
+            let column = &self.urgencies[calm.column];
+            match calm.held_by {
+                Some(cap) => format!(", held to {column} as the text says {cap} (severe {:.2})", calm.probability),
+                None => format!(", held to {column} as the text reads calm by meaning (severe {:.2})", calm.probability),
+            }
         });
         let model = model.map(|(p, column)| (p, held.map_or(column, |calm| calm.column)));
         let impact_words = impact.name.map(|name| format!(" with impact {name}")).unwrap_or_default();

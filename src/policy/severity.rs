@@ -264,9 +264,16 @@ impl Severity {
         };
         let meaning = severe_by_meaning.map(|p| (self.critical(), (p / self.severe_by_meaning.max(f32::EPSILON)).min(1.0)));
         let below_severe = assessment.as_ref().is_none_or(|a| a.rank > self.critical());
+        // A cap that holds the probe down holds the head's severe reading down too: the trouble
+        // is over, announced or contained, whatever either read into its words.
+        let capped_by = caps.first().map(|cap| cap.signal.reason.as_str());
         let calm = match self.calm_column() {
             Some(column) if self.severe_needs_meaning && below_severe => {
-                severe_by_meaning.filter(|p| *p < self.severe_by_meaning).map(|probability| Calm { column, probability })
+                severe_by_meaning.filter(|p| *p < self.severe_by_meaning || capped_by.is_some()).map(|probability| Calm {
+                    column,
+                    probability,
+                    held_by: capped_by.filter(|_| probability >= self.severe_by_meaning),
+                })
             }
             _ => None,
         };
@@ -324,20 +331,23 @@ pub(super) struct Reading<'s> {
     /// When the text shows no severe level (nothing spoke, or a source below the severe
     /// levels) and the probe reads the ticket as calm, under a policy whose head needs the
     /// probe to set a severe level.
-    pub calm: Option<Calm>,
+    pub calm: Option<Calm<'s>>,
     /// What the words say of each signal whose words are in the ticket (in the policy's order):
     /// the trace notes the ones set aside or held down, and rules that test a signal read it
     /// here instead of looking for its words again.
     pub signals: Vec<(String, SignalWords)>,
 }
 
-/// The probe reads a ticket as calm: the urgency head's columns more urgent than `column`
-/// are held to it.
+/// The probe reads a ticket as calm, or a capping signal holds its severe reading down: the
+/// urgency head's columns more urgent than `column` are held to it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Calm {
+pub(super) struct Calm<'s> {
     pub column: usize,
-    /// The probe's probability that the ticket is severe (below its threshold).
+    /// The probe's probability that the ticket is severe.
     pub probability: f32,
+    /// The reason of the capping signal that held a severe reading down (`None`: the probe
+    /// read the ticket as calm itself).
+    pub held_by: Option<&'s str>,
 }
 
 /// What a ticket's words say of one signal whose words are in it.
