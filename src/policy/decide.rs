@@ -1321,6 +1321,16 @@ mod tests {
                 ("es", "El mes que viene migramos a un servidor nuevo. ¿Habrá caída del servicio?", "all-clear"),
                 ("fr", "Nous migrons le mois prochain. Y aura-t-il une coupure pour nos utilisateurs ?", "all-clear"),
                 ("pt", "Vamos migrar de servidor no mês que vem. A nossa loja vai ficar fora do ar?", "all-clear"),
+                // A question about the announced maintenance, however the announcement is called.
+                ("en", "We saw your maintenance notice for Sunday. How long will the platform be down?", "all-clear"),
+                ("de", "Danke für die Wartungsankündigung. Wie lange ist der Shop am Samstag offline?", "all-clear"),
+                ("es", "Vimos el aviso de mantenimiento del domingo. ¿Cuánto tiempo estará caída la plataforma?", "all-clear"),
+                (
+                    "fr",
+                    "Nous avons vu l'annonce de maintenance de samedi. Combien de temps le service sera-t-il indisponible ?",
+                    "all-clear",
+                ),
+                ("pt", "Vi o aviso de manutenção de domingo. O sistema vai ficar quanto tempo fora do ar?", "all-clear"),
                 ("en", "Our account was suspended for non-payment; we paid this morning. When is it back?", "billing-lockout"),
                 ("de", "Unser Konto wurde wegen einer offenen Rechnung gesperrt, wir haben heute bezahlt.", "billing-lockout"),
                 ("es", "Nos bloquearon la cuenta por impago, ya la hemos pagado esta mañana.", "billing-lockout"),
