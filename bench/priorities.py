@@ -89,12 +89,28 @@ misses and 76.5% (39/51) over-escalation; the policy's holding-down signals and 
 then built looking at its disagreements, and so, in later sessions, were legal words that are
 urgent only next to a date within days (`needs`), `rest-works` and the roadmap questions (84.0%
 agreement and 15/51 over-escalations before those, at de52d81), then the urgency head's high
-needing the probe's agreement (`head_severe_needs_meaning`), `works-eventually`, risk-assessment
+needing the probe's agreement (`severe_needs_meaning`), `works-eventually`, risk-assessment
 questions as planning and the bare "das Team" / "l'équipe" no longer read as a team affected
 (93.0% and 6/51 before those, at d518b6c); so it flatters the policy too
-(`data/commonsense/LOOKALIKES.md`).
+(`data/commonsense/LOOKALIKES.md`). The session after (76039d6..bed3d8b) worked from 200 new
+tickets of the author's own instead (below); of this set it fixed one ticket, a question whether
+a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
+
+### The fresh batches (`data/commonsense/fresh.jsonl`, 200 tickets in four batches of 50)
+
+Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
+by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
+batch 9, then each batch on the policy as the batches before it had left it) tickets landed
+outside their levels 8, 3, 14 and 6 times out of 50: one dangerous miss in each of batches 9
+and 11, and 5, 3, 11 and 6 over-escalations, mostly calm questions about weighty things
+(certificates, what becomes of the data after cancelling, planned downtime, penetration tests)
+that the severity probe reads as severe. The policy was then extended from batches 9 to 11
+(and by one phrase group from batch 12), so the set flatters it; batch 12's first run (6 of 50
+outside, no dangerous miss, 6 of 25 calm tickets over-escalated) is the fairest estimate here.
+
+{table(out, "fresh")}
 
 ### The holdout (`data/commonsense/holdout.jsonl`, 100 tickets written independently)
 
@@ -110,7 +126,7 @@ read while the policy was written (`data/commonsense/HOLDOUT.md`).
 Its urgency labels are machine-generated: high accepts P1/P2, medium P2/P3, low P3/P4. They
 are often not about severity (tickets reporting a data breach or unauthorised access are
 labeled low), so these rates measure agreement with those labels, not with the guidelines.
-Since the urgency head's high needs the probe's agreement (`head_severe_needs_meaning`, after
+Since the urgency head's high needs the probe's agreement (`severe_needs_meaning`, after
 d518b6c) the dev misses rose from 81 to 103 and the over-escalations fell from 44 to 38. Read
 one by one, of the 22 tickets labeled high that newly land at P3, 11 are questions or requests
 (system requirements, a marketing strategy, a billing statement), 7 one user's malfunction and

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Priorities a support lead would trust: `triage check-priorities` on the common-sense set
 # (data/commonsense/tickets.jsonl), the symptom-phrased tuning set (tuning.jsonl), the lookalikes
-# (lookalikes.jsonl), the independently written holdout (holdout.jsonl) and the tickets-multilang
+# (lookalikes.jsonl), the fresh batches (fresh.jsonl), the independently written holdout
+# (holdout.jsonl) and the tickets-multilang
 # dev split, with the default policy before this work (bench/baseline-policy.toml) and now (config/policy.toml), both on the committed
 # default model. Writes the raw reports to OUT and the "Priorities" section of BENCHMARKS.md.
 #   bash bench/priorities.sh              # DATA=../shared/data OUT=bench/out/<now> TRIAGE=target/release/triage
@@ -17,7 +18,7 @@ mkdir -p "$OUT"
 [ -x "$TRIAGE" ] || cargo build --release --quiet --bin triage
 for policy in baseline:bench/baseline-policy.toml current:config/policy.toml; do
   name=${policy%%:*} file=${policy#*:}
-  for set in tickets tuning lookalikes holdout; do
+  for set in tickets tuning lookalikes fresh holdout; do
     "$TRIAGE" check-priorities --policy "$file" "data/commonsense/$set.jsonl" --json "$OUT/priorities-$set-$name.json" \
       --disagreements >"$OUT/priorities-$set-$name.txt"
   done
