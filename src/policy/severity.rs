@@ -15,11 +15,13 @@
 //! and for rules that test signals. A signal at a severe level, or one that lowers, outranks
 //! meaning (it names the words), unless it lowers only because there is no rush; so does one
 //! short of its `needs` (the probe cannot see that no date is near), unless it yields to
-//! meaning (new bank details with no word of fraud, in a ticket the probe reads as severe); meaning outranks any
-//! other signal of a less urgent level and the examples (it was fitted on hundreds of tickets
-//! with written levels, the examples are a handful). The
-//! assessment says which source spoke and with which words; `matrix` decides how it combines
-//! with the model.
+//! meaning (new bank details with no word of fraud, in a ticket the probe reads as severe);
+//! meaning outranks any other signal of a less urgent level and the examples (it was fitted on
+//! hundreds of tickets with written levels, the examples are a handful). Where the policy says
+//! a severe level needs meaning, a probe that reads the ticket as calm, or a cap that holds its
+//! severe reading down, keeps a severe example from speaking and holds the urgency head's
+//! severe column down (`Calm`). The assessment says which source spoke and with which words;
+//! `matrix` decides how it combines with the model.
 
 use super::examples::{Examples, Nearest};
 use super::phrases::{Cues, Phrases, TicketWords};
@@ -329,8 +331,8 @@ pub(super) struct Reading<'s> {
     /// The severe level and how strongly the severity probe points at it, 1 at its threshold.
     meaning: Option<(Rank, f32)>,
     /// When the text shows no severe level (nothing spoke, or a source below the severe
-    /// levels) and the probe reads the ticket as calm, under a policy whose head needs the
-    /// probe to set a severe level.
+    /// levels) and the probe reads the ticket as calm or a cap holds its severe reading down,
+    /// under a policy whose severe levels need the probe.
     pub calm: Option<Calm<'s>>,
     /// What the words say of each signal whose words are in the ticket (in the policy's order):
     /// the trace notes the ones set aside or held down, and rules that test a signal read it
