@@ -98,17 +98,18 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 200 tickets in four batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 250 tickets in five batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
 batch 9, then each batch on the policy as the batches before it had left it) tickets landed
-outside their levels 8, 3, 14 and 6 times out of 50: one dangerous miss in each of batches 9
-and 11, and 5, 3, 11 and 6 over-escalations, mostly calm questions about weighty things
-(certificates, what becomes of the data after cancelling, planned downtime, penetration tests)
-that the severity probe reads as severe. The policy was then extended from batches 9 to 11
-(and by one phrase group from batch 12), so the set flatters it; batch 12's first run (6 of 50
-outside, no dangerous miss, 6 of 25 calm tickets over-escalated) is the fairest estimate here.
+outside their levels 8, 3, 14, 6 and 7 times out of 50: one dangerous miss in each of batches 9
+and 11 and none after, and 5, 3, 11, 6 and 5 over-escalations, mostly calm questions about
+weighty things (certificates, what becomes of the data after cancelling, planned downtime,
+penetration tests, password rules) that the severity probe reads as severe. The policy was
+extended after each first run (the `how-to` cap after batch 13's), so the set flatters it;
+the first runs of batches 12 and 13 (no dangerous miss in 50 severe tickets, 11 of 50 calm ones
+over-escalated) are the fairest estimate here.
 
 {table(out, "fresh")}
 

@@ -1368,6 +1368,68 @@ mod tests {
         }
 
         #[test]
+        fn an_app_that_works_offline_is_a_feature_not_an_outage_in_every_language() {
+            let policy = default_policy();
+            let questions = [
+                ("en", "Does the mobile app work offline when our technicians have no network?"),
+                ("de", "Funktioniert die App auch offline, wenn die Techniker kein Netz haben?"),
+                ("es", "¿La app funciona sin conexión cuando los técnicos no tienen cobertura?"),
+                ("fr", "Est-ce que l'application mobile fonctionne hors ligne quand nos techniciens n'ont pas de réseau ?"),
+                ("pt", "O aplicativo funciona offline quando os técnicos estão sem sinal?"),
+            ];
+            for (language, question) in questions {
+                let decision = decide(&ticket("Offline", question), ModelOutput::of(&unsure()), 1, &policy, now());
+                assert!(!step(&decision, "severity").matched.starts_with("signal outage"), "{language}: {:#?}", decision.trace);
+                assert!(rank_of(&policy, &decision) >= 2, "{language}: {}", decision.summary);
+            }
+            let french = decide(&ticket("Offline", questions[3].1), ModelOutput::of(&unsure()), 1, &policy, now());
+            assert!(step(&french, "severity").matched.contains("signal outage set aside by"), "{:#?}", french.trace);
+        }
+
+        #[test]
+        fn a_how_to_question_holds_the_probe_down_unless_the_ticket_tells_of_an_event_in_every_language() {
+            let policy = default_policy();
+            // (language, a calm question the probe may read as severe, the same with an event)
+            let cases = [
+                (
+                    "en",
+                    "A customer asked us to erase their data. How do we do that in your system?",
+                    "Since this morning customers see each other's invoices. How do we stop it?",
+                ),
+                (
+                    "de",
+                    "Ein Kunde will, dass wir seine Daten löschen. Wie können wir das im System machen?",
+                    "Seit heute früh sehen Kunden fremde Rechnungen. Wie können wir das stoppen?",
+                ),
+                (
+                    "es",
+                    "Un cliente pidió borrar sus datos. ¿Cómo lo hacemos en el sistema?",
+                    "Desde esta mañana los clientes ven facturas ajenas. ¿Cómo lo paramos?",
+                ),
+                (
+                    "fr",
+                    "Un client demande l'effacement de ses données. Comment faire dans l'outil ?",
+                    "Depuis ce matin les clients voient les factures des autres. Comment faire pour arrêter ça ?",
+                ),
+                (
+                    "pt",
+                    "Um cliente pediu a exclusão dos dados. Como fazemos isso no sistema?",
+                    "Desde hoje de manhã os clientes veem faturas de outros. Como fazemos para parar?",
+                ),
+            ];
+            let predictions = unsure();
+            for (language, question, incident) in cases {
+                let severe = ModelOutput { severe_by_meaning: Some(0.9), ..ModelOutput::of(&predictions) };
+                let calm = decide(&ticket("", question), severe, 1, &policy, now());
+                assert!(step(&calm, "severity").matched.starts_with("signal how-to (P3)"), "{language}: {:#?}", calm.trace);
+                assert_eq!(rank_of(&policy, &calm), 2, "{language}: {}", calm.summary);
+                let decision = decide(&ticket("", incident), severe, 1, &policy, now());
+                assert!(!step(&decision, "severity").matched.starts_with("signal how-to"), "{language}: {:#?}", decision.trace);
+                assert!(rank_of(&policy, &decision) <= 1, "{language}: {}", decision.summary);
+            }
+        }
+
+        #[test]
         fn trouble_that_is_over_elsewhere_or_only_asked_about_is_held_down_in_every_language() {
             let policy = default_policy();
             // (language, the alarm, what holds it down, the signal held down)
@@ -1518,6 +1580,10 @@ mod tests {
                     "outage",
                 ),
                 ("pt", "O sistema ficou fora do ar de manhã.", "Parece resolvido, os pagamentos voltaram a passar.", "outage"),
+                // Over by itself, told plainly.
+                ("de", "Heute Vormittag war unser Shop nicht erreichbar.", "Die Störung ist bei uns vorbei, danke.", "outage"),
+                ("es", "Esta mañana la web estuvo caída.", "Ya se ha solucionado solo, solo para que lo sepáis.", "outage"),
+                ("pt", "Ontem à noite o sistema ficou fora do ar.", "Voltou sozinho, só queria entender.", "outage"),
                 // Deleted, but in the recycle bin, where the product restores it.
                 (
                     "en",
