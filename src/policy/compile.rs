@@ -387,6 +387,7 @@ impl Compiler<'_> {
                     caps,
                     cues,
                     needs,
+                    scope: signal.scope.unwrap_or(true),
                 });
             }
         }

@@ -1427,6 +1427,15 @@ mod tests {
                 assert!(!step(&decision, "severity").matched.starts_with("signal how-to"), "{language}: {:#?}", decision.trace);
                 assert!(rank_of(&policy, &decision) <= 1, "{language}: {}", decision.summary);
             }
+            // A question has no scope: a team named in its sign-off is no team affected.
+            let signed = "Wo finde ich die Rechnung vom März? Unser Team steht Ihnen gerne zur Verfügung.";
+            let decision = decide(&ticket("Frage", signed), ModelOutput::of(&predictions), 1, &policy, now());
+            assert!(step(&decision, "severity").matched.starts_with("signal how-to"), "{:#?}", decision.trace);
+            assert_eq!(rank_of(&policy, &decision), 2, "{}", decision.summary);
+            // Only "hace" of a time ("hace dos horas") tells of an event, not the "hace" of "¿cómo se hace?".
+            let severe = ModelOutput { severe_by_meaning: Some(0.9), ..ModelOutput::of(&predictions) };
+            let how = decide(&ticket("", "¿Cómo se hace una copia de los datos de un cliente?"), severe, 1, &policy, now());
+            assert!(step(&how, "severity").matched.starts_with("signal how-to"), "{:#?}", how.trace);
         }
 
         #[test]

@@ -193,6 +193,9 @@ pub(super) struct SignalFile {
     pub within: Option<usize>,
     pub unless: Option<Spanned<Vec<String>>>,
     pub needs: Option<Spanned<Vec<String>>>,
+    /// Whether impact words in the ticket tell the scope of what the signal names (default
+    /// true; a question has no scope).
+    pub scope: Option<bool>,
     pub otherwise: Option<Spanned<OtherwiseFile>>,
 }
 

@@ -58,6 +58,9 @@ pub(super) struct Signal {
     /// horas"); without one the signal speaks at a less urgent level (a routine data-subject
     /// request, a threat to complain), and rules that test it still see it.
     pub needs: Option<Needs>,
+    /// Whether impact words in the ticket tell the scope of what the signal names: not for a
+    /// question ("how do we export our data? Unser Team steht Ihnen zur Verfügung").
+    pub scope: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -444,7 +447,11 @@ impl Assessment<'_> {
     /// Whether the text describes a problem (a level above the least urgent, from a signal
     /// that does not lower): only then do its impact words tell the scope of something.
     pub fn shows_problem(&self) -> bool {
-        !self.lowers && self.above_lowest
+        let scoped = match &self.source {
+            Source::Signal { signal, .. } => signal.scope,
+            Source::Example(_) | Source::Meaning { .. } => true,
+        };
+        !self.lowers && self.above_lowest && scoped
     }
 
     pub fn implied_impact(&self) -> Option<usize> {
