@@ -239,7 +239,8 @@ impl Severity {
         let chosen =
             by_urgency.iter().copied().find(|m| !m.signal.caps.any() && held_by(m).is_none()).or_else(|| caps.first().copied());
         let severe = severe_by_meaning.filter(|p| *p >= self.severe_by_meaning && caps.is_empty());
-        let reads_calm = self.severe_needs_meaning && severe_by_meaning.is_some_and(|p| p < self.severe_by_meaning);
+        let probe_reads_calm = severe_by_meaning.is_some_and(|p| p < self.severe_by_meaning);
+        let reads_calm = self.severe_needs_meaning && probe_reads_calm;
         // A raising signal below the severe levels ("kann keine": a malfunction, P3) names
         // words but not how bad they are: a probe that reads the whole ticket as severe says
         // more. A severe signal, or one that lowers (praise, a feature wish), still speaks,
@@ -274,7 +275,7 @@ impl Severity {
         let capped_by = caps.first().map(|cap| cap.signal.reason.as_str());
         let calm = match self.calm_column() {
             Some(column) if self.severe_needs_meaning && below_severe => {
-                severe_by_meaning.filter(|p| *p < self.severe_by_meaning || capped_by.is_some()).map(|probability| Calm {
+                severe_by_meaning.filter(|_| probe_reads_calm || capped_by.is_some()).map(|probability| Calm {
                     column,
                     probability,
                     held_by: capped_by.filter(|_| probability >= self.severe_by_meaning),
