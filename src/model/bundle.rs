@@ -112,10 +112,15 @@ pub struct EncoderSpec {
 /// The training tickets whose embeddings' mean and covariance the whitening came from, and
 /// the share of the covariance's mean eigenvalue added to its diagonal (so directions the
 /// tickets barely vary along are not blown up).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WhiteningSpec {
     pub tickets: usize,
     pub shrink: f32,
+    /// The languages whose mean embeddings' directions were taken out before the covariance was
+    /// fitted (folded into the transform), so one problem told in two languages meets; empty
+    /// in bundles fitted before, or on rows without a language column.
+    #[serde(default)]
+    pub languages_removed: Vec<String>,
 }
 
 /// Heads that read a sentence encoder's embedding see it as `dimension` more features after

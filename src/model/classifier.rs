@@ -101,7 +101,7 @@ impl Classifier {
             }
             None => None,
         };
-        let grouping = match manifest.encoder.as_ref().and_then(|spec| spec.whitening) {
+        let grouping = match manifest.encoder.as_ref().and_then(|spec| spec.whitening.as_ref()) {
             Some(_) => {
                 let mean = take_values(&mut tensors, whitening::MEAN_TENSOR).map_err(wrong_weights)?;
                 let transform = take_values(&mut tensors, whitening::TRANSFORM_TENSOR).map_err(wrong_weights)?;

@@ -149,8 +149,14 @@ pub fn model_card(manifest: &Manifest, trained: &Trained, run: &RunRecord) -> St
             match &spec.whitening {
                 Some(whitening) => format!(
                     " Repeat issues are grouped by the embeddings whitened with the mean and covariance of the {} \
-                     training and validation tickets' embeddings ({} times the mean eigenvalue added to its diagonal).",
-                    whitening.tickets, whitening.shrink
+                     training and validation tickets' embeddings ({} times the mean eigenvalue added to its diagonal){}.",
+                    whitening.tickets,
+                    whitening.shrink,
+                    match whitening.languages_removed.as_slice() {
+                        [] => String::new(),
+                        languages =>
+                            format!(", after taking out the directions of the mean embeddings of {}", languages.join(", ")),
+                    }
                 ),
                 None => String::new(),
             }

@@ -295,7 +295,8 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     };
     if let (Some(bundled), Some(rows)) = (encoder.as_mut(), &embedded) {
         let all: Vec<Vec<f32>> = rows.train.iter().chain(&rows.validation).cloned().collect();
-        if let Some((fitted, spec)) = whitening::fit(&all, whitening::SHRINK) {
+        let languages: Vec<Option<&str>> = train_rows.iter().chain(&validation_rows).map(|row| row.language.as_deref()).collect();
+        if let Some((fitted, spec)) = whitening::fit(&all, &languages, whitening::SHRINK) {
             bundled.whitening = Some(fitted);
             bundled.spec.whitening = Some(spec);
         }

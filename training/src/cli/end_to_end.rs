@@ -232,7 +232,7 @@ fn a_bundle_can_carry_the_pretrained_encoder_cut_to_its_vocabulary() {
     assert!((norm - 1.0).abs() < 1e-3, "unit length: {norm}");
 
     // Repeat issues are grouped by the embeddings whitened with the training rows' statistics.
-    let whitening = spec.whitening.expect("the trainer fitted the whitening on the rows' embeddings");
+    let whitening = spec.whitening.as_ref().expect("the trainer fitted the whitening on the rows' embeddings");
     assert!(whitening.tickets > 100, "{whitening:?}");
     assert!(classifier.groups_by_meaning());
     let grouped: Vec<&Vec<f32>> = analyses.iter().map(|a| a.grouping.as_ref().expect("a whitened vector")).collect();
