@@ -863,6 +863,12 @@ mod tests {
                 ("es", "Raro", "En mi panel aparecen los pedidos de otro cliente con su dirección.", "security"),
                 ("fr", "Bizarre", "Dans mon espace je vois les commandes d'un autre client.", "security"),
                 ("pt", "Estranho", "No meu painel aparecem as encomendas de outro cliente com a morada.", "security"),
+                // ... or another company's.
+                ("en", "Wrong invoices", "A client says he sees another company's invoices in his portal.", "security"),
+                ("de", "Falsche Rechnungen", "Ein Kunde sieht im Portal die Rechnungen einer anderen Firma.", "security"),
+                ("es", "Facturas ajenas", "Un cliente nos dice que ve las facturas de otra empresa en su área.", "security"),
+                ("fr", "Factures", "Un client voit les factures d'une autre entreprise dans son espace.", "security"),
+                ("pt", "Notas", "Um cliente vê as notas fiscais de outra empresa no painel dele.", "security"),
                 // Deleted by a person's mistake: lost until it is restored.
                 ("en", "Project", "A colleague deleted our main project by accident this morning.", "data loss"),
                 ("de", "Projekt", "Ein Kollege hat heute früh unser Projekt aus Versehen gelöscht.", "data loss"),
