@@ -71,7 +71,7 @@ pub struct ServerConfig {
 /// other words and languages (BENCHMARKS.md, Repeat issues).
 /// At most 256 recent tickets are compared with each new one (about 0.3 ms under the lock).
 pub const DEFAULT_CLUSTERS: ClusterSettings =
-    ClusterSettings { similarity: 0.35, meaning_similarity: 0.42, window: chrono::TimeDelta::hours(2), max_recent: 256 };
+    ClusterSettings { similarity: 0.35, meaning_similarity: 0.40, window: chrono::TimeDelta::hours(2), max_recent: 256 };
 
 /// How long the report of the default period is reused: a month of a busy helpdesk takes
 /// seconds to report, so the reports page shows the one computed at most this long ago (and

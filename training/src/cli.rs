@@ -337,7 +337,8 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         eval::evaluate(&classifier, &load(&evaluated_on, &args.columns)?.examples)?
     };
     print!("{}", eval::render(&report));
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    // Quoted as a shell would need it, so the model card's command can be pasted back as it stands.
+    let command = shell_words::join(std::env::args());
     let run = RunRecord {
         name: &name,
         config: &config,
