@@ -976,6 +976,27 @@ mod tests {
         }
 
         #[test]
+        fn the_rest_of_the_team_being_fine_makes_the_impact_one_user_in_every_language() {
+            let policy = default_policy();
+            let spared = [
+                ("en", "My calendar stopped syncing with Outlook, the rest of my team is fine."),
+                ("de", "Mein Kalender synchronisiert nicht mehr, der Rest vom Team hat das Problem nicht."),
+                ("es", "No me sincroniza el calendario, al resto del equipo le funciona."),
+                ("fr", "Mon agenda ne se synchronise plus, le reste de l'équipe n'a pas le problème."),
+                ("pt", "Minha agenda parou de sincronizar, o resto da equipe está normal."),
+            ];
+            for (language, body) in spared {
+                let (_, decision) = rank_for(&policy, "Calendar", body);
+                let impact = step(&decision, "impact");
+                assert!(impact.matched.contains("impact one"), "{language}: {impact:?}");
+            }
+            // The rest of the team hit too is a team's trouble.
+            let (_, decision) = rank_for(&policy, "Calendar", "The calendar sync is broken for the rest of my team too, we get an error.");
+            let impact = step(&decision, "impact");
+            assert!(impact.matched.contains("impact team"), "{impact:?}");
+        }
+
+        #[test]
         fn thanks_to_the_team_is_not_urgent_even_from_a_vip_in_any_language() {
             let policy = default_policy();
             let thanks = [
