@@ -991,7 +991,8 @@ mod tests {
                 assert!(impact.matched.contains("impact one"), "{language}: {impact:?}");
             }
             // The rest of the team hit too is a team's trouble.
-            let (_, decision) = rank_for(&policy, "Calendar", "The calendar sync is broken for the rest of my team too, we get an error.");
+            let (_, decision) =
+                rank_for(&policy, "Calendar", "The calendar sync is broken for the rest of my team too, we get an error.");
             let impact = step(&decision, "impact");
             assert!(impact.matched.contains("impact team"), "{impact:?}");
         }

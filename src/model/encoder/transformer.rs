@@ -40,9 +40,9 @@ impl Norm {
 }
 
 struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
+    /// Query, key and value side by side (`[hidden, 3 * hidden]`): one product instead of
+    /// three, as a ticket's few tokens make each product small.
+    query_key_value: Linear,
     attention_out: Linear,
     attention_norm: Norm,
     up: Linear,
@@ -123,10 +123,14 @@ impl Transformer {
         };
         let layers = (0..shape.layers)
             .map(|l| {
+                let parts = ["q", "k", "v"].map(|part| linear(format!("l{l}.{part}"), hidden, hidden));
+                let [query, key, value] = parts;
+                let (query, key, value) = (query?, key?, value?);
                 Ok(Layer {
-                    query: linear(format!("l{l}.q"), hidden, hidden)?,
-                    key: linear(format!("l{l}.k"), hidden, hidden)?,
-                    value: linear(format!("l{l}.v"), hidden, hidden)?,
+                    query_key_value: Linear {
+                        weight_t: Tensor::cat(&[&query.weight_t, &key.weight_t, &value.weight_t], 1)?,
+                        bias: Tensor::cat(&[&query.bias, &key.bias, &value.bias], 0)?,
+                    },
                     attention_out: linear(format!("l{l}.ao"), hidden, hidden)?,
                     attention_norm: norm(format!("l{l}.aln"))?,
                     up: linear(format!("l{l}.fi"), inner, hidden)?,
@@ -198,12 +202,15 @@ impl Transformer {
         let (heads, hidden) = (self.shape.heads, self.shape.hidden);
         let head_dim = hidden / heads;
         let scale = 1.0 / (head_dim as f64).sqrt();
-        let (q, k, v) = (layer.query.forward(x)?, layer.key.forward(x)?, layer.value.forward(x)?);
+        let query_key_value = layer.query_key_value.forward(x)?;
         let mut contexts = Vec::with_capacity(spans.len());
         for &(start, len) in spans {
-            // [len, hidden] -> [heads, len, head_dim]
-            let split = |t: &Tensor| t.narrow(0, start, len)?.reshape((len, heads, head_dim))?.transpose(0, 1)?.contiguous();
-            let (qs, ks, vs) = (split(&q)?, split(&k)?, split(&v)?);
+            let rows = query_key_value.narrow(0, start, len)?;
+            // [len, hidden] of part `at` -> [heads, len, head_dim]
+            let split = |at: usize| {
+                rows.narrow(1, at * hidden, hidden)?.contiguous()?.reshape((len, heads, head_dim))?.transpose(0, 1)?.contiguous()
+            };
+            let (qs, ks, vs) = (split(0)?, split(1)?, split(2)?);
             let scores = (qs.matmul(&ks.t()?)? * scale)?;
             let weights = candle_nn::ops::softmax_last_dim(&scores)?;
             contexts.push(weights.matmul(&vs)?.transpose(0, 1)?.reshape((len, hidden))?);
