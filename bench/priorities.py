@@ -98,7 +98,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 250 tickets in five batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 350 tickets in seven batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -109,7 +109,12 @@ weighty things (certificates, what becomes of the data after cancelling, planned
 penetration tests, password rules) that the severity probe reads as severe. The policy was
 extended after each first run (the `how-to` cap after batch 13's), so the set flatters it;
 the first runs of batches 12 and 13 (no dangerous miss in 50 severe tickets, 11 of 50 calm ones
-over-escalated) are the fairest estimate here.
+over-escalated) are the fairest estimate here. Batches 14 and 15 (added the same day, ids 051-070)
+landed outside their levels as written 7 and 3 times out of 50 on their first runs: one dangerous
+miss in 40 severe tickets (a French customer seeing another company's invoices, then added to the
+security list) and 4 and 3 over-escalations, of which six were enterprise or VIP how-to questions
+at P2, which the rubric's step 3 allows (their sets were widened, FRESH.md) and one a one-user
+problem read as a team's ("the rest of my team is fine", then added to `contained`).
 
 {table(out, "fresh")}
 
