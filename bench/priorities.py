@@ -98,7 +98,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 350 tickets in seven batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 400 tickets in eight batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -114,7 +114,14 @@ landed outside their levels as written 7 and 3 times out of 50 on their first ru
 miss in 40 severe tickets (a French customer seeing another company's invoices, then added to the
 security list) and 4 and 3 over-escalations, of which six were enterprise or VIP how-to questions
 at P2, which the rubric's step 3 allows (their sets were widened, FRESH.md) and one a one-user
-problem read as a team's ("the rest of my team is fine", then added to `contained`).
+problem read as a team's ("the rest of my team is fine", then added to `contained`). Batch 16
+(ids 071-080), written to differ from the batches before it, did worst on its first run: 8 of 50
+outside their levels, 2 dangerous misses in 20 severe tickets (both in the review queue: an
+English invoice run that numbers every invoice alike, and Portuguese delivery trucks standing
+still) and 6 over-escalations in 24 calm ones (questions whether announced maintenance brings
+downtime, in Spanish and Portuguese, and how long deleted data is kept, in three languages, and
+a VIP's wish at P2). The fleet words, the downtime questions and the data-protection paperwork
+were then added to the policy in five languages; the English invoice numbering still lands at P3.
 
 {table(out, "fresh")}
 

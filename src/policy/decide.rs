@@ -875,6 +875,17 @@ mod tests {
                 ("es", "Proyecto", "Un compañero borró sin querer el proyecto principal esta mañana.", "data loss"),
                 ("fr", "Projet", "Un collègue a supprimé par erreur notre projet principal ce matin.", "data loss"),
                 ("pt", "Projeto", "Um colega apagou o nosso projeto principal sem querer hoje de manhã.", "data loss"),
+                // The fleet standing still is a blocked team, whoever drives it.
+                ("en", "Routes", "The route app shows nothing since 5am, our trucks are stuck in the depot.", "blocked team"),
+                (
+                    "de",
+                    "Touren",
+                    "Die Tour-App zeigt seit 5 Uhr nichts, unsere Lieferwagen stehen still im Depot.",
+                    "blocked team",
+                ),
+                ("es", "Rutas", "La app de rutas no muestra nada desde las 5, las furgonetas están paradas.", "blocked team"),
+                ("fr", "Tournées", "L'appli des tournées n'affiche rien depuis 5h, les camions sont à l'arrêt.", "blocked team"),
+                ("pt", "Rotas", "O aplicativo de rotas não mostra nada desde as 5h, os caminhões estão parados.", "blocked team"),
             ];
             for (language, subject, body, reason) in cases {
                 let (rank, decision) = rank_for(&policy, subject, body);
@@ -1092,7 +1103,7 @@ mod tests {
         ) {
             let alarmed = decide(&ticket(subject, severe), ModelOutput::of(&unsure()), 1, policy, now());
             let severity = step(&alarmed, "severity");
-            assert!(severity.matched.starts_with(&format!("signal {signal} (")), "{language}: {}", severity.matched);
+            assert!(severity.matched.starts_with(&format!("signal {signal} (")), "{language}: {severe}: {}", severity.matched);
             assert!(rank_of(policy, &alarmed) <= 1, "{language}: {severe}: {}", alarmed.summary);
             let calmed = decide(&ticket(subject, calm), ModelOutput::of(&unsure()), 1, policy, now());
             let severity = step(&calmed, "severity");
@@ -1679,6 +1690,63 @@ mod tests {
                     "Se o vosso centro de dados arder, os dados ficam todos perdidos?",
                     "Precisamos disto para a avaliação de riscos.",
                     "data-loss",
+                ),
+                // A question for data-protection paperwork, or how long the vendor keeps data.
+                ("en", "Are deleted records lost for good after 30 days?", "Asking for our GDPR documentation.", "data-loss"),
+                (
+                    "de",
+                    "Wenn wir Datensätze löschen, sind die Daten dann verloren?",
+                    "Unser Datenschutzbeauftragter fragt.",
+                    "data-loss",
+                ),
+                (
+                    "es",
+                    "¿Los registros borrados se pierden definitivamente a los 30 días?",
+                    "Lo necesitamos para nuestro registro de tratamiento.",
+                    "data-loss",
+                ),
+                (
+                    "fr",
+                    "Les données supprimées sont-elles perdues définitivement après 30 jours ?",
+                    "Combien de temps conservez-vous les sauvegardes ?",
+                    "data-loss",
+                ),
+                (
+                    "pt",
+                    "Os registros excluídos são perdidos definitivamente depois de 30 dias?",
+                    "Precisamos para a documentação da LGPD.",
+                    "data-loss",
+                ),
+                // Whether announced work will bring downtime is a question about the future.
+                (
+                    "en",
+                    "Is the web shop down during the upgrade on Sunday?",
+                    "Will there be any downtime at all? We want to warn our staff.",
+                    "outage",
+                ),
+                (
+                    "de",
+                    "Ist unser Shop dann ausgefallen, beim Update am Sonntag?",
+                    "Wird es eine Ausfallzeit geben? Wir wollen das Team informieren.",
+                    "outage",
+                ),
+                (
+                    "es",
+                    "¿La tienda estará caída durante la actualización del domingo?",
+                    "¿Habrá corte de servicio? Queremos avisar al personal.",
+                    "outage",
+                ),
+                (
+                    "fr",
+                    "Notre site sera en panne pendant la mise à jour de dimanche ?",
+                    "Y aura-t-il une coupure ? Nous avons des équipes de nuit.",
+                    "outage",
+                ),
+                (
+                    "pt",
+                    "A loja fica fora do ar durante a manutenção de domingo?",
+                    "Vai ter indisponibilidade? Queremos avisar a equipe.",
+                    "outage",
                 ),
             ];
             for (language, alarm, all_clear, signal) in cases {
