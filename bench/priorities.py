@@ -98,7 +98,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 400 tickets in eight batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 450 tickets in nine batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -122,6 +122,13 @@ still) and 6 over-escalations in 24 calm ones (questions whether announced maint
 downtime, in Spanish and Portuguese, and how long deleted data is kept, in three languages, and
 a VIP's wish at P2). The fleet words, the downtime questions and the data-protection paperwork
 were then added to the policy in five languages; the English invoice numbering still lands at P3.
+Batch 17 (ids 081-090), written the same way in other trades: 9 of 50 outside on its first run, 2
+dangerous misses in 20 (both in the review queue: German concert-entry scanners an hour before
+doors open, still at P3, and Spanish policyholders downloading other people's claim documents)
+and 7 over-escalations in 20 (an exercise that simulates the vendor's outage, at P1 in all five
+languages, and claims for last month's outages in English and German). Simulated outages and
+last month's outages now hold the outage signal down, and other people's records are a possible
+leak, each in five languages.
 
 {table(out, "fresh")}
 

@@ -875,6 +875,12 @@ mod tests {
                 ("es", "Proyecto", "Un compañero borró sin querer el proyecto principal esta mañana.", "data loss"),
                 ("fr", "Projet", "Un collègue a supprimé par erreur notre projet principal ce matin.", "data loss"),
                 ("pt", "Projeto", "Um colega apagou o nosso projeto principal sem querer hoje de manhã.", "data loss"),
+                // Other people's records, named by what they are.
+                ("en", "Claims portal", "Policyholders download other people's documents instead of their own.", "security"),
+                ("de", "Portal", "Versicherte laden beim Download die Dokumente anderer Personen herunter.", "security"),
+                ("es", "Portal", "Los asegurados descargan documentos de siniestros de otras personas.", "security"),
+                ("fr", "Portail", "Des assurés téléchargent les documents de sinistre d'autres personnes.", "security"),
+                ("pt", "Portal", "Segurados baixam documentos de sinistro de outras pessoas.", "security"),
                 // The fleet standing still is a blocked team, whoever drives it.
                 ("en", "Routes", "The route app shows nothing since 5am, our trucks are stuck in the depot.", "blocked team"),
                 (
@@ -1717,6 +1723,67 @@ mod tests {
                     "Precisamos para a documentação da LGPD.",
                     "data-loss",
                 ),
+                // An outage only simulated in an exercise, or last month's outages looked back on.
+                (
+                    "en",
+                    "Our shop will be down for all customers during the exercise.",
+                    "We want to simulate your service being down next Tuesday.",
+                    "outage",
+                ),
+                (
+                    "de",
+                    "Dann ist der Shop ausgefallen, für alle Kunden.",
+                    "Wir wollen bei der Übung einen Ausfall Ihres Dienstes simulieren.",
+                    "outage",
+                ),
+                (
+                    "es",
+                    "La tienda estará caída para todos los clientes.",
+                    "Queremos simular que vuestro servicio está caído en el simulacro.",
+                    "outage",
+                ),
+                (
+                    "fr",
+                    "Notre site sera en panne pour tous les clients.",
+                    "Nous voulons simuler une panne de votre service lors de l'exercice.",
+                    "outage",
+                ),
+                (
+                    "pt",
+                    "A loja fica fora do ar para todos os clientes.",
+                    "Queremos simular que o serviço de vocês caiu no exercício.",
+                    "outage",
+                ),
+                (
+                    "en",
+                    "Your platform was down for all our customers twice.",
+                    "Last month's two outages exceed the SLA, how do we claim the credit?",
+                    "outage",
+                ),
+                (
+                    "de",
+                    "Die Plattform war für alle Kunden ausgefallen.",
+                    "Die Ausfälle im letzten Monat liegen über dem SLA.",
+                    "outage",
+                ),
+                (
+                    "es",
+                    "La plataforma estuvo caída para todos los clientes.",
+                    "Las caídas del mes pasado superan el SLA, ¿cómo pedimos la compensación?",
+                    "outage",
+                ),
+                (
+                    "fr",
+                    "La plateforme était en panne pour tous les clients.",
+                    "Les pannes du mois dernier dépassent le SLA.",
+                    "outage",
+                ),
+                (
+                    "pt",
+                    "A plataforma ficou fora do ar para todos os clientes.",
+                    "As quedas do mês passado passam do SLA.",
+                    "outage",
+                ),
                 // Whether announced work will bring downtime is a question about the future.
                 (
                     "en",
@@ -1770,6 +1837,8 @@ mod tests {
                     "Der Shop war eine Stunde down, seitdem läuft alles. Die Bestellungen aus der Stunde sind verloren.",
                     "data-loss",
                 ),
+                // A drill that only simulates an outage can still find a real loss.
+                ("en", "In our drill we wanted to simulate an outage and found that all our backups were deleted.", "data-loss"),
                 // Down again after it was over.
                 ("en", "Everything was back to normal yesterday, but the shop is down again since 9.", "outage"),
                 ("es", "Desde entonces funciona, pero la tienda se ha vuelto a caer esta mañana.", "outage"),
