@@ -98,7 +98,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 450 tickets in nine batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 500 tickets in ten batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -128,7 +128,11 @@ doors open, still at P3, and Spanish policyholders downloading other people's cl
 and 7 over-escalations in 20 (an exercise that simulates the vendor's outage, at P1 in all five
 languages, and claims for last month's outages in English and German). Simulated outages and
 last month's outages now hold the outage signal down, and other people's records are a possible
-leak, each in five languages.
+leak, each in five languages. Batch 18 (ids 091-100): 6 of 50 outside on its first run, no
+dangerous miss in 20, and 5 over-escalations in 20, all one ticket told in five languages: a
+question whether the vendor offers phishing training, read as a security incident. Training and
+simulated phishing campaigns now hold the security signal down, unless someone clicked, entered
+a password or was compromised.
 
 {table(out, "fresh")}
 

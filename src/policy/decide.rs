@@ -1015,6 +1015,30 @@ mod tests {
         }
 
         #[test]
+        fn phishing_training_is_no_security_incident_unless_someone_was_caught_in_every_language() {
+            let policy = default_policy();
+            let training = [
+                ("en", "Do you offer phishing awareness training for our staff?"),
+                ("de", "Bieten Sie Schulungen zum Thema Phishing für unsere Mitarbeiter an?"),
+                ("es", "¿Ofrecéis formación sobre phishing para el personal?"),
+                ("fr", "Proposez-vous une sensibilisation au phishing pour nos salariés ?"),
+                ("pt", "Vocês oferecem treinamento de phishing para os funcionários?"),
+            ];
+            for (language, body) in training {
+                let (rank, decision) = rank_for(&policy, "Phishing", body);
+                assert!(rank >= 2, "{language}: {}", decision.summary);
+                let severity = step(&decision, "severity");
+                assert!(severity.matched.contains("held down by awareness"), "{language}: {severity:?}");
+            }
+            let (rank, decision) = rank_for(
+                &policy,
+                "Phishing",
+                "A week after our phishing training an employee clicked a phishing link and entered her password.",
+            );
+            assert!(rank <= 1, "{}", decision.summary);
+        }
+
+        #[test]
         fn thanks_to_the_team_is_not_urgent_even_from_a_vip_in_any_language() {
             let policy = default_policy();
             let thanks = [
