@@ -123,8 +123,7 @@ impl Transformer {
         };
         let layers = (0..shape.layers)
             .map(|l| {
-                let parts = ["q", "k", "v"].map(|part| linear(format!("l{l}.{part}"), hidden, hidden));
-                let [query, key, value] = parts;
+                let [query, key, value] = ["q", "k", "v"].map(|part| linear(format!("l{l}.{part}"), hidden, hidden));
                 let (query, key, value) = (query?, key?, value?);
                 Ok(Layer {
                     query_key_value: Linear {
@@ -205,11 +204,10 @@ impl Transformer {
         let query_key_value = layer.query_key_value.forward(x)?;
         let mut contexts = Vec::with_capacity(spans.len());
         for &(start, len) in spans {
-            let rows = query_key_value.narrow(0, start, len)?;
-            // [len, hidden] of part `at` -> [heads, len, head_dim]
-            let split = |at: usize| {
-                rows.narrow(1, at * hidden, hidden)?.contiguous()?.reshape((len, heads, head_dim))?.transpose(0, 1)?.contiguous()
-            };
+            // The span's rows as [len, 3, heads, head_dim] (a view); part `at` -> [heads, len, head_dim],
+            // copied once.
+            let parts = query_key_value.narrow(0, start, len)?.reshape((len, 3, heads, head_dim))?;
+            let split = |at: usize| parts.narrow(1, at, 1)?.squeeze(1)?.transpose(0, 1)?.contiguous();
             let (qs, ks, vs) = (split(0)?, split(1)?, split(2)?);
             let scores = (qs.matmul(&ks.t()?)? * scale)?;
             let weights = candle_nn::ops::softmax_last_dim(&scores)?;
