@@ -98,7 +98,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 500 tickets in ten batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 550 tickets in eleven batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -132,7 +132,13 @@ leak, each in five languages. Batch 18 (ids 091-100): 6 of 50 outside on its fir
 dangerous miss in 20, and 5 over-escalations in 20, all one ticket told in five languages: a
 question whether the vendor offers phishing training, read as a security incident. Training and
 simulated phishing campaigns now hold the security signal down, unless someone clicked, entered
-a password or was compromised.
+a password or was compromised. Batch 19 (ids 101-110), written with a different situation in
+each language (warehouses, law firms, farms, transit gates, cinemas, airlines, tax invoices),
+so that one misread phrase costs one ticket, not five: 2 of 50 outside on its first run, 1
+dangerous miss in 20 (in the review queue: a Spanish member who sees other members' bank
+details) and 1 over-escalation in 20 (a Spanish one-user problem whose colleagues "sí les deja",
+read as a team's). Other members', tenants' and students' records are now a possible leak, and
+the plural "sí les ..." forms say it works for the colleagues, each tested.
 
 {table(out, "fresh")}
 

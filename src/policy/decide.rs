@@ -881,6 +881,12 @@ mod tests {
                 ("es", "Portal", "Los asegurados descargan documentos de siniestros de otras personas.", "security"),
                 ("fr", "Portail", "Des assurés téléchargent les documents de sinistre d'autres personnes.", "security"),
                 ("pt", "Portal", "Segurados baixam documentos de sinistro de outras pessoas.", "security"),
+                // ... or other members', kept apart by the portal.
+                ("en", "Profile", "A member tells us she can see the bank details of other members in her profile.", "security"),
+                ("de", "Profil", "Ein Mitglied sieht in seinem Profil die Bankdaten anderer Mitglieder.", "security"),
+                ("es", "Perfil", "Un socio nos avisa de que en su perfil ve los datos bancarios de otros socios.", "security"),
+                ("fr", "Profil", "Un adhérent voit dans son profil les coordonnées bancaires d'autres adhérents.", "security"),
+                ("pt", "Perfil", "Um sócio vê no perfil dele os dados bancários de outros sócios.", "security"),
                 // The fleet standing still is a blocked team, whoever drives it.
                 ("en", "Routes", "The route app shows nothing since 5am, our trucks are stuck in the depot.", "blocked team"),
                 (
@@ -1006,6 +1012,15 @@ mod tests {
                 let (_, decision) = rank_for(&policy, "Calendar", body);
                 let impact = step(&decision, "impact");
                 assert!(impact.matched.contains("impact one"), "{language}: {impact:?}");
+            }
+            // Spanish says it works for the colleagues with "sí", in the singular or the plural.
+            for body in [
+                "No puedo cambiar mi foto de perfil, me da un error. A mis compañeros sí les deja.",
+                "No me carga el informe, pero a mi compañera sí le carga.",
+            ] {
+                let (_, decision) = rank_for(&policy, "Perfil", body);
+                let impact = step(&decision, "impact");
+                assert!(impact.matched.contains("impact one"), "{body}: {impact:?}");
             }
             // The rest of the team hit too is a team's trouble.
             let (_, decision) =
