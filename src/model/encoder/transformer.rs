@@ -19,15 +19,18 @@ use super::tiles::TileMatrix;
 use super::EncoderError;
 use crate::model::compute::Products;
 
-/// A weight as `[inputs, outputs]`, multiplied by candle in f32 or on AMX tiles.
-enum Weight {
-    F32(Tensor),
-    Tiles(TileMatrix),
-}
-
-struct Linear {
-    weight: Weight,
-    bias: Tensor,
+/// A weight as `[inputs, outputs]` and its bias, multiplied by candle in f32 or on AMX tiles.
+enum Linear {
+    F32 {
+        weight_t: Tensor,
+        bias: Tensor,
+    },
+    /// The bias is added, and the activation applied, in the same pass that takes the
+    /// product's rows out of the tile buffer.
+    Tiles {
+        weight: TileMatrix,
+        bias: Vec<f32>,
+    },
 }
 
 impl Linear {
@@ -35,19 +38,41 @@ impl Linear {
     fn new(weight_t: Tensor, bias: Tensor, tiles: bool) -> candle_core::Result<Self> {
         let (inputs, outputs) = weight_t.dims2()?;
         let packed = if tiles { TileMatrix::pack(&weight_t.flatten_all()?.to_vec1::<f32>()?, inputs, outputs) } else { None };
-        Ok(Self { weight: packed.map_or(Weight::F32(weight_t), Weight::Tiles), bias })
+        Ok(match packed {
+            Some(weight) => Self::Tiles { weight, bias: bias.to_vec1()? },
+            None => Self::F32 { weight_t, bias },
+        })
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let product = match &self.weight {
-            Weight::F32(weight_t) => x.matmul(weight_t)?,
-            Weight::Tiles(tiles) => {
-                let rows = x.dim(0)?;
-                let values = tiles.multiply(&x.flatten_all()?.to_vec1::<f32>()?, rows);
-                Tensor::from_vec(values, (rows, tiles.outputs()), x.device())?
+        self.forward_then(x, false)
+    }
+
+    /// The product plus bias, through the GELU when `then_gelu`.
+    fn forward_then(&self, x: &Tensor, then_gelu: bool) -> candle_core::Result<Tensor> {
+        match self {
+            Self::F32 { weight_t, bias } => {
+                let out = x.matmul(weight_t)?.broadcast_add(bias)?;
+                if then_gelu {
+                    gelu(&out)
+                } else {
+                    Ok(out)
+                }
             }
-        };
-        product.broadcast_add(&self.bias)
+            Self::Tiles { weight, bias } => {
+                let rows = x.dim(0)?;
+                let mut values = weight.multiply(&x.flatten_all()?.to_vec1::<f32>()?, rows);
+                for row in values.chunks_exact_mut(bias.len()) {
+                    for (value, b) in row.iter_mut().zip(bias) {
+                        *value += b;
+                    }
+                    if then_gelu {
+                        gelu_in_place(row);
+                    }
+                }
+                Tensor::from_vec(values, (rows, weight.outputs()), x.device())
+            }
+        }
     }
 }
 
@@ -115,11 +140,15 @@ fn erf(x: f32) -> f32 {
 }
 
 /// The exact (erf) GELU of every element, as the encoder was trained with.
-fn gelu(x: &Tensor) -> candle_core::Result<Tensor> {
-    let mut values = x.flatten_all()?.to_vec1::<f32>()?;
+fn gelu_in_place(values: &mut [f32]) {
     for v in values.iter_mut() {
         *v *= 0.5 * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
     }
+}
+
+fn gelu(x: &Tensor) -> candle_core::Result<Tensor> {
+    let mut values = x.flatten_all()?.to_vec1::<f32>()?;
+    gelu_in_place(&mut values);
     Tensor::from_vec(values, x.shape(), x.device())
 }
 
@@ -214,7 +243,7 @@ impl Transformer {
         for layer in &self.layers {
             let attended = layer.attention_out.forward(&self.attention(layer, &x, &spans)?)?;
             x = layer.attention_norm.forward(&(x + attended)?)?;
-            let fed = layer.down.forward(&gelu(&layer.up.forward(&x)?)?)?;
+            let fed = layer.down.forward(&layer.up.forward_then(&x, true)?)?;
             x = layer.output_norm.forward(&(x + fed)?)?;
         }
         let means =
