@@ -98,7 +98,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 550 tickets in eleven batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 600 tickets in twelve batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -138,7 +138,14 @@ so that one misread phrase costs one ticket, not five: 2 of 50 outside on its fi
 dangerous miss in 20 (in the review queue: a Spanish member who sees other members' bank
 details) and 1 over-escalation in 20 (a Spanish one-user problem whose colleagues "sí les deja",
 read as a team's). Other members', tenants' and students' records are now a possible leak, and
-the plural "sí les ..." forms say it works for the colleagues, each tested.
+the plural "sí les ..." forms say it works for the colleagues, each tested. Batch 20 (ids 111-120), written the
+same way: 4 of 50 outside on its first run, 1 dangerous miss in 20 (in the review queue: a French
+former contractor who still has access) and 3 over-escalations in 20 (an English note that a
+restore test went fine, "no action needed"; a German request to confirm a deletion for data
+protection, read as data loss; a Portuguese question about restore times "se houver uma queda").
+Former contractors and suppliers with access are now a security incident and "no action
+needed" is an all-clear, in five languages; the last two stay, since holding down "data ..
+deleted" or a supposed outage would also hold down a real loss or outage told beside them.
 
 {table(out, "fresh")}
 

@@ -887,6 +887,17 @@ mod tests {
                 ("es", "Perfil", "Un socio nos avisa de que en su perfil ve los datos bancarios de otros socios.", "security"),
                 ("fr", "Profil", "Un adhérent voit dans son profil les coordonnées bancaires d'autres adhérents.", "security"),
                 ("pt", "Perfil", "Um sócio vê no perfil dele os dados bancários de outros sócios.", "security"),
+                // A former contractor or supplier who still has access.
+                (
+                    "en",
+                    "Access",
+                    "A former contractor still has access to our admin console and created two accounts.",
+                    "security",
+                ),
+                ("de", "Zugang", "Ein ehemaliger Dienstleister hat noch Zugriff auf unsere Admin-Konsole.", "security"),
+                ("es", "Acceso", "Un antiguo proveedor sigue teniendo acceso a nuestra consola de administración.", "security"),
+                ("fr", "Accès", "Un ancien prestataire a encore accès à notre console d'administration.", "security"),
+                ("pt", "Acesso", "Um antigo fornecedor ainda tem acesso ao nosso painel de administração.", "security"),
                 // The fleet standing still is a blocked team, whoever drives it.
                 ("en", "Routes", "The route app shows nothing since 5am, our trucks are stuck in the depot.", "blocked team"),
                 (
@@ -1854,6 +1865,32 @@ mod tests {
                     "Vai ter indisponibilidade? Queremos avisar a equipe.",
                     "outage",
                 ),
+                // A note for the record that asks nothing.
+                (
+                    "en",
+                    "Our shop was down for all customers for ten minutes.",
+                    "Just for your records, no action needed.",
+                    "outage",
+                ),
+                ("de", "Die Plattform war für alle Kunden ausgefallen.", "Nur zur Info, kein Handlungsbedarf.", "outage"),
+                (
+                    "es",
+                    "La tienda estuvo caída para todos los clientes diez minutos.",
+                    "Es solo para que conste, no hace falta hacer nada.",
+                    "outage",
+                ),
+                (
+                    "fr",
+                    "Notre site était en panne pour tous les clients pendant dix minutes.",
+                    "C'est pour information, aucune action nécessaire.",
+                    "outage",
+                ),
+                (
+                    "pt",
+                    "A loja ficou fora do ar para todos os clientes por dez minutos.",
+                    "É só para registro, não precisa fazer nada.",
+                    "outage",
+                ),
             ];
             for (language, alarm, all_clear, signal) in cases {
                 let calm = format!("{alarm} {all_clear}");
@@ -1890,6 +1927,12 @@ mod tests {
                 ("de", "Zum dritten Mal in drei Monaten ist unser Shop ausgefallen.", "outage"),
                 // A question in an outage ticket is no all-clear.
                 ("en", "Our checkout is down. What happens if it is not fixed today?", "outage"),
+                // Told nothing needs doing while the outage goes on.
+                (
+                    "en",
+                    "You said no action is needed, but our shop is down for all customers and we have been down for an hour.",
+                    "outage",
+                ),
             ];
             for (language, body, signal) in cases {
                 let decision = decide(&ticket("", body), ModelOutput::of(&unsure()), 1, &policy, now());
