@@ -1,7 +1,7 @@
-//! Where the model computes: the device every tensor is made on and the threads that work on
-//! it, decided here once for serving, evaluation and training alike. Only the CPU: candle's
-//! `cuda` and `mkl` features are not built, so there is nothing else to choose. No model logic
-//! here.
+//! Where the model computes: the device every tensor is made on, the threads that work on it
+//! and whether the encoder multiplies on AMX tiles, decided here once for serving, evaluation
+//! and training alike. Only the CPU: candle's `cuda` and `mkl` features are not built, so there
+//! is no other device to choose. No model logic here.
 
 use candle_core::Device;
 
