@@ -98,7 +98,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 600 tickets in twelve batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 650 tickets in thirteen batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -145,7 +145,14 @@ restore test went fine, "no action needed"; a German request to confirm a deleti
 protection, read as data loss; a Portuguese question about restore times "se houver uma queda").
 Former contractors and suppliers with access are now a security incident and "no action
 needed" is an all-clear, in five languages; the last two stay, since holding down "data ..
-deleted" or a supposed outage would also hold down a real loss or outage told beside them.
+deleted" or a supposed outage would also hold down a real loss or outage told beside them. Batch 21
+(ids 121-130): 4 of 50 outside on its first run, 1 dangerous miss in 20 (in the review queue:
+Portuguese transfers "para contas que não conhecemos") and 3 over-escalations in 20, all calm
+questions the severity probe read as severe (how often backups run and how long a restore takes,
+in German; a French "plan de secours informatique"; a Portuguese recovery drill). Accounts "that
+we don't know" are now a security sign, a recovery drill or a question about backup practice an
+all-clear (which leaves data loss speaking), and an IT contingency plan planning, in five
+languages.
 
 {table(out, "fresh")}
 

@@ -887,6 +887,37 @@ mod tests {
                 ("es", "Perfil", "Un socio nos avisa de que en su perfil ve los datos bancarios de otros socios.", "security"),
                 ("fr", "Profil", "Un adhérent voit dans son profil les coordonnées bancaires d'autres adhérents.", "security"),
                 ("pt", "Perfil", "Um sócio vê no perfil dele os dados bancários de outros sócios.", "security"),
+                // Money sent to accounts nobody knows.
+                (
+                    "en",
+                    "Transfers",
+                    "Someone made three transfers from our finance login to accounts that we don't know.",
+                    "security",
+                ),
+                (
+                    "de",
+                    "Überweisungen",
+                    "Vom Finanzkonto gingen drei Überweisungen auf Konten, die wir nicht kennen.",
+                    "security",
+                ),
+                (
+                    "es",
+                    "Transferencias",
+                    "Alguien hizo tres transferencias desde la cuenta de finanzas a cuentas que no conocemos.",
+                    "security",
+                ),
+                (
+                    "fr",
+                    "Virements",
+                    "Trois virements sont partis du compte financier vers des comptes que nous ne connaissons pas.",
+                    "security",
+                ),
+                (
+                    "pt",
+                    "Transferências",
+                    "Alguém acessou a conta do financeiro e fez transferências para contas que não conhecemos.",
+                    "security",
+                ),
                 // A former contractor or supplier who still has access.
                 (
                     "en",
@@ -1716,6 +1747,31 @@ mod tests {
                     "Wir brauchen das für unser Verarbeitungsverzeichnis.",
                     "data-loss",
                 ),
+                // ... or an IT contingency plan ("plan de secours").
+                (
+                    "de",
+                    "Wenn Ihr Rechenzentrum abbrennt, sind dann alle Daten verloren?",
+                    "Wir überarbeiten unsere Notfallvorsorge.",
+                    "data-loss",
+                ),
+                (
+                    "es",
+                    "Si su centro de datos se incendia, ¿quedarían todos los datos perdidos?",
+                    "Estamos actualizando nuestro plan de contingencia.",
+                    "data-loss",
+                ),
+                (
+                    "fr",
+                    "Si votre centre de données brûle, toutes nos données sont-elles perdues ?",
+                    "Nous mettons à jour notre plan de secours informatique.",
+                    "data-loss",
+                ),
+                (
+                    "pt",
+                    "Se o vosso centro de dados arder, os dados ficam todos perdidos?",
+                    "Estamos atualizando o nosso plano de contingência.",
+                    "data-loss",
+                ),
                 // A risk assessment asking about a disaster is planning.
                 (
                     "en",
@@ -1863,6 +1919,32 @@ mod tests {
                     "pt",
                     "A loja fica fora do ar durante a manutenção de domingo?",
                     "Vai ter indisponibilidade? Queremos avisar a equipe.",
+                    "outage",
+                ),
+                // A recovery drill announced, or how often backups run.
+                (
+                    "en",
+                    "Your platform was down for all our customers twice.",
+                    "How often do you back up, and how long does a restore take?",
+                    "outage",
+                ),
+                ("de", "Die Plattform war für alle Kunden ausgefallen.", "Wie oft sichern Sie unsere Daten?", "outage"),
+                (
+                    "es",
+                    "La plataforma estuvo caída para todos los clientes.",
+                    "¿Con qué frecuencia hacéis copias de seguridad?",
+                    "outage",
+                ),
+                (
+                    "fr",
+                    "La plateforme était en panne pour tous les clients.",
+                    "Nous préparons un test de reprise samedi.",
+                    "outage",
+                ),
+                (
+                    "pt",
+                    "A plataforma ficou fora do ar para todos os clientes.",
+                    "Vamos fazer um teste de recuperação de desastres no sábado.",
                     "outage",
                 ),
                 // A note for the record that asks nothing.
