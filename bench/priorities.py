@@ -46,6 +46,18 @@ def cost(out):
             f"(`analyse_single_ticket`) is in the speed table above.")
 
 
+def ceiling(out):
+    """What any scorer reaches against dev's machine labels (bench/dev_ceiling.py), when it ran."""
+    path = os.path.join(out, "dev-ceiling.json")
+    if not os.path.exists(path):
+        return "bench/dev_ceiling.py did not run in this run."
+    lines = ["| scorer | AUC, high vs low | fewest dangerous misses at over-escalation <= 10% | fewest over-escalations at dangerous misses <= 5% |",
+             "|---|---:|---:|---:|"]
+    for r in json.load(open(path)):
+        lines.append(f"| {r['scorer']} | {r['auc']:.3f} | {100 * r['misses_at_max_over']:.1f}% | {100 * r['over_at_max_misses']:.1f}% |")
+    return "\n".join(lines)
+
+
 def section(out):
     return f"""{START}
 ## Priorities a support lead would trust
@@ -98,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 650 tickets in thirteen batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 700 tickets in fourteen batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -144,15 +156,28 @@ former contractor who still has access) and 3 over-escalations in 20 (an English
 restore test went fine, "no action needed"; a German request to confirm a deletion for data
 protection, read as data loss; a Portuguese question about restore times "se houver uma queda").
 Former contractors and suppliers with access are now a security incident and "no action
-needed" is an all-clear, in five languages; the last two stay, since holding down "data ..
-deleted" or a supposed outage would also hold down a real loss or outage told beside them. Batch 21
+needed" is an all-clear, in five languages; the last two stayed, since holding down "data ..
+deleted" or a supposed outage would also hold down a real loss or outage told beside them (batch
+22's `supposed` later took the Portuguese one in). Batch 21
 (ids 121-130): 4 of 50 outside on its first run, 1 dangerous miss in 20 (in the review queue:
 Portuguese transfers "para contas que não conhecemos") and 3 over-escalations in 20, all calm
 questions the severity probe read as severe (how often backups run and how long a restore takes,
 in German; a French "plan de secours informatique"; a Portuguese recovery drill). Accounts "that
 we don't know" are now a security sign, a recovery drill or a question about backup practice an
 all-clear (which leaves data loss speaking), and an IT contingency plan planning, in five
-languages.
+languages. Batch 22 (ids 131-140), the same way (a radio stream, payroll deposits, platform
+displays, shop scales, a veterinary clinic, pharmacies, a campsite, a delivery fleet): 6 of 50
+outside on its first run, 2 dangerous misses in 20 (one in the review queue: a Portuguese clinic's
+vaccination history that "sumiu do sistema"; one outside it: a Portuguese admin password "à venda
+num fórum" with a login at night) and 4 over-escalations in 20 (an English question what happens
+"if your platform goes down", read as an outage; a German maintenance that "ist angekündigt"; a
+French "exercice de cyberattaque simulée"; a Portuguese one-user report "só para mim" whose
+colleagues can see it, read as a team's). An outage only supposed in a condition on the
+vendor's service is now the `supposed` signal, which holds the outage signals down unless a real
+outage or a time is told beside it ("is down", "está caída", "seit 8 Uhr"); things gone "from
+the system", credentials offered for sale, a simulated cyberattack, a maintenance named before
+its announcement and "only for me" while the colleagues can are each read in five languages
+(or in the three where the words do not turn on a negation), and tested.
 
 {table(out, "fresh")}
 
@@ -179,6 +204,20 @@ connectivity problem); those 4 are all in the review queue. The 6 newly right ar
 one-user crashes labeled low.
 
 {table(out, "dev")}
+
+**No scorer meets the targets against these labels** (`bench/dev_ceiling.py`, same run). For
+the two rates only the order in which a score ranks the tickets labeled high above those
+labeled low matters (medium accepts P2 or P3), so sweeping every threshold of a score gives the
+best any policy built on it could reach. The peer's features cross-validated on train and dev
+together (fitted on four fifths of the very distribution it is scored on) is the strongest of
+these, and it still cannot hold over-escalation to 10% with fewer than about three fifths of the
+high tickets missed: the labels' high and low are barely separable from the text (area under
+the ROC curve near 0.7), which is why the targets are met on the sets written by the guidelines
+and not here. triage's final priority ranks these labels worse than its own urgency head does,
+because the policy orders tickets by the level guidelines (a breach labeled low goes up, a
+question labeled high stays down), not by the generator's labels.
+
+{ceiling(out)}
 {END}"""
 
 

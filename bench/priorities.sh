@@ -25,6 +25,8 @@ for policy in baseline:bench/baseline-policy.toml current:config/policy.toml; do
   "$TRIAGE" check-priorities --policy "$file" "$DATA/tickets-multilang/dev.csv" --json "$OUT/priorities-dev-$name.json" \
     >"$OUT/priorities-dev-$name.txt"
 done
+# What any scorer could reach against dev's machine labels, for reading the dev rows above.
+DATA="$DATA" TRIAGE="$TRIAGE" python3 bench/dev_ceiling.py "$OUT" >"$OUT/dev-ceiling.txt"
 # The policy's own cost per ticket, both policies in one criterion run (bench/run.sh's
 # criterion run measures them too and copies the same files).
 if [ -n "$SPLICE" ]; then

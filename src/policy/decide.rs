@@ -929,6 +929,43 @@ mod tests {
                 ("es", "Acceso", "Un antiguo proveedor sigue teniendo acceso a nuestra consola de administración.", "security"),
                 ("fr", "Accès", "Un ancien prestataire a encore accès à notre console d'administration.", "security"),
                 ("pt", "Acesso", "Um antigo fornecedor ainda tem acesso ao nosso painel de administração.", "security"),
+                // A password offered for sale: someone else holds it.
+                ("en", "Leak", "A password of our admin account is for sale on a forum.", "security"),
+                ("de", "Leck", "Das Passwort unseres Admin-Kontos wird in einem Forum zum Verkauf angeboten.", "security"),
+                ("es", "Filtración", "La contraseña de nuestro administrador está en venta en un foro.", "security"),
+                ("fr", "Fuite", "Le mot de passe de notre administrateur est à vendre sur un forum.", "security"),
+                ("pt", "Vazamento", "A senha do nosso administrador está à venda num fórum.", "security"),
+                // Gone from the system, however long the name of what is gone.
+                (
+                    "en",
+                    "Update",
+                    "After the update the vaccination history of every animal at the clinic disappeared from the system.",
+                    "data loss",
+                ),
+                (
+                    "de",
+                    "Update",
+                    "Nach dem Update ist der Impfverlauf aller Tiere der Praxis aus dem System verschwunden.",
+                    "data loss",
+                ),
+                (
+                    "es",
+                    "Actualización",
+                    "Tras la actualización, el historial de vacunas de todos los animales desapareció del sistema.",
+                    "data loss",
+                ),
+                (
+                    "fr",
+                    "Mise à jour",
+                    "Après la mise à jour, l'historique des vaccins de tous les animaux a disparu du système.",
+                    "data loss",
+                ),
+                (
+                    "pt",
+                    "Atualização",
+                    "Depois da atualização, o histórico de vacinação de todos os animais da clínica sumiu do sistema.",
+                    "data loss",
+                ),
                 // The fleet standing still is a blocked team, whoever drives it.
                 ("en", "Routes", "The route app shows nothing since 5am, our trucks are stuck in the depot.", "blocked team"),
                 (
@@ -1054,6 +1091,18 @@ mod tests {
                 let (_, decision) = rank_for(&policy, "Calendar", body);
                 let impact = step(&decision, "impact");
                 assert!(impact.matched.contains("impact one"), "{language}: {impact:?}");
+            }
+            // Only for me, while the colleagues can: the colleagues are the ones spared.
+            let only_me = [
+                ("es", "Solo para mí el informe de comisiones sale en blanco, mis compañeros pueden verlo."),
+                ("fr", "Seulement pour moi le rapport des commissions est vide, mes collègues peuvent le voir."),
+                ("pt", "Só para mim o relatório de comissões aparece em branco, meus colegas conseguem ver."),
+            ];
+            for (language, body) in only_me {
+                let (rank, decision) = rank_for(&policy, "Report", body);
+                let impact = step(&decision, "impact");
+                assert!(impact.matched.contains("impact one"), "{language}: {impact:?}");
+                assert!(rank >= 2, "{language}: {}", decision.summary);
             }
             // Spanish says it works for the colleagues with "sí", in the singular or the plural.
             for body in [
@@ -1467,6 +1516,21 @@ mod tests {
                 ("es", "Queremos hacer una prueba de penetración en nuestra instancia el mes que viene.", "no-incident"),
                 ("fr", "Nous souhaitons réaliser un test d'intrusion sur notre instance le mois prochain.", "no-incident"),
                 ("pt", "Queremos fazer um teste de invasão no nosso ambiente no mês que vem.", "no-incident"),
+                // ... or a simulated cyberattack.
+                ("en", "Next week we run a simulated cyberattack with our staff. Should we tell you?", "no-incident"),
+                ("de", "Nächste Woche üben wir einen simulierten Cyberangriff. Sollen wir Ihnen Bescheid geben?", "no-incident"),
+                ("es", "La semana que viene hacemos un simulacro de ciberataque. ¿Hay que avisaros?", "no-incident"),
+                ("fr", "Nous organisons un exercice de cyberattaque simulée. Faut-il vous prévenir ?", "no-incident"),
+                ("pt", "Vamos fazer uma simulação de ataque com a equipe. Precisamos avisar vocês?", "no-incident"),
+                // A maintenance named before the word that announces it.
+                ("de", "Für Dienstag ist eine Wartung angekündigt. Ist der Shop dann offline?", "all-clear"),
+                ("en", "A maintenance has been announced for Tuesday. Will the shop be offline?", "all-clear"),
+                // An outage only supposed: what would happen if the service went down.
+                ("en", "What happens to our tickets if your platform goes down? Do emails queue up?", "supposed"),
+                ("de", "Was passiert mit unseren Tickets, falls Ihre Plattform ausfällt?", "supposed"),
+                ("es", "¿Qué pasa con los pedidos si vuestra plataforma se cae? ¿Se pierden?", "supposed"),
+                ("fr", "Que deviennent nos tickets si votre plateforme tombe en panne ?", "supposed"),
+                ("pt", "Se a internet da loja cair, o sistema de vendas continua funcionando offline?", "supposed"),
             ];
             let shouting = predictions("high", "negative", "General Inquiry");
             for (language, body, cap) in cases {
@@ -2009,6 +2073,16 @@ mod tests {
                 ("de", "Zum dritten Mal in drei Monaten ist unser Shop ausgefallen.", "outage"),
                 // A question in an outage ticket is no all-clear.
                 ("en", "Our checkout is down. What happens if it is not fixed today?", "outage"),
+                // ... nor is a supposed outage beside a real one.
+                ("en", "Our shop is down. What happens to orders if your platform goes down for a whole day?", "outage"),
+                (
+                    "de",
+                    "Unser Shop ist ausgefallen. Was passiert mit Bestellungen, falls Ihre Plattform einen Tag ausfällt?",
+                    "outage",
+                ),
+                ("es", "La tienda está caída. ¿Qué pasa con los pedidos si vuestra plataforma se cae un día?", "outage"),
+                ("fr", "Notre site est en panne. Que deviennent les commandes si votre plateforme tombe en panne ?", "outage"),
+                ("pt", "A loja caiu. O que acontece com os pedidos se a plataforma de vocês cair um dia inteiro?", "outage"),
                 // Told nothing needs doing while the outage goes on.
                 (
                     "en",
