@@ -110,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 700 tickets in fourteen batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 750 tickets in fifteen batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -177,7 +177,17 @@ vendor's service is now the `supposed` signal, which holds the outage signals do
 outage or a time is told beside it ("is down", "está caída", "seit 8 Uhr"); things gone "from
 the system", credentials offered for sale, a simulated cyberattack, a maintenance named before
 its announcement and "only for me" while the colleagues can are each read in five languages
-(or in the three where the words do not turn on a negation), and tested.
+(or in the three where the words do not turn on a negation), and tested. Batch 23 (ids 141-150),
+written as e-mails with greetings and sign-offs: 5 of 50 outside on its first run, 1 dangerous
+miss in 20 (in the review queue: German staff who typed their passwords into a login page that
+"Ihrer sehr ähnlich sieht") and 4 over-escalations in 20 (requests for or thanks for the
+vendor's incident report on a past outage, in English, German and French; a Portuguese user
+whose colleagues "baixam em Excel normalmente", read as a team's). The vendor's report on an
+outage ("the incident report", "den Bericht zum Ausfall", "votre rapport d'incident") is now an
+all-clear, a look-alike login page a security incident, and colleagues who do it as usual the
+contrast of a one-user problem unless they are hit too ("meus colegas não conseguem"). The
+English "our ... service" no longer reads as a department (the French "notre service" still
+does); on dev that moved one billing question labeled high from P2 to P3.
 
 {table(out, "fresh")}
 

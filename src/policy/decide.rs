@@ -929,6 +929,27 @@ mod tests {
                 ("es", "Acceso", "Un antiguo proveedor sigue teniendo acceso a nuestra consola de administración.", "security"),
                 ("fr", "Accès", "Un ancien prestataire a encore accès à notre console d'administration.", "security"),
                 ("pt", "Acesso", "Um antigo fornecedor ainda tem acesso ao nosso painel de administração.", "security"),
+                // A look-alike of the vendor's login page sent to staff.
+                ("en", "Odd mails", "Our staff got mails with a link to a fake login page of yours.", "security"),
+                (
+                    "de",
+                    "Seltsame Mails",
+                    "Unsere Mitarbeiter bekommen Mails mit Links zu einer Login-Seite, die Ihrer sehr ähnlich sieht.",
+                    "security",
+                ),
+                (
+                    "es",
+                    "Correos raros",
+                    "El personal recibe correos con un enlace a una página de inicio de sesión falsa.",
+                    "security",
+                ),
+                (
+                    "fr",
+                    "Mails bizarres",
+                    "Nos salariés reçoivent des mails avec un lien vers une fausse page de connexion.",
+                    "security",
+                ),
+                ("pt", "E-mails estranhos", "A equipe recebeu e-mails com link para uma página de login falsa.", "security"),
                 // A password offered for sale: someone else holds it.
                 ("en", "Leak", "A password of our admin account is for sale on a forum.", "security"),
                 ("de", "Leck", "Das Passwort unseres Admin-Kontos wird in einem Forum zum Verkauf angeboten.", "security"),
@@ -1034,6 +1055,11 @@ mod tests {
                 ("es", "La impresora no funciona con su programa. Los compañeros no tienen el problema."),
                 ("fr", "L'imprimante ne fonctionne plus avec votre logiciel. Mes collègues n'ont pas le problème."),
                 ("pt", "A impressora não funciona com o vosso programa. Os colegas não têm o problema."),
+                // ... or colleagues who do it as usual; and "our service" in English is no department.
+                ("pt", "Não consigo baixar o extrato em Excel. Meus colegas baixam em Excel normalmente."),
+                ("es", "No puedo descargar el extracto en Excel. Mis compañeros lo descargan sin problemas."),
+                ("fr", "Je ne peux pas télécharger le relevé en Excel. Mes collègues le téléchargent normalement."),
+                ("en", "There is a billing issue with our IT consulting service account, the charges look wrong."),
             ];
             for (language, body) in no_team {
                 let (rank, decision) = rank_for(&policy, "Export", body);
@@ -1104,6 +1130,10 @@ mod tests {
                 assert!(impact.matched.contains("impact one"), "{language}: {impact:?}");
                 assert!(rank >= 2, "{language}: {}", decision.summary);
             }
+            // The colleagues hit too ("não conseguem") are no contrast: that is a team's trouble.
+            let (_, decision) =
+                rank_for(&policy, "Extrato", "Não consigo baixar o extrato, e meus colegas não conseguem trabalhar normalmente.");
+            assert!(step(&decision, "impact").matched.contains("impact team"), "{:#?}", decision.trace);
             // Spanish says it works for the colleagues with "sí", in the singular or the plural.
             for body in [
                 "No puedo cambiar mi foto de perfil, me da un error. A mis compañeros sí les deja.",
@@ -1522,6 +1552,12 @@ mod tests {
                 ("es", "La semana que viene hacemos un simulacro de ciberataque. ¿Hay que avisaros?", "no-incident"),
                 ("fr", "Nous organisons un exercice de cyberattaque simulée. Faut-il vous prévenir ?", "no-incident"),
                 ("pt", "Vamos fazer uma simulação de ataque com a equipe. Precisamos avisar vocês?", "no-incident"),
+                // The vendor's report on an outage, asked for or received: the outage is behind it.
+                ("en", "Following the outage you had on 12 November, could you send us the incident report?", "all-clear"),
+                ("de", "Bitte senden Sie uns für die Unterlagen den Bericht zum Ausfall vom 3. November.", "all-clear"),
+                ("es", "¿Nos podéis enviar el informe del incidente de la caída del martes?", "all-clear"),
+                ("fr", "Nous avons bien reçu votre rapport d'incident concernant la panne de mardi.", "all-clear"),
+                ("pt", "Vocês podem mandar o relatório do incidente da queda de terça-feira?", "all-clear"),
                 // A maintenance named before the word that announces it.
                 ("de", "Für Dienstag ist eine Wartung angekündigt. Ist der Shop dann offline?", "all-clear"),
                 ("en", "A maintenance has been announced for Tuesday. Will the shop be offline?", "all-clear"),
