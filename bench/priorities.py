@@ -110,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 750 tickets in fifteen batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 800 tickets in sixteen batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -187,7 +187,13 @@ outage ("the incident report", "den Bericht zum Ausfall", "votre rapport d'incid
 all-clear, a look-alike login page a security incident, and colleagues who do it as usual the
 contrast of a one-user problem unless they are hit too ("meus colegas não conseguem"). The
 English "our ... service" no longer reads as a department (the French "notre service" still
-does); on dev that moved one billing question labeled high from P2 to P3.
+does); on dev that moved one billing question labeled high from P2 to P3. Batch 24 (ids
+151-160), written as chat messages (short, lower-case, often without accents): 2 of 50 outside
+on its first run, 1 dangerous miss in 20 (outside the review queue: an English owner who got
+2FA codes he never asked for and whose "password was changed") and 1 over-escalation in 20 (a
+German one-user login problem whose colleagues "gehts gut"). A password changed in the passive
+(nobody named) is now a security sign and colleagues who are fine the contrast of a one-user
+problem, tested per language.
 
 {table(out, "fresh")}
 

@@ -950,6 +950,12 @@ mod tests {
                     "security",
                 ),
                 ("pt", "E-mails estranhos", "A equipe recebeu e-mails com link para uma página de login falsa.", "security"),
+                // A password changed by nobody the writer names, and the owner locked out.
+                ("en", "2fa", "got 2fa codes all night, now i cant log in and the password was changed", "security"),
+                ("de", "Konto", "Ich komme nicht mehr rein, mein Passwort wurde geändert.", "security"),
+                ("es", "Cuenta", "No puedo entrar, la contraseña ha sido cambiada esta noche.", "security"),
+                ("fr", "Compte", "Je ne peux plus me connecter, mon mot de passe a été modifié cette nuit.", "security"),
+                ("pt", "Conta", "Não consigo entrar, a senha foi alterada de madrugada.", "security"),
                 // A password offered for sale: someone else holds it.
                 ("en", "Leak", "A password of our admin account is for sale on a forum.", "security"),
                 ("de", "Leck", "Das Passwort unseres Admin-Kontos wird in einem Forum zum Verkauf angeboten.", "security"),
@@ -1007,6 +1013,9 @@ mod tests {
                 assert!(severity.hit && severity.matched.starts_with("signal"), "{language}: {severity:?}");
                 assert!(!decision.evidence["severity"].is_empty(), "{language}: the words are evidence");
             }
+            // Naming who changed the password is no sign of someone else.
+            let (rank, decision) = rank_for(&policy, "Login", "I changed my password yesterday and now I can't log in.");
+            assert!(rank >= 2, "{}", decision.summary);
             // One person charged twice is a billing correction.
             let (rank, decision) = rank_for(&policy, "Charged twice", "My card was charged twice for the same order.");
             assert!(rank >= 2, "{}", decision.summary);
@@ -1108,6 +1117,8 @@ mod tests {
             let policy = default_policy();
             let spared = [
                 ("en", "My calendar stopped syncing with Outlook, the rest of my team is fine."),
+                ("en", "i dont get email notifications anymore, my coworkers are fine"),
+                ("de", "Die Passwort-Reset-Mail kommt bei mir nicht an, den Kollegen gehts gut."),
                 ("de", "Mein Kalender synchronisiert nicht mehr, der Rest vom Team hat das Problem nicht."),
                 ("es", "No me sincroniza el calendario, al resto del equipo le funciona."),
                 ("fr", "Mon agenda ne se synchronise plus, le reste de l'équipe n'a pas le problème."),
