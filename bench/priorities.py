@@ -110,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 800 tickets in sixteen batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 850 tickets in seventeen batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -193,7 +193,16 @@ on its first run, 1 dangerous miss in 20 (outside the review queue: an English o
 2FA codes he never asked for and whose "password was changed") and 1 over-escalation in 20 (a
 German one-user login problem whose colleagues "gehts gut"). A password changed in the passive
 (nobody named) is now a security sign and colleagues who are fine the contrast of a one-user
-problem, tested per language.
+problem, tested per language. Batch 25 (ids 161-170), tickets with mixed content and an
+`affected_users` number instead of customer context: 5 of 50 outside on its first run, 1
+dangerous miss in 20 (outside the review queue: an English store whose card reader declines
+every card while "the other two stores are fine", read as one device's trouble) and 3
+over-escalations in 20 (a short outage "tout est revenu depuis" and "desde então tudo funciona",
+in French and Portuguese; a Portuguese one-user problem whose colleague's notebook "abre
+normal"), and one French one-user display problem placed at P4 where its set says P3. Other
+stores or sites that are fine now set `contained` aside, a colleague's device that works is
+its contrast, "declines" and "recusa" are failing payments, and everything back "since" with
+a word between is an all-clear, tested per language; the French display problem stays at P4.
 
 {table(out, "fresh")}
 

@@ -1141,6 +1141,36 @@ mod tests {
                 assert!(impact.matched.contains("impact one"), "{language}: {impact:?}");
                 assert!(rank >= 2, "{language}: {}", decision.summary);
             }
+            // A colleague's device where it works as usual is the contrast too.
+            let colleague_device = [
+                ("en", "Attachments do not open on my PC, on my colleague's laptop it works fine."),
+                ("de", "Auf meinem Rechner öffnen sich die Anhänge nicht, bei meiner Kollegin läuft es ganz normal."),
+                ("es", "En mi portátil no se abren los adjuntos, en el portátil de mi compañera va bien."),
+                ("fr", "Sur mon PC les pièces jointes ne s'ouvrent pas, sur le portable de ma collègue ça marche."),
+                ("pt", "No meu computador o sistema não abre os anexos, no notebook da minha colega abre normal."),
+            ];
+            for (language, body) in colleague_device {
+                let (rank, decision) = rank_for(&policy, "Anexos", body);
+                assert!(step(&decision, "impact").matched.contains("impact one"), "{language}: {:#?}", decision.trace);
+                assert!(rank >= 2, "{language}: {}", decision.summary);
+            }
+            // Other stores that are fine make it a whole store's trouble, not one user's.
+            let one_store = [
+                ("en", "The card reader in our main store declines every card since 9, the other two stores are fine."),
+                ("de", "In der Hauptfiliale lehnt das Kartenterminal seit 9 Uhr jede Karte ab, die anderen Filialen laufen."),
+                ("es", "El datáfono de la tienda principal rechaza todas las tarjetas desde las 9, las otras tiendas van bien."),
+                ("fr", "Le terminal de paiement du magasin principal refuse toutes les cartes, les autres magasins vont bien."),
+                ("pt", "A maquininha da loja principal recusa todos os cartões desde as 9h, as outras lojas estão normais."),
+            ];
+            for (language, body) in one_store {
+                let (rank, decision) = rank_for(&policy, "Cards", body);
+                assert!(
+                    !step(&decision, "severity").matched.starts_with("signal contained"),
+                    "{language}: {:#?}",
+                    decision.trace
+                );
+                assert!(rank <= 1, "{language}: {}", decision.summary);
+            }
             // The colleagues hit too ("não conseguem") are no contrast: that is a team's trouble.
             let (_, decision) =
                 rank_for(&policy, "Extrato", "Não consigo baixar o extrato, e meus colegas não conseguem trabalhar normalmente.");
@@ -2056,6 +2086,19 @@ mod tests {
                     "pt",
                     "A plataforma ficou fora do ar para todos os clientes.",
                     "Vamos fazer um teste de recuperação de desastres no sábado.",
+                    "outage",
+                ),
+                // Everything back since, with a word between.
+                (
+                    "fr",
+                    "Notre API était injoignable pour tous les clients.",
+                    "Tout est revenu depuis, c'est juste pour information.",
+                    "outage",
+                ),
+                (
+                    "pt",
+                    "A API ficou fora do ar para todos os clientes.",
+                    "Desde então tudo funciona, é só para registro.",
                     "outage",
                 ),
                 // A note for the record that asks nothing.
