@@ -110,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 850 tickets in seventeen batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 900 tickets in eighteen batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -203,6 +203,15 @@ normal"), and one French one-user display problem placed at P4 where its set say
 stores or sites that are fine now set `contained` aside, a colleague's device that works is
 its contrast, "declines" and "recusa" are failing payments, and everything back "since" with
 a word between is an all-clear, tested per language; the French display problem stays at P4.
+Batch 26 (ids 171-180), an internal IT helpdesk and regulatory deadlines: 5 of 50 outside on its
+first run, 1 dangerous miss in 20 (in the review queue: a Portuguese factory network down while
+"nem computador da produção funciona", read as production being fine) and 1 over-escalation in
+20 (a French legal department asking for the terms of service, its "notre service" read as a
+team hit), and three VIP requests for help setting up new hires' accounts at P1 (German, Spanish,
+French), outside their sets' P2 to P4. "Neither ... nor" now sets `not-production` aside, a
+signal short of its `needs` words (a routine legal matter) shows no problem whose scope the
+impact words could tell, and help asked with setting up or preparing accounts is a how-to
+question, tested per language.
 
 {table(out, "fresh")}
 

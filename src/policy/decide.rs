@@ -1069,6 +1069,9 @@ mod tests {
                 ("es", "No puedo descargar el extracto en Excel. Mis compañeros lo descargan sin problemas."),
                 ("fr", "Je ne peux pas télécharger le relevé en Excel. Mes collègues le téléchargent normalement."),
                 ("en", "There is a billing issue with our IT consulting service account, the charges look wrong."),
+                // A routine legal request: the department that asks is no team hit.
+                ("fr", "Notre service juridique souhaite recevoir la dernière version de vos CGV."),
+                ("en", "Our legal department asks for the current version of your terms."),
             ];
             for (language, body) in no_team {
                 let (rank, decision) = rank_for(&policy, "Export", body);
@@ -1683,6 +1686,32 @@ mod tests {
                     "Um cliente pediu a exclusão dos dados. Como fazemos isso no sistema?",
                     "Desde hoje de manhã os clientes veem faturas de outros. Como fazemos para parar?",
                 ),
+                // Help asked with planned work: setting up new hires' accounts.
+                (
+                    "en",
+                    "We have 30 new hires in January. Can you help us set up their accounts?",
+                    "Since this morning none of our 30 users can log in. Can you help us set up access again?",
+                ),
+                (
+                    "de",
+                    "Im Januar fangen 20 neue Mitarbeiter an. Können Sie uns bei der Einrichtung der Konten helfen?",
+                    "Seit heute früh kommt niemand mehr ins System. Können Sie uns bei der Einrichtung helfen?",
+                ),
+                (
+                    "es",
+                    "En enero entran 15 personas nuevas, ¿nos ayudáis a preparar las cuentas?",
+                    "Desde esta mañana nadie puede entrar, ¿nos ayudáis a preparar el acceso?",
+                ),
+                (
+                    "fr",
+                    "Dix personnes arrivent en janvier, pouvez-vous nous aider à préparer leurs comptes ?",
+                    "Depuis ce matin personne ne peut se connecter, pouvez-vous nous aider à préparer un accès ?",
+                ),
+                (
+                    "pt",
+                    "Em janeiro entram 12 pessoas novas, vocês podem ajudar a preparar os acessos?",
+                    "Desde hoje de manhã ninguém consegue entrar, vocês podem ajudar a preparar os acessos?",
+                ),
             ];
             let predictions = unsure();
             for (language, question, incident) in cases {
@@ -2163,6 +2192,9 @@ mod tests {
                 ("de", "Zum dritten Mal in drei Monaten ist unser Shop ausgefallen.", "outage"),
                 // A question in an outage ticket is no all-clear.
                 ("en", "Our checkout is down. What happens if it is not fixed today?", "outage"),
+                // "Neither ... nor a production computer works" names production among the broken.
+                ("pt", "A rede da fábrica caiu às 6h, nenhum relógio de ponto nem computador da produção funciona.", "outage"),
+                ("es", "La red de la fábrica se cayó, ni los fichajes ni la producción funciona.", "outage"),
                 // ... nor is a supposed outage beside a real one.
                 ("en", "Our shop is down. What happens to orders if your platform goes down for a whole day?", "outage"),
                 (

@@ -446,10 +446,12 @@ impl Assessment<'_> {
     }
 
     /// Whether the text describes a problem (a level above the least urgent, from a signal
-    /// that does not lower): only then do its impact words tell the scope of something.
+    /// that does not lower): only then do its impact words tell the scope of something. A
+    /// signal short of its `needs` words is routine business ("our legal department asks for
+    /// your terms"), whose department names tell no scope.
     pub fn shows_problem(&self) -> bool {
         let scoped = match &self.source {
-            Source::Signal { signal, .. } => signal.scope,
+            Source::Signal { signal, short_of_needs, .. } => signal.scope && !short_of_needs,
             Source::Example(_) | Source::Meaning { .. } => true,
         };
         !self.lowers && self.above_lowest && scoped
