@@ -212,6 +212,12 @@ French), outside their sets' P2 to P4. "Neither ... nor" now sets `not-productio
 signal short of its `needs` words (a routine legal matter) shows no problem whose scope the
 impact words could tell, and help asked with setting up or preparing accounts is a how-to
 question, tested per language.
+Then two dangerous misses older than these batches were read again and taken in, each as a
+general rule tested in five languages: orders taken at a wrong price are lost business (a German
+shop whose articles all cost 0,00 € with 200 orders "zu diesem Preis", from batch 9), and the
+vendor's maintenance page shown to every visitor is an outage (the lookalike lk-pt-015, a free
+plan's shop showing "Estamos em manutenção" to all visitors, unannounced; maintenance "nobody
+announced" now also sets the all-clear aside).
 
 {table(out, "fresh")}
 

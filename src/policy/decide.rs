@@ -950,6 +950,43 @@ mod tests {
                     "security",
                 ),
                 ("pt", "E-mails estranhos", "A equipe recebeu e-mails com link para uma página de login falsa.", "security"),
+                // Orders taken at a wrong price lose money on each one.
+                ("en", "Prices", "Every item shows a price of zero and 200 orders at that price came in.", "lost business"),
+                (
+                    "de",
+                    "Preise",
+                    "Alle Artikel kosten 0 Euro, über 200 Bestellungen zu diesem Preis sind eingegangen.",
+                    "lost business",
+                ),
+                ("es", "Precios", "Todos los artículos salen a 0 euros y ya hay 200 pedidos a ese precio.", "lost business"),
+                ("fr", "Prix", "Tous les articles sont à 0 euro et 200 commandes à ce prix sont arrivées.", "lost business"),
+                (
+                    "pt",
+                    "Preços",
+                    "Todos os produtos aparecem a 0 reais e já entraram 200 pedidos por esse preço.",
+                    "lost business",
+                ),
+                // The vendor's maintenance page shown to every visitor: down for them.
+                ("en", "Maintenance?", "Since 7 our online shop shows your maintenance page to all visitors.", "outage"),
+                ("de", "Wartung?", "Seit 7 Uhr zeigt unser Onlineshop allen Besuchern Ihre Wartungsseite.", "outage"),
+                (
+                    "es",
+                    "¿Mantenimiento?",
+                    "Desde las 7 la tienda online muestra vuestra página de mantenimiento a todos.",
+                    "outage",
+                ),
+                (
+                    "fr",
+                    "Maintenance ?",
+                    "Depuis 7h notre boutique affiche votre page de maintenance à tous les visiteurs.",
+                    "outage",
+                ),
+                (
+                    "pt",
+                    "Manutenção?",
+                    "Desde as 7h a nossa loja mostra a vossa página de manutenção a todos os visitantes.",
+                    "outage",
+                ),
                 // A password changed by nobody the writer names, and the owner locked out.
                 ("en", "2fa", "got 2fa codes all night, now i cant log in and the password was changed", "security"),
                 ("de", "Konto", "Ich komme nicht mehr rein, mein Passwort wurde geändert.", "security"),
@@ -2192,6 +2229,9 @@ mod tests {
                 ("de", "Zum dritten Mal in drei Monaten ist unser Shop ausgefallen.", "outage"),
                 // A question in an outage ticket is no all-clear.
                 ("en", "Our checkout is down. What happens if it is not fixed today?", "outage"),
+                // Maintenance nobody announced is no announcement.
+                ("de", "Es war keine Wartung angekündigt, aber unser Shop ist seit 8 Uhr offline.", "outage"),
+                ("en", "No maintenance was announced, but our shop is down for everyone.", "outage"),
                 // "Neither ... nor a production computer works" names production among the broken.
                 ("pt", "A rede da fábrica caiu às 6h, nenhum relógio de ponto nem computador da produção funciona.", "outage"),
                 ("es", "La red de la fábrica se cayó, ni los fichajes ni la producción funciona.", "outage"),
