@@ -110,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 900 tickets in eighteen batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 950 tickets in nineteen batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -217,7 +217,12 @@ general rule tested in five languages: orders taken at a wrong price are lost bu
 shop whose articles all cost 0,00 € with 200 orders "zu diesem Preis", from batch 9), and the
 vendor's maintenance page shown to every visitor is an outage (the lookalike lk-pt-015, a free
 plan's shop showing "Estamos em manutenção" to all visitors, unannounced; maintenance "nobody
-announced" now also sets the all-clear aside).
+announced" now also sets the all-clear aside). Batch 27 (ids 181-190), tone against content
+(severe problems told as "small issue" or "no rush, but", trivial ones shouted "URGENT!!!"): 2
+of 50 outside on its first run, both dangerous misses in the review queue (a German and a
+Portuguese support mailbox answering customers by itself with a refund form "we never
+created"), no over-escalation. They were left as they are: "a form we never created" is too
+near "tasks the system created that we never created", a malfunction.
 
 {table(out, "fresh")}
 
