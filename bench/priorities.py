@@ -110,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 950 tickets in nineteen batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 1,000 tickets in twenty batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -222,7 +222,12 @@ announced" now also sets the all-clear aside). Batch 27 (ids 181-190), tone agai
 of 50 outside on its first run, both dangerous misses in the review queue (a German and a
 Portuguese support mailbox answering customers by itself with a refund form "we never
 created"), no over-escalation. They were left as they are: "a form we never created" is too
-near "tasks the system created that we never created", a malfunction.
+near "tasks the system created that we never created", a malfunction. Batch 28 (ids 191-200),
+regional usage (Indian English, Swiss German, Latin American Spanish, Québec French, European
+Portuguese): 3 of 50 outside on its first run, no dangerous miss in 20 and 3 over-escalations in
+20, one request told three times (could you resend the October invoice, accounting "can't find
+it", in English, German and Portuguese). A request to send a document again is now the `resend`
+signal (Low, holding down a malfunction and the probe, no scope), tested per language.
 
 {table(out, "fresh")}
 

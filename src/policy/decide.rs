@@ -1633,6 +1633,12 @@ mod tests {
                 ("es", "La semana que viene hacemos un simulacro de ciberataque. ¿Hay que avisaros?", "no-incident"),
                 ("fr", "Nous organisons un exercice de cyberattaque simulée. Faut-il vous prévenir ?", "no-incident"),
                 ("pt", "Vamos fazer uma simulação de ataque com a equipe. Precisamos avisar vocês?", "no-incident"),
+                // A document asked for again: "can't find it" is no fault, the team that asks no team hit.
+                ("en", "Could you resend the October invoice? Our accounts team can't find it.", "resend"),
+                ("de", "Können Sie uns die Oktober-Rechnung nochmals schicken? Die Buchhaltung findet sie nicht.", "resend"),
+                ("es", "¿Me pueden reenviar la factura de octubre? En contabilidad no la encuentran.", "resend"),
+                ("fr", "Pourriez-vous renvoyer la facture d'octobre ? Notre comptabilité ne la trouve pas.", "resend"),
+                ("pt", "Podem reenviar a fatura de outubro? A contabilidade não a encontra.", "resend"),
                 // The vendor's report on an outage, asked for or received: the outage is behind it.
                 ("en", "Following the outage you had on 12 November, could you send us the incident report?", "all-clear"),
                 ("de", "Bitte senden Sie uns für die Unterlagen den Bericht zum Ausfall vom 3. November.", "all-clear"),
@@ -2229,6 +2235,8 @@ mod tests {
                 ("de", "Zum dritten Mal in drei Monaten ist unser Shop ausgefallen.", "outage"),
                 // A question in an outage ticket is no all-clear.
                 ("en", "Our checkout is down. What happens if it is not fixed today?", "outage"),
+                // A resend asked for while the product fails is no mere request.
+                ("en", "Please resend the invoices, our whole accounts team gets an error and the portal is down.", "outage"),
                 // Maintenance nobody announced is no announcement.
                 ("de", "Es war keine Wartung angekündigt, aber unser Shop ist seit 8 Uhr offline.", "outage"),
                 ("en", "No maintenance was announced, but our shop is down for everyone.", "outage"),
