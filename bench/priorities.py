@@ -110,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 1,050 tickets in twenty-one batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 1,100 tickets in twenty-two batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -230,11 +230,16 @@ it", in English, German and Portuguese). A request to send a document again is n
 signal (Low, holding down a malfunction and the probe, no scope), tested per language. Batch 29
 (ids 201-210), a developer platform's customers: 1 of 50 outside on its first run, no dangerous
 miss in 20 and 1 over-escalation in 20 (a Spanish question when v1 is switched off after "el aviso
-de retirada", read as severe by the probe), left as it is. Over batches 22 to 29 (400 tickets,
-each run once before any change it prompted) 29 landed outside their levels: 8 dangerous misses
-in 160 severe tickets (5.0%; 5 of them in the review queue) and 17 over-escalations in 160 calm
-ones (10.6%). Those first runs, not the table below, are the estimate for tickets written by
-someone else.
+de retirada", read as severe by the probe), left as it is. Batch 30 (ids 211-220), deadlines
+and blocked teams: 5 of 50 outside on its first run, 1 dangerous miss in 20 (in the review queue:
+a Portuguese court filing due "até quinta", read as a legal matter without a date) and 4
+over-escalations in 20 (what becomes of the data once the contract ends, read as data loss or
+as severe, in English, German, Spanish and Portuguese). Weekdays after "até" are now dates, and
+the data's fate at the contract's end is planning, tested per language. Over batches 22 to 30
+(450 tickets, each run once before any change it prompted) 34 landed outside their levels: 9
+dangerous misses in 180 severe tickets (5.0%; 6 of them in the review queue) and 21
+over-escalations in 180 calm ones (11.7%). Those first runs, not the table below, are the
+estimate for tickets written by someone else.
 
 {table(out, "fresh")}
 

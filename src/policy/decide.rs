@@ -987,6 +987,13 @@ mod tests {
                     "Desde as 7h a nossa loja mostra a vossa página de manutenção a todos os visitantes.",
                     "outage",
                 ),
+                // A filing due on a weekday named with "até".
+                (
+                    "pt",
+                    "Prazo",
+                    "Nossos advogados precisam protocolar os documentos até quinta e a assinatura eletrônica falha.",
+                    "legal or regulatory deadline",
+                ),
                 // A password changed by nobody the writer names, and the owner locked out.
                 ("en", "2fa", "got 2fa codes all night, now i cant log in and the password was changed", "security"),
                 ("de", "Konto", "Ich komme nicht mehr rein, mein Passwort wurde geändert.", "security"),
@@ -2203,6 +2210,23 @@ mod tests {
             for (language, alarm, all_clear, signal) in cases {
                 let calm = format!("{alarm} {all_clear}");
                 assert_set_aside(&policy, language, "", alarm, &calm, signal, "held down by", signal);
+            }
+        }
+
+        #[test]
+        fn what_becomes_of_the_data_when_the_contract_ends_is_planning_in_every_language() {
+            let policy = default_policy();
+            let questions = [
+                ("en", "After our contract ends in June, how long until our data is deleted?"),
+                ("de", "Wie lange dauert es nach unserem Vertragsende im Juni, bis unsere Daten gelöscht sind?"),
+                ("es", "Cuando termine nuestro contrato en junio, ¿cuánto tardáis en borrar nuestros datos?"),
+                ("fr", "Après la fin de notre contrat en juin, combien de temps avant la suppression de nos données ?"),
+                ("pt", "Quando nosso contrato acabar em junho, quanto tempo até nossos dados serem apagados?"),
+            ];
+            for (language, question) in questions {
+                let (rank, decision) = rank_for(&policy, "Data", question);
+                assert!(step(&decision, "severity").matched.contains("planning"), "{language}: {:#?}", decision.trace);
+                assert!(rank >= 2, "{language}: {}", decision.summary);
             }
         }
 
