@@ -12,25 +12,23 @@ the area under the high-vs-low ROC curve. It must not tune anything: it only mea
 
 Writes OUT/dev-ceiling.json (read by bench/priorities.py) and prints the same rows.
 """
+import csv
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
 import numpy as np
-import pandas as pd
-from scipy.sparse import hstack
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+# The peer's recipe and the text it reads are bench/peers/quality.py's, not a copy of them.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "peers"))
+import quality as peers  # noqa: E402
+
 LEVEL_RANK = {"P1": 1, "P2": 2, "P3": 3, "P4": 4}
 MAX_OVER, MAX_MISSES = 0.10, 0.05
-
-
-def texts(frame):
-    return (frame.subject.fillna("") + "\n" + frame.body.fillna("")).tolist()
 
 
 def reachable(score, labels):
@@ -48,25 +46,19 @@ def reachable(score, labels):
             "over_at_max_misses": round(float(best_over), 3)}
 
 
-def peer_features(fit_rows, *other):
-    """The data README's baseline features: word 1-2-grams and char_wb 3-5-grams, sublinear tf."""
-    vectorisers = [TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=2),
-                   TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)]
-    fitted = hstack([v.fit_transform(texts(fit_rows)) for v in vectorisers]).tocsr()
-    return [fitted] + [hstack([v.transform(texts(o)) for v in vectorisers]).tocsr() for o in other]
-
-
 def high_minus_low(probabilities, classes):
     classes = list(classes)
     return probabilities[:, classes.index("high")] - probabilities[:, classes.index("low")]
 
 
-def triage_scores(dev, triage, out):
-    """triage's urgency head (p(high) - p(low)) and its final priority, from `triage classify`."""
+def triage_scores(dev_path, dev_ids, triage, out):
+    """triage's urgency head (p(high) - p(low)) and its final priority, from `triage classify`
+    on the same rows the peer reads (those with text and a label), in the same order."""
+    rows = {row["id"]: row for row in csv.DictReader(open(dev_path, newline="", encoding="utf-8"))}
     requests = os.path.join(out, "dev-classify-requests.jsonl")
     with open(requests, "w") as f:
-        for row in dev.itertuples():
-            f.write(json.dumps({"subject": row.subject if isinstance(row.subject, str) else "", "body": row.body}) + "\n")
+        for row in (rows[i] for i in dev_ids):
+            f.write(json.dumps({"subject": row.get("subject") or "", "body": row.get("body") or ""}) + "\n")
     lines = subprocess.run([triage, "classify", requests], check=True, capture_output=True, text=True).stdout.splitlines()
     head, final = [], []
     for response in map(json.loads, lines):
@@ -79,22 +71,20 @@ def triage_scores(dev, triage, out):
 def main(out):
     data = os.environ.get("DATA", "../shared/data")
     triage = os.environ.get("TRIAGE", "target/release/triage")
-    train = pd.read_csv(f"{data}/tickets-multilang/train.csv")
-    dev = pd.read_csv(f"{data}/tickets-multilang/dev.csv")
-    labels = dev.priority.to_numpy()
-    head, final = triage_scores(dev, triage, out)
+    train_x, train_y, _, _ = peers.load(f"{data}/tickets-multilang/train.csv", "priority")
+    dev_path = f"{data}/tickets-multilang/dev.csv"
+    dev_x, dev_y, dev_ids, _ = peers.load(dev_path, "priority")
+    labels = np.array(dev_y)
+    head, final = triage_scores(dev_path, dev_ids, triage, out)
     rows = [("triage's final priority (default model and policy)", reachable(final, labels)),
             ("triage's urgency head, p(high) - p(low)", reachable(head, labels))]
-    x_train, x_dev = peer_features(train, dev)
-    peer = LogisticRegression(C=4, class_weight="balanced", max_iter=3000).fit(x_train, train.priority)
+    peer = peers.sklearn_pipeline().fit(train_x, train_y)
     rows.append(("the peer (TF-IDF, logistic regression) trained on train",
-                 reachable(high_minus_low(peer.predict_proba(x_dev), peer.classes_), labels)))
-    pooled = pd.concat([train, dev], ignore_index=True)
-    (x_pooled,) = peer_features(pooled)
+                 reachable(high_minus_low(peer.predict_proba(dev_x), peer.classes_), labels)))
+    pooled_x, pooled_y = train_x + dev_x, train_y + dev_y
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
-    cross_validated = cross_val_predict(LogisticRegression(C=4, class_weight="balanced", max_iter=3000),
-                                        x_pooled, pooled.priority, cv=folds, method="predict_proba")
-    score = high_minus_low(cross_validated, sorted(pooled.priority.unique()))[len(train):]
+    cross_validated = cross_val_predict(peers.sklearn_pipeline(), pooled_x, pooled_y, cv=folds, method="predict_proba")
+    score = high_minus_low(cross_validated, sorted(set(pooled_y)))[len(train_x):]
     rows.append(("the same, 5-fold cross-validated on train and dev together (dev rows' out-of-fold scores)",
                  reachable(score, labels)))
     report = [{"scorer": name, **numbers} for name, numbers in rows]

@@ -270,10 +270,10 @@ one-user crashes labeled low.
 **No scorer meets the targets against these labels** (`bench/dev_ceiling.py`, same run). For
 the two rates only the order in which a score ranks the tickets labeled high above those
 labeled low matters (medium accepts P2 or P3), so sweeping every threshold of a score gives the
-best any policy built on it could reach. The peer's features cross-validated on train and dev
-together (fitted on four fifths of the very distribution it is scored on) is the strongest of
-these, and it still cannot hold over-escalation to 10% with fewer than about three fifths of the
-high tickets missed: the labels' high and low are barely separable from the text (area under
+best any policy built on it could reach. Neither the peer trained on train nor its recipe
+cross-validated on train and dev together (each fold fitted on four fifths of the very
+distribution it is scored on) can hold over-escalation to 10% with fewer than about three fifths
+of the high tickets missed: the labels' high and low are barely separable from the text (area under
 the ROC curve near 0.7), which is why the targets are met on the sets written by the guidelines
 and not here. triage's final priority ranks these labels worse than its own urgency head does,
 because the policy orders tickets by the level guidelines (a breach labeled low goes up, a
