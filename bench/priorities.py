@@ -110,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 1,100 tickets in twenty-two batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 1,150 tickets in twenty-three batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -235,10 +235,21 @@ and blocked teams: 5 of 50 outside on its first run, 1 dangerous miss in 20 (in 
 a Portuguese court filing due "até quinta", read as a legal matter without a date) and 4
 over-escalations in 20 (what becomes of the data once the contract ends, read as data loss or
 as severe, in English, German, Spanish and Portuguese). Weekdays after "até" are now dates, and
-the data's fate at the contract's end is planning, tested per language. Over batches 22 to 30
-(450 tickets, each run once before any change it prompted) 34 landed outside their levels: 9
-dangerous misses in 180 severe tickets (5.0%; 6 of them in the review queue) and 21
-over-escalations in 180 calm ones (11.7%). Those first runs, not the table below, are the
+the data's fate at the contract's end is planning, tested per language. Batch 31 (ids 221-230),
+written to tempt the policy both ways (severe problems told in passing, calm tickets that borrow
+severe words): 17 of 50 outside on its first run, the worst of any batch, 2 dangerous misses in
+20 (both in the review queue: a German enterprise customer whose Austrian customers cannot pay
+by direct debit, "kann kein Kunde ... bezahlen" with the verb first, and Portuguese attachments
+that "parecem ter sumido") and 10 over-escalations in 20 (how the vendor handles a security
+incident, for a vendor questionnaire, read as a security incident in all five languages; a test
+ticket deleted by mistake read as data loss in four; German thanks for an outage fixed, "alles
+funktioniert wieder"). A vendor questionnaire and a question how the vendor handles an incident
+are now `no-incident`, test tickets `not-production`, alerts about outages in general and
+subscribing to them `supposed` and `how-to`; payments and lost data read the German verb-first
+order and what "seems to have vanished"; each tested per language. Over batches 22 to 31
+(500 tickets, each run once before any change it prompted) 51 landed outside their levels: 11
+dangerous misses in 200 severe tickets (5.5%; 8 of them in the review queue) and 31
+over-escalations in 200 calm ones (15.5%). Those first runs, not the table below, are the
 estimate for tickets written by someone else.
 
 {table(out, "fresh")}

@@ -987,6 +987,19 @@ mod tests {
                     "Desde as 7h a nossa loja mostra a vossa página de manutenção a todos os visitantes.",
                     "outage",
                 ),
+                // What seems to have vanished, named further off than the pairs reach.
+                ("en", "Files", "The files our customers uploaded last week seem to have disappeared.", "data loss"),
+                ("de", "Anhänge", "Alle Anhänge der Tickets vom letzten Monat scheinen verschwunden.", "data loss"),
+                ("es", "Adjuntos", "Los adjuntos de los tickets del mes pasado parecen haber desaparecido.", "data loss"),
+                ("fr", "Pièces jointes", "Les pièces jointes des tickets du mois dernier semblent avoir disparu.", "data loss"),
+                ("pt", "Anexos", "Todos os anexos dos tickets do mês passado parecem ter sumido.", "data loss"),
+                // German puts the verb before a subject that says nobody can pay.
+                (
+                    "de",
+                    "SEPA",
+                    "Seit dem Release kann kein Kunde in Österreich per SEPA-Lastschrift bezahlen, an der Kasse kommt nur eine Fehlermeldung.",
+                    "failing payments",
+                ),
                 // A filing due on a weekday named with "até".
                 (
                     "pt",
@@ -1075,6 +1088,11 @@ mod tests {
                 ("fr", "Tous nos utilisateurs sont touchés : l'export ne fonctionne pas.", "many"),
                 ("pt", "Todos os usuários estão afetados: a exportação não funciona.", "many"),
                 ("de", "Die ganze Abteilung ist betroffen: der Export funktioniert nicht.", "team"),
+                // Everyone as those it happens for, in each language's own words.
+                ("en", "The report export fails for everyone since this morning.", "many"),
+                ("es", "La exportación falla para todo el mundo desde esta mañana.", "many"),
+                ("fr", "L'export échoue pour tout le monde depuis ce matin.", "many"),
+                ("pt", "A exportação falha para todo mundo desde hoje de manhã.", "many"),
                 ("en", "Only me: the export is not working on my own account.", "one"),
             ];
             for (language, body, impact) in cases {
@@ -1531,6 +1549,12 @@ mod tests {
                 ("es", "La exportación tarda diez minutos en vez de treinta segundos. Al final funciona."),
                 ("fr", "L'export prend dix minutes au lieu de trente secondes. Ça finit par fonctionner."),
                 ("pt", "A exportação demora dez minutos em vez de trinta segundos. No fim funciona."),
+                // ... or shows its results in the end.
+                ("en", "Search takes twenty seconds now, but it returns results eventually."),
+                ("de", "Die Suche braucht jetzt zwanzig Sekunden, liefert am Ende aber Ergebnisse."),
+                ("es", "La búsqueda tarda ahora veinte segundos, aunque al final devuelve resultados."),
+                ("fr", "La recherche met maintenant vingt secondes, mais finit par donner des résultats."),
+                ("pt", "A busca agora demora vinte segundos, mas no fim traz os resultados."),
             ];
             for (language, slow) in slow_but_done {
                 let decision = decide(&ticket("Export", slow), read_as_severe, 1, &policy, now());
@@ -1661,6 +1685,40 @@ mod tests {
                 ("es", "¿Qué pasa con los pedidos si vuestra plataforma se cae? ¿Se pierden?", "supposed"),
                 ("fr", "Que deviennent nos tickets si votre plateforme tombe en panne ?", "supposed"),
                 ("pt", "Se a internet da loja cair, o sistema de vendas continua funcionando offline?", "supposed"),
+                // Thanks for an outage fixed, with everything working again.
+                ("de", "Danke, dass Sie den Ausfall gestern so schnell behoben haben, alles funktioniert wieder.", "all-clear"),
+                // Outages in general, as something to be alerted to.
+                ("en", "Our on-call team wants to be notified about outages by SMS.", "supposed"),
+                ("de", "Unsere Rufbereitschaft möchte per SMS über Ausfälle benachrichtigt werden.", "supposed"),
+                ("es", "El equipo de guardia quiere recibir avisos de caídas por SMS.", "supposed"),
+                ("fr", "Notre équipe d'astreinte veut être prévenue des pannes par SMS.", "supposed"),
+                ("pt", "A equipe de plantão quer ser avisada das quedas por SMS; dá para receber alertas de queda?", "supposed"),
+                // ... or a question to subscribe to them.
+                ("en", "Can we subscribe to your status page by SMS so our on-call team hears about outages?", "how-to"),
+                (
+                    "de",
+                    "Können wir Ihre Statusseite per SMS abonnieren, damit die Rufbereitschaft von Ausfällen erfährt?",
+                    "how-to",
+                ),
+                ("es", "¿Podemos suscribirnos a vuestra página de estado por SMS para enterarse de las caídas?", "how-to"),
+                ("fr", "Peut-on s'abonner à votre page de statut par SMS pour être prévenus des pannes ?", "how-to"),
+                ("pt", "Podemos assinar a página de status por SMS para saber das quedas?", "how-to"),
+                // How the vendor would handle a security incident, for a questionnaire.
+                ("en", "How do you handle a security incident? It is for our vendor questionnaire.", "no-incident"),
+                (
+                    "de",
+                    "Wie gehen Sie mit einem Sicherheitsvorfall um? Das ist für unseren Lieferantenfragebogen.",
+                    "no-incident",
+                ),
+                ("es", "¿Cómo gestionáis un incidente de seguridad? Es para el cuestionario de proveedores.", "no-incident"),
+                ("fr", "Comment gérez-vous un incident de sécurité ? C'est pour notre questionnaire fournisseur.", "no-incident"),
+                ("pt", "Como vocês lidam com um incidente de segurança? É para o questionário de fornecedores.", "no-incident"),
+                // A test ticket deleted: nothing away from the trial is lost.
+                ("en", "I deleted a test ticket by mistake. Can deleted tickets be restored?", "not-production"),
+                ("de", "Ich habe aus Versehen ein Testticket gelöscht. Kann man es wiederherstellen?", "not-production"),
+                ("es", "Borré por error un ticket de prueba. ¿Se pueden restaurar los tickets borrados?", "not-production"),
+                ("fr", "J'ai supprimé par erreur un ticket de test. Peut-on restaurer les tickets supprimés ?", "not-production"),
+                ("pt", "Apaguei sem querer um ticket de teste. Dá para restaurar tickets apagados?", "not-production"),
             ];
             let shouting = predictions("high", "negative", "General Inquiry");
             for (language, body, cap) in cases {
