@@ -110,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 1,150 tickets in twenty-three batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 1,200 tickets in twenty-four batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -226,8 +226,9 @@ near "tasks the system created that we never created", a malfunction. Batch 28 (
 regional usage (Indian English, Swiss German, Latin American Spanish, Québec French, European
 Portuguese): 3 of 50 outside on its first run, no dangerous miss in 20 and 3 over-escalations in
 20, one request told three times (could you resend the October invoice, accounting "can't find
-it", in English, German and Portuguese). A request to send a document again is now the `resend`
-signal (Low, holding down a malfunction and the probe, no scope), tested per language. Batch 29
+it", in English, German and Portuguese). A request to send a document again is now a signal (Low,
+holding down a malfunction and the probe, no scope; `document-request` since batch 32, which
+added quotes), tested per language. Batch 29
 (ids 201-210), a developer platform's customers: 1 of 50 outside on its first run, no dangerous
 miss in 20 and 1 over-escalation in 20 (a Spanish question when v1 is switched off after "el aviso
 de retirada", read as severe by the probe), left as it is. Batch 30 (ids 211-220), deadlines
@@ -246,10 +247,18 @@ ticket deleted by mistake read as data loss in four; German thanks for an outage
 funktioniert wieder"). A vendor questionnaire and a question how the vendor handles an incident
 are now `no-incident`, test tickets `not-production`, alerts about outages in general and
 subscribing to them `supposed` and `how-to`; payments and lost data read the German verb-first
-order and what "seems to have vanished"; each tested per language. Over batches 22 to 31
-(500 tickets, each run once before any change it prompted) 51 landed outside their levels: 11
-dangerous misses in 200 severe tickets (5.5%; 8 of them in the review queue) and 31
-over-escalations in 200 calm ones (15.5%). Those first runs, not the table below, are the
+order and what "seems to have vanished"; each tested per language. Batch 32 (ids 231-240), e-mail
+threads, forwarded mail and machine-written messages: 7 of 50 outside on its first run, no
+dangerous miss in 20 and 6 over-escalations in 20 (a reply closing the thread, "everything is
+running again since 14:05, you can close the ticket", above the quoted outage it answers, read as
+the outage in English, Spanish, French and Portuguese; a forwarded security advisory with
+"nothing suspicious on our side" read as severe in English and Portuguese), and a Spanish VIP's
+request for a quote by Friday read as severe. Closing the ticket and everything running again
+are now `all-clear`, a security advisory and nothing suspicious `no-incident`, and the `resend`
+signal became `document-request`, which also takes a quote; each tested per language. Over
+batches 22 to 32 (550 tickets, each run once before any change it prompted) 58 landed outside
+their levels: 11 dangerous misses in 220 severe tickets (5.0%; 8 of them in the review queue) and
+37 over-escalations in 220 calm ones (16.8%). Those first runs, not the table below, are the
 estimate for tickets written by someone else.
 
 {table(out, "fresh")}

@@ -1665,11 +1665,21 @@ mod tests {
                 ("fr", "Nous organisons un exercice de cyberattaque simulée. Faut-il vous prévenir ?", "no-incident"),
                 ("pt", "Vamos fazer uma simulação de ataque com a equipe. Precisamos avisar vocês?", "no-incident"),
                 // A document asked for again: "can't find it" is no fault, the team that asks no team hit.
-                ("en", "Could you resend the October invoice? Our accounts team can't find it.", "resend"),
-                ("de", "Können Sie uns die Oktober-Rechnung nochmals schicken? Die Buchhaltung findet sie nicht.", "resend"),
-                ("es", "¿Me pueden reenviar la factura de octubre? En contabilidad no la encuentran.", "resend"),
-                ("fr", "Pourriez-vous renvoyer la facture d'octobre ? Notre comptabilité ne la trouve pas.", "resend"),
-                ("pt", "Podem reenviar a fatura de outubro? A contabilidade não a encontra.", "resend"),
+                ("en", "Could you resend the October invoice? Our accounts team can't find it.", "document-request"),
+                (
+                    "de",
+                    "Können Sie uns die Oktober-Rechnung nochmals schicken? Die Buchhaltung findet sie nicht.",
+                    "document-request",
+                ),
+                ("es", "¿Me pueden reenviar la factura de octubre? En contabilidad no la encuentran.", "document-request"),
+                ("fr", "Pourriez-vous renvoyer la facture d'octobre ? Notre comptabilité ne la trouve pas.", "document-request"),
+                ("pt", "Podem reenviar a fatura de outubro? A contabilidade não a encontra.", "document-request"),
+                // ... or a quote for more seats, by a date.
+                ("en", "Could you send the updated quote with 300 seats before Friday?", "document-request"),
+                ("de", "Könnten Sie uns das aktualisierte Angebot mit 300 Lizenzen bis Freitag schicken?", "document-request"),
+                ("es", "¿Nos podéis enviar el presupuesto actualizado con 300 licencias antes del viernes?", "document-request"),
+                ("fr", "Pourriez-vous nous envoyer le devis mis à jour avec 300 licences avant vendredi ?", "document-request"),
+                ("pt", "Vocês podem enviar o orçamento atualizado com 300 licenças até sexta?", "document-request"),
                 // The vendor's report on an outage, asked for or received: the outage is behind it.
                 ("en", "Following the outage you had on 12 November, could you send us the incident report?", "all-clear"),
                 ("de", "Bitte senden Sie uns für die Unterlagen den Bericht zum Ausfall vom 3. November.", "all-clear"),
@@ -1703,16 +1713,40 @@ mod tests {
                 ("es", "¿Podemos suscribirnos a vuestra página de estado por SMS para enterarse de las caídas?", "how-to"),
                 ("fr", "Peut-on s'abonner à votre page de statut par SMS pour être prévenus des pannes ?", "how-to"),
                 ("pt", "Podemos assinar a página de status por SMS para saber das quedas?", "how-to"),
-                // How the vendor would handle a security incident, for a questionnaire.
-                ("en", "How do you handle a security incident? It is for our vendor questionnaire.", "no-incident"),
+                // How the vendor would handle a security incident, asked before signing.
+                ("en", "How do you handle a security incident? We want to know before we sign.", "no-incident"),
                 (
                     "de",
-                    "Wie gehen Sie mit einem Sicherheitsvorfall um? Das ist für unseren Lieferantenfragebogen.",
+                    "Wie gehen Sie mit einem Sicherheitsvorfall um? Das wollen wir vor der Unterschrift wissen.",
                     "no-incident",
                 ),
-                ("es", "¿Cómo gestionáis un incidente de seguridad? Es para el cuestionario de proveedores.", "no-incident"),
-                ("fr", "Comment gérez-vous un incident de sécurité ? C'est pour notre questionnaire fournisseur.", "no-incident"),
-                ("pt", "Como vocês lidam com um incidente de segurança? É para o questionário de fornecedores.", "no-incident"),
+                ("es", "¿Cómo gestionáis un incidente de seguridad? Queremos saberlo antes de firmar.", "no-incident"),
+                ("fr", "Comment gérez-vous un incident de sécurité ? Nous voulons le savoir avant de signer.", "no-incident"),
+                ("pt", "Como vocês lidam com um incidente de segurança? Queremos saber antes de assinar.", "no-incident"),
+                // A security advisory forwarded, nothing seen.
+                ("en", "Forwarding the security advisory about the logging library. Does it affect you?", "no-incident"),
+                ("de", "Ich leite den Sicherheitshinweis zur Logging-Bibliothek weiter. Sind Sie betroffen?", "no-incident"),
+                ("es", "Os reenvío el aviso de seguridad de la librería de logs. ¿Os afecta?", "no-incident"),
+                (
+                    "fr",
+                    "Je vous transfère l'avis de sécurité sur la bibliothèque de journalisation. Êtes-vous concernés ?",
+                    "no-incident",
+                ),
+                ("pt", "Encaminho o alerta de segurança da biblioteca de logs. Vocês são afetados?", "no-incident"),
+                // A vendor questionnaire is compliance paperwork, whatever incident it asks about.
+                ("en", "Please describe your security incident process for our vendor questionnaire.", "planning"),
+                (
+                    "de",
+                    "Bitte beschreiben Sie Ihren Prozess bei Sicherheitsvorfällen für unseren Lieferantenfragebogen.",
+                    "planning",
+                ),
+                ("es", "Describid vuestro proceso ante incidentes de seguridad para el cuestionario de proveedores.", "planning"),
+                (
+                    "fr",
+                    "Décrivez votre processus en cas d'incident de sécurité pour notre questionnaire fournisseur.",
+                    "planning",
+                ),
+                ("pt", "Descrevam o processo de incidentes de segurança para o questionário de fornecedores.", "planning"),
                 // A test ticket deleted: nothing away from the trial is lost.
                 ("en", "I deleted a test ticket by mistake. Can deleted tickets be restored?", "not-production"),
                 ("de", "Ich habe aus Versehen ein Testticket gelöscht. Kann man es wiederherstellen?", "not-production"),
@@ -2262,6 +2296,37 @@ mod tests {
                     "pt",
                     "A loja ficou fora do ar para todos os clientes por dez minutos.",
                     "É só para registro, não precisa fazer nada.",
+                    "outage",
+                ),
+                // A reply closing the thread, above the quoted outage it answers.
+                (
+                    "en",
+                    "> We are investigating why the site is down for all customers.",
+                    "Everything is running again since 14:05, you can close the ticket.",
+                    "outage",
+                ),
+                (
+                    "de",
+                    "> Wir untersuchen, warum die Seite für alle Kunden ausgefallen ist.",
+                    "Alles funktioniert wieder, Sie können das Ticket schließen.",
+                    "outage",
+                ),
+                (
+                    "es",
+                    "> Estamos investigando por qué la web está caída para todos los clientes.",
+                    "Todo funciona otra vez, podéis cerrar el ticket.",
+                    "outage",
+                ),
+                (
+                    "fr",
+                    "> Nous cherchons pourquoi le site est en panne pour tous les clients.",
+                    "Tout refonctionne, vous pouvez clôturer le ticket.",
+                    "outage",
+                ),
+                (
+                    "pt",
+                    "> Estamos investigando por que o site está fora do ar para todos os clientes.",
+                    "Está tudo funcionando de novo, podem fechar o ticket.",
                     "outage",
                 ),
             ];
