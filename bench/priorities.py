@@ -110,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 1,200 tickets in twenty-four batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 1,250 tickets in twenty-five batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -255,10 +255,17 @@ the outage in English, Spanish, French and Portuguese; a forwarded security advi
 "nothing suspicious on our side" read as severe in English and Portuguese), and a Spanish VIP's
 request for a quote by Friday read as severe. Closing the ticket and everything running again
 are now `all-clear`, a security advisory and nothing suspicious `no-incident`, and the `resend`
-signal became `document-request`, which also takes a quote; each tested per language. Over
-batches 22 to 32 (550 tickets, each run once before any change it prompted) 58 landed outside
-their levels: 11 dangerous misses in 220 severe tickets (5.0%; 8 of them in the review queue) and
-37 over-escalations in 220 calm ones (16.8%). Those first runs, not the table below, are the
+signal became `document-request`, which also takes a quote; each tested per language. Batch 33
+(ids 241-250), terse tickets with anglicisms and slang: 9 of 50 outside on its first run, no
+dangerous miss in 20 and 2 over-escalations in 20 (a wrong invoice address read as severe in
+French and Portuguese), and a VIP's "link to the API docs is broken", read as severe by the
+probe, taken to P1 by the VIP rule in all five languages. A rule can now ask what set the
+severity (`severity_from`), and the VIP and paid-plan rules take a ticket to P1 only when words
+or an example show it severe (two older tickets, cs-en-019 and tu-en-014, moved into their
+levels with it); an invoice address to correct is `low-severity`. Over batches 22 to 33 (600
+tickets, each run once before any change it prompted) 67 landed outside their levels: 11
+dangerous misses in 240 severe tickets (4.6%; 8 of them in the review queue) and 39
+over-escalations in 240 calm ones (16.3%). Those first runs, not the table below, are the
 estimate for tickets written by someone else.
 
 {table(out, "fresh")}

@@ -100,6 +100,7 @@ fn never_matches(condition: &Condition, policy: &Policy, labels: &LabelSets) -> 
         | Condition::Keywords(_)
         | Condition::Signal { .. }
         | Condition::SeverityAtLeast { .. }
+        | Condition::SeverityFrom(_)
         | Condition::ClusterSizeAtLeast(_)
         | Condition::PriorityIn { .. }
         | Condition::Pattern { .. } => None,

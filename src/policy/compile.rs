@@ -23,7 +23,7 @@ use super::schema::{
     AbstentionFile, CalendarFile, CapsFile, ConditionFile, MatrixFile, PlanFile, PolicyFile, PriorityFile, ReviewFile,
     RoutingFile, RuleFile, RuleSetFile, SeverityFile, SignalFile, SlaFile, WeekFile,
 };
-use super::severity::{Caps, Needs, Severity, Signal};
+use super::severity::{Caps, Needs, Origin, Severity, Signal};
 use super::{content_version, Policy, PolicyError, Problem};
 use crate::sla::{Calendar, WeeklyHours};
 
@@ -561,6 +561,7 @@ impl Compiler<'_> {
             ("regex", c.regex.is_some()),
             ("signal", c.signal.is_some()),
             ("severity_at_least", c.severity_at_least.is_some()),
+            ("severity_from", c.severity_from.is_some()),
             ("cluster_size_at_least", c.cluster_size_at_least.is_some()),
             ("priority_in", c.priority_in.is_some()),
             ("prediction", c.prediction.is_some()),
@@ -591,6 +592,12 @@ impl Compiler<'_> {
             Some(Condition::Signal(name.clone()))
         } else if let Some(level) = &c.severity_at_least {
             Some(Condition::SeverityAtLeast { level: level.get_ref().clone(), rank: self.rank(level) })
+        } else if let Some(names) = &c.severity_from {
+            let origins: Option<Vec<Origin>> = names.iter().map(|name| Origin::parse(name)).collect();
+            if origins.is_none() {
+                self.problem(spanned, format!("severity_from takes {}; found {names:?}", Origin::KNOWN));
+            }
+            origins.map(Condition::SeverityFrom)
         } else if let Some(at_least) = c.cluster_size_at_least {
             Some(Condition::ClusterSizeAtLeast(at_least))
         } else if let Some(levels) = &c.priority_in {
@@ -714,6 +721,7 @@ mod tests {
             ("example_similarity = 0.4", "example_similarity = 3.5", "between 0 and 1"),
             ("encoder_example_similarity = 0.9", "encoder_example_similarity = -0.1", "between 0 and 1"),
             ("{ signal = \"outage\"", "{ signal = \"outages\"", "unknown severity signal \"outages\""),
+            ("severity_from = [\"words\",", "severity_from = [\"phrases\",", "severity_from takes words, example, meaning"),
             ("level = \"P4\"\n# May", "level = \"P5\"\n# May", "unknown priority level \"P5\""),
             ("{ up_to = 25, impact = \"team\"", "{ up_to = 25, impact = \"teams\"", "impact \"teams\" is not a row"),
             ("{ field = \"customer.vip\"", "{ field = \"customer.vipp\"", "unknown field \"customer.vipp\""),

@@ -8,7 +8,7 @@ use regex::Regex;
 
 use super::phrases::{Phrases, TicketWords};
 use super::priority::Rank;
-use super::severity::SignalWords;
+use super::severity::{Origin, SignalWords};
 use crate::prediction::{Band, HeadPrediction, Predictions};
 use crate::ticket::Ticket;
 
@@ -23,6 +23,8 @@ pub(super) struct Facts<'a> {
     pub words: TicketWords<'a>,
     /// The level the ticket's own words show (`severity`), once assessed.
     pub severity: Option<Rank>,
+    /// Which kind of source set `severity`.
+    pub severity_origin: Option<Origin>,
     /// The level the decision has reached when a rule is evaluated (rules see earlier rules'
     /// changes).
     pub priority: Rank,
@@ -43,6 +45,7 @@ impl<'a> Facts<'a> {
             text: ticket.model_text(),
             words: TicketWords::new(ticket),
             severity: None,
+            severity_origin: None,
             priority: Rank(0),
             cluster_size: 1,
             signals: Vec::new(),
@@ -147,6 +150,9 @@ pub(super) enum Condition {
         level: String,
         rank: Rank,
     },
+    /// The text's severity came from one of these kinds of source (a probe's reading is less
+    /// sure than a signal's words).
+    SeverityFrom(Vec<Origin>),
     /// At least this many recent tickets about the same problem, this one included.
     ClusterSizeAtLeast(usize),
     /// The decision's level so far is one of these.
@@ -203,6 +209,16 @@ impl Condition {
             Self::SeverityAtLeast { level, rank } => match facts.severity {
                 Some(severity) if severity <= *rank => Outcome::new(true, format!("text severity at least {level}")),
                 Some(_) => Outcome::new(false, format!("text severity below {level}")),
+                None => Outcome::new(false, "the text shows no severity"),
+            },
+            Self::SeverityFrom(origins) => match facts.severity_origin {
+                Some(origin) if origins.contains(&origin) => {
+                    Outcome::new(true, format!("text severity from its {}", origin.name()))
+                }
+                Some(origin) => {
+                    let wanted: Vec<&str> = origins.iter().map(|o| o.name()).collect();
+                    Outcome::new(false, format!("text severity from its {}, not its {}", origin.name(), wanted.join(" or ")))
+                }
                 None => Outcome::new(false, "the text shows no severity"),
             },
             Self::ClusterSizeAtLeast(at_least) => {

@@ -86,6 +86,7 @@ pub fn decide(ticket: &Ticket, model: ModelOutput, cluster_size: usize, policy: 
     facts.signals = std::mem::take(&mut reading.signals);
     let severity = reading.assessment.as_ref();
     facts.severity = severity.map(|s| s.rank);
+    facts.severity_origin = severity.map(|s| s.origin());
     let severity_level = severity.map_or("", |s| policy.levels[s.rank.0].level.as_str());
     let scope = policy.severity.scope_words(&facts.words, &facts.signals);
     let impact = policy.matrix.impact(&facts, scope.as_ref().unwrap_or(&facts.words), severity);
@@ -668,6 +669,18 @@ mod tests {
             let outage = key_customer("Checkout outage", "Our shop is down, every payment fails.");
             let decision = decide(&outage, ModelOutput::of(&urgent), 1, &policy, now());
             assert_eq!(decision.priority.level, "P1", "{:#?}", decision.trace);
+            // Severe only by the probe's reading: High, as for any customer, and not the top.
+            let docs = key_customer("Docs link", "The link to the API docs is broken.");
+            let calm = unsure();
+            let read_as_severe = ModelOutput { severe_by_meaning: Some(0.9), ..ModelOutput::of(&calm) };
+            let decision = decide(&docs, read_as_severe, 1, &policy, now());
+            assert!(step(&decision, "severity").matched.starts_with("reads as severe by meaning"), "{:#?}", decision.trace);
+            assert_eq!(decision.priority.level, "P2", "{:#?}", decision.trace);
+            let vip_severe = step(&decision, "vip-severe");
+            assert!(
+                !vip_severe.hit && vip_severe.matched.contains("text severity from its meaning, not its words or example"),
+                "{vip_severe:?}"
+            );
         }
 
         #[test]
@@ -2465,6 +2478,12 @@ mod tests {
                 ("es", "Factura URGENTE", "En la factura 118 nuestro nombre está mal escrito, corríjanlo."),
                 ("fr", "Facture URGENT", "Notre nom est mal orthographié sur la facture 118."),
                 ("pt", "Fatura URGENTE", "O nome da empresa está mal escrito na fatura 118."),
+                // The address an invoice goes to, to be corrected.
+                ("en", "invoice address", "invoice address is wrong, pls fix"),
+                ("de", "Rechnungsadresse", "Rechnungsadresse ist falsch, bitte korrigieren"),
+                ("es", "dirección factura", "la dirección de la factura está mal, corregidla porfa"),
+                ("fr", "adresse facture", "l'adresse de facturation est fausse, merci de corriger"),
+                ("pt", "endereço fatura", "o endereço da fatura está errado, corrijam pfv"),
             ];
             assert_minor_in_every_language(&policy, &typos);
             let error = ticket("Erro na página de login", "Aparece um erro na página de login e não conseguimos entrar.");

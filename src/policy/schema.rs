@@ -283,6 +283,7 @@ pub(super) struct ConditionFile {
     pub regex: Option<String>,
     pub signal: Option<String>,
     pub severity_at_least: Option<Spanned<String>>,
+    pub severity_from: Option<Vec<String>>,
     pub cluster_size_at_least: Option<usize>,
     pub priority_in: Option<Vec<Spanned<String>>>,
     pub prediction: Option<String>,

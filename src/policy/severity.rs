@@ -138,6 +138,38 @@ pub(super) struct Severity {
     pub column_of_rank: Vec<usize>,
 }
 
+/// Which kind of source set the text's severity, as a rule's `severity_from` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    /// A signal's phrases.
+    Words,
+    /// A level example near by trigrams or meaning.
+    Example,
+    /// The severity probe's reading of the whole ticket.
+    Meaning,
+}
+
+impl Origin {
+    pub const KNOWN: &'static str = "words, example, meaning";
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "words" => Some(Self::Words),
+            "example" => Some(Self::Example),
+            "meaning" => Some(Self::Meaning),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Words => "words",
+            Self::Example => "example",
+            Self::Meaning => "meaning",
+        }
+    }
+}
+
 /// Where the text's severity came from.
 #[derive(Debug, Clone)]
 pub(super) enum Source<'s> {
@@ -455,6 +487,14 @@ impl Assessment<'_> {
             Source::Example(_) | Source::Meaning { .. } => true,
         };
         !self.lowers && self.above_lowest && scoped
+    }
+
+    pub fn origin(&self) -> Origin {
+        match &self.source {
+            Source::Signal { .. } => Origin::Words,
+            Source::Example(_) => Origin::Example,
+            Source::Meaning { .. } => Origin::Meaning,
+        }
     }
 
     pub fn implied_impact(&self) -> Option<usize> {
