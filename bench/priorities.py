@@ -110,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 1,250 tickets in twenty-five batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 1,300 tickets in twenty-six batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -262,10 +262,20 @@ French and Portuguese), and a VIP's "link to the API docs is broken", read as se
 probe, taken to P1 by the VIP rule in all five languages. A rule can now ask what set the
 severity (`severity_from`), and the VIP and paid-plan rules take a ticket to P1 only when words
 or an example show it severe (two older tickets, cs-en-019 and tu-en-014, moved into their
-levels with it); an invoice address to correct is `low-severity`. Over batches 22 to 33 (600
-tickets, each run once before any change it prompted) 67 landed outside their levels: 11
-dangerous misses in 240 severe tickets (4.6%; 8 of them in the review queue) and 39
-over-escalations in 240 calm ones (16.3%). Those first runs, not the table below, are the
+levels with it); an invoice address to correct is `low-severity`. Batch 34 (ids 251-260),
+several issues in one ticket, severity in the subject or a postscript, and negations: 10 of 50
+outside on its first run, 5 dangerous misses in 20 (3 in the review queue: drivers who see no
+routes, "sieht keiner unserer Fahrer", "ninguno ... ve", "aucun ... ne voit", after a request
+to change the invoice e-mail; 2 outside it: a login alert from abroad told in a postscript under
+thanks, in German and Spanish) and 5 over-escalations in 20 ("no outage or anything, just a
+question" read as an outage in English and German; the colleagues fine in Spanish, French and
+Portuguese turns of phrase not read as such). Nobody seeing what the product should show is now
+a malfunction, a login alert from elsewhere a security incident, an outage denied sets the
+outage signal aside (and leaves the probe and the trouble beside it), and the colleagues'
+phrasings are `contained`; each tested per language. Over batches 22 to 34 (650 tickets, each
+run once before any change it prompted) 77 landed outside their levels: 16 dangerous misses in
+260 severe tickets (6.2%; 11 of them in the review queue) and 44 over-escalations in 260 calm
+ones (16.9%). Those first runs, not the table below, are the
 estimate for tickets written by someone else.
 
 {table(out, "fresh")}

@@ -1000,6 +1000,32 @@ mod tests {
                     "Desde as 7h a nossa loja mostra a vossa página de manutenção a todos os visitantes.",
                     "outage",
                 ),
+                // An alert about a sign-in from abroad, told in a postscript.
+                (
+                    "en",
+                    "New export",
+                    "Thanks for the export. PS: our admin got a login alert from Vietnam tonight and his password no longer works.",
+                    "security",
+                ),
+                (
+                    "de",
+                    "Neuer Export",
+                    "Danke für den Export. PS: Unser Admin hat heute Nacht einen Login-Hinweis aus Vietnam bekommen.",
+                    "security",
+                ),
+                (
+                    "es",
+                    "Exportación",
+                    "Gracias por la exportación. PD: nuestro admin recibió anoche un aviso de inicio de sesión desde Vietnam.",
+                    "security",
+                ),
+                (
+                    "fr",
+                    "Export",
+                    "Merci pour l'export. PS : notre admin a reçu cette nuit une alerte de connexion depuis le Vietnam.",
+                    "security",
+                ),
+                ("pt", "Exportação", "Obrigado pela exportação. PS: nosso admin recebeu esta noite um alerta de login do Vietnã.", "security"),
                 // What seems to have vanished, named further off than the pairs reach.
                 ("en", "Files", "The files our customers uploaded last week seem to have disappeared.", "data loss"),
                 ("de", "Anhänge", "Alle Anhänge der Tickets vom letzten Monat scheinen verschwunden.", "data loss"),
@@ -1191,6 +1217,58 @@ mod tests {
         }
 
         #[test]
+        fn nobody_seeing_what_they_should_is_a_malfunction_whose_scope_counts_in_every_language() {
+            let policy = default_policy();
+            let cases = [
+                ("en", "Since this morning none of our drivers can see their routes in the app."),
+                ("de", "Seit heute Morgen sieht keiner unserer Fahrer seine Touren in der App."),
+                ("es", "Desde esta mañana ninguno de nuestros conductores ve sus rutas en la app."),
+                ("fr", "Depuis ce matin aucun de nos chauffeurs ne voit ses tournées dans l'appli."),
+                ("pt", "Desde hoje de manhã nenhum dos nossos motoristas vê as rotas no app."),
+            ];
+            for (language, body) in cases {
+                let (rank, decision) = rank_for(&policy, "Routes", body);
+                assert!(
+                    step(&decision, "severity").matched.starts_with("signal malfunction"),
+                    "{language}: {:#?}",
+                    decision.trace
+                );
+                assert!(step(&decision, "impact").matched.contains("impact many"), "{language}: {:#?}", decision.trace);
+                assert!(rank <= 1, "{language}: {}", decision.summary);
+            }
+        }
+
+        #[test]
+        fn an_outage_denied_is_no_outage_but_the_trouble_beside_it_still_counts_in_every_language() {
+            let policy = default_policy();
+            let questions = [
+                ("en", "No outage or anything, just a question: can we export reports to PDF?"),
+                ("de", "Kein Ausfall oder so, nur eine Frage: Kann man Berichte als PDF exportieren?"),
+                ("es", "Ninguna caída ni nada, solo una pregunta: ¿se pueden exportar los informes a PDF?"),
+                ("fr", "Pas de panne ni rien, juste une question : peut-on exporter les rapports en PDF ?"),
+                ("pt", "Nenhuma queda nem nada, só uma dúvida: dá para exportar relatórios em PDF?"),
+            ];
+            for (language, body) in questions {
+                let (rank, decision) = rank_for(&policy, "PDF", body);
+                let severity = step(&decision, "severity");
+                assert!(!severity.matched.contains("signal outage ("), "{language}: {severity:?}");
+                assert!(rank >= 2, "{language}: {}", decision.summary);
+            }
+            let partial = [
+                ("en", "It's not a complete outage, but 40% of card payments are being declined since 11:00."),
+                ("de", "Es ist kein Totalausfall, aber seit 11 Uhr werden 40 % der Kartenzahlungen abgelehnt."),
+                ("es", "No es una caída total, pero desde las 11:00 se rechaza el 40 % de los pagos con tarjeta."),
+                ("fr", "Ce n'est pas une panne totale, mais depuis 11 h 40 % des paiements par carte sont refusés."),
+                ("pt", "Não é uma queda total, mas desde as 11h 40% dos pagamentos com cartão estão sendo recusados."),
+            ];
+            for (language, body) in partial {
+                let (rank, decision) = rank_for(&policy, "Card payments", body);
+                assert!(decision.summary.contains("failing payments"), "{language}: {}", decision.summary);
+                assert!(rank <= 1, "{language}: {}", decision.summary);
+            }
+        }
+
+        #[test]
         fn the_rest_of_the_team_being_fine_makes_the_impact_one_user_in_every_language() {
             let policy = default_policy();
             let spared = [
@@ -1201,6 +1279,11 @@ mod tests {
                 ("es", "No me sincroniza el calendario, al resto del equipo le funciona."),
                 ("fr", "Mon agenda ne se synchronise plus, le reste de l'équipe n'a pas le problème."),
                 ("pt", "Minha agenda parou de sincronizar, o resto da equipe está normal."),
+                // The colleagues fine, in each language's own turn of phrase.
+                ("en", "My calendar sync stopped working on my phone, my colleagues are fine."),
+                ("es", "La sincronización del calendario dejó de funcionar en mi móvil, a mis compañeros les va bien."),
+                ("fr", "La synchro de mon agenda ne marche plus sur mon téléphone, chez mes collègues ça va."),
+                ("pt", "A sincronização da agenda parou de funcionar no meu celular, para os meus colegas está normal."),
             ];
             for (language, body) in spared {
                 let (_, decision) = rank_for(&policy, "Calendar", body);
