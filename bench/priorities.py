@@ -110,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 1,300 tickets in twenty-six batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 1,350 tickets in twenty-seven batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -272,10 +272,16 @@ question" read as an outage in English and German; the colleagues fine in Spanis
 Portuguese turns of phrase not read as such). Nobody seeing what the product should show is now
 a malfunction, a login alert from elsewhere a security incident, an outage denied sets the
 outage signal aside (and leaves the probe and the trouble beside it), and the colleagues'
-phrasings are `contained`; each tested per language. Over batches 22 to 34 (650 tickets, each
-run once before any change it prompted) 77 landed outside their levels: 16 dangerous misses in
-260 severe tickets (6.2%; 11 of them in the review queue) and 44 over-escalations in 260 calm
-ones (16.9%). Those first runs, not the table below, are the
+phrasings are `contained`; each tested per language. Batch 35 (ids 261-270), every ticket
+with customer context or a custom field (a free plan, `affected_users`, a healthcare segment, an
+internal account, a VIP): 3 of 50 outside on its first run, 1 dangerous miss in 20 (in the
+review queue: a Spanish mass update that "sobrescribió" the phone numbers of 8,000 contacts) and
+2 over-escalations in 20 (an internal account's "please ignore this ticket", sent to try an
+integration, read as severe in English and Spanish). A message to ignore is now
+`not-production`, and data loss reads overwriting in the past tense; both tested per language.
+Over batches 22 to 35 (700 tickets, each run once before any change it prompted) 80 landed
+outside their levels: 17 dangerous misses in 280 severe tickets (6.1%; 12 of them in the review
+queue) and 46 over-escalations in 280 calm ones (16.4%). Those first runs, not the table below, are the
 estimate for tickets written by someone else.
 
 {table(out, "fresh")}

@@ -1032,6 +1032,10 @@ mod tests {
                 ("es", "Adjuntos", "Los adjuntos de los tickets del mes pasado parecen haber desaparecido.", "data loss"),
                 ("fr", "Pièces jointes", "Les pièces jointes des tickets du mois dernier semblent avoir disparu.", "data loss"),
                 ("pt", "Anexos", "Todos os anexos dos tickets do mês passado parecem ter sumido.", "data loss"),
+                // Phone numbers overwritten, told with the verb in the past tense.
+                ("en", "Contacts", "The mass update overwrote the phone numbers of all our contacts.", "data loss"),
+                ("es", "Teléfonos", "La actualización masiva sobrescribió los teléfonos de todos los contactos.", "data loss"),
+                ("pt", "Telefones", "A atualização em massa sobrescreveu os telefones de todos os contatos.", "data loss"),
                 // German puts the verb before a subject that says nobody can pay.
                 (
                     "de",
@@ -1849,6 +1853,12 @@ mod tests {
                 ("es", "Borré por error un ticket de prueba. ¿Se pueden restaurar los tickets borrados?", "not-production"),
                 ("fr", "J'ai supprimé par erreur un ticket de test. Peut-on restaurer les tickets supprimés ?", "not-production"),
                 ("pt", "Apaguei sem querer um ticket de teste. Dá para restaurar tickets apagados?", "not-production"),
+                // A message sent to try an integration, to be ignored.
+                ("en", "Test: please ignore this ticket, we are checking the email integration.", "not-production"),
+                ("de", "Test: Bitte dieses Ticket ignorieren, wir prüfen die E-Mail-Anbindung.", "not-production"),
+                ("es", "Prueba: ignorad este ticket, estamos comprobando la integración de correo.", "not-production"),
+                ("fr", "Test : merci d'ignorer ce ticket, nous vérifions l'intégration e-mail.", "not-production"),
+                ("pt", "Teste: por favor ignorem este ticket, estamos verificando a integração de e-mail.", "not-production"),
             ];
             let shouting = predictions("high", "negative", "General Inquiry");
             for (language, body, cap) in cases {
