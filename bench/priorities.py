@@ -110,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 1,350 tickets in twenty-seven batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 1,400 tickets in twenty-eight batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -279,9 +279,16 @@ review queue: a Spanish mass update that "sobrescribió" the phone numbers of 8,
 2 over-escalations in 20 (an internal account's "please ignore this ticket", sent to try an
 integration, read as severe in English and Spanish). A message to ignore is now
 `not-production`, and data loss reads overwriting in the past tense; both tested per language.
-Over batches 22 to 35 (700 tickets, each run once before any change it prompted) 80 landed
-outside their levels: 17 dangerous misses in 280 severe tickets (6.1%; 12 of them in the review
-queue) and 46 over-escalations in 280 calm ones (16.4%). Those first runs, not the table below, are the
+Batch 36 (ids 271-280), schools, public bodies and nonprofits: 8 of 50 outside on its first run,
+6 dangerous misses in 20 (4 in the review queue; a teacher's admin password posted in the class
+chat and used to change grades, missed in all five languages, in review in three; a Portuguese
+ministry deadline, "o prazo do ministério vence amanhã") and 2 over-escalations in 20 (one
+parent's reset e-mail that never arrives while "the other parents got theirs", read as severe in
+English and Spanish). A password posted or leaked is now a security incident, "prazo .. vence" a
+deadline, and the others having got theirs `contained`; each tested per language. Over batches
+22 to 36 (750 tickets, each run once before any change it prompted) 88 landed outside their
+levels: 23 dangerous misses in 300 severe tickets (7.7%; 16 of them in the review queue) and 48
+over-escalations in 300 calm ones (16.0%). Those first runs, not the table below, are the
 estimate for tickets written by someone else.
 
 {table(out, "fresh")}

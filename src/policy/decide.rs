@@ -1032,6 +1032,34 @@ mod tests {
                 ("es", "Adjuntos", "Los adjuntos de los tickets del mes pasado parecen haber desaparecido.", "data loss"),
                 ("fr", "Pièces jointes", "Les pièces jointes des tickets du mois dernier semblent avoir disparu.", "data loss"),
                 ("pt", "Anexos", "Todos os anexos dos tickets do mês passado parecem ter sumido.", "data loss"),
+                // A password posted where others read it, and used.
+                ("en", "Admin password", "A student posted a teacher's admin password in the class chat and changed grades.", "security"),
+                (
+                    "de",
+                    "Admin-Passwort",
+                    "Ein Schüler hat das Admin-Passwort einer Lehrerin im Klassenchat gepostet und Noten geändert.",
+                    "security",
+                ),
+                (
+                    "es",
+                    "Contraseña",
+                    "Un alumno publicó la contraseña de administrador de una profesora en el chat y cambió notas.",
+                    "security",
+                ),
+                (
+                    "fr",
+                    "Mot de passe",
+                    "Un élève a publié le mot de passe administrateur d'une enseignante dans le chat et a modifié des notes.",
+                    "security",
+                ),
+                ("pt", "Senha", "Um aluno postou a senha de administrador de uma professora no chat e alterou notas.", "security"),
+                // A ministry's deadline tomorrow, the words between "prazo" and "vence".
+                (
+                    "pt",
+                    "Ministério",
+                    "O prazo do ministério vence amanhã ao meio-dia e a exportação das estatísticas falha.",
+                    "legal or regulatory deadline",
+                ),
                 // Phone numbers overwritten, told with the verb in the past tense.
                 ("en", "Contacts", "The mass update overwrote the phone numbers of all our contacts.", "data loss"),
                 ("es", "Teléfonos", "La actualización masiva sobrescribió los teléfonos de todos los contactos.", "data loss"),
@@ -1288,6 +1316,14 @@ mod tests {
                 ("es", "La sincronización del calendario dejó de funcionar en mi móvil, a mis compañeros les va bien."),
                 ("fr", "La synchro de mon agenda ne marche plus sur mon téléphone, chez mes collègues ça va."),
                 ("pt", "A sincronização da agenda parou de funcionar no meu celular, para os meus colegas está normal."),
+                // The others got what did not reach this one.
+                ("en", "One parent cannot reset her password, the email never arrives; the other parents got theirs."),
+                ("es", "Una madre no puede restablecer su contraseña, el correo nunca llega; los demás padres sí lo recibieron."),
+                (
+                    "fr",
+                    "Une mère ne peut pas réinitialiser son mot de passe, l'e-mail n'arrive pas ; les autres parents l'ont reçu.",
+                ),
+                ("pt", "Uma mãe não consegue redefinir a senha, o e-mail nunca chega; os outros pais receberam."),
             ];
             for (language, body) in spared {
                 let (_, decision) = rank_for(&policy, "Calendar", body);
