@@ -110,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 1,400 tickets in twenty-eight batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 1,450 tickets in twenty-nine batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -285,10 +285,14 @@ chat and used to change grades, missed in all five languages, in review in three
 ministry deadline, "o prazo do ministério vence amanhã") and 2 over-escalations in 20 (one
 parent's reset e-mail that never arrives while "the other parents got theirs", read as severe in
 English and Spanish). A password posted or leaked is now a security incident, "prazo .. vence" a
-deadline, and the others having got theirs `contained`; each tested per language. Over batches
-22 to 36 (750 tickets, each run once before any change it prompted) 88 landed outside their
-levels: 23 dangerous misses in 300 severe tickets (7.7%; 16 of them in the review queue) and 48
-over-escalations in 300 calm ones (16.0%). Those first runs, not the table below, are the
+deadline, and the others having got theirs `contained`; each tested per language. Batch 37
+(ids 281-290), time pressure from the calendar (Black Friday, payroll, a concert's doors): 1 of
+50 outside on its first run, a dangerous miss in the review queue (Portuguese discount codes,
+"nenhum dos nossos cupons ... funciona", two hours before Black Friday), and no over-escalation
+in 20. None of something working is now a malfunction, tested per language. Over batches 22 to
+37 (800 tickets, each run once before any change it prompted) 89 landed outside their levels:
+24 dangerous misses in 320 severe tickets (7.5%; 17 of them in the review queue) and 48
+over-escalations in 320 calm ones (15.0%). Those first runs, not the table below, are the
 estimate for tickets written by someone else.
 
 {table(out, "fresh")}

@@ -1249,7 +1249,7 @@ mod tests {
         }
 
         #[test]
-        fn nobody_seeing_what_they_should_is_a_malfunction_whose_scope_counts_in_every_language() {
+        fn nobody_seeing_or_nothing_working_is_a_malfunction_whose_scope_counts_in_every_language() {
             let policy = default_policy();
             let cases = [
                 ("en", "Since this morning none of our drivers can see their routes in the app."),
@@ -1267,6 +1267,22 @@ mod tests {
                 );
                 assert!(step(&decision, "impact").matched.contains("impact many"), "{language}: {:#?}", decision.trace);
                 assert!(rank <= 1, "{language}: {}", decision.summary);
+            }
+            // None of something working: a malfunction, whatever the things are.
+            let none_work = [
+                ("en", "Black Friday starts in two hours and none of our discount codes work at checkout."),
+                ("de", "In zwei Stunden startet der Black Friday und keiner unserer Rabattcodes funktioniert."),
+                ("es", "El Black Friday empieza en dos horas y ninguno de nuestros códigos de descuento funciona."),
+                ("fr", "Le Black Friday commence dans deux heures et aucun de nos codes promo ne fonctionne."),
+                ("pt", "A Black Friday começa em duas horas e nenhum dos nossos cupons de desconto funciona no checkout."),
+            ];
+            for (language, body) in none_work {
+                let (_, decision) = rank_for(&policy, "Codes", body);
+                assert!(
+                    step(&decision, "severity").matched.starts_with("signal malfunction"),
+                    "{language}: {:#?}",
+                    decision.trace
+                );
             }
         }
 
