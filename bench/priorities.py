@@ -110,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 1,450 tickets in twenty-nine batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 1,500 tickets in thirty batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -289,10 +289,16 @@ deadline, and the others having got theirs `contained`; each tested per language
 (ids 281-290), time pressure from the calendar (Black Friday, payroll, a concert's doors): 1 of
 50 outside on its first run, a dangerous miss in the review queue (Portuguese discount codes,
 "nenhum dos nossos cupons ... funciona", two hours before Black Friday), and no over-escalation
-in 20. None of something working is now a malfunction, tested per language. Over batches 22 to
-37 (800 tickets, each run once before any change it prompted) 89 landed outside their levels:
-24 dangerous misses in 320 severe tickets (7.5%; 17 of them in the review queue) and 48
-over-escalations in 320 calm ones (15.0%). Those first runs, not the table below, are the
+in 20. None of something working is now a malfunction, tested per language. Batch 38 (ids
+291-300), integrations (single sign-on, provisioning, webhooks, mail deliverability): 5 of 50
+outside on its first run, 1 dangerous miss in 20 (in the review queue: a Portuguese contractor,
+deactivated, who "continua com acesso" after SCIM gave him admin rights) and 1 over-escalation
+in 20 (a French question which IP ranges the webhooks come from, read as severe). Someone
+deactivated who still has access is now a security incident, and slowness "but it works"
+`works-eventually`; both tested per language. Over batches 22 to 38 (850 tickets, each run once
+before any change it prompted) 94 landed outside their levels: 25 dangerous misses in 340
+severe tickets (7.4%; 18 of them in the review queue) and 49 over-escalations in 340 calm ones
+(14.4%). Those first runs, not the table below, are the
 estimate for tickets written by someone else.
 
 {table(out, "fresh")}

@@ -1053,6 +1053,12 @@ mod tests {
                     "security",
                 ),
                 ("pt", "Senha", "Um aluno postou a senha de administrador de uma professora no chat e alterou notas.", "security"),
+                // Someone deactivated who still has access.
+                ("en", "Contractor", "The contractor we deactivated still has access to all customer records.", "security"),
+                ("de", "Freelancer", "Der deaktivierte Freelancer hat weiterhin Zugriff auf alle Kundendaten.", "security"),
+                ("es", "Contratista", "El contratista desactivado sigue teniendo acceso a todos los datos de clientes.", "security"),
+                ("fr", "Prestataire", "Le prestataire désactivé a toujours accès à toutes les données clients.", "security"),
+                ("pt", "Prestador", "O prestador desativado continua com acesso a todos os dados de clientes.", "security"),
                 // A ministry's deadline tomorrow, the words between "prazo" and "vence".
                 (
                     "pt",
@@ -1707,6 +1713,12 @@ mod tests {
                 ("es", "La búsqueda tarda ahora veinte segundos, aunque al final devuelve resultados."),
                 ("fr", "La recherche met maintenant vingt secondes, mais finit par donner des résultats."),
                 ("pt", "A busca agora demora vinte segundos, mas no fim traz os resultados."),
+                // ... or, said plainly, works.
+                ("en", "The SAML login takes 20 to 30 seconds since yesterday, but it works."),
+                ("de", "Der SAML-Login dauert seit gestern 20 bis 30 Sekunden, funktioniert aber."),
+                ("es", "El inicio de sesión SAML tarda 20 a 30 segundos desde ayer, pero funciona."),
+                ("fr", "La connexion SAML prend 20 à 30 secondes depuis hier, mais elle fonctionne."),
+                ("pt", "O login SAML leva 20 a 30 segundos desde ontem, mas funciona."),
             ];
             for (language, slow) in slow_but_done {
                 let decision = decide(&ticket("Export", slow), read_as_severe, 1, &policy, now());
