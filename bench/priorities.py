@@ -110,7 +110,7 @@ a shop "vai ficar offline" during an announced migration.
 
 {table(out, "lookalikes")}
 
-### The fresh batches (`data/commonsense/fresh.jsonl`, 1,500 tickets in thirty batches of 50)
+### The fresh batches (`data/commonsense/fresh.jsonl`, 1,550 tickets in thirty-one batches of 50)
 
 Written on 2026-12-04, a batch at a time, each before triage ran on it, with acceptable levels
 by the same rubric (`data/commonsense/FRESH.md`). On their first runs (policy of 76039d6 for
@@ -295,10 +295,18 @@ outside on its first run, 1 dangerous miss in 20 (in the review queue: a Portugu
 deactivated, who "continua com acesso" after SCIM gave him admin rights) and 1 over-escalation
 in 20 (a French question which IP ranges the webhooks come from, read as severe). Someone
 deactivated who still has access is now a security incident, and slowness "but it works"
-`works-eventually`; both tested per language. Over batches 22 to 38 (850 tickets, each run once
-before any change it prompted) 94 landed outside their levels: 25 dangerous misses in 340
-severe tickets (7.4%; 18 of them in the review queue) and 49 over-escalations in 340 calm ones
-(14.4%). Those first runs, not the table below, are the
+`works-eventually`; both tested per language. Batch 39 (ids 301-310), mobile apps built
+on the vendor's SDK: 11 of 50 outside on its first run, 6 dangerous misses in 20 (3 in the review
+queue; an API secret key shipped inside the app bundle, "anyone who downloads the app can read
+it", missed in English, Spanish, French and Portuguese; a Portuguese app that "fecha ao abrir"
+for every user; Portuguese users' progress "zerado" after a migration) and 3 over-escalations in
+20 (how to delete a user's account on request under GDPR, read as severe in German, Spanish and
+Portuguese). An app that closes as soon as it opens is now a malfunction and "how do we delete"
+a how-to, both tested per language; the secret key and the progress are left as they were (no
+phrase names them without also naming harmless questions). Over batches 22 to 39 (900 tickets,
+each run once before any change it prompted) 105 landed outside their levels: 31 dangerous
+misses in 360 severe tickets (8.6%; 21 of them in the review queue) and 52 over-escalations in
+360 calm ones (14.4%). Those first runs, not the table below, are the
 estimate for tickets written by someone else.
 
 {table(out, "fresh")}

@@ -1282,7 +1282,15 @@ mod tests {
                 ("fr", "Le Black Friday commence dans deux heures et aucun de nos codes promo ne fonctionne."),
                 ("pt", "A Black Friday começa em duas horas e nenhum dos nossos cupons de desconto funciona no checkout."),
             ];
-            for (language, body) in none_work {
+            // ... or an app that closes as soon as it opens.
+            let closes_on_opening = [
+                ("en", "Since your SDK update our iOS app crashes on launch for every user."),
+                ("de", "Seit Ihrem SDK-Update stürzt unsere iOS-App direkt beim Start ab."),
+                ("es", "Desde vuestra actualización del SDK nuestra app de iOS se cierra al abrirla."),
+                ("fr", "Depuis votre mise à jour du SDK notre app iOS plante au lancement."),
+                ("pt", "Desde a atualização do SDK de vocês nosso app iOS fecha ao abrir."),
+            ];
+            for (language, body) in none_work.into_iter().chain(closes_on_opening) {
                 let (_, decision) = rank_for(&policy, "Codes", body);
                 assert!(
                     step(&decision, "severity").matched.starts_with("signal malfunction"),
@@ -2023,6 +2031,27 @@ mod tests {
                     "pt",
                     "Em janeiro entram 12 pessoas novas, vocês podem ajudar a preparar os acessos?",
                     "Desde hoje de manhã ninguém consegue entrar, vocês podem ajudar a preparar os acessos?",
+                ),
+                // How to delete a user's account on request.
+                (
+                    "de",
+                    "Wie löschen wir das Konto eines Nutzers, wenn er es nach DSGVO verlangt?",
+                    "Seit heute früh kann sich kein Nutzer anmelden. Wie löschen wir die alten Sitzungen?",
+                ),
+                (
+                    "es",
+                    "¿Cómo borramos la cuenta de un usuario cuando lo pide según el RGPD?",
+                    "Desde esta mañana nadie puede entrar. ¿Cómo borramos las sesiones antiguas?",
+                ),
+                (
+                    "fr",
+                    "Comment supprimer le compte d'un utilisateur qui nous le demande par e-mail ?",
+                    "Depuis ce matin personne ne peut se connecter. Comment supprimer les anciennes sessions ?",
+                ),
+                (
+                    "pt",
+                    "Como excluímos a conta de um usuário quando ele pede pela LGPD?",
+                    "Desde hoje de manhã ninguém consegue entrar. Como excluímos as sessões antigas?",
                 ),
             ];
             let predictions = unsure();
